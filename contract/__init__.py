@@ -1,0 +1,67 @@
+"""Wire contract v1: MQTT topic names and payload models shared by gateways and services."""
+
+from contract.cards import card_hash
+from contract.errors import ContractError, FieldProblem
+from contract.payloads import (
+    PAYLOAD_MODELS,
+    AccessList,
+    AclEntry,
+    Badge,
+    BadgeDecision,
+    Command,
+    CommandAction,
+    EndReason,
+    Envelope,
+    GatewayStatus,
+    GatewayStatusValue,
+    MachineState,
+    Payload,
+    SessionRecord,
+    StateChange,
+    Telemetry,
+    decode_payload,
+    encode_payload,
+)
+from contract.topics import (
+    CONTRACT_VERSION,
+    ROOT,
+    GatewayTopic,
+    MachineTopic,
+    Topic,
+    TopicKind,
+    parse_topic,
+)
+from contract.wire import Message, decode_message
+
+__all__ = [
+    "CONTRACT_VERSION",
+    "PAYLOAD_MODELS",
+    "ROOT",
+    "AccessList",
+    "AclEntry",
+    "Badge",
+    "BadgeDecision",
+    "Command",
+    "CommandAction",
+    "ContractError",
+    "EndReason",
+    "Envelope",
+    "FieldProblem",
+    "GatewayStatus",
+    "GatewayStatusValue",
+    "GatewayTopic",
+    "MachineState",
+    "MachineTopic",
+    "Message",
+    "Payload",
+    "SessionRecord",
+    "StateChange",
+    "Telemetry",
+    "Topic",
+    "TopicKind",
+    "card_hash",
+    "decode_message",
+    "decode_payload",
+    "encode_payload",
+    "parse_topic",
+]

@@ -1,0 +1,241 @@
+"""Payload models of wire contract v1, one per topic kind, validated with pydantic v2.
+
+Every payload is a JSON object with `v` (always 1), `id` (an idempotency key) and `ts` (UTC epoch
+milliseconds on the sender's clock). Unknown fields are ignored so that v1 can grow optional fields
+without breaking older readers; a missing or malformed known field is an error naming that field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from contract.errors import ContractError
+from contract.topics import ID_PATTERN, TopicKind
+
+MAX_PAYLOAD_BYTES = 1 << 20
+# 2100-01-01T00:00:00Z: anything later is a clock gone mad, not a date.
+MAX_EPOCH_MS = 4_102_444_800_000
+# Running and idle seconds are measured between samples; allow this much slack over unlocked time.
+DURATION_SLACK_S = 2.0
+
+
+def _canonical_uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError("must be a UUID") from None
+
+
+Id = Annotated[str, StringConstraints(pattern=f"^{ID_PATTERN}$")]
+MessageId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[!-~]+$")]
+SessionId = Annotated[str, AfterValidator(_canonical_uuid)]
+EpochMs = Annotated[int, Field(ge=0, le=MAX_EPOCH_MS, strict=True)]
+CardHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class MachineState(StrEnum):
+    """What a machine is doing, as its gateway sees it."""
+
+    LOCKED = "locked"
+    UNLOCKED = "unlocked"
+    IDLE = "idle"
+    RUNNING = "running"
+    FAULT = "fault"
+    OFFLINE = "offline"
+
+
+class EndReason(StrEnum):
+    """Why a session ended."""
+
+    BADGE_OUT = "badge_out"
+    IDLE_TIMEOUT = "idle_timeout"
+    MAX_DURATION = "max_duration"
+    TAKEOVER = "takeover"
+    POWER_LOSS = "power_loss"
+    REMOTE_LOCK = "remote_lock"
+
+
+class BadgeDecision(StrEnum):
+    """The gateway's answer to a card."""
+
+    GRANTED = "granted"
+    DENIED = "denied"
+
+
+class CommandAction(StrEnum):
+    """What a remote command asks of a machine."""
+
+    LOCK = "lock"
+    UNLOCK = "unlock"
+
+
+class GatewayStatusValue(StrEnum):
+    """A gateway's presence on the broker."""
+
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class Envelope(BaseModel):
+    """Fields every v1 payload carries."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    kind: ClassVar[TopicKind]
+
+    v: Literal[1] = 1
+    id: MessageId
+    ts: EpochMs
+
+
+class Telemetry(Envelope):
+    """One measurement of a machine's current (1 Hz by default)."""
+
+    kind: ClassVar[TopicKind] = TopicKind.TELEMETRY
+
+    seq: Annotated[int, Field(ge=0, strict=True)]
+    amps: NonNegative
+    volts: NonNegative | None = None
+    watts: Finite | None = None
+    wh: NonNegative | None = None
+    state: MachineState
+
+
+class StateChange(Envelope):
+    """A machine's state, published retained on every change."""
+
+    kind: ClassVar[TopicKind] = TopicKind.STATE
+
+    state: MachineState
+    member: Id | None = None
+    session: SessionId | None = None
+    since: EpochMs
+
+
+class SessionRecord(Envelope):
+    """A closed session, made at the edge where the card and the current meet."""
+
+    kind: ClassVar[TopicKind] = TopicKind.SESSIONS
+
+    machine: Id
+    member: Id
+    card: CardHash
+    started: EpochMs
+    ended: EpochMs
+    unlocked_s: NonNegative
+    running_s: NonNegative
+    idle_s: NonNegative
+    energy_wh: NonNegative
+    end_reason: EndReason
+    clock_ok: bool
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_uuid(cls, value: str) -> str:
+        return _canonical_uuid(value)
+
+    @field_validator("ended")
+    @classmethod
+    def _ended_after_started(cls, value: int, info: ValidationInfo) -> int:
+        started = info.data.get("started")
+        if started is not None and value < started:
+            raise ValueError("must not be before started")
+        return value
+
+    @field_validator("idle_s")
+    @classmethod
+    def _durations_fit(cls, value: float, info: ValidationInfo) -> float:
+        unlocked, running = info.data.get("unlocked_s"), info.data.get("running_s")
+        fits = unlocked is None or running is None or running + value <= unlocked + DURATION_SLACK_S
+        if not fits:
+            raise ValueError("running_s + idle_s must not exceed unlocked_s")
+        return value
+
+
+class Badge(Envelope):
+    """A card presented at a machine and what the gateway decided."""
+
+    kind: ClassVar[TopicKind] = TopicKind.BADGES
+
+    card: CardHash
+    decision: BadgeDecision
+    reason: ShortText
+    member: Id | None = None
+    session: SessionId | None = None
+
+
+class AclEntry(BaseModel):
+    """One card allowed on a machine, for a member, optionally until a time."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    card: CardHash
+    member: Id
+    until: EpochMs | None = None
+
+
+class AccessList(Envelope):
+    """A machine's whole access list, published retained by the api."""
+
+    kind: ClassVar[TopicKind] = TopicKind.ACL
+
+    version: Annotated[int, Field(ge=0, strict=True)]
+    entries: tuple[AclEntry, ...]
+
+
+class Command(Envelope):
+    """A remote lock or unlock of a machine."""
+
+    kind: ClassVar[TopicKind] = TopicKind.COMMANDS
+
+    action: CommandAction
+    by: ShortText
+
+
+class GatewayStatus(Envelope):
+    """A gateway's presence, retained, and also its last will."""
+
+    kind: ClassVar[TopicKind] = TopicKind.STATUS
+
+    status: GatewayStatusValue
+    version: ShortText
+    machines: tuple[Id, ...] = ()
+
+
+Payload = Telemetry | StateChange | SessionRecord | Badge | AccessList | Command | GatewayStatus
+
+PAYLOAD_MODELS: dict[TopicKind, type[Envelope]] = {
+    model.kind: model
+    for model in (Telemetry, StateChange, SessionRecord, Badge, AccessList, Command, GatewayStatus)
+}
+
+
+def encode_payload(payload: Envelope) -> bytes:
+    """Serialise a payload to the compact JSON bytes sent on the wire."""
+    return payload.model_dump_json(exclude_none=True).encode("utf-8")
+
+
+def decode_payload(kind: TopicKind, raw: bytes) -> Envelope:
+    """Parse and validate raw bytes as the payload of a topic kind."""
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise ContractError.single("(root)", f"payload larger than {MAX_PAYLOAD_BYTES} bytes")
+    model = PAYLOAD_MODELS[kind]
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as err:
+        raise ContractError.from_validation(err) from err

@@ -1,0 +1,60 @@
+"""The machine's access list: which card hashes may unlock it, for which member, until when."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from contract import AccessList as AccessListPayload
+
+
+class DenyReason(StrEnum):
+    """Why a card was refused, as published in the badge event's `reason`."""
+
+    UNKNOWN_CARD = "unknown_card"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A card's right to use a machine."""
+
+    card: str
+    member: str
+    until_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer to a card: granted for a member, or denied with a reason."""
+
+    granted: bool
+    reason: str
+    member: str | None = None
+
+
+class AccessList:
+    """One machine's grants, keyed by card hash; a newer version replaces the whole list."""
+
+    def __init__(self, grants: Iterable[Grant] = (), *, version: int = -1) -> None:
+        self.version = version
+        self._grants = {g.card: g for g in grants}
+
+    @classmethod
+    def from_payload(cls, payload: AccessListPayload) -> AccessList:
+        """Build the list published by the api on the retained `acl` topic."""
+        grants = (Grant(e.card, e.member, e.until) for e in payload.entries)
+        return cls(grants, version=payload.version)
+
+    def __len__(self) -> int:
+        return len(self._grants)
+
+    def decide(self, card: str, now_ms: int) -> Decision:
+        """Grant or deny a card hash at wall time `now_ms`."""
+        grant = self._grants.get(card)
+        if grant is None:
+            return Decision(granted=False, reason=DenyReason.UNKNOWN_CARD)
+        if grant.until_ms is not None and now_ms >= grant.until_ms:
+            return Decision(granted=False, reason=DenyReason.EXPIRED, member=grant.member)
+        return Decision(granted=True, reason="ok", member=grant.member)

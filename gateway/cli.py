@@ -1,0 +1,66 @@
+"""`officina gateway …`: run the edge daemon, or check its configuration."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gateway.config import GatewayConfig, load_config
+from gateway.daemon import Gateway
+from gateway.errors import ConfigError, GatewayError
+
+app = typer.Typer(help="The edge daemon on the Raspberry Pi next to the machines.")
+console = Console(stderr=True)
+log = logging.getLogger(__name__)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The gateway's TOML file.")]
+
+
+def _load(path: Path) -> GatewayConfig:
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from err
+
+
+@app.command()
+def check(config: ConfigOption = Path("gateway.toml")) -> None:
+    """Validate the configuration and show the machines it defines."""
+    loaded = _load(config)
+    table = Table(title=f"gateway {loaded.gateway} at {loaded.site}")
+    for column in ("machine", "sensor", "idle A", "run A", "idle timeout s"):
+        table.add_column(column)
+    for m in loaded.machines:
+        table.add_row(
+            m.id,
+            f"{m.sensor.driver} {m.sensor.port}",
+            f"{m.idle_amps:g}",
+            f"{m.run_amps:g}",
+            f"{m.idle_timeout_s:g}",
+        )
+    Console().print(table)
+
+
+@app.command()
+def run(config: ConfigOption = Path("gateway.toml")) -> None:
+    """Run the gateway until SIGINT or SIGTERM; the machines lock when it stops."""
+    cfg = _load(config)
+    try:
+        gateway = Gateway(cfg)
+    except GatewayError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from err
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with gateway:
+        log.info("gateway %s running %d machine(s)", cfg.gateway, len(cfg.machines))
+        gateway.wait(stop)

@@ -1,0 +1,213 @@
+"""The gateway's configuration file (TOML), validated once at start-up into typed models."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from contract import card_hash
+from contract.cards import normalise_uid
+from contract.topics import ID_PATTERN
+from gateway.access import AccessList, Grant
+from gateway.errors import ConfigError
+from gateway.run_detection import RunThresholds
+from gateway.session import SessionPolicy
+
+Id = Annotated[str, StringConstraints(pattern=f"^{ID_PATTERN}$")]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+WEAK_SITE_KEYS = frozenset({"", "changeme", "change-me", "secret", "demo"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BrokerConfig(_Strict):
+    """Where the gateway's MQTT broker is and who the gateway is to it."""
+
+    url: str = "mqtt://127.0.0.1:1883"
+    username: str | None = None
+    password: SecretStr | None = None
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+
+    @model_validator(mode="after")
+    def _url_ok(self) -> Self:
+        parts = urlsplit(self.url)
+        if parts.scheme not in {"mqtt", "tcp"} or not parts.hostname:
+            raise ValueError("url: expected mqtt://host:port")
+        return self
+
+    @property
+    def host(self) -> str:
+        """The broker's host name."""
+        return urlsplit(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        """The broker's port (1883 when not given)."""
+        return urlsplit(self.url).port or 1883
+
+
+class McuDriverConfig(_Strict):
+    """A machine served by an officina MCU on a serial port: current, card reader and relay."""
+
+    driver: Literal["mcu"] = "mcu"
+    port: str
+    baudrate: int = 115200
+    channel: Annotated[int, Field(ge=0, le=15)] = 0
+    relay_channel: Annotated[int, Field(ge=0, le=15)] = 0
+
+
+class MachineConfig(_Strict):
+    """One machine at this gateway: its sensors, its run thresholds and its session rules."""
+
+    id: Id
+    name: str | None = None
+    sensor: McuDriverConfig
+    idle_amps: Positive
+    run_amps: Positive
+    hysteresis_amps: NonNegative = 0.0
+    min_dwell_s: NonNegative = 2.0
+    idle_timeout_s: Positive = 900.0
+    max_duration_s: Positive = 8 * 3600.0
+    warn_before_s: NonNegative = 60.0
+    max_sample_gap_s: Positive = 5.0
+    volts_nominal: Positive = 230.0
+    power_factor: Annotated[float, Field(gt=0, le=1)] = 0.9
+    telemetry_interval_s: Positive = 1.0
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> Self:
+        if self.idle_amps >= self.run_amps:
+            raise ValueError("run_amps: must be greater than idle_amps")
+        if self.hysteresis_amps >= self.idle_amps:
+            raise ValueError("hysteresis_amps: must be smaller than idle_amps")
+        return self
+
+    def thresholds(self) -> RunThresholds:
+        """The run-detection calibration of this machine."""
+        return RunThresholds(
+            idle_amps=self.idle_amps,
+            run_amps=self.run_amps,
+            hysteresis_amps=self.hysteresis_amps,
+            min_dwell_s=self.min_dwell_s,
+        )
+
+    def policy(self) -> SessionPolicy:
+        """The session rules of this machine."""
+        return SessionPolicy(
+            idle_timeout_s=self.idle_timeout_s,
+            max_duration_s=self.max_duration_s,
+            warn_before_s=self.warn_before_s,
+            max_sample_gap_s=self.max_sample_gap_s,
+            volts_nominal=self.volts_nominal,
+            power_factor=self.power_factor,
+            telemetry_interval_s=self.telemetry_interval_s,
+        )
+
+
+class AccessConfig(_Strict):
+    """A card allowed at start-up, before (or without) the api's access list."""
+
+    card: str
+    member: Id
+    machines: tuple[Id, ...] | Literal["*"] = "*"
+    until: datetime | None = None
+
+    @model_validator(mode="after")
+    def _card_ok(self) -> Self:
+        normalise_uid(self.card)
+        if self.until is not None and self.until.tzinfo is None:
+            raise ValueError("until: needs a time zone, e.g. 2026-12-31T23:59:59+01:00")
+        return self
+
+
+class GatewayConfig(_Strict):
+    """The whole gateway configuration."""
+
+    site: Id
+    gateway: Id
+    site_key: SecretStr
+    broker: BrokerConfig = BrokerConfig()
+    machines: Annotated[tuple[MachineConfig, ...], Field(max_length=8)]
+    access: tuple[AccessConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if not self.machines:
+            raise ValueError("machines: a gateway serves at least one machine")
+        ids = [m.id for m in self.machines]
+        if len(set(ids)) != len(ids):
+            raise ValueError("machines: each machine id must appear once")
+        ports = [m.sensor.port for m in self.machines]
+        if len(set(ports)) != len(ports):
+            raise ValueError("machines.sensor.port: each machine needs its own serial port")
+        known = set(ids)
+        for n, entry in enumerate(self.access):
+            if entry.machines != "*" and not set(entry.machines) <= known:
+                raise ValueError(f"access.{n}.machines: names a machine not in machines")
+        return self
+
+    def site_key_bytes(self, *, allow_weak: bool = False) -> bytes:
+        """The secret that keys card hashes; refuses a default or empty one outside the demo."""
+        key = self.site_key.get_secret_value()
+        if not allow_weak and (key.lower() in WEAK_SITE_KEYS or len(key) < 16):
+            raise ConfigError("site_key: use a random secret of at least 16 characters")
+        return key.encode("utf-8")
+
+    def access_for(self, machine: str, key: bytes) -> AccessList:
+        """The fallback access list of one machine, card UIDs hashed with the site key."""
+        grants = [
+            Grant(
+                card_hash(entry.card, key),
+                entry.member,
+                int(entry.until.astimezone(UTC).timestamp() * 1000) if entry.until else None,
+            )
+            for entry in self.access
+            if entry.machines == "*" or machine in entry.machines
+        ]
+        # Version -1: any list from the api, even version 0, replaces the configured fallback.
+        return AccessList(grants, version=-1)
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: {err.error_count()} problem(s)"]
+    for e in err.errors(include_url=False):
+        where = ".".join(str(p) for p in e["loc"]) or "(file)"
+        lines.append(f"  {where}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def parse_config(text: str, *, source: str = "gateway.toml") -> GatewayConfig:
+    """Parse TOML text; every problem is reported at once, each with its field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{source}: not valid TOML: {err}") from err
+    try:
+        return GatewayConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_describe(err, source)) from err
+
+
+def load_config(path: Path) -> GatewayConfig:
+    """Read and validate a gateway configuration file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
+    return parse_config(text, source=str(path))

@@ -1,0 +1,390 @@
+"""The per-machine session state machine: pure logic fed by badges, current samples and a clock.
+
+It never does I/O. Each call returns the effects the daemon must carry out (close the relay,
+publish a state, a badge event, a closed session, a telemetry point), so every rule here is
+tested with a fake clock and no broker.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from contract import (
+    Badge,
+    BadgeDecision,
+    EndReason,
+    MachineState,
+    SessionRecord,
+    StateChange,
+    Telemetry,
+)
+from gateway.access import AccessList
+from gateway.clock import Clock
+from gateway.run_detection import Activity, RunDetector, RunThresholds
+
+# A wall clock before this is a Pi that booted without NTP or RTC, not a real date.
+PLAUSIBLE_WALL_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+CLOCK_DRIFT_TOLERANCE_S = 2.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionPolicy:
+    """When a session ends by itself and how energy is estimated without a meter."""
+
+    idle_timeout_s: float = 900.0
+    max_duration_s: float = 8 * 3600.0
+    warn_before_s: float = 60.0
+    # A gap in samples longer than this is not billed as running or idle: the link was down.
+    max_sample_gap_s: float = 5.0
+    volts_nominal: float = 230.0
+    power_factor: float = 0.9
+    telemetry_interval_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RelayChange:
+    """Close (unlock) or open (lock) the machine's interlock relay."""
+
+    closed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LockWarning:
+    """The machine will lock itself soon: sound the buzzer, light the LED."""
+
+    reason: EndReason
+    seconds_left: float
+
+
+@dataclass(frozen=True, slots=True)
+class UnattributedUse:
+    """Current is flowing with no session open."""
+
+    amps: float
+    since_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    """A contract payload to publish on this machine's topic of the payload's kind."""
+
+    payload: Telemetry | StateChange | SessionRecord | Badge
+
+
+Effect = RelayChange | LockWarning | UnattributedUse | Publish
+
+
+@dataclass(slots=True)
+class _OpenSession:
+    id: str
+    member: str
+    card: str
+    started_mono: float
+    started_wall_ms: int
+    last_active_mono: float
+    running_s: float = 0.0
+    idle_s: float = 0.0
+    energy_wh: float = 0.0
+    warned: set[EndReason] = field(default_factory=set)
+
+    def bucket_add(self, activity: Activity, seconds: float) -> None:
+        if activity is Activity.RUNNING:
+            self.running_s += seconds
+        elif activity is Activity.IDLE:
+            self.idle_s += seconds
+
+    def bucket_take(self, activity: Activity, seconds: float) -> float:
+        if activity is Activity.RUNNING:
+            taken = min(seconds, self.running_s)
+            self.running_s -= taken
+        elif activity is Activity.IDLE:
+            taken = min(seconds, self.idle_s)
+            self.idle_s -= taken
+        else:
+            taken = seconds
+        return taken
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class MachineSessions:
+    """Sessions of one machine: who has it unlocked, what it is doing, what to bill."""
+
+    def __init__(
+        self,
+        machine: str,
+        *,
+        thresholds: RunThresholds,
+        policy: SessionPolicy,
+        access: AccessList,
+        clock: Clock,
+        new_id: Callable[[], str] = _new_id,
+    ) -> None:
+        self.machine = machine
+        self.policy = policy
+        self.access = access
+        self.clock = clock
+        self.detector = RunDetector(thresholds)
+        self._new_id = new_id
+        self._session: _OpenSession | None = None
+        self._state = MachineState.LOCKED
+        self._state_since_ms = clock.wall_ms()
+        self._last_sample_mono: float | None = None
+        self._last_meter_wh: float | None = None
+        self._energy_total_wh = 0.0
+        self._telemetry_seq = 0
+        self._last_telemetry_mono: float | None = None
+        self._unattributed_since_ms: int | None = None
+
+    @property
+    def state(self) -> MachineState:
+        """The state last published."""
+        return self._state
+
+    @property
+    def open_session(self) -> str | None:
+        """The id of the open session, if any."""
+        return self._session.id if self._session else None
+
+    def start(self) -> list[Effect]:
+        """Announce the machine locked, as it is when the gateway starts."""
+        return [RelayChange(closed=False), Publish(self._state_change())]
+
+    # -- events -------------------------------------------------------------------------------
+
+    def badge(self, card: str) -> list[Effect]:
+        """A card (already hashed) was presented at the machine's reader."""
+        now_ms = self.clock.wall_ms()
+        decision = self.access.decide(card, now_ms)
+        open_session = self._session
+        if not decision.granted or decision.member is None:
+            return [self._badge(card, BadgeDecision.DENIED, decision.reason, decision.member)]
+        if open_session is not None and open_session.member == decision.member:
+            badge_out = self._badge(card, BadgeDecision.GRANTED, "badge_out", decision.member)
+            return [badge_out, *self._close(EndReason.BADGE_OUT)]
+        effects = self._close(EndReason.TAKEOVER) if open_session is not None else []
+        effects.extend(self._open(card, decision.member))
+        return effects
+
+    def sample(
+        self,
+        amps: float,
+        *,
+        volts: float | None = None,
+        watts: float | None = None,
+        meter_wh: float | None = None,
+    ) -> list[Effect]:
+        """A current measurement (and whatever else the sensor reports) taken now."""
+        now = self.clock.monotonic()
+        effects: list[Effect] = []
+        before = self.detector.activity
+        dt = 0.0 if self._last_sample_mono is None else now - self._last_sample_mono
+        self._last_sample_mono = now
+        if dt > self.policy.max_sample_gap_s:
+            dt = 0.0
+        energy = self._energy_wh(dt, amps, volts, watts, meter_wh)
+        self._energy_total_wh += energy
+        session = self._session
+        if session is not None:
+            session.bucket_add(before, dt)
+            session.energy_wh += energy
+        transition = self.detector.update(amps, now)
+        if transition is not None and session is not None:
+            # The change began when the current first crossed: move that time to the new bucket.
+            backdated = max(0.0, now - max(transition.since, session.started_mono))
+            session.bucket_add(transition.after, session.bucket_take(transition.before, backdated))
+        activity = self.detector.activity
+        if session is not None and activity is Activity.RUNNING:
+            session.last_active_mono = now
+        effects.extend(self._unattributed(amps, activity))
+        effects.extend(self._publish_state_if_changed())
+        effects.extend(self._telemetry(now, amps, volts, watts))
+        effects.extend(self.tick())
+        return effects
+
+    def tick(self) -> list[Effect]:
+        """Let time pass: warn before, and apply, the idle timeout and the maximum duration."""
+        session = self._session
+        if session is None:
+            return []
+        now = self.clock.monotonic()
+        policy = self.policy
+        deadlines = (
+            (EndReason.MAX_DURATION, session.started_mono + policy.max_duration_s),
+            (EndReason.IDLE_TIMEOUT, session.last_active_mono + policy.idle_timeout_s),
+        )
+        effects: list[Effect] = []
+        for reason, deadline in deadlines:
+            if reason is EndReason.IDLE_TIMEOUT and self.detector.activity is Activity.RUNNING:
+                continue
+            left = deadline - now
+            if left <= 0:
+                return self._close(reason)
+            if left <= policy.warn_before_s and reason not in session.warned:
+                session.warned.add(reason)
+                effects.append(LockWarning(reason, left))
+        return effects
+
+    def remote_lock(self) -> list[Effect]:
+        """A coordinator locked the machine from the api."""
+        if self._session is None:
+            return [RelayChange(closed=False)]
+        return self._close(EndReason.REMOTE_LOCK)
+
+    def shutdown(self, reason: EndReason) -> list[Effect]:
+        """The gateway is stopping: close the open session for `reason` and lock the machine."""
+        effects = self._close(reason)
+        return effects or [RelayChange(closed=False)]
+
+    def replace_access(self, access: AccessList) -> bool:
+        """Take a newer access list; an older or equal version is ignored."""
+        if access.version <= self.access.version:
+            return False
+        self.access = access
+        return True
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _energy_wh(
+        self,
+        dt: float,
+        amps: float,
+        volts: float | None,
+        watts: float | None,
+        meter_wh: float | None,
+    ) -> float:
+        if meter_wh is not None:
+            previous, self._last_meter_wh = self._last_meter_wh, meter_wh
+            if previous is None:
+                return 0.0
+            # A counter that went backwards was reset (or wrapped): count from zero.
+            return meter_wh - previous if meter_wh >= previous else meter_wh
+        if watts is None:
+            watts = amps * (volts or self.policy.volts_nominal) * self.policy.power_factor
+        return max(0.0, watts) * dt / 3600.0
+
+    def _open(self, card: str, member: str) -> list[Effect]:
+        now = self.clock.monotonic()
+        session = _OpenSession(
+            id=self._new_id(),
+            member=member,
+            card=card,
+            started_mono=now,
+            started_wall_ms=self.clock.wall_ms(),
+            last_active_mono=now,
+        )
+        self._session = session
+        effects: list[Effect] = [self._badge(card, BadgeDecision.GRANTED, "ok", member)]
+        effects.append(RelayChange(closed=True))
+        effects.extend(self._publish_state_if_changed())
+        return effects
+
+    def _close(self, reason: EndReason) -> list[Effect]:
+        session = self._session
+        if session is None:
+            return []
+        self._session = None
+        now = self.clock.monotonic()
+        unlocked_s = now - session.started_mono
+        wall_now = self.clock.wall_ms()
+        wall_elapsed_s = (wall_now - session.started_wall_ms) / 1000.0
+        clock_ok = (
+            session.started_wall_ms >= PLAUSIBLE_WALL_MS
+            and abs(wall_elapsed_s - unlocked_s) <= CLOCK_DRIFT_TOLERANCE_S + 0.01 * unlocked_s
+        )
+        record = SessionRecord(
+            id=session.id,
+            ts=wall_now,
+            machine=self.machine,
+            member=session.member,
+            card=session.card,
+            started=session.started_wall_ms,
+            ended=session.started_wall_ms + round(unlocked_s * 1000),
+            unlocked_s=round(unlocked_s, 3),
+            running_s=round(session.running_s, 3),
+            idle_s=round(session.idle_s, 3),
+            energy_wh=round(session.energy_wh, 3),
+            end_reason=reason,
+            clock_ok=clock_ok,
+        )
+        effects: list[Effect] = [Publish(record), RelayChange(closed=False)]
+        effects.extend(self._publish_state_if_changed())
+        return effects
+
+    def _badge(
+        self, card: str, decision: BadgeDecision, reason: str, member: str | None
+    ) -> Publish:
+        return Publish(
+            Badge(
+                id=self._new_id(),
+                ts=self.clock.wall_ms(),
+                card=card,
+                decision=decision,
+                reason=reason,
+                member=member,
+                session=self._session.id if self._session else None,
+            )
+        )
+
+    def _current_state(self) -> MachineState:
+        if self._session is None:
+            return MachineState.LOCKED
+        return {
+            Activity.OFF: MachineState.UNLOCKED,
+            Activity.IDLE: MachineState.IDLE,
+            Activity.RUNNING: MachineState.RUNNING,
+        }[self.detector.activity]
+
+    def _state_change(self) -> StateChange:
+        session = self._session
+        return StateChange(
+            id=self._new_id(),
+            ts=self.clock.wall_ms(),
+            state=self._state,
+            member=session.member if session else None,
+            session=session.id if session else None,
+            since=self._state_since_ms,
+        )
+
+    def _publish_state_if_changed(self) -> list[Effect]:
+        state = self._current_state()
+        if state is self._state:
+            return []
+        self._state, self._state_since_ms = state, self.clock.wall_ms()
+        return [Publish(self._state_change())]
+
+    def _unattributed(self, amps: float, activity: Activity) -> list[Effect]:
+        if self._session is not None or activity is Activity.OFF:
+            self._unattributed_since_ms = None
+            return []
+        if self._unattributed_since_ms is not None:
+            return []
+        self._unattributed_since_ms = self.clock.wall_ms()
+        return [UnattributedUse(amps, self._unattributed_since_ms)]
+
+    def _telemetry(
+        self, now: float, amps: float, volts: float | None, watts: float | None
+    ) -> list[Effect]:
+        last = self._last_telemetry_mono
+        if last is not None and now - last < self.policy.telemetry_interval_s:
+            return []
+        self._last_telemetry_mono = now
+        self._telemetry_seq += 1
+        return [
+            Publish(
+                Telemetry(
+                    id=self._new_id(),
+                    ts=self.clock.wall_ms(),
+                    seq=self._telemetry_seq,
+                    amps=round(amps, 3),
+                    volts=volts,
+                    watts=round(watts, 1) if watts is not None else None,
+                    wh=round(self._energy_total_wh, 3),
+                    state=self._state,
+                )
+            )
+        ]

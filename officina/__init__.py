@@ -1,0 +1,1 @@
+"""The `officina` command and the simulated shop floor."""

@@ -1,0 +1,37 @@
+"""The `officina` command: each part of the system mounts its own sub-commands here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from contract.cli import app as contract_app
+from gateway.cli import app as gateway_app
+from officina.demo_cli import demo
+from services.ingest.cli import app as ingest_app
+
+app = typer.Typer(
+    help="officina: machine usage, live floor and fair cost splits for shared workshops.",
+    no_args_is_help=True,
+)
+app.add_typer(gateway_app, name="gateway")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(contract_app, name="contract")
+app.command()(demo)
+
+
+@app.callback()
+def main(
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info, warning or error.")
+    ] = "warning",
+) -> None:
+    """Set up logging for whichever sub-command runs."""
+    level = logging.getLevelName(log_level.upper())
+    if not isinstance(level, int):
+        raise typer.BadParameter(f"--log-level: unknown level {log_level!r}")
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", force=True
+    )

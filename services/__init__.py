@@ -1,0 +1,1 @@
+"""Server-side parts of officina: ingest, ledger, and (later) billing and the api."""

@@ -1,0 +1,318 @@
+"""Every payload and topic survives encoding; garbage is refused with a ContractError naming it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contract import (
+    PAYLOAD_MODELS,
+    AccessList,
+    AclEntry,
+    Badge,
+    BadgeDecision,
+    Command,
+    CommandAction,
+    ContractError,
+    EndReason,
+    GatewayStatus,
+    GatewayStatusValue,
+    GatewayTopic,
+    MachineState,
+    MachineTopic,
+    SessionRecord,
+    StateChange,
+    Telemetry,
+    TopicKind,
+    decode_message,
+    decode_payload,
+    encode_payload,
+    parse_topic,
+)
+from contract.payloads import MAX_EPOCH_MS, MAX_PAYLOAD_BYTES, Envelope
+from contract.topics import ID_PATTERN, MACHINE_KINDS
+
+# Correctness only: a slow machine must not turn a round trip into a failure.
+no_deadline = settings(deadline=None)
+
+ids = st.from_regex(f"^{ID_PATTERN}$", fullmatch=True)
+message_ids = st.text(
+    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=128
+)
+session_ids = st.uuids().map(str)
+epoch_ms = st.integers(min_value=0, max_value=MAX_EPOCH_MS)
+counts = st.integers(min_value=0, max_value=2**53)
+# Bounded so that sums of durations stay finite; JSON carries any finite double exactly.
+amounts = st.floats(min_value=0, max_value=1e12, allow_nan=False, allow_infinity=False)
+signed = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)
+card_hashes = st.binary(min_size=32, max_size=32).map(bytes.hex)
+short_texts = st.text(min_size=1, max_size=64)
+
+
+@st.composite
+def session_records(draw: st.DrawFn) -> SessionRecord:
+    """A closed session whose times and durations agree with each other."""
+    started = draw(st.integers(min_value=0, max_value=MAX_EPOCH_MS))
+    ended = draw(st.integers(min_value=started, max_value=MAX_EPOCH_MS))
+    running = draw(amounts)
+    idle = draw(amounts)
+    unlocked = running + idle + draw(amounts)
+    return SessionRecord(
+        id=draw(session_ids),
+        ts=draw(epoch_ms),
+        machine=draw(ids),
+        member=draw(ids),
+        card=draw(card_hashes),
+        started=started,
+        ended=ended,
+        unlocked_s=unlocked,
+        running_s=running,
+        idle_s=idle,
+        energy_wh=draw(amounts),
+        end_reason=draw(st.sampled_from(EndReason)),
+        clock_ok=draw(st.booleans()),
+    )
+
+
+PAYLOADS: dict[TopicKind, st.SearchStrategy[Envelope]] = {
+    TopicKind.TELEMETRY: st.builds(
+        Telemetry,
+        id=message_ids,
+        ts=epoch_ms,
+        seq=counts,
+        amps=amounts,
+        volts=st.none() | amounts,
+        watts=st.none() | signed,
+        wh=st.none() | amounts,
+        state=st.sampled_from(MachineState),
+    ),
+    TopicKind.STATE: st.builds(
+        StateChange,
+        id=message_ids,
+        ts=epoch_ms,
+        state=st.sampled_from(MachineState),
+        member=st.none() | ids,
+        session=st.none() | session_ids,
+        since=epoch_ms,
+    ),
+    TopicKind.SESSIONS: session_records(),
+    TopicKind.BADGES: st.builds(
+        Badge,
+        id=message_ids,
+        ts=epoch_ms,
+        card=card_hashes,
+        decision=st.sampled_from(BadgeDecision),
+        reason=short_texts,
+        member=st.none() | ids,
+        session=st.none() | session_ids,
+    ),
+    TopicKind.ACL: st.builds(
+        AccessList,
+        id=message_ids,
+        ts=epoch_ms,
+        version=counts,
+        entries=st.lists(
+            st.builds(AclEntry, card=card_hashes, member=ids, until=st.none() | epoch_ms),
+            max_size=5,
+        ).map(tuple),
+    ),
+    TopicKind.COMMANDS: st.builds(
+        Command,
+        id=message_ids,
+        ts=epoch_ms,
+        action=st.sampled_from(CommandAction),
+        by=short_texts,
+    ),
+    TopicKind.STATUS: st.builds(
+        GatewayStatus,
+        id=message_ids,
+        ts=epoch_ms,
+        status=st.sampled_from(GatewayStatusValue),
+        version=short_texts,
+        machines=st.lists(ids, max_size=8).map(tuple),
+    ),
+}
+
+
+def test_every_payload_model_has_a_strategy() -> None:
+    assert set(PAYLOADS) == set(PAYLOAD_MODELS)
+
+
+@pytest.mark.parametrize("kind", list(TopicKind), ids=[k.value for k in TopicKind])
+@no_deadline
+@given(data=st.data())
+def test_payload_round_trips_through_json(kind: TopicKind, data: st.DataObject) -> None:
+    payload = data.draw(PAYLOADS[kind])
+    assert decode_payload(kind, encode_payload(payload)) == payload
+
+
+@no_deadline
+@given(site=ids, machine=ids, kind=st.sampled_from(sorted(MACHINE_KINDS)))
+def test_machine_topic_round_trips(site: str, machine: str, kind: TopicKind) -> None:
+    topic = MachineTopic(site, machine, kind)
+    assert parse_topic(str(topic)) == topic
+
+
+@no_deadline
+@given(site=ids, gateway=ids)
+def test_gateway_topic_round_trips(site: str, gateway: str) -> None:
+    topic = GatewayTopic(site, gateway)
+    assert parse_topic(str(topic)) == topic
+
+
+def telemetry_json(**changes: object) -> bytes:
+    """A valid telemetry payload as JSON bytes, with some fields replaced or removed (None)."""
+    fields: dict[str, object] = {
+        "v": 1,
+        "id": "gw-1:lathe-1:1",
+        "ts": 1_767_225_600_000,
+        "seq": 1,
+        "amps": 2.5,
+        "state": "running",
+    }
+    fields.update(changes)
+    return json.dumps({k: v for k, v in fields.items() if v is not None}).encode()
+
+
+def session_json(**changes: object) -> bytes:
+    """A valid closed-session payload as JSON bytes, with some fields replaced."""
+    fields: dict[str, object] = {
+        "v": 1,
+        "id": str(uuid.UUID(int=7)),
+        "ts": 1_767_225_600_000,
+        "machine": "lathe-1",
+        "member": "anna-rossi",
+        "card": "ab" * 32,
+        "started": 1_767_222_000_000,
+        "ended": 1_767_225_600_000,
+        "unlocked_s": 3600.0,
+        "running_s": 3000.0,
+        "idle_s": 600.0,
+        "energy_wh": 900.0,
+        "end_reason": "badge_out",
+        "clock_ok": True,
+    }
+    fields.update(changes)
+    return json.dumps(fields).encode()
+
+
+def rejection(kind: TopicKind, raw: bytes) -> ContractError:
+    """The error decoding raw as kind raises; fails the test when it raises anything else."""
+    with pytest.raises(ContractError) as caught:
+        decode_payload(kind, raw)
+    assert type(caught.value) is ContractError
+    return caught.value
+
+
+def test_valid_samples_are_accepted() -> None:
+    assert decode_payload(TopicKind.TELEMETRY, telemetry_json()) is not None
+    assert decode_payload(TopicKind.SESSIONS, session_json()) is not None
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        pytest.param(b"amps=2.5", "(root)", id="not-json"),
+        pytest.param(b"\xff\xfe{}", "(root)", id="not-utf8"),
+        pytest.param(b"[1, 2]", "(root)", id="not-an-object"),
+        pytest.param(telemetry_json(amps="lots"), "amps", id="amps-a-string"),
+        pytest.param(telemetry_json(amps=-0.5), "amps", id="negative-amps"),
+        pytest.param(telemetry_json(amps=None), "amps", id="amps-missing"),
+        pytest.param(telemetry_json(seq=-1), "seq", id="negative-seq"),
+        pytest.param(telemetry_json(seq="1"), "seq", id="seq-a-string"),
+        pytest.param(telemetry_json(ts=1.5), "ts", id="ts-fractional"),
+        pytest.param(telemetry_json(ts=MAX_EPOCH_MS + 1), "ts", id="ts-after-2100"),
+        pytest.param(telemetry_json(v=2), "v", id="wrong-version"),
+        pytest.param(telemetry_json(id=""), "id", id="empty-id"),
+        pytest.param(telemetry_json(id="has space"), "id", id="id-with-space"),
+        pytest.param(telemetry_json(state="exploded"), "state", id="unknown-state"),
+    ],
+)
+def test_garbage_telemetry_is_refused_naming_the_field(raw: bytes, field: str) -> None:
+    assert rejection(TopicKind.TELEMETRY, raw).field == field
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_amps_are_refused(literal: str) -> None:
+    raw = telemetry_json(amps=0).replace(b'"amps": 0', f'"amps": {literal}'.encode())
+    assert literal.encode() in raw
+    assert rejection(TopicKind.TELEMETRY, raw).field == "amps"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        pytest.param({"member": "Anna_Rossi"}, "member", id="member-bad-id"),
+        pytest.param({"machine": "-lathe"}, "machine", id="machine-bad-id"),
+        pytest.param({"card": "04A1B2C3"}, "card", id="card-in-clear"),
+        pytest.param({"end_reason": "bored"}, "end_reason", id="unknown-end-reason"),
+        pytest.param({"clock_ok": "maybe"}, "clock_ok", id="clock-ok-not-bool"),
+    ],
+)
+def test_garbage_session_is_refused_naming_the_field(
+    changes: dict[str, object], field: str
+) -> None:
+    assert rejection(TopicKind.SESSIONS, session_json(**changes)).field == field
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        pytest.param({"id": "not-a-uuid"}, "id", id="id-not-a-uuid"),
+        pytest.param({"ended": 1_767_221_999_999}, "ended", id="ended-before-started"),
+        pytest.param({"running_s": 3500.0}, "idle_s", id="running-longer-than-unlocked"),
+    ],
+)
+def test_session_rule_across_fields_names_the_field(changes: dict[str, object], field: str) -> None:
+    assert rejection(TopicKind.SESSIONS, session_json(**changes)).field == field
+
+
+def test_session_that_ends_before_it_starts_is_refused() -> None:
+    error = rejection(TopicKind.SESSIONS, session_json(ended=1_767_221_999_999))
+    assert "ended: must not be before started" in str(error)
+
+
+def test_session_running_longer_than_unlocked_is_refused() -> None:
+    error = rejection(TopicKind.SESSIONS, session_json(running_s=3500.0, idle_s=600.0))
+    assert "running_s + idle_s" in str(error)
+
+
+def test_oversized_payload_is_refused_before_parsing() -> None:
+    raw = telemetry_json(id="x" * 100).replace(b"x" * 100, b"x" * (MAX_PAYLOAD_BYTES + 1))
+    error = rejection(TopicKind.TELEMETRY, raw)
+    assert error.field == "(root)"
+    assert "larger than" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("topic", "field"),
+    [
+        pytest.param("officina/v1/site-a/machines/lathe-1", "topic", id="too-few-levels"),
+        pytest.param("officina/v1/site-a/machines/lathe-1/telemetry/x", "topic", id="too-many"),
+        pytest.param("workshop/v1/site-a/machines/lathe-1/telemetry", "root", id="wrong-root"),
+        pytest.param("officina/v2/site-a/machines/lathe-1/telemetry", "version", id="wrong-v"),
+        pytest.param("officina/v1/Site_A/machines/lathe-1/telemetry", "site", id="bad-site"),
+        pytest.param("officina/v1/site-a/machines/Lathe 1/telemetry", "machine", id="bad-machine"),
+        pytest.param("officina/v1/site-a/machines//telemetry", "machine", id="empty-machine"),
+        pytest.param("officina/v1/site-a/machines/lathe-1/gossip", "kind", id="unknown-kind"),
+        pytest.param("officina/v1/site-a/robots/arm-1/telemetry", "family", id="bad-family"),
+        pytest.param("officina/v1/site-a/gateways/gw-1/telemetry", "kind", id="gateway-kind"),
+        pytest.param("officina/v1/site-a/machines/lathe-1/status", "kind", id="machine-status"),
+        pytest.param("officina/v1/site-a/gateways/GW!/status", "gateway", id="bad-gateway"),
+    ],
+)
+def test_malformed_topic_is_refused_naming_the_level(topic: str, field: str) -> None:
+    with pytest.raises(ContractError) as caught:
+        parse_topic(topic)
+    assert type(caught.value) is ContractError
+    assert caught.value.field == field
+
+
+def test_bad_topic_is_refused_before_the_payload_is_read() -> None:
+    with pytest.raises(ContractError) as caught:
+        decode_message("officina/v1/site-a/machines/lathe-1/gossip", b"not json")
+    assert caught.value.field == "kind"

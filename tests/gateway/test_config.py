@@ -1,0 +1,108 @@
+"""The gateway's configuration file: every problem reported at once, each naming its field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from contract import card_hash
+from gateway.config import load_config, parse_config
+from gateway.errors import ConfigError
+
+GOOD = """
+site = "officine-zero"
+gateway = "gw-hall-a"
+site_key = "k3y-with-enough-entropy-for-tests"
+
+[broker]
+url = "mqtt://broker.lan:1883"
+username = "gw-hall-a"
+password = "s3cret"
+
+[[machines]]
+id = "lathe-1"
+idle_amps = 0.8
+run_amps = 4.0
+sensor = { driver = "mcu", port = "/dev/ttyUSB0" }
+
+[[machines]]
+id = "laser-1"
+idle_amps = 1.0
+run_amps = 3.2
+idle_timeout_s = 300
+sensor = { driver = "mcu", port = "/dev/ttyUSB1" }
+
+[[access]]
+card = "04:A1:B2:C3"
+member = "giulia"
+machines = ["lathe-1"]
+until = 2026-12-31T23:59:59+01:00
+
+[[access]]
+card = "04D4E5F6"
+member = "marco"
+"""
+
+
+def test_a_good_file_loads_into_typed_settings(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(GOOD)
+    config = load_config(path)
+    assert (config.broker.host, config.broker.port) == ("broker.lan", 1883)
+    assert [m.id for m in config.machines] == ["lathe-1", "laser-1"]
+    assert config.machines[1].policy().idle_timeout_s == 300
+    key = config.site_key_bytes()
+    lathe = config.access_for("lathe-1", key)
+    laser = config.access_for("laser-1", key)
+    assert len(lathe) == 2 and len(laser) == 1
+    giulia = lathe.decide(card_hash("04A1B2C3", key), now_ms=1_790_000_000_000)
+    assert giulia.granted and giulia.member == "giulia"
+    assert not lathe.decide(card_hash("04A1B2C3", key), now_ms=1_800_000_000_000).granted
+
+
+def test_every_problem_is_reported_at_once_with_its_field() -> None:
+    bad = (
+        GOOD.replace("run_amps = 4.0", "run_amps = 0.5")
+        .replace('id = "laser-1"', 'id = "Laser 1"')
+        .replace('url = "mqtt://broker.lan:1883"', 'url = "http://broker.lan"')
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(bad, source="hall-a.toml")
+    message = str(caught.value)
+    assert message.startswith("hall-a.toml: 3 problem(s)")
+    assert "machines.0: Value error, run_amps: must be greater than idle_amps" in message
+    assert "machines.1.id" in message
+    assert "broker: Value error, url: expected mqtt://host:port" in message
+
+
+def test_unknown_keys_and_missing_keys_are_named() -> None:
+    bad = GOOD.replace('site = "officine-zero"', 'sitte = "officine-zero"')
+    with pytest.raises(ConfigError) as caught:
+        parse_config(bad)
+    assert "site: Field required" in str(caught.value)
+    assert "sitte: Extra inputs are not permitted" in str(caught.value)
+
+
+def test_broken_toml_and_a_missing_file_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        parse_config("site = ")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_a_weak_site_key_is_refused_outside_the_demo() -> None:
+    config = parse_config(GOOD.replace("k3y-with-enough-entropy-for-tests", "changeme"))
+    with pytest.raises(ConfigError, match="site_key"):
+        config.site_key_bytes()
+    assert config.site_key_bytes(allow_weak=True) == b"changeme"
+
+
+def test_a_bad_card_uid_and_a_naive_expiry_are_refused() -> None:
+    bad = GOOD.replace('card = "04D4E5F6"', 'card = "not-hex"').replace(
+        "until = 2026-12-31T23:59:59+01:00", "until = 2026-12-31T23:59:59"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(bad)
+    assert "access.0" in str(caught.value) and "time zone" in str(caught.value)
+    assert "access.1" in str(caught.value) and "hex" in str(caught.value)
