@@ -10,7 +10,7 @@ DEMO_ARGS ?=
 .PHONY: demo test lint format system-deps python-deps clean
 
 $(STAMP): pyproject.toml
-	@bash scripts/system-deps.sh --python-only
+	@PYTHON=$(PYTHON) bash scripts/system-deps.sh --python-only
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 python-deps: $(STAMP)
 
 system-deps:
-	@bash scripts/system-deps.sh
+	@PYTHON=$(PYTHON) bash scripts/system-deps.sh
 
 demo: $(STAMP)
 	$(BIN)/officina demo $(DEMO_ARGS)

@@ -295,7 +295,7 @@ def test_ingests_sharing_a_group_book_each_session_once(
     for record in records:
         gateway.publish(topic(TopicKind.SESSIONS), encode_payload(record))
 
-    assert _total_reaches(one, two, "received", 10)
+    assert _total_reaches(one, two, "sessions_booked", 10)
     booked = one.counters.get("sessions_booked", 0) + two.counters.get("sessions_booked", 0)
     assert booked == 10
     assert "sessions_duplicate" not in {**one.counters, **two.counters}

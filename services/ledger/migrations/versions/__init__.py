@@ -1,0 +1,1 @@
+"""Revisions of the ledger schema, oldest first."""
