@@ -1,5 +1,10 @@
 """A simulated MCU on a pseudo-terminal: protocol v1, a metered machine and its interlock relay.
 
+The machine's current comes from its profile (`firmware_bridge.profiles`): each `M` frame carries
+the RMS current and mean real power over the whole sample period, as a board does, so a laser's
+pulsing tube is averaged inside one reading and a motor's inrush shows in the reading after it
+starts. Faults can be switched on at will (`firmware_bridge.faults` lists them).
+
 The port is a symlink to the pty's slave device, the way udev names a USB serial adapter under
 `/dev/serial/by-id/`: `unplug()` closes the pty and removes the link, `replug()` makes a new pty and
 points the same path at it, so a reader sees the device vanish and come back on the same path.
@@ -23,6 +28,7 @@ from typing import Protocol
 
 from firmware_bridge.codec import Decoder, encode
 from firmware_bridge.errors import FrameError
+from firmware_bridge.faults import BoardFaults, FaultCounts
 from firmware_bridge.frames import (
     MAX_U16,
     MAX_U32,
@@ -37,7 +43,7 @@ from firmware_bridge.frames import (
     RelayAck,
     RelayCommand,
 )
-from firmware_bridge.profiles import Load, MachineProfile, machine_profile
+from firmware_bridge.profiles import Circuit, Load, MachineProfile, Window, machine_profile
 
 logger = logging.getLogger(__name__)
 
@@ -86,21 +92,24 @@ class Emulator:
         self._clock: Clock = clock if clock is not None else _SystemClock()
         self._rng = random.Random(seed)  # noqa: S311 - simulation noise, not secrets
         self._volts_nominal = volts
+        self._mains_hz = mains_hz
         self._cycles = min(MAX_U16, max(1, round(sample_period_s * mains_hz)))
         self._hello = Hello(firmware=firmware, protocol=protocol, channels=_CHANNELS)
 
         self._state_lock = threading.Lock()
+        self._circuit = Circuit(self.profile, rng=self._rng, mains_hz=mains_hz)
         now = self._clock.monotonic()
         self._boot = now
         self._last_t = now
         self._load = Load.OFF
-        self._load_since = now
         self._relay_closed = False
         self._running_s = 0.0
-        self._energy_wh = 0.0
-        self._amps = self._volts = self._watts = 0.0
+        self._energy_wh = 0.0  # what the machine drew, board resets or not
+        self._board_wh = 0.0  # the board's counter: back to 0 at a reset
+        self._window = Window()
+        self._volts = self._draw_volts()
         self._seq = 0
-        self._draw(now)
+        self.faults = BoardFaults(seed=None if seed is None else seed + 1)
 
         self._write_lock = threading.Lock()
         self._dropped_bytes = 0

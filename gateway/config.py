@@ -25,6 +25,7 @@ from gateway.access import AccessList, Grant
 from gateway.errors import ConfigError
 from gateway.run_detection import RunThresholds
 from gateway.session import SessionPolicy
+from gateway.spool import FullPolicy
 
 Id = Annotated[str, StringConstraints(pattern=f"^{ID_PATTERN}$")]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -43,12 +44,15 @@ class BrokerConfig(_Strict):
     username: str | None = None
     password: SecretStr | None = None
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    tls: TlsConfig | None = None
 
     @model_validator(mode="after")
     def _url_ok(self) -> Self:
         parts = urlsplit(self.url)
-        if parts.scheme not in {"mqtt", "tcp"} or not parts.hostname:
-            raise ValueError("url: expected mqtt://host:port")
+        if parts.scheme not in {"mqtt", "mqtts", "tcp"} or not parts.hostname:
+            raise ValueError("url: expected mqtt://host:port or mqtts://host:port")
+        if parts.scheme == "mqtts" and self.tls is None:
+            object.__setattr__(self, "tls", TlsConfig())
         return self
 
     @property
@@ -58,8 +62,31 @@ class BrokerConfig(_Strict):
 
     @property
     def port(self) -> int:
-        """The broker's port (1883 when not given)."""
-        return urlsplit(self.url).port or 1883
+        """The broker's port (1883, or 8883 with TLS, when not given)."""
+        return urlsplit(self.url).port or (8883 if self.tls is not None else 1883)
+
+
+class SpoolConfig(_Strict):
+    """Where the gateway keeps what the broker has not acknowledged yet, and how much."""
+
+    path: Path = Path("/var/lib/officina/gateway.db")
+    max_telemetry: Annotated[int, Field(ge=1)] = 100_000
+    full_policy: FullPolicy = FullPolicy.DROP_OLDEST
+    journal_interval_s: Positive = 2.0
+
+
+class TlsConfig(_Strict):
+    """TLS to the broker."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _pair(self) -> Self:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file, key_file: give both or neither")
+        return self
 
 
 class McuDriverConfig(_Strict):
@@ -143,6 +170,7 @@ class GatewayConfig(_Strict):
     gateway: Id
     site_key: SecretStr
     broker: BrokerConfig = BrokerConfig()
+    spool: SpoolConfig = SpoolConfig()
     machines: Annotated[tuple[MachineConfig, ...], Field(max_length=8)]
     access: tuple[AccessConfig, ...] = ()
 

@@ -18,12 +18,16 @@ from contract import (
     BadgeDecision,
     Command,
     CommandAction,
+    ContractError,
     EndReason,
     Envelope,
     MachineTopic,
     Message,
     SessionRecord,
+    TopicKind,
     card_hash,
+    decode_payload,
+    encode_payload,
 )
 from contract.cards import normalise_uid
 from firmware_bridge.bridge import Bridge
@@ -33,15 +37,17 @@ from gateway import __version__
 from gateway.access import AccessList
 from gateway.clock import Clock, SystemClock
 from gateway.config import GatewayConfig, MachineConfig
-from gateway.link import GatewayLink, LinkOptions
+from gateway.link import GatewayLink, LinkOptions, TlsOptions
 from gateway.session import (
     Effect,
     LockWarning,
     MachineSessions,
+    OpenSessionSnapshot,
     Publish,
     RelayChange,
     UnattributedUse,
 )
+from gateway.spool import Spool
 
 log = logging.getLogger(__name__)
 READ_TIMEOUT_S = 0.2
@@ -66,6 +72,8 @@ class MachineWorker:
         bridge: Bridge,
         publisher: Publisher,
         site_key: bytes,
+        spool: Spool,
+        journal_interval_s: float = 10.0,
     ) -> None:
         self.config = config
         self.sessions = sessions
@@ -73,6 +81,9 @@ class MachineWorker:
         self.publisher = publisher
         self.inbox: queue.Queue[Message] = queue.Queue()
         self._site_key = site_key
+        self._spool = spool
+        self._journal_interval_s = journal_interval_s
+        self._journaled: tuple[str | None, float] = (None, 0.0)
         self._lock = threading.Lock()
         self._counters: Counter[str] = Counter()
 
@@ -90,17 +101,44 @@ class MachineWorker:
     def run(self, stop: threading.Event) -> None:
         """Work until `stop` is set; the machine is locked on the way out, whatever happens."""
         try:
+            self._restore_access_list()
             self.bridge.open()
             self._carry_out(self.sessions.start())
             while not stop.is_set():
                 self._drain_inbox()
                 self._read_once()
                 self._carry_out(self.sessions.tick())
+                self._journal()
         except BridgeError as err:
             self._count("bridge_failed")
             log.error("machine %s: sensor bridge failed: %s", self.config.id, err)
         finally:
             self._shut_down()
+
+    def _journal(self, *, force: bool = False) -> None:
+        """Write the open session to disk when it changes, and every journal interval."""
+        session = self.sessions.open_session
+        last_id, last_at = self._journaled
+        now = self.sessions.clock.monotonic()
+        if not force and session == last_id and now - last_at < self._journal_interval_s:
+            return
+        snapshot = self.sessions.checkpoint()
+        self._spool.journal(self.config.id, snapshot.to_json() if snapshot else None)
+        self._journaled = (session, now)
+
+    def _restore_access_list(self) -> None:
+        """Take the access list kept on disk: a rebooted gateway without network still works."""
+        stored = self._spool.access_list(self.config.id)
+        if stored is None:
+            return
+        try:
+            payload = decode_payload(TopicKind.ACL, stored)
+        except ContractError as err:
+            log.error("machine %s: stored access list unreadable: %s", self.config.id, err)
+            return
+        if isinstance(payload, AccessListPayload):
+            self.sessions.replace_access(AccessList.from_payload(payload))
+            log.info("machine %s: access list v%d from disk", self.config.id, payload.version)
 
     def _read_once(self) -> None:
         try:
@@ -142,6 +180,9 @@ class MachineWorker:
             payload = message.payload
             if isinstance(payload, AccessListPayload):
                 if self.sessions.replace_access(AccessList.from_payload(payload)):
+                    self._spool.store_access_list(
+                        self.config.id, payload.version, encode_payload(payload)
+                    )
                     log.info(
                         "machine %s: access list v%d, %d cards",
                         self.config.id,
@@ -211,6 +252,7 @@ class MachineWorker:
         # The interlock drops when the gateway stops: to the session that is a power loss.
         try:
             self._carry_out(self.sessions.shutdown(EndReason.POWER_LOSS))
+            self._journal(force=True)
         finally:
             self.bridge.close()
 
@@ -237,6 +279,12 @@ class Gateway:
         self.clock = clock or SystemClock()
         key = config.site_key_bytes(allow_weak=allow_weak_key)
         password = config.broker.password.get_secret_value() if config.broker.password else None
+        self.spool = Spool(
+            config.spool.path,
+            max_telemetry=config.spool.max_telemetry,
+            full_policy=config.spool.full_policy,
+        )
+        tls = config.broker.tls
         self.link = GatewayLink(
             LinkOptions(
                 site=config.site,
@@ -248,7 +296,11 @@ class Gateway:
                 password=password,
                 keepalive_s=config.broker.keepalive_s,
                 software_version=__version__,
+                tls=TlsOptions(ca_file=tls.ca_file, cert_file=tls.cert_file, key_file=tls.key_file)
+                if tls
+                else None,
             ),
+            spool=self.spool,
             deliver=self._deliver,
             wall_ms=self.clock.wall_ms,
         )
@@ -265,6 +317,8 @@ class Gateway:
                 bridge=bridge_factory(m),
                 publisher=self.link,
                 site_key=key,
+                spool=self.spool,
+                journal_interval_s=config.spool.journal_interval_s,
             )
             for m in config.machines
         }
@@ -289,7 +343,8 @@ class Gateway:
         self.stop()
 
     def start(self) -> None:
-        """Connect to the broker and start one worker thread per machine."""
+        """Book what a power cut interrupted, connect, and start one worker per machine."""
+        self._recover_lost_sessions()
         self.link.start()
         for machine, worker in self.workers.items():
             thread = threading.Thread(
@@ -304,6 +359,25 @@ class Gateway:
         for thread in self._threads:
             thread.join(timeout)
         self.link.stop()
+        self.spool.close()
+
+    def _recover_lost_sessions(self) -> None:
+        """Sessions still journaled were open when the gateway lost power: close them now."""
+        now_ms = self.clock.wall_ms()
+        for machine, text in self.spool.journaled().items():
+            try:
+                record = OpenSessionSnapshot.from_json(text).lost(machine, now_ms=now_ms)
+            except ValueError as err:
+                log.error("machine %s: journaled session unreadable, dropped: %s", machine, err)
+            else:
+                log.warning(
+                    "machine %s: session %s of %s ended by a power loss; booking it",
+                    machine,
+                    record.id,
+                    record.member,
+                )
+                self.link.publish(machine, record)
+            self.spool.journal(machine, None)
 
     def wait(self, stop: threading.Event) -> None:
         """Block until `stop` is set (a signal handler sets it)."""

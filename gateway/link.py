@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum, auto
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -27,9 +31,19 @@ from contract import (
 )
 from contract.topics import RETAINED_KINDS
 from gateway.errors import LinkError
+from gateway.spool import Spool, SpoolError
 
 log = logging.getLogger(__name__)
 QOS = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsOptions:
+    """TLS to the broker: the CA that signed it and, for client certificates, ours."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,19 +59,38 @@ class LinkOptions:
     username: str | None = None
     password: str | None = None
     keepalive_s: int = 30
+    tls: TlsOptions | None = None
+    # How many spooled messages may be handed to the broker before their acknowledgements.
+    window: int = 100
+
+
+class _Event(Enum):
+    WAKE = auto()
+    CONNECTED = auto()
+    DISCONNECTED = auto()
+    STOP = auto()
 
 
 class GatewayLink:
-    """Owns the MQTT client: thread-safe `publish`; incoming messages go to `deliver`."""
+    """Owns the MQTT client and the spool's sender; incoming messages go to `deliver`.
+
+    `publish` writes to the spool and returns; one sender thread hands spooled messages to paho
+    in order, a window at a time, and forgets each when the broker acknowledges it (paho's
+    `on_publish`). After a restart, whatever the spool still holds is sent again first.
+    """
 
     def __init__(
         self,
         options: LinkOptions,
         *,
+        spool: Spool,
         deliver: Callable[[Message], None],
         wall_ms: Callable[[], int],
     ) -> None:
         self.options = options
+        self.spool = spool
+        self._events: queue.Queue[_Event | int] = queue.Queue()
+        self._sender = threading.Thread(target=self._send, name="spool-sender", daemon=True)
         self._deliver = deliver
         self._wall_ms = wall_ms
         self._connected = threading.Event()
@@ -73,8 +106,12 @@ class GatewayLink:
         )
         if options.username:
             self._client.username_pw_set(options.username, options.password)
-        # Unlimited queue: messages made while the broker is away wait in memory until it returns.
-        self._client.max_queued_messages_set(0)
+        if options.tls is not None:
+            self._client.tls_set(
+                ca_certs=str(options.tls.ca_file) if options.tls.ca_file else None,
+                certfile=str(options.tls.cert_file) if options.tls.cert_file else None,
+                keyfile=str(options.tls.key_file) if options.tls.key_file else None,
+            )
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._client.will_set(
             self._status_topic,
@@ -85,12 +122,14 @@ class GatewayLink:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_publish = self._on_publish
 
     @property
     def counters(self) -> Mapping[str, int]:
-        """A snapshot of what the link has sent, received and rejected."""
+        """A snapshot of what the link has sent, received and rejected, and of its spool."""
         with self._lock:
-            return dict(self._counters)
+            mine = dict(self._counters)
+        return mine | {f"spool.{k}": v for k, v in self.spool.counters.items()}
 
     def _count(self, key: str) -> None:
         with self._lock:
@@ -126,14 +165,32 @@ class GatewayLink:
         except (OSError, ValueError) as err:
             raise LinkError(f"broker {self.options.host}:{self.options.port}: {err}") from err
         self._client.loop_start()
+        self._sender.start()
 
     def wait_connected(self, timeout: float) -> bool:
         """Block until connected to the broker, or the timeout passes."""
         return self._connected.wait(timeout)
 
+    def wait_sent(self, timeout: float) -> bool:
+        """Block until the spool is empty (everything acknowledged), or the timeout passes."""
+        deadline = time.monotonic() + timeout
+        while self.spool.backlog() > 0:
+            if time.monotonic() >= deadline:
+                return False
+            self._stopping.wait(0.05)
+        return True
+
     def stop(self, *, drain_timeout: float = 5.0) -> None:
-        """Say goodbye (retained offline status), let queued messages drain, and disconnect."""
+        """Let the spool drain, say goodbye (retained offline status), and disconnect.
+
+        Whatever is not acknowledged by then stays in the spool for the next start.
+        """
+        if self._connected.is_set():
+            self.wait_sent(drain_timeout)
         self._stopping.set()
+        self._events.put(_Event.STOP)
+        if self._sender.is_alive():
+            self._sender.join(drain_timeout)
         if self._connected.is_set():
             info = self._publish_raw(
                 self._status_topic, self._status(GatewayStatusValue.OFFLINE), retain=True
@@ -145,10 +202,83 @@ class GatewayLink:
         self._client.disconnect()
         self._client.loop_stop()
 
-    def publish(self, machine: str, payload: Envelope) -> mqtt.MQTTMessageInfo:
-        """Publish on the machine's topic for this kind, retained where the contract says."""
+    def publish(self, machine: str, payload: Envelope) -> None:
+        """Spool a payload for the machine's topic of its kind; it is sent as soon as possible."""
         topic = MachineTopic(self.options.site, machine, payload.kind)
-        return self._publish_raw(str(topic), payload, retain=topic.retained)
+        droppable = payload.kind is TopicKind.TELEMETRY
+        if self.spool.put(
+            str(topic), encode_payload(payload), retain=topic.retained, droppable=droppable
+        ):
+            self._count(f"spooled.{payload.kind}")
+        self._events.put(_Event.WAKE)
+
+    # -- the sender thread ----------------------------------------------------------------------
+
+    def _send(self) -> None:
+        in_flight: dict[int, int] = {}  # paho mid → spool seq
+        handed = 0  # the highest spool seq handed to paho in this process
+        connected = False
+        while True:
+            try:
+                event = self._events.get(timeout=1.0)
+            except queue.Empty:
+                event = _Event.WAKE
+            acked: list[int] = []
+            while True:
+                if isinstance(event, int):
+                    seq = in_flight.pop(event, None)
+                    if seq is not None:
+                        acked.append(seq)
+                elif event is _Event.CONNECTED:
+                    connected = True
+                elif event is _Event.DISCONNECTED:
+                    connected = False
+                elif event is _Event.STOP:
+                    self._forget(acked)
+                    return
+                try:
+                    event = self._events.get_nowait()
+                except queue.Empty:
+                    break
+            self._forget(acked)
+            if connected:
+                handed = self._hand_over(in_flight, handed)
+
+    def _forget(self, acked: list[int]) -> None:
+        try:
+            self.spool.acknowledge(acked)
+        except SpoolError as err:
+            # They stay spooled and will be sent again: duplicates, never losses.
+            self._count("spool_errors")
+            log.error("%s", err)
+
+    def _hand_over(self, in_flight: dict[int, int], handed: int) -> int:
+        room = self.options.window - len(in_flight)
+        if room <= 0:
+            return handed
+        for message in self.spool.pending(after=handed, limit=room):
+            info = self._client.publish(
+                message.topic, message.payload, qos=QOS, retain=message.retain
+            )
+            if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+                self._count("publish_failed")
+                log.warning("broker refused %s: %s", message.topic, mqtt.error_string(info.rc))
+                return handed
+            in_flight[info.mid] = message.seq
+            handed = message.seq
+            self._count("sent")
+        return handed
+
+    def _on_publish(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_code: Any,
+        properties: Any,
+    ) -> None:
+        # Runs in paho's thread under its own lock: hand the news to the sender, touch nothing.
+        self._events.put(mid)
 
     def _publish_raw(self, topic: str, payload: Envelope, *, retain: bool) -> mqtt.MQTTMessageInfo:
         info = self._client.publish(topic, encode_payload(payload), qos=QOS, retain=retain)
@@ -173,6 +303,7 @@ class GatewayLink:
             log.error("broker refused the gateway: %s", reason_code)
             return
         self._connected.set()
+        self._events.put(_Event.CONNECTED)
         self._count("connected")
         log.info("connected to %s:%d", self.options.host, self.options.port)
         self._publish_raw(self._status_topic, self._status(GatewayStatusValue.ONLINE), retain=True)
@@ -192,6 +323,7 @@ class GatewayLink:
         properties: Any,
     ) -> None:
         self._connected.clear()
+        self._events.put(_Event.DISCONNECTED)
         self._count("disconnected")
         if self._stopping.is_set():
             log.info("disconnected from broker")

@@ -7,9 +7,10 @@ tested with a fake clock and no broker.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from contract import (
     Badge,
@@ -74,6 +75,60 @@ class Publish:
 
 
 Effect = RelayChange | LockWarning | UnattributedUse | Publish
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenSessionSnapshot:
+    """An open session as journaled to disk, so a power cut cannot lose it."""
+
+    id: str
+    member: str
+    card: str
+    started_wall_ms: int
+    unlocked_s: float
+    running_s: float
+    idle_s: float
+    energy_wh: float
+    at_wall_ms: int
+
+    def to_json(self) -> str:
+        """The snapshot as the journal stores it."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> OpenSessionSnapshot:
+        """Read a journaled snapshot back; ValueError if it is not one."""
+        try:
+            return cls(**json.loads(text))
+        except (TypeError, json.JSONDecodeError) as err:
+            raise ValueError(f"journal: not an open-session snapshot: {err}") from err
+
+    def lost(self, machine: str, *, now_ms: int) -> SessionRecord:
+        """The session closed as `power_loss` at its last journaled moment."""
+        elapsed_s = (self.at_wall_ms - self.started_wall_ms) / 1000.0
+        return SessionRecord(
+            id=self.id,
+            ts=now_ms,
+            machine=machine,
+            member=self.member,
+            card=self.card,
+            started=self.started_wall_ms,
+            ended=self.started_wall_ms + round(self.unlocked_s * 1000),
+            unlocked_s=round(self.unlocked_s, 3),
+            running_s=round(self.running_s, 3),
+            idle_s=round(self.idle_s, 3),
+            energy_wh=round(self.energy_wh, 3),
+            end_reason=EndReason.POWER_LOSS,
+            clock_ok=_clock_ok(self.started_wall_ms, elapsed_s, self.unlocked_s),
+        )
+
+
+def _clock_ok(started_wall_ms: int, wall_elapsed_s: float, unlocked_s: float) -> bool:
+    """Whether the wall clock is believable and kept pace with the monotonic one."""
+    return (
+        started_wall_ms >= PLAUSIBLE_WALL_MS
+        and abs(wall_elapsed_s - unlocked_s) <= CLOCK_DRIFT_TOLERANCE_S + 0.01 * unlocked_s
+    )
 
 
 @dataclass(slots=True)
@@ -235,6 +290,23 @@ class MachineSessions:
             return [RelayChange(closed=False)]
         return self._close(EndReason.REMOTE_LOCK)
 
+    def checkpoint(self) -> OpenSessionSnapshot | None:
+        """The open session as it stands now, for the journal; None when the machine is locked."""
+        session = self._session
+        if session is None:
+            return None
+        return OpenSessionSnapshot(
+            id=session.id,
+            member=session.member,
+            card=session.card,
+            started_wall_ms=session.started_wall_ms,
+            unlocked_s=self.clock.monotonic() - session.started_mono,
+            running_s=session.running_s,
+            idle_s=session.idle_s,
+            energy_wh=session.energy_wh,
+            at_wall_ms=self.clock.wall_ms(),
+        )
+
     def shutdown(self, reason: EndReason) -> list[Effect]:
         """The gateway is stopping: close the open session for `reason` and lock the machine."""
         effects = self._close(reason)
@@ -292,10 +364,7 @@ class MachineSessions:
         unlocked_s = now - session.started_mono
         wall_now = self.clock.wall_ms()
         wall_elapsed_s = (wall_now - session.started_wall_ms) / 1000.0
-        clock_ok = (
-            session.started_wall_ms >= PLAUSIBLE_WALL_MS
-            and abs(wall_elapsed_s - unlocked_s) <= CLOCK_DRIFT_TOLERANCE_S + 0.01 * unlocked_s
-        )
+        clock_ok = _clock_ok(session.started_wall_ms, wall_elapsed_s, unlocked_s)
         record = SessionRecord(
             id=session.id,
             ts=wall_now,

@@ -107,7 +107,12 @@ def run_demo(
             ingest.wait_connected(10.0)
             watcher.wait_subscribed(10.0)
             gateway = Gateway(
-                floor.gateway_config(site=SITE, gateway=GATEWAY, broker_url=broker_url),
+                floor.gateway_config(
+                    site=SITE,
+                    gateway=GATEWAY,
+                    broker_url=broker_url,
+                    spool=workdir / "gateway-spool.db",
+                ),
                 clock=clock,
                 allow_weak_key=True,
             )

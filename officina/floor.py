@@ -19,6 +19,7 @@ from gateway.config import (
     GatewayConfig,
     MachineConfig,
     McuDriverConfig,
+    SpoolConfig,
 )
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,9 @@ class Floor:
                 seed=self._seed + n,
             )
 
-    def gateway_config(self, *, site: str, gateway: str, broker_url: str) -> GatewayConfig:
+    def gateway_config(
+        self, *, site: str, gateway: str, broker_url: str, spool: Path
+    ) -> GatewayConfig:
         """A gateway configuration for these machines on their emulated serial ports."""
         # One sample is this many simulated seconds; gaps are judged against it.
         sample_sim_s = self.sample_period_s * self.clock.speed
@@ -132,6 +135,7 @@ class Floor:
             gateway=gateway,
             site_key=DEMO_SITE_KEY,
             broker=BrokerConfig(url=broker_url),
+            spool=SpoolConfig(path=spool, journal_interval_s=max(10.0, sample_sim_s)),
             machines=tuple(
                 MachineConfig(
                     id=m.id,

@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -20,6 +21,7 @@ from gateway.config import (
     GatewayConfig,
     MachineConfig,
     McuDriverConfig,
+    SpoolConfig,
 )
 from gateway.daemon import Gateway
 from services.ingest.influx import InfluxSettings
@@ -62,12 +64,13 @@ def session_tap(mosquitto: MosquittoServer) -> Iterator[SessionTap]:
     client.loop_stop()
 
 
-def gateway_config(port: str, broker: MosquittoServer) -> GatewayConfig:
+def gateway_config(port: str, broker: MosquittoServer, spool: Path) -> GatewayConfig:
     return GatewayConfig(
         site=SITE,
         gateway="gw-test",
         site_key="a-long-random-site-key-for-tests",
         broker=BrokerConfig(url=f"mqtt://{broker.host}:{broker.port}"),
+        spool=SpoolConfig(path=spool),
         machines=(
             MachineConfig(
                 id=MACHINE,
@@ -88,6 +91,7 @@ def test_a_badged_session_is_booked_once_with_its_running_time_and_telemetry(
     influx_db: InfluxDatabase,
     sqlite_url: str,
     session_tap: SessionTap,
+    tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
@@ -103,7 +107,7 @@ def test_a_badged_session_is_booked_once_with_its_running_time_and_telemetry(
         Ingest(settings, influx_flush_interval_s=0.2) as ingest,
     ):
         ingest.wait_connected(10)
-        gateway = Gateway(gateway_config(emulator.port, mosquitto))
+        gateway = Gateway(gateway_config(emulator.port, mosquitto, tmp_path / "spool.db"))
         with gateway:
             assert gateway.link.wait_connected(10)
             eventually(
@@ -144,8 +148,12 @@ def test_a_badged_session_is_booked_once_with_its_running_time_and_telemetry(
             assert row.deliveries == 2
 
         # Every telemetry point the gateway published is in InfluxDB: counted, not sampled.
-        published = gateway.counters["link.published.telemetry"]
+        counters = gateway.counters
+        published = counters["link.spooled.telemetry"]
         assert published > 10
+        # The spool kept everything until the broker acknowledged it, and dropped nothing.
+        assert counters["link.spool.acknowledged"] == counters["link.spool.kept"]
+        assert "link.spool.dropped.telemetry" not in counters
 
         def influx_count() -> int:
             series = influx_db.query(

@@ -6,6 +6,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -33,6 +34,7 @@ from gateway.config import (
     GatewayConfig,
     MachineConfig,
     McuDriverConfig,
+    SpoolConfig,
 )
 from gateway.daemon import Gateway
 from tests.harness.mosquitto import MosquittoServer
@@ -91,13 +93,14 @@ def observer(mosquitto: MosquittoServer) -> Iterator[Observer]:
 
 
 @pytest.fixture
-def floor(mosquitto: MosquittoServer) -> Iterator[tuple[Emulator, Gateway]]:
+def floor(mosquitto: MosquittoServer, tmp_path: Path) -> Iterator[tuple[Emulator, Gateway]]:
     with Emulator("drill-press", sample_period_s=0.1, seed=5) as emulator:
         config = GatewayConfig(
             site=SITE,
             gateway=f"gw-{uuid.uuid4().hex[:8]}",
             site_key=KEY,
             broker=BrokerConfig(url=f"mqtt://{mosquitto.host}:{mosquitto.port}"),
+            spool=SpoolConfig(path=tmp_path / "spool.db"),
             machines=(
                 MachineConfig(
                     id=MACHINE,

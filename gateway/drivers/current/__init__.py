@@ -1,0 +1,1 @@
+"""Current sensors: one module per chip."""

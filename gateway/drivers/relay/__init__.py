@@ -1,0 +1,1 @@
+"""Relay outputs: one module per kind of output."""

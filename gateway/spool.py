@@ -1,0 +1,214 @@
+"""The gateway's disk store (SQLite, WAL): the outbox, the open-session journal, the access lists.
+
+Every message is written here before it is handed to the broker and deleted only when the broker
+has acknowledged it, so nothing made at the edge is lost to a network, broker or power outage.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from gateway.errors import GatewayError
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic      TEXT    NOT NULL,
+    payload    BLOB    NOT NULL,
+    retain     INTEGER NOT NULL,
+    droppable  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_droppable ON outbox (droppable, seq);
+CREATE TABLE IF NOT EXISTS open_sessions (
+    machine    TEXT PRIMARY KEY,
+    snapshot   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS access_lists (
+    machine    TEXT PRIMARY KEY,
+    version    INTEGER NOT NULL,
+    payload    BLOB NOT NULL
+);
+"""
+
+
+class SpoolError(GatewayError):
+    """The spool file cannot be opened or written."""
+
+
+class FullPolicy(StrEnum):
+    """What to do with a telemetry point when the spool holds `max_telemetry` of them already."""
+
+    DROP_OLDEST = "drop_oldest"
+    DROP_NEWEST = "drop_newest"
+
+
+@dataclass(frozen=True, slots=True)
+class Spooled:
+    """A message waiting for the broker's acknowledgement."""
+
+    seq: int
+    topic: str
+    payload: bytes
+    retain: bool
+
+
+class Spool:
+    """The store; safe to use from several threads (one connection, one lock)."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        max_telemetry: int = 100_000,
+        full_policy: FullPolicy = FullPolicy.DROP_OLDEST,
+    ) -> None:
+        if max_telemetry < 1:
+            raise SpoolError("max_telemetry: must be at least 1")
+        self.path = Path(path)
+        self.max_telemetry = max_telemetry
+        self.full_policy = full_policy
+        self._lock = threading.Lock()
+        self._counters: Counter[str] = Counter()
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                str(path), check_same_thread=False, isolation_level=None, timeout=10
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # Sessions must survive a power cut: every commit reaches the disk.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(SCHEMA)
+            (self._telemetry,) = self._db.execute(
+                "SELECT count(*) FROM outbox WHERE droppable = 1"
+            ).fetchone()
+        except sqlite3.Error as err:
+            raise SpoolError(f"spool {path}: {err}") from err
+
+    @property
+    def counters(self) -> Mapping[str, int]:
+        """What the spool has kept and dropped."""
+        with self._lock:
+            return dict(self._counters)
+
+    def close(self) -> None:
+        """Close the file; everything committed stays for the next start."""
+        with self._lock:
+            self._db.close()
+
+    # -- the outbox -----------------------------------------------------------------------------
+
+    def put(self, topic: str, payload: bytes, *, retain: bool, droppable: bool) -> int | None:
+        """Keep a message until acknowledged; returns its sequence number, None if dropped.
+
+        Only droppable messages (telemetry) are ever dropped, and only when the spool is full.
+        """
+        with self._lock:
+            try:
+                if droppable and self._telemetry >= self.max_telemetry:
+                    self._counters["dropped.telemetry"] += 1
+                    if self.full_policy is FullPolicy.DROP_NEWEST:
+                        return None
+                    self._db.execute(
+                        "DELETE FROM outbox WHERE seq = "
+                        "(SELECT min(seq) FROM outbox WHERE droppable = 1)"
+                    )
+                    self._telemetry -= 1
+                cursor = self._db.execute(
+                    "INSERT INTO outbox (topic, payload, retain, droppable) VALUES (?, ?, ?, ?)",
+                    (topic, payload, int(retain), int(droppable)),
+                )
+            except sqlite3.Error as err:
+                self._counters["errors"] += 1
+                raise SpoolError(f"spool {self.path}: cannot keep a message: {err}") from err
+            self._telemetry += int(droppable)
+            self._counters["kept"] += 1
+            seq = cursor.lastrowid
+            assert seq is not None
+            return seq
+
+    def pending(self, *, after: int, limit: int) -> Sequence[Spooled]:
+        """Messages with a sequence number above `after`, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, topic, payload, retain FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, limit),
+            ).fetchall()
+        return [
+            Spooled(seq, topic, bytes(payload), bool(retain))
+            for seq, topic, payload, retain in rows
+        ]
+
+    def acknowledge(self, seqs: Sequence[int]) -> None:
+        """The broker has these: forget them."""
+        if not seqs:
+            return
+        with self._lock:
+            try:
+                self._db.execute("BEGIN")
+                dropped = 0
+                for seq in seqs:
+                    cursor = self._db.execute(
+                        "DELETE FROM outbox WHERE seq = ? RETURNING droppable", (seq,)
+                    )
+                    row = cursor.fetchone()
+                    dropped += int(row[0]) if row else 0
+                self._db.execute("COMMIT")
+            except sqlite3.Error as err:
+                self._db.execute("ROLLBACK")
+                raise SpoolError(f"spool {self.path}: cannot forget messages: {err}") from err
+            self._telemetry -= dropped
+            self._counters["acknowledged"] += len(seqs)
+
+    def backlog(self) -> int:
+        """How many messages wait for the broker."""
+        with self._lock:
+            (count,) = self._db.execute("SELECT count(*) FROM outbox").fetchone()
+        return int(count)
+
+    # -- the open-session journal and the access lists --------------------------------------------
+
+    def journal(self, machine: str, snapshot: str | None) -> None:
+        """Record (or, with None, clear) the open session of a machine, as JSON."""
+        with self._lock:
+            if snapshot is None:
+                self._db.execute("DELETE FROM open_sessions WHERE machine = ?", (machine,))
+            else:
+                self._db.execute(
+                    "INSERT INTO open_sessions (machine, snapshot) VALUES (?, ?) "
+                    "ON CONFLICT (machine) DO UPDATE SET snapshot = excluded.snapshot",
+                    (machine, snapshot),
+                )
+
+    def journaled(self) -> dict[str, str]:
+        """The sessions that were open when the gateway last stopped, by machine, as JSON."""
+        with self._lock:
+            rows = self._db.execute("SELECT machine, snapshot FROM open_sessions").fetchall()
+        return {str(machine): str(snapshot) for machine, snapshot in rows}
+
+    def store_access_list(self, machine: str, version: int, payload: bytes) -> None:
+        """Keep a machine's latest access list for a restart without network."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO access_lists (machine, version, payload) VALUES (?, ?, ?) "
+                "ON CONFLICT (machine) DO UPDATE SET version = excluded.version, "
+                "payload = excluded.payload WHERE excluded.version > access_lists.version",
+                (machine, version, payload),
+            )
+
+    def access_list(self, machine: str) -> bytes | None:
+        """The last access list stored for a machine, as received."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT payload FROM access_lists WHERE machine = ?", (machine,)
+            ).fetchone()
+        return bytes(row[0]) if row else None
