@@ -69,7 +69,11 @@ def _detail(text: str) -> str:
 
 
 class Emulator:
-    """A simulated MCU board for one machine, on a pty whose path is `port`; starts at once."""
+    """A simulated MCU board for one machine, on a pty whose path is `port`; starts at once.
+
+    Faults on demand: `inject_garbage`, `drop_measurements`, `unplug`/`replug`, `stick_relay`/
+    `free_relay`, `reset_board`, `listening = False`, `hang` (see `firmware_bridge.faults`).
+    """
 
     def __init__(
         self,
@@ -109,7 +113,7 @@ class Emulator:
         self._window = Window()
         self._volts = self._draw_volts()
         self._seq = 0
-        self.faults = BoardFaults(seed=None if seed is None else seed + 1)
+        self._faults = BoardFaults(seed=None if seed is None else seed + 1)
 
         self._write_lock = threading.Lock()
         self._dropped_bytes = 0
@@ -156,19 +160,28 @@ class Emulator:
 
     @property
     def energy_wh(self) -> float:
-        """Ground truth: watt-hours the machine drew (what the device's Wh counter counts)."""
+        """Ground truth: Wh the machine drew since power-on (M frames' `wh` restarts at a reset)."""
         with self._state_lock:
             self._advance(self._clock.monotonic())
             return self._energy_wh
 
     @property
     def counters(self) -> dict[str, int]:
-        """Frames received from the host, ERR frames sent, bytes dropped while nobody listened."""
+        """Frames received from the host, ERR frames sent, bytes dropped, faults that struck."""
+        faults = self._faults.counts
         return {
             "frames_received": self._received,
             "errors_sent": self._errors_sent,
             "dropped_bytes": self._dropped_bytes,
+            "measurements_dropped": faults.measurements_dropped,
+            "relay_commands_ignored": faults.relay_commands_ignored,
+            "resets": faults.resets,
         }
+
+    @property
+    def fault_counts(self) -> FaultCounts:
+        """How often the switched-on faults struck."""
+        return self._faults.counts
 
     @property
     def listening(self) -> bool:
@@ -178,6 +191,16 @@ class Emulator:
     @listening.setter
     def listening(self, value: bool) -> None:
         self._listening = value
+
+    @property
+    def relay_stuck(self) -> bool:
+        """Whether the relay's contacts are welded (it ignores commands; ACKs tell the truth)."""
+        return self._faults.relay_stuck
+
+    @property
+    def hung(self) -> bool:
+        """Whether the firmware is hung: nothing sent, nothing answered, until a reset."""
+        return self._faults.hung
 
     def set_load(self, load: Load | str) -> None:
         """Switch the machine OFF, IDLE or RUNNING (names are case-insensitive)."""
@@ -189,16 +212,38 @@ class Emulator:
             now = self._clock.monotonic()
             self._advance(now)
             if new is not self._load:
-                self._load, self._load_since = new, now
-                self._draw(now)
+                self._load = new
+                self._circuit.switch(self._electrical_load(), now)
 
     def present_card(self, uid: str, *, reader: int = 0) -> None:
         """Hold a card to the reader: the board sends CARD (FrameError if `uid` is not hex)."""
-        self._write(encode(CardRead(uid=uid.upper(), reader=reader)))
+        line = encode(CardRead(uid=uid.upper(), reader=reader))
+        if not self._faults.hung:
+            self._write(line)
 
     def inject_garbage(self, data: bytes) -> None:
         """Put raw bytes on the line, as electrical noise or a confused firmware would."""
         self._write(data)
+
+    def drop_measurements(self, *, next_n: int = 0, fraction: float | None = None) -> None:
+        """Lose the next `next_n` M frames, and from now on each with chance `fraction`."""
+        self._faults.drop_measurements(next_n=next_n, fraction=fraction)
+
+    def stick_relay(self) -> None:
+        """Weld the relay's contacts where they are: commands are ACKed with the real state."""
+        self._faults.relay_stuck = True
+
+    def free_relay(self) -> None:
+        """Unweld the relay: it follows commands again."""
+        self._faults.relay_stuck = False
+
+    def hang(self) -> None:
+        """Hang the firmware: no frames out, none acted on, until `reset_board()`."""
+        self._faults.hung = True
+
+    def reset_board(self) -> None:
+        """Reset the board: HELLO again, seq and Wh counter from 0, relay open (unless welded)."""
+        self._in_thread(self._reset)
 
     def unplug(self) -> None:
         """Pull the USB cable: the port path vanishes and the host's open port fails."""
@@ -233,47 +278,62 @@ class Emulator:
 
     # ----- physics ---------------------------------------------------------------------------
 
-    def _advance(self, now: float) -> None:
-        """Integrate energy and running time up to `now` (state lock held)."""
-        dt = now - self._last_t
-        if dt > 0:
-            self._energy_wh += self._watts * dt / 3600.0
-            if self._relay_closed and self._load is Load.RUNNING:
-                self._running_s += dt
-            self._last_t = now
+    def _electrical_load(self) -> Load:
+        return self._load if self._relay_closed else Load.OFF
 
-    def _draw(self, now: float) -> None:
-        """Draw new current, voltage and power for the present state (state lock held)."""
-        load = self._load if self._relay_closed else Load.OFF
-        self._amps = self.profile.current(
-            load, seconds_in_state=now - self._load_since, rng=self._rng
-        )
-        self._volts = max(0.0, self._rng.gauss(self._volts_nominal, 0.5))
-        self._watts = self._volts * self._amps * self.profile.power_factor(load)
+    def _draw_volts(self) -> float:
+        return max(0.0, self._rng.gauss(self._volts_nominal, 0.5))
+
+    def _advance(self, now: float) -> None:
+        """Integrate current, energy and running time up to `now` (state lock held)."""
+        dt = now - self._last_t
+        if dt <= 0:
+            return
+        window = self._circuit.integrate(self._last_t, now, volts=self._volts)
+        self._window = self._window + window
+        self._energy_wh += window.watt_s / 3600.0
+        self._board_wh += window.watt_s / 3600.0
+        if self._relay_closed and self._load is Load.RUNNING:
+            self._running_s += dt
+        self._last_t = now
 
     def _measure(self) -> Measurement:
+        """The M frame for the window since the last one: RMS and mean power over all of it."""
         with self._state_lock:
             now = self._clock.monotonic()
             self._advance(now)
-            self._draw(now)
+            window, self._window = self._window, Window()
+            if window.seconds > 0:
+                cycles = min(MAX_U16, max(1, round(window.seconds * self._mains_hz)))
+            else:  # the clock stood still (a test's manual clock): read one cycle now
+                window, cycles = self._circuit.instant(now, volts=self._volts), self._cycles
+            gain = 1.0 + self._rng.gauss(0.0, self.profile.noise)
+            irms = abs(window.irms * gain + self._rng.gauss(0.0, self.profile.floor_amps))
+            volts, self._volts = self._volts, self._draw_volts()
             self._seq = (self._seq + 1) & MAX_U32
             return Measurement(
                 channel=0,
                 seq=self._seq,
-                irms=self._amps,
-                vrms=self._volts,
-                watts=self._watts,
-                wh=self._energy_wh,
-                cycles=self._cycles,
+                irms=irms,
+                vrms=volts,
+                watts=window.watts * gain,
+                wh=self._board_wh,
+                cycles=cycles,
             )
 
     def _set_relay(self, closed: bool) -> None:
         with self._state_lock:
             now = self._clock.monotonic()
             self._advance(now)
+            if self._faults.relay_stuck:
+                if closed != self._relay_closed:
+                    self._faults.relay_ignored()
+                return
             if closed != self._relay_closed:
                 self._relay_closed = closed
-                self._draw(now)
+                # Closing onto a machine already switched on starts its parts without an inrush:
+                # a machine with a no-volt-release switch would need a fresh start (set_load).
+                self._circuit.switch(self._electrical_load(), now, inrush=False)
 
     # ----- the board's loop ------------------------------------------------------------------
 
@@ -293,18 +353,26 @@ class Emulator:
                 self._receive(self._master)
             now = time.monotonic()
             if now >= next_sample:
-                self._write(encode(self._measure()))
+                self._sample()
                 next_sample = max(next_sample + self._sample_period_s, now)
             if now >= next_beat:
-                self._write(encode(Heartbeat(uptime_ms=self._uptime_ms())))
+                if not self._faults.hung:
+                    self._write(encode(Heartbeat(uptime_ms=self._uptime_ms())))
                 next_beat = max(next_beat + self._heartbeat_period_s, now)
+
+    def _sample(self) -> None:
+        if self._faults.hung:
+            return  # a hung firmware measures nothing; the machine draws on regardless
+        measurement = self._measure()
+        if not self._faults.lose_measurement():
+            self._write(encode(measurement))
 
     def _receive(self, master: int) -> None:
         try:
             data = os.read(master, 1024)
         except OSError:
             return
-        if not self._listening:
+        if not self._listening or self._faults.hung:
             return
         for frame in self._decoder.feed(data):
             self._received += 1
@@ -384,8 +452,25 @@ class Emulator:
         self._decoder.reset()
         with self._write_lock:
             self._master, self._slave = master, slave
-        self._write(encode(self._hello))
+        if not self._faults.hung:
+            self._write(encode(self._hello))
         logger.info("emulated board plugged in at %s", self._port)
+
+    def _reset(self) -> None:
+        with self._state_lock:
+            now = self._clock.monotonic()
+            self._advance(now)
+            self._boot = now
+            self._seq = 0
+            self._board_wh = 0.0
+            self._window = Window()
+            if not self._faults.relay_stuck:  # the board opens every relay at power-up
+                self._relay_closed = False
+                self._circuit.switch(self._electrical_load(), now)
+        self._faults.board_reset()
+        self._decoder.reset()
+        self._write(encode(self._hello))
+        logger.info("emulated board at %s reset", self._port)
 
     def _unplug(self) -> None:
         with self._write_lock:

@@ -1,14 +1,18 @@
 """The faults an emulated board can be told to have, so tests meet them on purpose.
 
-| fault | switched on by | what the host sees |
-|---|---|---|
-| line noise | `Emulator.inject_garbage(data)` | `garbage_bytes`, `bad_crc`, `malformed` counted; next frame intact |
-| lost measurements | `Emulator.drop_measurements(next_n=…, fraction=…)` | a gap in `M` `seq` |
-| pulled cable | `Emulator.unplug()` / `replug()` | the port fails, reopens on the same path, HELLO |
-| welded relay | `Emulator.stick_relay()` / `free_relay()` | ACKs with the relay's real state: `RelayMismatchError` |
-| board reset | `Emulator.reset_board()` | HELLO, `seq` from 1, `wh` from 0, relay open |
-| deaf board | `Emulator.listening = False` | measurements go on; RELAY and PING go unanswered |
-| hung board | `Emulator.hang()` (until `reset_board()`) | silence: link down, no ACK, no HELLO |
+Each fault, how a test switches it on, and what the host sees:
+
+- line noise, `Emulator.inject_garbage(data)`: `garbage_bytes`, `bad_crc` or `malformed`
+  counted; the next frame arrives intact.
+- lost measurements, `Emulator.drop_measurements(next_n=..., fraction=...)`: a gap in `M` seq.
+- a pulled cable, `Emulator.unplug()` then `replug()`: the port fails, reopens on the same path,
+  HELLO. A data-only disconnect: the board keeps its state (add `reset_board()` for a board
+  powered by the same cable).
+- a welded relay, `Emulator.stick_relay()` / `free_relay()`: the relay ignores commands and the
+  ACK tells its real state, so `Bridge.set_relay` raises `RelayMismatchError`.
+- a board reset, `Emulator.reset_board()`: HELLO, `M` seq from 1 again, `wh` from 0, relay open.
+- a deaf board, `Emulator.listening = False`: measurements go on, RELAY and PING go unanswered.
+- a hung board, `Emulator.hang()` until `reset_board()`: silence; the host's link goes down.
 """
 
 from __future__ import annotations

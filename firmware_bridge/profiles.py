@@ -22,7 +22,7 @@ import cmath
 import math
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -118,6 +118,11 @@ class MachineProfile:
         """Real power over apparent power in steady `load` (1.0 when nothing draws)."""
         amps = self.nominal_amps(load)
         return self.nominal_watts(load, volts=1.0) / amps if amps else 1.0
+
+    def without_inrush(self) -> MachineProfile:
+        """The same machine with its motors soft-started: no inrush when it is switched on."""
+        draws = tuple(replace(d, inrush_x=1.0, inrush_s=0.0) for d in self.draws)
+        return replace(self, draws=draws)
 
     @property
     def idle_amps(self) -> float:

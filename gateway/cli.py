@@ -36,12 +36,16 @@ def check(config: ConfigOption = Path("gateway.toml")) -> None:
     """Validate the configuration and show the machines it defines."""
     loaded = _load(config)
     table = Table(title=f"gateway {loaded.gateway} at {loaded.site}")
-    for column in ("machine", "sensor", "idle A", "run A", "idle timeout s"):
+    for column in ("machine", "drivers", "idle A", "run A", "idle timeout s"):
         table.add_column(column)
     for m in loaded.machines:
         table.add_row(
             m.id,
-            f"{m.sensor.driver} {m.sensor.port}",
+            ", ".join(
+                f"{role} {cfg.driver}"
+                for role, cfg in (("current", m.current), ("reader", m.reader), ("relay", m.relay))
+                if cfg is not None
+            ),
             f"{m.idle_amps:g}",
             f"{m.run_amps:g}",
             f"{m.idle_timeout_s:g}",

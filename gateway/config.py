@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, TypedDict
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -22,6 +22,7 @@ from contract import card_hash
 from contract.cards import normalise_uid
 from contract.topics import ID_PATTERN
 from gateway.access import AccessList, Grant
+from gateway.drivers import CurrentConfig, ReaderConfig, RelayConfig, mcu
 from gateway.errors import ConfigError
 from gateway.run_detection import RunThresholds
 from gateway.session import SessionPolicy
@@ -89,22 +90,33 @@ class TlsConfig(_Strict):
         return self
 
 
-class McuDriverConfig(_Strict):
-    """A machine served by an officina MCU on a serial port: current, card reader and relay."""
+class McuRoles(TypedDict):
+    """One MCU board in all three roles, as `MachineConfig(**mcu_roles(port))` takes them."""
 
-    driver: Literal["mcu"] = "mcu"
-    port: str
-    baudrate: int = 115200
-    channel: Annotated[int, Field(ge=0, le=15)] = 0
-    relay_channel: Annotated[int, Field(ge=0, le=15)] = 0
+    current: mcu.Config
+    reader: mcu.Config
+    relay: mcu.Config
+
+
+def mcu_roles(port: str, *, channel: int = 0, relay_channel: int = 0) -> McuRoles:
+    """The three roles of an officina MCU board on `port`, for configs built in code."""
+    board = mcu.Config(driver="mcu", port=port, channel=channel, relay_channel=relay_channel)
+    return McuRoles(current=board, reader=board, relay=board)
 
 
 class MachineConfig(_Strict):
-    """One machine at this gateway: its sensors, its run thresholds and its session rules."""
+    """One machine at this gateway: its sensors, its run thresholds and its session rules.
+
+    `current` is required; a machine without `reader` is metered but nobody badges at it (its
+    use is unattributed), and one without `relay` has no interlock. `mcu = {port = …}` is short
+    for an officina MCU board in all three roles.
+    """
 
     id: Id
     name: str | None = None
-    sensor: McuDriverConfig
+    current: CurrentConfig
+    reader: ReaderConfig | None = None
+    relay: RelayConfig | None = None
     idle_amps: Positive
     run_amps: Positive
     hysteresis_amps: NonNegative = 0.0
@@ -116,6 +128,27 @@ class MachineConfig(_Strict):
     volts_nominal: Positive = 230.0
     power_factor: Annotated[float, Field(gt=0, le=1)] = 0.9
     telemetry_interval_s: Positive = 1.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_mcu(cls, data: object) -> object:
+        if isinstance(data, dict) and "mcu" in data:
+            data = dict(data)
+            board = data.pop("mcu")
+            if isinstance(board, dict):
+                for role in ("current", "reader", "relay"):
+                    data.setdefault(role, {"driver": "mcu", **board})
+        return data
+
+    def devices(self) -> set[str]:
+        """The serial ports and device files this machine's drivers use."""
+        found: set[str] = set()
+        for role in (self.current, self.reader, self.relay):
+            for name in ("port", "device"):
+                value = getattr(role, name, None)
+                if isinstance(value, str):
+                    found.add(value)
+        return found
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Self:
@@ -181,9 +214,14 @@ class GatewayConfig(_Strict):
         ids = [m.id for m in self.machines]
         if len(set(ids)) != len(ids):
             raise ValueError("machines: each machine id must appear once")
-        ports = [m.sensor.port for m in self.machines]
-        if len(set(ports)) != len(ports):
-            raise ValueError("machines.sensor.port: each machine needs its own serial port")
+        seen: dict[str, str] = {}
+        for machine in self.machines:
+            for device in machine.devices():
+                if device in seen:
+                    raise ValueError(
+                        f"machines: {device} is used by {seen[device]} and {machine.id}"
+                    )
+                seen[device] = machine.id
         known = set(ids)
         for n, entry in enumerate(self.access):
             if entry.machines != "*" and not set(entry.machines) <= known:

@@ -32,13 +32,36 @@ class RunThresholds:
             raise ValueError("min_dwell_s: must be ≥ 0")
 
 
+# A level that never settles (a current hovering at a threshold) is accepted after this many dwells.
+SETTLE_LIMIT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A stretch of time, from `start` to `end` (monotonic seconds), at one activity."""
+
+    start: float
+    end: float
+    activity: Activity
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """An accepted change of activity, dated back to when the current first crossed."""
+    """An accepted change of activity, with what the machine did since the current first moved.
+
+    `segments` cover the time from the first sample that left `before` up to now. A stretch
+    shorter than the minimum dwell (a motor's inrush on the way from off to idle) is billed at
+    no more than the higher of its neighbours, so a spike is never billed as running.
+    """
 
     before: Activity
     after: Activity
-    since: float
+    segments: tuple[Segment, ...]
+
+    @property
+    def since(self) -> float:
+        """When the current first left the old activity."""
+        return self.segments[0].start
 
 
 class RunDetector:
@@ -47,8 +70,8 @@ class RunDetector:
     def __init__(self, thresholds: RunThresholds) -> None:
         self.thresholds = thresholds
         self.activity = Activity.OFF
-        self._pending: Activity | None = None
-        self._pending_since = 0.0
+        # Raw levels since the current first left `activity`: (first sample time, level).
+        self._excursion: list[tuple[float, Activity]] = []
 
     def _level(self, amps: float) -> Activity:
         t = self.thresholds
@@ -65,12 +88,47 @@ class RunDetector:
         """Feed one sample taken at monotonic time `now`; return the transition it completes."""
         level = self._level(amps)
         if level is self.activity:
-            self._pending = None
+            self._excursion.clear()  # a spike that came back: nothing happened
             return None
-        if level is not self._pending:
-            self._pending, self._pending_since = level, now
-        if now - self._pending_since < self.thresholds.min_dwell_s:
+        if not self._excursion or self._excursion[-1][1] is not level:
+            self._excursion.append((now, level))
+        dwell = self.thresholds.min_dwell_s
+        held = now - self._excursion[-1][0]
+        away = now - self._excursion[0][0]
+        if held < dwell and away < SETTLE_LIMIT * dwell:
             return None
-        transition = Transition(self.activity, level, self._pending_since)
-        self.activity, self._pending = level, None
+        transition = Transition(self.activity, level, self._segments(now))
+        self.activity = level
+        self._excursion.clear()
         return transition
+
+    def reset(self) -> None:
+        """Forget what was seen: the machine is taken to be off until the current says otherwise."""
+        self.activity = Activity.OFF
+        self._excursion.clear()
+
+    def provisional(self, now: float) -> tuple[Segment, ...]:
+        """What the current did since it left the accepted activity, as if accepted now.
+
+        A session that closes while a change is still unconfirmed bills its last moments by
+        these segments rather than by the activity the dwell has not yet let go of.
+        """
+        return self._segments(now) if self._excursion else ()
+
+    def _segments(self, now: float) -> tuple[Segment, ...]:
+        dwell = self.thresholds.min_dwell_s
+        starts = [start for start, _ in self._excursion]
+        raw = [level for _, level in self._excursion]
+        ends = [*starts[1:], now]
+        segments: list[Segment] = []
+        previous = self.activity
+        for n, (start, end, level) in enumerate(zip(starts, ends, raw, strict=True)):
+            if n + 1 < len(raw) and end - start < dwell:
+                # Too short to trust (an inrush, a flicker): never above both its neighbours.
+                level = min(level, max(previous, raw[n + 1]))
+            if segments and segments[-1].activity is level:
+                segments[-1] = Segment(segments[-1].start, end, level)
+            else:
+                segments.append(Segment(start, end, level))
+            previous = level
+        return tuple(segments)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from contract import (
     Badge,
@@ -23,7 +23,7 @@ from contract import (
 )
 from gateway.access import AccessList
 from gateway.clock import Clock
-from gateway.run_detection import Activity, RunDetector, RunThresholds
+from gateway.run_detection import Activity, RunDetector, RunThresholds, Segment
 
 # A wall clock before this is a Pi that booted without NTP or RTC, not a real date.
 PLAUSIBLE_WALL_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
@@ -150,6 +150,13 @@ class _OpenSession:
         elif activity is Activity.IDLE:
             self.idle_s += seconds
 
+    def rebill(self, billed_as: Activity, segments: tuple[Segment, ...]) -> None:
+        """Time billed as `billed_as` while a change was unconfirmed: give each stretch of it
+        to what the machine really did."""
+        for segment in segments:
+            seconds = max(0.0, segment.end - max(segment.start, self.started_mono))
+            self.bucket_add(segment.activity, self.bucket_take(billed_as, seconds))
+
     def bucket_take(self, activity: Activity, seconds: float) -> float:
         if activity is Activity.RUNNING:
             taken = min(seconds, self.running_s)
@@ -249,9 +256,7 @@ class MachineSessions:
             session.energy_wh += energy
         transition = self.detector.update(amps, now)
         if transition is not None and session is not None:
-            # The change began when the current first crossed: move that time to the new bucket.
-            backdated = max(0.0, now - max(transition.since, session.started_mono))
-            session.bucket_add(transition.after, session.bucket_take(transition.before, backdated))
+            session.rebill(transition.before, transition.segments)
         activity = self.detector.activity
         if session is not None and activity is Activity.RUNNING:
             session.last_active_mono = now
@@ -292,15 +297,18 @@ class MachineSessions:
 
     def checkpoint(self) -> OpenSessionSnapshot | None:
         """The open session as it stands now, for the journal; None when the machine is locked."""
-        session = self._session
-        if session is None:
+        if self._session is None:
             return None
+        now = self.clock.monotonic()
+        # Bill an unconfirmed change as it stands, on a copy: the session itself goes on.
+        session = replace(self._session, warned=set(self._session.warned))
+        session.rebill(self.detector.activity, self.detector.provisional(now))
         return OpenSessionSnapshot(
             id=session.id,
             member=session.member,
             card=session.card,
             started_wall_ms=session.started_wall_ms,
-            unlocked_s=self.clock.monotonic() - session.started_mono,
+            unlocked_s=now - session.started_mono,
             running_s=session.running_s,
             idle_s=session.idle_s,
             energy_wh=session.energy_wh,
@@ -361,6 +369,9 @@ class MachineSessions:
             return []
         self._session = None
         now = self.clock.monotonic()
+        session.rebill(self.detector.activity, self.detector.provisional(now))
+        # The relay is opening: whatever flows from now on must prove itself again.
+        self.detector.reset()
         unlocked_s = now - session.started_mono
         wall_now = self.clock.wall_ms()
         wall_elapsed_s = (wall_now - session.started_wall_ms) / 1000.0

@@ -18,8 +18,8 @@ from gateway.config import (
     BrokerConfig,
     GatewayConfig,
     MachineConfig,
-    McuDriverConfig,
     SpoolConfig,
+    mcu_roles,
 )
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ class Floor:
             machines=tuple(
                 MachineConfig(
                     id=m.id,
-                    sensor=McuDriverConfig(port=self.emulators[m.id].port),
+                    **mcu_roles(self.emulators[m.id].port),
                     idle_amps=m.idle_amps,
                     run_amps=m.run_amps,
                     hysteresis_amps=m.hysteresis_amps,

@@ -39,6 +39,10 @@ if [ "$servers" = yes ]; then
   if ! have influxd; then
     missing+=(influxdb)
   fi
+  # The firmware's protocol and RMS code is compiled and tested on the host.
+  if ! have g++; then
+    missing+=(g++)
+  fi
 fi
 # Debian's own Python makes virtual environments only with python3-venv installed.
 if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then

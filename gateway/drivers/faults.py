@@ -36,7 +36,7 @@ class Tally:
         self._counts[kind] += 1
         if self._counts[kind] == 1:
             self._logger.warning(
-                "%s: %s (%s; later ones counted in %r)", self.source, reason, kind, kind
+                "%s: %s (%s; later ones are only counted)", self.source, reason, kind
             )
         else:
             self._logger.debug("%s: %s (%s)", self.source, reason, kind)

@@ -20,8 +20,8 @@ from gateway.config import (
     BrokerConfig,
     GatewayConfig,
     MachineConfig,
-    McuDriverConfig,
     SpoolConfig,
+    mcu_roles,
 )
 from gateway.daemon import Gateway
 from services.ingest.influx import InfluxSettings
@@ -74,11 +74,11 @@ def gateway_config(port: str, broker: MosquittoServer, spool: Path) -> GatewayCo
         machines=(
             MachineConfig(
                 id=MACHINE,
-                sensor=McuDriverConfig(port=port),
+                **mcu_roles(port),
                 idle_amps=0.8,
                 run_amps=4.0,
                 hysteresis_amps=0.3,
-                min_dwell_s=0.0,
+                min_dwell_s=0.5,  # longer than a motor's inrush
                 telemetry_interval_s=SAMPLE_PERIOD_S / 2,
             ),
         ),

@@ -24,14 +24,16 @@ password = "s3cret"
 id = "lathe-1"
 idle_amps = 0.8
 run_amps = 4.0
-sensor = { driver = "mcu", port = "/dev/ttyUSB0" }
+mcu = { port = "/dev/ttyUSB0" }
 
 [[machines]]
 id = "laser-1"
 idle_amps = 1.0
 run_amps = 3.2
 idle_timeout_s = 300
-sensor = { driver = "mcu", port = "/dev/ttyUSB1" }
+current = { driver = "pzem004t", port = "/dev/ttyUSB1" }
+reader = { driver = "rc522" }
+relay = { driver = "gpio", pin = 17 }
 
 [[access]]
 card = "04:A1:B2:C3"

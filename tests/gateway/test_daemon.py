@@ -33,8 +33,8 @@ from gateway.config import (
     BrokerConfig,
     GatewayConfig,
     MachineConfig,
-    McuDriverConfig,
     SpoolConfig,
+    mcu_roles,
 )
 from gateway.daemon import Gateway
 from tests.harness.mosquitto import MosquittoServer
@@ -104,10 +104,10 @@ def floor(mosquitto: MosquittoServer, tmp_path: Path) -> Iterator[tuple[Emulator
             machines=(
                 MachineConfig(
                     id=MACHINE,
-                    sensor=McuDriverConfig(port=emulator.port),
+                    **mcu_roles(emulator.port),
                     idle_amps=0.8,
                     run_amps=2.6,
-                    min_dwell_s=0,
+                    min_dwell_s=0.5,  # longer than a motor's inrush
                 ),
             ),
             access=(AccessConfig(card=GIULIA_CARD, member="giulia"),),
@@ -133,6 +133,7 @@ def test_an_unknown_card_is_denied_logged_and_counted_and_the_next_card_unlocks(
 
     emulator.present_card(GIULIA_CARD)
     eventually(lambda: emulator.relay_closed, what="the relay to close for a known card")
+    eventually(lambda: len(observer.badges) == 2, what="the grant")
     assert observer.badges[-1].decision is BadgeDecision.GRANTED
     assert observer.badges[-1].member == "giulia"
 
@@ -148,9 +149,9 @@ def test_garbage_on_the_serial_line_is_counted_and_the_session_goes_on(
     emulator.inject_garbage(b"\x00\xff$M,0,zz*0000\r\n~~~noise~~~\n")
     eventually(
         lambda: (
-            gateway.counters.get(f"{MACHINE}.serial.garbage_bytes", 0) > 0
-            and gateway.counters.get(f"{MACHINE}.serial.bad_crc", 0)
-            + gateway.counters.get(f"{MACHINE}.serial.malformed", 0)
+            gateway.counters.get(f"{MACHINE}.current.garbage_bytes", 0) > 0
+            and gateway.counters.get(f"{MACHINE}.current.bad_crc", 0)
+            + gateway.counters.get(f"{MACHINE}.current.malformed", 0)
             > 0
         ),
         what="the garbage to be counted",

@@ -119,17 +119,7 @@ void Board::handle(const Frame& frame) {
     case FrameType::kHeartbeat:
     case FrameType::kError: {
       // a board-to-host frame coming back (an echoing adapter?): not something a board obeys
-      Reject reject;
-      memset(&reject, 0, sizeof reject);
-      reject.kind = RejectKind::kUnknownType;
-      encode(frame, line_, sizeof line_);
-      size_t n = 0;
-      while (line_[n + 1] != ',' && line_[n + 1] != '*' && n < sizeof reject.frame_type - 1) {
-        reject.frame_type[n] = line_[n + 1];
-        ++n;
-      }
-      DeviceError error = error_for(reject);
-      queue(encode(error, line_, sizeof line_));
+      send_error("UNKNOWN_TYPE", frame_type_name(frame.type));
       return;
     }
   }

@@ -14,7 +14,11 @@
 namespace officina {
 
 constexpr uint8_t kMaxRelays = 4;
-constexpr size_t kTxQueueBytes = 256;  // two M lines, an ACK and an ERR at once, with room to spare
+#if defined(__AVR__)
+constexpr size_t kTxQueueBytes = 160;  // 2 KB of RAM: the sketch queues one M line at a time
+#else
+constexpr size_t kTxQueueBytes = 320;  // every channel's M line, an ACK and an ERR at once
+#endif
 constexpr uint32_t kHeartbeatPeriodMs = 1000;  // PROTOCOL.md: never silent for more than 2 s
 
 using Outbox = TxQueue<kTxQueueBytes>;

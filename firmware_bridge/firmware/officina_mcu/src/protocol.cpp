@@ -466,6 +466,20 @@ size_t encode(const Frame& frame, char* out, size_t cap) {
   return 0;
 }
 
+const char* frame_type_name(FrameType type) {
+  switch (type) {
+    case FrameType::kHello: return "HELLO";
+    case FrameType::kMeasurement: return "M";
+    case FrameType::kCard: return "CARD";
+    case FrameType::kAck: return "ACK";
+    case FrameType::kHeartbeat: return "HB";
+    case FrameType::kError: return "ERR";
+    case FrameType::kRelay: return "RELAY";
+    case FrameType::kPing: return "PING";
+  }
+  return "";
+}
+
 const char* reject_name(RejectKind kind) {
   switch (kind) {
     case RejectKind::kBadCrc: return "bad_crc";

@@ -37,6 +37,7 @@ class TxQueue {
   }
 
   size_t pending() const { return count_; }
+  size_t room() const { return Capacity - count_; }
   uint32_t dropped_lines() const { return dropped_lines_; }
 
  private:

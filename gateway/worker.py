@@ -1,0 +1,316 @@
+"""One machine's worker: its drivers feed an inbox, one thread decides, the relay obeys.
+
+Two poller threads read the hardware (the current sensor blocks for a measurement window, the
+card reader is polled every `READER_POLL_S`) and put what they read into the worker's inbox,
+beside the access lists and commands that arrive from the broker. The worker thread alone owns
+the session state machine and the relay, so nothing is shared but the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from contract import (
+    AccessList as AccessListPayload,
+)
+from contract import (
+    Badge,
+    BadgeDecision,
+    Command,
+    CommandAction,
+    ContractError,
+    EndReason,
+    Envelope,
+    Message,
+    SessionRecord,
+    TopicKind,
+    card_hash,
+    decode_payload,
+    encode_payload,
+)
+from gateway.access import AccessList
+from gateway.config import MachineConfig
+from gateway.drivers import MachineDrivers
+from gateway.drivers.base import CardReading, CurrentReading, DriverError
+from gateway.session import (
+    Effect,
+    LockWarning,
+    MachineSessions,
+    Publish,
+    RelayChange,
+    UnattributedUse,
+)
+from gateway.spool import Spool
+
+log = logging.getLogger(__name__)
+READER_POLL_S = 0.05
+TICK_S = 0.2
+RETRY_S = 1.0
+
+Inbound = Message | CurrentReading | CardReading
+
+
+class Publisher(Protocol):
+    """What a machine worker needs of the MQTT link."""
+
+    def publish(self, machine: str, payload: Envelope) -> object:
+        """Publish a payload on the machine's topic."""
+        ...
+
+
+class MachineWorker:
+    """Runs one machine: reads its sensors, drives its session machine and relay, publishes."""
+
+    def __init__(
+        self,
+        *,
+        config: MachineConfig,
+        sessions: MachineSessions,
+        drivers: MachineDrivers,
+        publisher: Publisher,
+        site_key: bytes,
+        spool: Spool,
+        journal_interval_s: float = 2.0,
+    ) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.drivers = drivers
+        self.publisher = publisher
+        self.inbox: queue.Queue[Inbound] = queue.Queue()
+        self._site_key = site_key
+        self._spool = spool
+        self._journal_interval_s = journal_interval_s
+        self._journaled: tuple[str | None, float] = (None, 0.0)
+        self._lock = threading.Lock()
+        self._counters: Counter[str] = Counter()
+
+    @property
+    def counters(self) -> Mapping[str, int]:
+        """A snapshot of what this machine's worker and its drivers have seen and done."""
+        with self._lock:
+            merged = dict(self._counters)
+        for role, driver in (
+            ("current", self.drivers.current),
+            ("reader", self.drivers.reader),
+            ("relay", self.drivers.relay),
+        ):
+            counters: Mapping[str, int] = getattr(driver, "counters", {})
+            merged |= {f"{role}.{k}": v for k, v in counters.items()}
+        return merged
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self._counters[key] += 1
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until `stop` is set; the machine is locked on the way out, whatever happens."""
+        pollers: list[threading.Thread] = []
+        halt = threading.Event()  # stops the pollers, whichever way this worker ends
+        try:
+            self._restore_access_list()
+            self._open_drivers()
+            pollers = self._start_pollers(halt)
+            self._carry_out(self.sessions.start())
+            while not stop.is_set():
+                try:
+                    item = self.inbox.get(timeout=TICK_S)
+                except queue.Empty:
+                    pass
+                else:
+                    self._handle(item)
+                self._carry_out(self.sessions.tick())
+                self._journal()
+        except DriverError as err:
+            self._count("driver_failed")
+            log.error("machine %s: cannot start its hardware: %s", self.config.id, err)
+        finally:
+            halt.set()
+            for poller in pollers:
+                poller.join(5.0)
+            self._shut_down()
+
+    def _open_drivers(self) -> None:
+        # The relay first: whatever the other drivers do, the machine starts locked.
+        if self.drivers.relay is not None:
+            self.drivers.relay.open()
+        self.drivers.current.open()
+        if self.drivers.reader is not None:
+            self.drivers.reader.open()
+
+    def _start_pollers(self, stop: threading.Event) -> list[threading.Thread]:
+        polls: list[tuple[str, Callable[[], Inbound | None], float]] = [
+            ("current", self.drivers.current.read, 0.0)
+        ]
+        if self.drivers.reader is not None:
+            polls.append(("reader", self.drivers.reader.read, READER_POLL_S))
+        threads = [
+            threading.Thread(
+                target=self._poll,
+                args=(role, read, idle_s, stop),
+                name=f"{self.config.id}-{role}",
+                daemon=True,
+            )
+            for role, read, idle_s in polls
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def _poll(
+        self, role: str, read: Callable[[], Inbound | None], idle_s: float, stop: threading.Event
+    ) -> None:
+        """Read one driver until stopped, putting what it reads into the inbox."""
+        while not stop.is_set():
+            try:
+                reading = read()
+            except DriverError as err:
+                self._count(f"{role}.failed")
+                log.warning("machine %s: %s read failed: %s", self.config.id, role, err)
+                stop.wait(RETRY_S)
+                continue
+            if reading is not None:
+                self.inbox.put(reading)
+            elif idle_s:
+                stop.wait(idle_s)
+
+    def _shut_down(self) -> None:
+        # The interlock drops when the gateway stops: to the session that is a power loss.
+        try:
+            self._carry_out(self.sessions.shutdown(EndReason.POWER_LOSS))
+            self._journal(force=True)
+        finally:
+            for driver in (self.drivers.reader, self.drivers.current, self.drivers.relay):
+                if driver is not None:
+                    try:
+                        driver.close()
+                    except DriverError as err:
+                        log.warning("machine %s: closing a driver: %s", self.config.id, err)
+
+    # -- what arrives ---------------------------------------------------------------------------
+
+    def _handle(self, item: Inbound) -> None:
+        if isinstance(item, CurrentReading):
+            self._count("samples")
+            self._carry_out(
+                self.sessions.sample(
+                    item.amps, volts=item.volts, watts=item.watts, meter_wh=item.meter_wh
+                )
+            )
+        elif isinstance(item, CardReading):
+            self._badge(item.uid)
+        elif isinstance(item.payload, AccessListPayload):
+            self._take_access_list(item.payload)
+        elif isinstance(item.payload, Command):
+            self._command(item.payload)
+
+    def _badge(self, uid: str) -> None:
+        try:
+            card = card_hash(uid, self._site_key)
+        except ValueError:
+            self._count("rejected.card")
+            log.warning("machine %s: unreadable card uid ignored", self.config.id)
+            return
+        self._count("badges")
+        self._carry_out(self.sessions.badge(card))
+
+    def _take_access_list(self, payload: AccessListPayload) -> None:
+        if self.sessions.replace_access(AccessList.from_payload(payload)):
+            self._spool.store_access_list(self.config.id, payload.version, encode_payload(payload))
+            log.info(
+                "machine %s: access list v%d, %d cards",
+                self.config.id,
+                payload.version,
+                len(payload.entries),
+            )
+
+    def _command(self, command: Command) -> None:
+        if command.action is CommandAction.LOCK:
+            log.info("machine %s: remote lock by %s", self.config.id, command.by)
+            self._carry_out(self.sessions.remote_lock())
+        else:
+            # Unlocking needs a member to bill; the api does it by granting a card instead.
+            self._count("rejected.command.action")
+            log.warning("machine %s: remote unlock is not accepted by this gateway", self.config.id)
+
+    def _restore_access_list(self) -> None:
+        """Take the access list kept on disk: a rebooted gateway without network still works."""
+        stored = self._spool.access_list(self.config.id)
+        if stored is None:
+            return
+        try:
+            payload = decode_payload(TopicKind.ACL, stored)
+        except ContractError as err:
+            log.error("machine %s: stored access list unreadable: %s", self.config.id, err)
+            return
+        if isinstance(payload, AccessListPayload):
+            self.sessions.replace_access(AccessList.from_payload(payload))
+            log.info("machine %s: access list v%d from disk", self.config.id, payload.version)
+
+    # -- what it does ---------------------------------------------------------------------------
+
+    def _journal(self, *, force: bool = False) -> None:
+        """Write the open session to disk when it changes, and every journal interval."""
+        session = self.sessions.open_session
+        last_id, last_at = self._journaled
+        now = self.sessions.clock.monotonic()
+        if not force and session == last_id and now - last_at < self._journal_interval_s:
+            return
+        snapshot = self.sessions.checkpoint()
+        self._spool.journal(self.config.id, snapshot.to_json() if snapshot else None)
+        self._journaled = (session, now)
+
+    def _carry_out(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, Publish):
+                self._note(effect.payload)
+                self.publisher.publish(self.config.id, effect.payload)
+            elif isinstance(effect, RelayChange):
+                self._set_relay(effect.closed)
+            elif isinstance(effect, UnattributedUse):
+                self._count("unattributed_use")
+                log.warning(
+                    "machine %s: unattributed use, %.2f A with no session open",
+                    self.config.id,
+                    effect.amps,
+                )
+            elif isinstance(effect, LockWarning):
+                self._count("lock_warnings")
+                log.info(
+                    "machine %s: locking in %.0f s (%s)",
+                    self.config.id,
+                    effect.seconds_left,
+                    effect.reason,
+                )
+
+    def _note(self, payload: Envelope) -> None:
+        if isinstance(payload, Badge) and payload.decision is BadgeDecision.DENIED:
+            self._count(f"badges.denied.{payload.reason}")
+            log.warning(
+                "machine %s: card %s… denied (%s)", self.config.id, payload.card[:8], payload.reason
+            )
+        elif isinstance(payload, SessionRecord):
+            self._count("sessions")
+            log.info(
+                "machine %s: session %s of %s closed (%s), running %.0f s",
+                self.config.id,
+                payload.id,
+                payload.member,
+                payload.end_reason,
+                payload.running_s,
+            )
+
+    def _set_relay(self, closed: bool) -> None:
+        if self.drivers.relay is None:
+            return
+        try:
+            self.drivers.relay.set(closed)
+        except DriverError as err:
+            self._count("relay_failed")
+            log.error("machine %s: relay did not answer: %s", self.config.id, err)
