@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import platform
 import random
 import sys
 import time
@@ -64,6 +65,7 @@ def main() -> None:
         json.dumps(
             {
                 "bench": "serial_decode",
+                "python": platform.python_version(),
                 "frames_decoded": decoded,
                 "bytes": len(stream),
                 "seconds": round(elapsed, 4),

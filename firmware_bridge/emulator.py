@@ -203,7 +203,7 @@ class Emulator:
         return self._faults.hung
 
     def set_load(self, load: Load | str) -> None:
-        """Switch the machine OFF, IDLE or RUNNING (names are case-insensitive)."""
+        """Switch the machine OFF, IDLE or RUNNING (case-insensitive); from OFF, motors inrush."""
         try:
             new = load if isinstance(load, Load) else Load(load.lower())
         except ValueError:

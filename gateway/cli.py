@@ -15,6 +15,7 @@ from rich.table import Table
 from gateway.config import GatewayConfig, load_config
 from gateway.daemon import Gateway
 from gateway.errors import ConfigError, GatewayError
+from gateway.wiring import check_machine
 
 app = typer.Typer(help="The edge daemon on the Raspberry Pi next to the machines.")
 console = Console(stderr=True)
@@ -32,8 +33,18 @@ def _load(path: Path) -> GatewayConfig:
 
 
 @app.command()
-def check(config: ConfigOption = Path("gateway.toml")) -> None:
-    """Validate the configuration and show the machines it defines."""
+def check(
+    config: ConfigOption = Path("gateway.toml"),
+    live: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Then exercise the hardware this many seconds: click relays, show amps, cards.",
+        ),
+    ] = 0.0,
+    machine: Annotated[str | None, typer.Option(help="Only this machine (with --live).")] = None,
+) -> None:
+    """Validate the configuration and show its machines; with --live, test their wiring."""
     loaded = _load(config)
     table = Table(title=f"gateway {loaded.gateway} at {loaded.site}")
     for column in ("machine", "drivers", "idle A", "run A", "idle timeout s"):
@@ -51,6 +62,27 @@ def check(config: ConfigOption = Path("gateway.toml")) -> None:
             f"{m.idle_timeout_s:g}",
         )
     Console().print(table)
+    if live:
+        _check_live(loaded, live, machine)
+
+
+def _check_live(config: GatewayConfig, seconds: float, only: str | None) -> None:
+    out = Console()
+    key = config.site_key_bytes(allow_weak=True)
+    failed = False
+    for machine in config.machines:
+        if only is not None and machine.id != only:
+            continue
+        out.print(f"[bold]{machine.id}[/]: hold a card to the reader, run the machine…")
+        ok = check_machine(
+            machine,
+            site_key=key,
+            seconds=seconds,
+            report=lambda e: out.print(f"  {e.what:8} {e.detail}"),
+        )
+        failed |= not ok
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()

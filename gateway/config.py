@@ -117,6 +117,8 @@ class MachineConfig(_Strict):
     current: CurrentConfig
     reader: ReaderConfig | None = None
     relay: RelayConfig | None = None
+    # A buzzer or lamp, on from the warning before an automatic lock until the lock or more work.
+    warning: RelayConfig | None = None
     idle_amps: Positive
     run_amps: Positive
     hysteresis_amps: NonNegative = 0.0
@@ -143,7 +145,7 @@ class MachineConfig(_Strict):
     def devices(self) -> set[str]:
         """The serial ports and device files this machine's drivers use."""
         found: set[str] = set()
-        for role in (self.current, self.reader, self.relay):
+        for role in (self.current, self.reader, self.relay, self.warning):
             for name in ("port", "device"):
                 value = getattr(role, name, None)
                 if isinstance(value, str):

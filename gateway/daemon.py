@@ -30,7 +30,9 @@ DriversFactory = Callable[[MachineConfig], MachineDrivers]
 
 
 def _build_drivers(config: MachineConfig) -> MachineDrivers:
-    return build_machine(current=config.current, reader=config.reader, relay=config.relay)
+    return build_machine(
+        current=config.current, reader=config.reader, relay=config.relay, warning=config.warning
+    )
 
 
 class Gateway:

@@ -60,6 +60,11 @@ class LockWarning:
 
 
 @dataclass(frozen=True, slots=True)
+class LockWarningOver:
+    """No lock is coming any more (the machine runs again, or the session ended): silence it."""
+
+
+@dataclass(frozen=True, slots=True)
 class UnattributedUse:
     """Current is flowing with no session open."""
 
@@ -74,7 +79,7 @@ class Publish:
     payload: Telemetry | StateChange | SessionRecord | Badge
 
 
-Effect = RelayChange | LockWarning | UnattributedUse | Publish
+Effect = RelayChange | LockWarning | LockWarningOver | UnattributedUse | Publish
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,8 +226,13 @@ class MachineSessions:
     def badge(self, card: str) -> list[Effect]:
         """A card (already hashed) was presented at the machine's reader."""
         now_ms = self.clock.wall_ms()
-        decision = self.access.decide(card, now_ms)
         open_session = self._session
+        if open_session is not None and open_session.card == card:
+            # The card that opened the session always closes it, even if its grant has since
+            # expired or left the access list: nobody is kept on a machine by a list change.
+            badge_out = self._badge(card, BadgeDecision.GRANTED, "badge_out", open_session.member)
+            return [badge_out, *self._close(EndReason.BADGE_OUT)]
+        decision = self.access.decide(card, now_ms)
         if not decision.granted or decision.member is None:
             return [self._badge(card, BadgeDecision.DENIED, decision.reason, decision.member)]
         if open_session is not None and open_session.member == decision.member:
@@ -260,6 +270,10 @@ class MachineSessions:
         activity = self.detector.activity
         if session is not None and activity is Activity.RUNNING:
             session.last_active_mono = now
+            if EndReason.IDLE_TIMEOUT in session.warned:
+                session.warned.discard(EndReason.IDLE_TIMEOUT)
+                if not session.warned:
+                    effects.append(LockWarningOver())
         effects.extend(self._unattributed(amps, activity))
         effects.extend(self._publish_state_if_changed())
         effects.extend(self._telemetry(now, amps, volts, watts))
@@ -392,6 +406,8 @@ class MachineSessions:
             clock_ok=clock_ok,
         )
         effects: list[Effect] = [Publish(record), RelayChange(closed=False)]
+        if session.warned:
+            effects.append(LockWarningOver())
         effects.extend(self._publish_state_if_changed())
         return effects
 

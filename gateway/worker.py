@@ -36,10 +36,11 @@ from contract import (
 from gateway.access import AccessList
 from gateway.config import MachineConfig
 from gateway.drivers import MachineDrivers
-from gateway.drivers.base import CardReading, CurrentReading, DriverError
+from gateway.drivers.base import CardReading, CurrentReading, DriverError, RelayOutput
 from gateway.session import (
     Effect,
     LockWarning,
+    LockWarningOver,
     MachineSessions,
     Publish,
     RelayChange,
@@ -98,6 +99,7 @@ class MachineWorker:
             ("current", self.drivers.current),
             ("reader", self.drivers.reader),
             ("relay", self.drivers.relay),
+            ("warning", self.drivers.warning),
         ):
             counters: Mapping[str, int] = getattr(driver, "counters", {})
             merged |= {f"{role}.{k}": v for k, v in counters.items()}
@@ -138,8 +140,9 @@ class MachineWorker:
 
     def _open_drivers(self) -> None:
         # The relay first: whatever the other drivers do, the machine starts locked.
-        if self.drivers.relay is not None:
-            self.drivers.relay.open()
+        for output in (self.drivers.relay, self.drivers.warning):
+            if output is not None:
+                output.open()
         self.drivers.current.open()
         if self.drivers.reader is not None:
             self.drivers.reader.open()
@@ -186,7 +189,8 @@ class MachineWorker:
             self._carry_out(self.sessions.shutdown(EndReason.POWER_LOSS))
             self._journal(force=True)
         finally:
-            for driver in (self.drivers.reader, self.drivers.current, self.drivers.relay):
+            drivers = self.drivers
+            for driver in (drivers.reader, drivers.current, drivers.warning, drivers.relay):
                 if driver is not None:
                     try:
                         driver.close()
@@ -288,6 +292,9 @@ class MachineWorker:
                     effect.seconds_left,
                     effect.reason,
                 )
+                self._set_output(self.drivers.warning, True, "warning")
+            elif isinstance(effect, LockWarningOver):
+                self._set_output(self.drivers.warning, False, "warning")
 
     def _note(self, payload: Envelope) -> None:
         if isinstance(payload, Badge) and payload.decision is BadgeDecision.DENIED:
@@ -307,10 +314,13 @@ class MachineWorker:
             )
 
     def _set_relay(self, closed: bool) -> None:
-        if self.drivers.relay is None:
+        self._set_output(self.drivers.relay, closed, "relay")
+
+    def _set_output(self, output: RelayOutput | None, on: bool, role: str) -> None:
+        if output is None:
             return
         try:
-            self.drivers.relay.set(closed)
+            output.set(on)
         except DriverError as err:
-            self._count("relay_failed")
-            log.error("machine %s: relay did not answer: %s", self.config.id, err)
+            self._count(f"{role}_failed")
+            log.error("machine %s: %s did not answer: %s", self.config.id, role, err)

@@ -81,6 +81,7 @@ class MachineDrivers:
     current: CurrentSensor
     reader: CardReader | None
     relay: RelayOutput | None
+    warning: RelayOutput | None = None
 
 
 class _Boards:
@@ -122,6 +123,7 @@ def build_machine(
     current: CurrentConfig,
     reader: ReaderConfig | None = None,
     relay: RelayConfig | None = None,
+    warning: RelayConfig | None = None,
 ) -> MachineDrivers:
     """A machine's drivers; roles given to the same MCU board share one driver and one port."""
     boards = _Boards()
@@ -129,6 +131,7 @@ def build_machine(
         current=boards.current(current),
         reader=None if reader is None else boards.reader(reader),
         relay=None if relay is None else boards.relay(relay),
+        warning=None if warning is None else boards.relay(warning),
     )
 
 

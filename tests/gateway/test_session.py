@@ -23,6 +23,7 @@ from gateway.session import (
     PLAUSIBLE_WALL_MS,
     Effect,
     LockWarning,
+    LockWarningOver,
     MachineSessions,
     Publish,
     RelayChange,
@@ -253,3 +254,74 @@ def test_a_newer_access_list_replaces_the_old_and_an_older_one_is_ignored() -> N
     assert not machine.replace_access(AccessList([], version=2))
     assert published(machine.badge(STRANGER), Badge)[0].decision is BadgeDecision.GRANTED
     assert published(machine.badge(MARCO), Badge)[0].decision is BadgeDecision.DENIED
+
+
+# -- what a workshop expects when the access list changes under a member's hands ------------------
+
+
+def test_a_member_dropped_from_the_list_mid_session_finishes_and_badges_out() -> None:
+    clock = FakeClock()
+    machine = make(clock)
+    machine.badge(GIULIA)
+    feed(machine, clock, 5.0, 30)
+    # The coordinator withdraws Giulia's qualification while she is cutting: the machine is not
+    # cut off under her (that would be a hazard of its own), and her card still ends the session.
+    assert machine.replace_access(AccessList([Grant(MARCO, "marco")], version=1))
+    assert published(feed(machine, clock, 5.0, 30), SessionRecord) == []
+    effects = machine.badge(GIULIA)
+    [session] = published(effects, SessionRecord)
+    assert (session.member, session.end_reason) == ("giulia", EndReason.BADGE_OUT)
+    assert session.running_s == pytest.approx(60, abs=1)
+    # From now on the list applies: her next badge-in is refused.
+    [badge] = published(machine.badge(GIULIA), Badge)
+    assert (badge.decision, badge.reason) == (BadgeDecision.DENIED, "unknown_card")
+
+
+def test_a_qualification_that_expires_mid_session_ends_nothing_but_the_next_badge_in() -> None:
+    clock = FakeClock()
+    machine = make(clock)
+    machine.replace_access(
+        AccessList([Grant(GIULIA, "giulia", until_ms=START_MS + 60_000)], version=1)
+    )
+    machine.badge(GIULIA)
+    feed(machine, clock, 5.0, 90)  # the grant ran out 60 s in
+    [session] = published(machine.badge(GIULIA), SessionRecord)
+    assert session.end_reason is EndReason.BADGE_OUT
+    [badge] = published(machine.badge(GIULIA), Badge)
+    assert (badge.decision, badge.reason) == (BadgeDecision.DENIED, "expired")
+
+
+def test_a_denied_card_cannot_take_over_a_running_session() -> None:
+    clock = FakeClock()
+    machine = make(clock)
+    machine.badge(GIULIA)
+    effects = machine.badge(STRANGER)
+    assert published(effects, Badge)[0].decision is BadgeDecision.DENIED
+    assert published(effects, SessionRecord) == []
+    assert RelayChange(closed=False) not in effects
+    assert machine.open_session is not None
+
+
+def test_a_member_with_a_second_card_badges_out_with_either() -> None:
+    clock = FakeClock()
+    machine = make(clock)
+    spare = card_hash("04FFEE01", KEY)
+    machine.replace_access(AccessList([Grant(GIULIA, "giulia"), Grant(spare, "giulia")], version=1))
+    machine.badge(GIULIA)
+    [session] = published(machine.badge(spare), SessionRecord)
+    assert session.end_reason is EndReason.BADGE_OUT
+
+
+def test_the_lock_warning_is_silenced_when_work_resumes_or_the_session_ends() -> None:
+    clock = FakeClock()
+    machine = make(clock, idle_timeout_s=120, warn_before_s=30)
+    machine.badge(GIULIA)
+    warned = feed(machine, clock, 1.0, 95)
+    assert any(isinstance(e, LockWarning) for e in warned)
+    resumed = feed(machine, clock, 6.0, 5)
+    assert LockWarningOver() in resumed
+    # A second idle stretch warns again, and the lock itself silences the warning.
+    assert any(isinstance(e, LockWarning) for e in feed(machine, clock, 1.0, 95))
+    locked = feed(machine, clock, 1.0, 30)
+    assert published(locked, SessionRecord)[0].end_reason is EndReason.IDLE_TIMEOUT
+    assert LockWarningOver() in locked
