@@ -430,15 +430,20 @@ def run_child(plan: HourPlan) -> dict[str, object]:
             raise RuntimeError("the gateway's machines never reported a sample")
         pause.wait(0.01)
     cpu_ready, samples_ready, wall_ready = cpu_seconds(), samples_of(gateway), time.monotonic()
-    per_machine_ready = least_samples(gateway)
+    per_machine_ready, roles_ready = least_samples(gateway), cpu_by_role()
     sys.stdout.write("ready\n")
     sys.stdout.flush()
+    # The bench's own polling costs the child CPU too: sleep through the expected run, then poll.
+    pause.wait(clock.real_seconds(plan.samples))
     while least_samples(gateway) < per_machine_ready + plan.samples:
         if time.monotonic() > deadline:
             break
-        pause.wait(0.25)  # the bench's own polling costs the child CPU too: keep it rare
+        pause.wait(0.25)
     cpu_done, samples_done, wall_done = cpu_seconds(), samples_of(gateway), time.monotonic()
-    by_role = cpu_by_role()
+    roles_done = cpu_by_role()
+    by_role = {
+        role: round(spent - roles_ready.get(role, 0.0), 3) for role, spent in roles_done.items()
+    }
     backlog_running = gateway.spool.backlog()
     gateway.stop()
     cpu_stopped = cpu_seconds()
@@ -534,11 +539,11 @@ def gateway_hour(
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert child.stdout is not None
         stop = threading.Event()
         actor: threading.Thread | None = None
+        figures: dict[str, object] | None = None
         try:
-            for line in child.stdout:
+            for line in child.stdout or ():
                 if line.strip() == "ready":
                     scene_clock = ScaledClock(speed)
                     actor = threading.Thread(
@@ -549,8 +554,8 @@ def gateway_hour(
                     )
                     actor.start()
                 else:
-                    figures: dict[str, object] = json.loads(line)
-            if child.wait(30.0) != 0:
+                    figures = json.loads(line)
+            if child.wait(30.0) != 0 or figures is None:
                 raise RuntimeError(f"the gateway child failed ({child.returncode})")
         finally:
             stop.set()
@@ -583,7 +588,7 @@ def main() -> None:
     parser.add_argument("--worker-pairs", type=int, default=2_000, help="badge pairs, via worker")
     parser.add_argument("--hour-speed", type=float, default=50.0, help="time compression")
     parser.add_argument("--samples", type=int, default=SIMULATED_HOUR_S, help="per machine")
-    parser.add_argument("--realtime-s", type=int, default=20, help="uncompressed run length")
+    parser.add_argument("--realtime-s", type=int, default=30, help="uncompressed run length")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -33,6 +33,9 @@ from firmware_bridge.transport import SerialLink
 
 logger = logging.getLogger(__name__)
 
+KEEPALIVE_S = 1.0
+"""Protocol v1: the host sends `PING` at least this often, so the board knows it is alive."""
+
 Reading = Measurement | CardRead
 """What `Bridge.read` hands to the gateway."""
 
@@ -49,6 +52,7 @@ class Bridge:
         relay_attempts: int = 3,
         hello_timeout_s: float = 2.0,
         silence_s: float = 3.0,
+        keepalive_s: float = KEEPALIVE_S,
     ) -> None:
         self.port = port
         self._baudrate = baudrate
@@ -56,6 +60,7 @@ class Bridge:
         self._relay_attempts = max(1, relay_attempts)
         self._hello_timeout_s = hello_timeout_s
         self._silence_s = silence_s
+        self._keepalive_s = keepalive_s
         self._link: SerialLink | None = None
         self._readings: queue.Queue[Reading] = queue.Queue()
         self._changed = threading.Condition()  # HELLO and ACKs arrive on the reader thread
@@ -66,11 +71,16 @@ class Bridge:
         self._seq = 0
         self._link_down = False
         self._last_probe = 0.0
+        self._ping_outstanding = False
+        # What the host last commanded per relay: re-applied when the board restarts by itself.
+        self._commanded: dict[int, bool] = {}
+        self._restarted = False
         self._counts = {
             "device_errors": 0,
             "relay_retries": 0,
             "relay_failures": 0,
             "silences": 0,
+            "board_starts": 0,
             "unexpected_frames": 0,
         }
 
@@ -139,6 +149,10 @@ class Bridge:
             if self._mismatch is not None:
                 raise self._mismatch
             self._watch_silence(link)
+            if time.monotonic() - self._last_probe >= self._keepalive_s:
+                self._ping()  # the board opens its relays if the host falls silent
+            if self._restarted:
+                self._reapply_relays()
             remaining = deadline - time.monotonic()
             try:
                 return self._readings.get(timeout=max(0.0, min(remaining, 0.5)))
@@ -173,6 +187,7 @@ class Bridge:
                     last_error = err
                 ack = self._await_ack(command.seq)
                 if ack is not None:
+                    self._commanded[channel] = closed
                     if ack.channel != channel or ack.closed != closed:
                         raise RelayMismatchError(
                             f"relay {channel}: asked closed={closed}, board reports "
@@ -210,6 +225,13 @@ class Bridge:
 
     def _take_hello(self, hello: Hello) -> None:
         with self._changed:
+            answered, self._ping_outstanding = self._ping_outstanding, False
+            if hello == self._hello and self._mismatch is None and answered:
+                return  # the answer to a keep-alive PING: nothing new
+            if not answered and self._hello is not None:
+                # Nobody asked: the board started again by itself (a reset, a brown-out).
+                self._counts["board_starts"] += 1
+                self._restarted = True
             self._hello = hello
             if hello.protocol != PROTOCOL_VERSION:
                 self._mismatch = ProtocolMismatchError(
@@ -229,6 +251,7 @@ class Bridge:
 
     def _on_reconnect(self) -> None:
         self._ping()  # the board may have changed while away: ask who it is
+        self._restarted = True  # and it may have lost power: put the relays back
 
     # ----- helpers ---------------------------------------------------------------------------
 
@@ -237,8 +260,17 @@ class Bridge:
             raise BridgeError(f"{self.port}: the bridge is not open")
         return self._link
 
+    def _reapply_relays(self) -> None:
+        """A restarted board opened its relays: put back what the host had commanded."""
+        self._restarted = False
+        for channel, closed in sorted(self._commanded.items()):
+            if closed:
+                logger.warning("%s: board restarted, closing relay %d again", self.port, channel)
+                self.set_relay(channel, True)
+
     def _ping(self) -> None:
         self._last_probe = time.monotonic()
+        self._ping_outstanding = True
         if self._link is None:
             return
         try:

@@ -59,6 +59,10 @@ class Clock(Protocol):
         ...
 
 
+HOST_SILENCE_OPEN_S = 10.0
+"""Protocol v1: a board opens its relays after this long without a valid frame from the host."""
+
+
 class _SystemClock:
     def monotonic(self) -> float:
         return time.monotonic()
@@ -87,6 +91,7 @@ class Emulator:
         mains_hz: float = 50.0,
         firmware: str = "emu-1.0",
         protocol: int = PROTOCOL_VERSION,
+        host_silence_open_s: float | None = HOST_SILENCE_OPEN_S,
     ) -> None:
         if sample_period_s <= 0 or heartbeat_period_s <= 0:
             raise ValueError("sample_period_s, heartbeat_period_s: must be > 0")
@@ -121,6 +126,9 @@ class Emulator:
         self._errors_sent = 0
         self._listening = True
         self._decoder = Decoder(source="emulator", on_reject=self._answer_reject)
+        # The guard against a host that died: relays open after this long without a host frame.
+        self._host_silence_open_s = host_silence_open_s
+        self._host_heard = time.monotonic()
 
         self._dir = tempfile.TemporaryDirectory(prefix="officina-mcu-")
         self._port = str(Path(self._dir.name) / "ttyMCU0")
@@ -359,6 +367,16 @@ class Emulator:
                 if not self._faults.hung:
                     self._write(encode(Heartbeat(uptime_ms=self._uptime_ms())))
                 next_beat = max(next_beat + self._heartbeat_period_s, now)
+            self._guard_host_silence(now)
+
+    def _guard_host_silence(self, now: float) -> None:
+        limit = self._host_silence_open_s
+        if limit is None or self._faults.hung or now - self._host_heard < limit:
+            return
+        self._host_heard = now  # once per silence: the host that returns closes them again
+        if self._relay_closed:
+            self._set_relay(False)
+            self._send_error("HOST_SILENT", "relays opened")
 
     def _sample(self) -> None:
         if self._faults.hung:
@@ -376,6 +394,7 @@ class Emulator:
             return
         for frame in self._decoder.feed(data):
             self._received += 1
+            self._host_heard = time.monotonic()
             self._answer(frame)
 
     def _answer(self, frame: Frame) -> None:

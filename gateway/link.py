@@ -338,9 +338,9 @@ class GatewayLink:
         try:
             message = decode_message(msg.topic, bytes(msg.payload))
         except ContractError as err:
+            log.warning("rejected message on %s: %s", msg.topic, err)
             self._count(f"rejected.{err.field}")
             self._count("rejected")
-            log.warning("rejected message on %s: %s", msg.topic, err)
             return
         self._count(f"received.{message.payload.kind}")
         self._deliver(message)

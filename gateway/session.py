@@ -466,7 +466,8 @@ class MachineSessions:
         self, now: float, amps: float, volts: float | None, watts: float | None
     ) -> list[Effect]:
         last = self._last_telemetry_mono
-        if last is not None and now - last < self.policy.telemetry_interval_s:
+        # A sample a little early (clock jitter between board and gateway) still counts.
+        if last is not None and now - last < 0.9 * self.policy.telemetry_interval_s:
             return []
         self._last_telemetry_mono = now
         self._telemetry_seq += 1

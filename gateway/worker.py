@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Protocol
@@ -50,7 +51,7 @@ from gateway.spool import Spool
 
 log = logging.getLogger(__name__)
 READER_POLL_S = 0.05
-TICK_S = 0.2
+TICK_S = 0.5
 RETRY_S = 1.0
 
 Inbound = Message | CurrentReading | CardReading
@@ -95,12 +96,18 @@ class MachineWorker:
         """A snapshot of what this machine's worker and its drivers have seen and done."""
         with self._lock:
             merged = dict(self._counters)
+        seen: set[int] = set()
         for role, driver in (
             ("current", self.drivers.current),
             ("reader", self.drivers.reader),
             ("relay", self.drivers.relay),
             ("warning", self.drivers.warning),
         ):
+            # Roles played by one board (an MCU) share its counters: list them once.
+            board = getattr(driver, "board", driver)
+            if driver is None or id(board) in seen:
+                continue
+            seen.add(id(board))
             counters: Mapping[str, int] = getattr(driver, "counters", {})
             merged |= {f"{role}.{k}": v for k, v in counters.items()}
         return merged
@@ -171,6 +178,7 @@ class MachineWorker:
     ) -> None:
         """Read one driver until stopped, putting what it reads into the inbox."""
         while not stop.is_set():
+            started = time.monotonic()
             try:
                 reading = read()
             except DriverError as err:
@@ -180,7 +188,8 @@ class MachineWorker:
                 continue
             if reading is not None:
                 self.inbox.put(reading)
-            elif idle_s:
+            elif idle_s and time.monotonic() - started < idle_s:
+                # A driver that answered None at once is polled: do not spin on it.
                 stop.wait(idle_s)
 
     def _shut_down(self) -> None:
@@ -271,6 +280,8 @@ class MachineWorker:
         self._journaled = (session, now)
 
     def _carry_out(self, effects: list[Effect]) -> None:
+        # The relay first: a member at the machine waits for it, not for the spool's disk write.
+        effects = sorted(effects, key=lambda effect: not isinstance(effect, RelayChange))
         for effect in effects:
             if isinstance(effect, Publish):
                 self._note(effect.payload)

@@ -71,7 +71,7 @@ class CurrentSensor(Protocol):
 
 @runtime_checkable
 class CardReader(Protocol):
-    """A card reader: `read()` returns at once, with a newly presented card or None."""
+    """A card reader: `read()` returns promptly (well under a second) with a new card or None."""
 
     def open(self) -> None:
         """Open the bus and set the reader up."""

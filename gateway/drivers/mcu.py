@@ -38,6 +38,7 @@ from gateway.drivers.faults import Tally
 logger = logging.getLogger(__name__)
 
 Channel = Annotated[int, Field(ge=0, le=15)]
+CARD_WAIT_S = 0.25  # how long the reader view waits for a card before answering None
 _KEPT_MEASUREMENTS = 64
 _KEPT_CARDS = 16
 _DRAIN_LIMIT = 64  # frames the reader view takes per call, so a chatty board cannot hold it
@@ -65,6 +66,7 @@ class Driver:
         self._bridge = bus if bus is not None else Bridge(config.port, baudrate=config.baudrate)
         self._users = 0
         self._lock = threading.Lock()
+        self._card_kept = threading.Condition(self._lock)
         self._measurements: deque[Measurement] = deque()
         self._cards: deque[CardRead] = deque()
         self._tally = Tally(f"mcu {config.port}", logger)
@@ -140,15 +142,23 @@ class Driver:
                 return None
             self._take(remaining)
 
-    def next_card(self) -> CardRead | None:
-        """A card read of this machine's reader kept or arrived since the last call, or None."""
+    def next_card(self, wait_s: float = 0.0) -> CardRead | None:
+        """A card read of this machine's reader kept or arrived since the last call, or None.
+
+        With `wait_s`, waits that long for one the current sensor's reads come across, so a
+        reader poller needs no busy loop of its own.
+        """
         for _ in range(_DRAIN_LIMIT):
             with self._lock:
                 if self._cards:
                     return self._cards.popleft()
             if not self._take(0.0):
-                return None
-        return None
+                break
+        if wait_s <= 0:
+            return None
+        with self._card_kept:
+            self._card_kept.wait_for(lambda: bool(self._cards), timeout=wait_s)
+            return self._cards.popleft() if self._cards else None
 
     def _take(self, timeout_s: float) -> bool:
         """Take one frame from the bridge and keep it for its role; False when none came."""
@@ -184,6 +194,7 @@ class Driver:
             self._tally.reject("card_overflow", "nobody reads the cards: oldest dropped")
         self._tally.count("cards")
         self._cards.append(frame)
+        self._card_kept.notify_all()
 
 
 class _View:
@@ -228,8 +239,8 @@ class McuCardReader(_View):
     """The board's card reads of this machine's reader, as a CardReader."""
 
     def read(self) -> CardReading | None:
-        """A card the board reported since the last call, or None; at once."""
-        frame = self.board.next_card()
+        """A card the board reported since the last call, or None after `CARD_WAIT_S`."""
+        frame = self.board.next_card(CARD_WAIT_S)
         return None if frame is None else CardReading(uid=frame.uid)
 
 

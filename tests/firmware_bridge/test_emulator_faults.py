@@ -93,7 +93,7 @@ def test_a_welded_relay_is_caught_by_its_truthful_ack(emulator: Emulator, bridge
     assert not emulator.relay_closed
 
 
-def test_a_board_reset_says_hello_restarts_seq_and_wh_and_opens_the_relay(
+def test_a_board_reset_restarts_seq_and_wh_and_the_host_closes_its_relay_again(
     emulator: Emulator, bridge: Bridge, caplog: pytest.LogCaptureFixture
 ) -> None:
     bridge.set_relay(0, True)
@@ -101,18 +101,20 @@ def test_a_board_reset_says_hello_restarts_seq_and_wh_and_opens_the_relay(
     before = measurements(bridge, 6)[-1]
     assert before.seq > 5 and before.wh > 0
 
-    with caplog.at_level(logging.INFO, logger="firmware_bridge.bridge"):
-        emulator.reset_board()
+    caplog.set_level(logging.INFO, logger="firmware_bridge.bridge")
+    emulator.reset_board()
+    after = measurements(bridge, 1)[0]
+    while after.seq > before.seq:  # one taken before the reset may still be queued
         after = measurements(bridge, 1)[0]
-        while after.seq > before.seq:  # one taken before the reset may still be queued
-            after = measurements(bridge, 1)[0]
-        wait_for(lambda: "board firmware emu-1.0" in caplog.text)
+    wait_for(lambda: "board firmware emu-1.0" in caplog.text)
     assert after.seq == 1
     assert after.wh < before.wh
-    assert not emulator.relay_closed  # a board opens every relay at power-up
     assert emulator.counters["resets"] == 1
-    bridge.set_relay(0, True)  # the host can unlock again at once
-    assert emulator.relay_closed
+    # The board opened every relay at power-up; the host, which still has a session open on
+    # it, notices the unasked HELLO and closes the relay again on its next read.
+    assert bridge.counters["board_starts"] == 1
+    wait_for(lambda: bridge.read(0.1) is not None and emulator.relay_closed)
+    assert "board restarted, closing relay 0 again" in caplog.text
 
 
 def test_a_hung_board_takes_the_link_down_until_it_is_reset(

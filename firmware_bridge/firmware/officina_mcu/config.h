@@ -97,11 +97,10 @@ static const uint8_t kRc522ResetPin = 9;
 
 #define HOST_BAUD 115200
 
-// Open every relay when no valid frame came from the host for this long; 0 keeps them as they
-// are (PROTOCOL.md v1: the gateway decides, and a v1 host sends nothing while all is well, so
-// a non-zero value would stop machines mid-job). Leave 0 until the host sends keep-alives.
+// Open every relay when no valid frame came from the host for this long (PROTOCOL.md v1: the host
+// sends a PING keep-alive every second, so only a dead gateway goes this quiet); 0 disables it.
 #ifndef HOST_SILENCE_OPEN_MS
-#define HOST_SILENCE_OPEN_MS 0
+#define HOST_SILENCE_OPEN_MS 10000
 #endif
 
 #define CARD_GONE_MS 1000  // a card must be away this long before it counts again
