@@ -62,7 +62,7 @@ class SerialLink:
         port: str,
         *,
         baudrate: int = 115200,
-        read_timeout_s: float = 0.1,
+        read_timeout_s: float = 0.5,
         backoff: Backoff = Backoff(),  # frozen: a shared default is safe
         on_frame: Callable[[Frame], None] | None = None,
         on_reconnect: Callable[[], None] | None = None,

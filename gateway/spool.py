@@ -6,11 +6,12 @@ has acknowledged it, so nothing made at the edge is lost to a network, broker or
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -85,8 +86,9 @@ class Spool:
                 str(path), check_same_thread=False, isolation_level=None, timeout=10
             )
             self._db.execute("PRAGMA journal_mode=WAL")
-            # Sessions must survive a power cut: every commit reaches the disk.
-            self._db.execute("PRAGMA synchronous=FULL")
+            # WAL with NORMAL survives a crash of the process; what must also survive a power
+            # cut (sessions, badges, states, the journal) is committed with FULL, one by one.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
             (self._telemetry,) = self._db.execute(
                 "SELECT count(*) FROM outbox WHERE droppable = 1"
@@ -104,6 +106,15 @@ class Spool:
         """Close the file; everything committed stays for the next start."""
         with self._lock:
             self._db.close()
+
+    @contextlib.contextmanager
+    def _durable(self) -> Iterator[None]:
+        """Commits inside reach the disk before they return (the caller holds the lock)."""
+        self._db.execute("PRAGMA synchronous=FULL")
+        try:
+            yield
+        finally:
+            self._db.execute("PRAGMA synchronous=NORMAL")
 
     # -- the outbox -----------------------------------------------------------------------------
 
@@ -123,10 +134,12 @@ class Spool:
                         "(SELECT min(seq) FROM outbox WHERE droppable = 1)"
                     )
                     self._telemetry -= 1
-                cursor = self._db.execute(
-                    "INSERT INTO outbox (topic, payload, retain, droppable) VALUES (?, ?, ?, ?)",
-                    (topic, payload, int(retain), int(droppable)),
-                )
+                with self._durable() if not droppable else contextlib.nullcontext():
+                    cursor = self._db.execute(
+                        "INSERT INTO outbox (topic, payload, retain, droppable) "
+                        "VALUES (?, ?, ?, ?)",
+                        (topic, payload, int(retain), int(droppable)),
+                    )
             except sqlite3.Error as err:
                 self._counters["errors"] += 1
                 raise SpoolError(f"spool {self.path}: cannot keep a message: {err}") from err
@@ -179,7 +192,7 @@ class Spool:
 
     def journal(self, machine: str, snapshot: str | None) -> None:
         """Record (or, with None, clear) the open session of a machine, as JSON."""
-        with self._lock:
+        with self._lock, self._durable():
             if snapshot is None:
                 self._db.execute("DELETE FROM open_sessions WHERE machine = ?", (machine,))
             else:

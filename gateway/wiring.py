@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -52,24 +53,29 @@ def check_machine(
         if parts.reader is not None:
             parts.reader.open()
             opened.append(parts.reader)
+        seen: queue.Queue[CurrentReading | CardReading | DriverError] = queue.Queue()
+        halt = threading.Event()
+        readers = [
+            threading.Thread(target=_poll, args=(read, seen, halt), daemon=True)
+            for read in (parts.current.read, parts.reader.read if parts.reader else None)
+            if read is not None
+        ]
+        for thread in readers:
+            thread.start()
         deadline = time.monotonic() + seconds
-        pause = threading.Event()
-        while time.monotonic() < deadline:
-            reading = parts.current.read()
-            if isinstance(reading, CurrentReading):
-                watts = f", {reading.watts:.0f} W" if reading.watts is not None else ""
-                report(WiringEvent(machine.id, "current", f"{reading.amps:.3f} A{watts}"))
-            card = parts.reader.read() if parts.reader is not None else None
-            if isinstance(card, CardReading):
-                report(
-                    WiringEvent(
-                        machine.id,
-                        "card",
-                        f"…{card.uid[-4:]} (hash {card_hash(card.uid, site_key)[:12]}…)",
-                    )
-                )
-            if reading is None:
-                pause.wait(0.05)
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    item = seen.get(timeout=left)
+                except queue.Empty:
+                    break
+                if isinstance(item, DriverError):
+                    raise item
+                report(_describe(machine.id, item, site_key))
+        finally:
+            halt.set()
+            for thread in readers:
+                thread.join(5.0)
     except DriverError as err:
         report(WiringEvent(machine.id, "failed", str(err)))
         ok = False
@@ -82,6 +88,31 @@ def check_machine(
                 except DriverError as err:
                     report(WiringEvent(machine.id, "failed", f"closing: {err}"))
     return ok
+
+
+def _poll(
+    read: Callable[[], CurrentReading | CardReading | None],
+    seen: queue.Queue[CurrentReading | CardReading | DriverError],
+    halt: threading.Event,
+) -> None:
+    while not halt.is_set():
+        try:
+            item = read()
+        except DriverError as err:
+            seen.put(err)
+            return
+        if item is not None:
+            seen.put(item)
+        else:
+            halt.wait(0.05)
+
+
+def _describe(machine: str, item: CurrentReading | CardReading, site_key: bytes) -> WiringEvent:
+    if isinstance(item, CurrentReading):
+        watts = f", {item.watts:.0f} W" if item.watts is not None else ""
+        return WiringEvent(machine, "current", f"{item.amps:.3f} A{watts}")
+    hashed = card_hash(item.uid, site_key)[:12]
+    return WiringEvent(machine, "card", f"…{item.uid[-4:]} (hash {hashed}…)")
 
 
 def _click(machine: str, set_output: Callable[[bool], None], report: Report) -> bool:

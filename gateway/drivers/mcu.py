@@ -38,7 +38,7 @@ from gateway.drivers.faults import Tally
 logger = logging.getLogger(__name__)
 
 Channel = Annotated[int, Field(ge=0, le=15)]
-CARD_WAIT_S = 0.25  # how long the reader view waits for a card before answering None
+CARD_WAIT_S = 1.0  # how long the reader view waits for a card before answering None
 _KEPT_MEASUREMENTS = 64
 _KEPT_CARDS = 16
 _DRAIN_LIMIT = 64  # frames the reader view takes per call, so a chatty board cannot hold it

@@ -194,3 +194,25 @@ def test_a_remote_lock_ends_the_session_and_opens_the_relay(
     eventually(lambda: len(observer.sessions) == 1, what="the remote lock")
     assert observer.sessions[0].end_reason == "remote_lock"
     eventually(lambda: not emulator.relay_closed)
+
+
+def test_the_gateway_keeps_reading_through_an_unplugged_and_replugged_board(
+    floor: tuple[Emulator, Gateway], observer: Observer
+) -> None:
+    emulator, gateway = floor
+    emulator.present_card(GIULIA_CARD)
+    eventually(lambda: emulator.relay_closed)
+    emulator.set_load(Load.RUNNING)
+    emulator.unplug()  # a USB cable knocked out mid-session
+    samples = gateway.counters[f"{MACHINE}.samples"]
+    threading.Event().wait(0.5)
+    emulator.replug()
+    eventually(
+        lambda: gateway.counters[f"{MACHINE}.samples"] > samples + 5,
+        what="readings after the replug",
+    )
+    assert gateway.counters[f"{MACHINE}.current.reconnects"] >= 1
+    eventually(lambda: emulator.relay_closed, what="the relay as the session needs it")
+    emulator.present_card(GIULIA_CARD)
+    eventually(lambda: len(observer.sessions) == 1, what="the session after the replug")
+    assert observer.sessions[0].end_reason == "badge_out"
