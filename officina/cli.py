@@ -8,9 +8,13 @@ from typing import Annotated
 import typer
 
 from contract.cli import app as contract_app
+from dashboards.cli import app as dashboards_app
 from gateway.cli import app as gateway_app
 from officina.demo_cli import demo
+from services.api.cli import app as api_app
+from services.billing.cli import billing_app, statements_app
 from services.ingest.cli import app as ingest_app
+from services.ops import cli as ops
 
 app = typer.Typer(
     help="officina: machine usage, live floor and fair cost splits for shared workshops.",
@@ -19,7 +23,15 @@ app = typer.Typer(
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(contract_app, name="contract")
+app.add_typer(api_app, name="api")
+app.add_typer(dashboards_app, name="dashboards")
+app.add_typer(statements_app, name="statements")
+app.add_typer(billing_app, name="billing")
 app.command()(demo)
+app.command("broker-acl")(ops.broker_acl)
+app.command("init")(ops.init)
+app.command("backup")(ops.backup_command)
+app.command("restore")(ops.restore_command)
 
 
 @app.callback()

@@ -67,6 +67,7 @@ def _session_line(row: SessionRow) -> str:
 
 
 def _summary(console: Console, report: DemoReport) -> None:
+    console.print()
     table = Table(title="booked in the ledger")
     for column in ("member", "sessions", "running min", "unlocked min", "kWh"):
         table.add_column(column, justify="left" if column == "member" else "right")

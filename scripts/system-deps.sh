@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The system packages officina needs: Python >= 3.11 that can make a venv and, for the tests, the
-# Debian packages whose servers the tests start on their own free ports (Mosquitto, InfluxDB 1.x).
+# Debian packages whose servers the tests start on their own free ports (Mosquitto, InfluxDB 1.x),
+# and the headless Chromium the browser tests drive.
 # `--python-only` checks Python alone (enough for the demo). Safe to run again: it installs only
 # what is missing. It starts no service; the tests start their own.
 set -euo pipefail
@@ -42,6 +43,10 @@ if [ "$servers" = yes ]; then
   # The firmware's protocol and RMS code is compiled and tested on the host.
   if ! have g++; then
     missing+=(g++)
+  fi
+  # The browser tests drive the api's web pages in headless Chromium.
+  if ! have chromium; then
+    missing+=(chromium)
   fi
 fi
 # Debian's own Python makes virtual environments only with python3-venv installed.

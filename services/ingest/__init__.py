@@ -1,26 +1,25 @@
 """Ingest: MQTT messages from the gateways into InfluxDB (telemetry) and the ledger (sessions)."""
 
-from services.ingest.consumer import Consumer, Counters
-from services.ingest.errors import IngestError, NotConnectedError
+from services.ingest.counters import Counters
+from services.ingest.errors import IngestError, NotConnectedError, SettingsError
 from services.ingest.influx import (
-    InfluxBacklogFullError,
+    InfluxClient,
     InfluxError,
+    InfluxRefusedError,
     InfluxSettings,
-    InfluxWriteError,
-    InfluxWriter,
+    InfluxUnavailableError,
 )
 from services.ingest.line_protocol import LineProtocolError, Point
 from services.ingest.service import Ingest
-from services.ingest.settings import IngestSettings, MqttProtocol
+from services.ingest.settings import IngestSettings, MqttProtocol, RetryPolicy
 
 __all__ = [
-    "Consumer",
     "Counters",
-    "InfluxBacklogFullError",
+    "InfluxClient",
     "InfluxError",
+    "InfluxRefusedError",
     "InfluxSettings",
-    "InfluxWriteError",
-    "InfluxWriter",
+    "InfluxUnavailableError",
     "Ingest",
     "IngestError",
     "IngestSettings",
@@ -28,4 +27,6 @@ __all__ = [
     "MqttProtocol",
     "NotConnectedError",
     "Point",
+    "RetryPolicy",
+    "SettingsError",
 ]

@@ -1,10 +1,11 @@
-"""`officina ingest …`: run the ingest service, and read what it kept as dead letters."""
+"""`officina ingest …`: run the ingest service, set InfluxDB up, and handle dead letters."""
 
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+from contextlib import ExitStack
 from types import FrameType
 from typing import Annotated
 from urllib.parse import unquote, urlsplit
@@ -13,8 +14,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.ingest import influx_setup
 from services.ingest.errors import IngestError, NotConnectedError, SettingsError
-from services.ingest.influx import InfluxSettings
+from services.ingest.influx import MAX_BATCH_LINES, InfluxClient, InfluxError, InfluxSettings
+from services.ingest.logs import LogFormat, configure_logging
+from services.ingest.metrics import MetricsServer
+from services.ingest.replay import replay_dead_letters
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings, MqttProtocol
 from services.ledger import Ledger, LedgerError
@@ -27,7 +32,17 @@ app = typer.Typer(
 
 DEFAULT_LEDGER = "sqlite:///officina.db"
 STATUS_EVERY_S = 60.0
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+LedgerOption = Annotated[
+    str, typer.Option(help="SQLAlchemy URL of the ledger", envvar="OFFICINA_LEDGER")
+]
+InfluxUrlOption = Annotated[
+    str | None, typer.Option(help="InfluxDB base URL", envvar="OFFICINA_INFLUX_URL")
+]
+InfluxDbOption = Annotated[str, typer.Option(help="InfluxDB v1 database (or DBRP)")]
+InfluxTokenOption = Annotated[
+    str | None, typer.Option(help="InfluxDB 2.x/3.x token", envvar="OFFICINA_INFLUX_TOKEN")
+]
 
 
 def parse_broker(url: str) -> tuple[str, int, str | None, str | None]:
@@ -46,22 +61,29 @@ def parse_broker(url: str) -> tuple[str, int, str | None, str | None]:
     return parts.hostname, port, user, password
 
 
+def _influx_settings(
+    url: str | None, database: str, token: str | None, rp: str | None = None
+) -> InfluxSettings | None:
+    if not url:
+        return None
+    try:
+        return InfluxSettings(url=url, database=database, token=token, retention_policy=rp)
+    except SettingsError as err:
+        raise typer.BadParameter(str(err), param_hint="--influx-url") from err
+
+
 @app.command()
 def run(
     broker: Annotated[
         str, typer.Option(help="mqtt://[user[:password]@]host[:port]", envvar="OFFICINA_BROKER")
     ] = "mqtt://127.0.0.1:1883",
-    ledger: Annotated[
-        str, typer.Option(help="SQLAlchemy URL of the ledger", envvar="OFFICINA_LEDGER")
-    ] = DEFAULT_LEDGER,
-    influx_url: Annotated[
-        str | None, typer.Option(help="InfluxDB base URL; leave out to skip telemetry")
+    ledger: LedgerOption = DEFAULT_LEDGER,
+    influx_url: InfluxUrlOption = None,
+    influx_db: InfluxDbOption = "officina",
+    influx_token: InfluxTokenOption = None,
+    influx_rp: Annotated[
+        str | None, typer.Option(help="InfluxDB retention policy (default: the database's)")
     ] = None,
-    influx_db: Annotated[str, typer.Option(help="InfluxDB v1 database (or DBRP)")] = "officina",
-    influx_token: Annotated[
-        str | None, typer.Option(help="InfluxDB 2.x/3.x token", envvar="OFFICINA_INFLUX_TOKEN")
-    ] = None,
-    influx_rp: Annotated[str | None, typer.Option(help="InfluxDB retention policy")] = None,
     client_id: Annotated[
         str, typer.Option(help="MQTT client id; keep it stable across restarts")
     ] = "officina-ingest",
@@ -71,19 +93,31 @@ def run(
     mqtt_version: Annotated[
         MqttProtocol, typer.Option(help="5 for Mosquitto, 3.1.1 for the embedded broker")
     ] = MqttProtocol.V5,
+    batch_size: Annotated[
+        int, typer.Option(help=f"messages per batch (at most {MAX_BATCH_LINES})")
+    ] = MAX_BATCH_LINES,
+    flush_interval: Annotated[
+        float, typer.Option(help="seconds a message may wait for its batch to fill")
+    ] = 1.0,
+    max_unacked: Annotated[
+        int, typer.Option(help="MQTT 5 Receive Maximum: unacknowledged messages in flight")
+    ] = 20_000,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="serve Prometheus /metrics on this port (0: any free)")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="address /metrics listens on")] = "127.0.0.1",
+    log_format: Annotated[LogFormat, typer.Option(help="keyvalue or json lines")] = (
+        LogFormat.KEYVALUE
+    ),
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
 ) -> None:
     """Run ingest until Ctrl-C or SIGTERM."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    level = logging.getLevelName(log_level.upper())
+    if not isinstance(level, int):
+        raise typer.BadParameter(f"unknown level {log_level!r}", param_hint="--log-level")
+    configure_logging(log_format, level=level)
     host, port, user, password = parse_broker(broker)
     try:
-        influx = (
-            InfluxSettings(
-                url=influx_url, database=influx_db, token=influx_token, retention_policy=influx_rp
-            )
-            if influx_url
-            else None
-        )
         settings = IngestSettings(
             broker_host=host,
             broker_port=port,
@@ -92,8 +126,11 @@ def run(
             client_id=client_id,
             shared_group=shared_group,
             ledger_url=ledger,
-            influx=influx,
+            influx=_influx_settings(influx_url, influx_db, influx_token, influx_rp),
             protocol=mqtt_version,
+            batch_size=batch_size,
+            flush_interval_s=flush_interval,
+            max_unacked=max_unacked,
         )
     except SettingsError as err:
         raise typer.BadParameter(str(err)) from err
@@ -106,7 +143,12 @@ def run(
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
-        with Ingest(settings) as ingest:
+        with ExitStack() as running:
+            ingest = running.enter_context(Ingest(settings))
+            if metrics_port is not None:
+                server = MetricsServer(ingest.metrics, host=metrics_host, port=metrics_port)
+                running.enter_context(server)
+                log.info("metrics listening on port %d", server.port)
             try:
                 ingest.wait_connected(10.0)
             except NotConnectedError as err:
@@ -119,24 +161,81 @@ def run(
         raise typer.Exit(1) from err
 
 
+@app.command("influx-setup")
+def influx_setup_command(
+    influx_url: InfluxUrlOption = None,
+    influx_db: InfluxDbOption = "officina",
+    influx_token: InfluxTokenOption = None,
+    backfill_hours: Annotated[
+        int, typer.Option(min=0, help="also roll up the raw data of the last N hours")
+    ] = 0,
+) -> None:
+    """Create (or fix) retention policies and 1-minute rollup queries on InfluxDB 1.x."""
+    console = Console()
+    settings = _influx_settings(influx_url, influx_db, influx_token)
+    if settings is None:
+        raise typer.BadParameter("needed to set InfluxDB up", param_hint="--influx-url")
+    try:
+        with InfluxClient(settings) as client:
+            changed = influx_setup.apply(client, backfill_hours=backfill_hours)
+    except InfluxError as err:
+        console.print(f"[red]InfluxDB setup failed:[/red] {err}")
+        raise typer.Exit(1) from err
+    for line in changed:
+        console.print(line)
+    console.print(f"{len(changed)} changes; {influx_db} is set up.")
+
+
 @app.command("dead-letters")
 def dead_letters(
-    ledger: Annotated[
-        str, typer.Option(help="SQLAlchemy URL of the ledger", envvar="OFFICINA_LEDGER")
-    ] = DEFAULT_LEDGER,
-    limit: Annotated[int, typer.Option(min=1, help="show at most this many, newest first")] = 50,
+    ledger: LedgerOption = DEFAULT_LEDGER,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many, newest first")] = 50,
+    replay: Annotated[
+        bool, typer.Option("--replay", help="check them again and book those that now pass")
+    ] = False,
+    influx_url: InfluxUrlOption = None,
+    influx_db: InfluxDbOption = "officina",
+    influx_token: InfluxTokenOption = None,
 ) -> None:
-    """List rejected messages, newest first, with what was wrong and their raw bytes."""
+    """List rejected messages not yet replayed, or replay them after a fix."""
     console = Console()
+    influx = _influx_settings(influx_url, influx_db, influx_token)
     try:
         opened = Ledger.open(ledger)
     except LedgerError as err:
         console.print(f"[red]cannot open the ledger:[/red] {err}")
         raise typer.Exit(1) from err
     try:
-        letters = opened.dead_letters(limit=limit)
+        if replay:
+            _replay(console, opened, influx, limit)
+        else:
+            _list(console, opened, limit)
     finally:
         opened.close()
+
+
+def _replay(console: Console, ledger: Ledger, influx: InfluxSettings | None, limit: int) -> None:
+    try:
+        with ExitStack() as stack:
+            client = stack.enter_context(InfluxClient(influx)) if influx else None
+            report = replay_dead_letters(ledger=ledger, influx=client, limit=limit)
+    except (LedgerError, InfluxError) as err:
+        console.print(f"[red]replay stopped:[/red] {err}")
+        raise typer.Exit(1) from err
+    for still in report.still_rejected:
+        console.print(
+            f"dead letter {still.letter_id} on {still.topic} still rejected: {still.error}"
+        )
+    console.print(
+        f"Replayed {report.replayed}; still rejected {len(report.still_rejected)}; "
+        f"waiting for InfluxDB {report.waiting_for_influx}."
+    )
+    if report.waiting_for_influx:
+        console.print("Give --influx-url to replay telemetry and state changes.")
+
+
+def _list(console: Console, ledger: Ledger, limit: int) -> None:
+    letters = ledger.dead_letters(limit=limit)
     if not letters:
         console.print("No dead letters.")
         return

@@ -1,10 +1,17 @@
-"""The ingest service: one owner of the MQTT connection, the ledger and the InfluxDB writer."""
+"""The ingest service: one owner of the MQTT connection, the intake, the booker and the stores.
+
+Messages are acknowledged by hand (paho's manual acks), only once the batch holding them is
+durable in the ledger and InfluxDB; until then the broker counts them as in flight and, when
+ingest dies, delivers them again. MQTT 5's Receive Maximum (`max_unacked`) caps how many the
+broker sends ahead, which is also how a store outage turns into a backlog on the broker.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -16,9 +23,13 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from contract import GatewayTopic, MachineTopic
-from services.ingest.consumer import Consumer, Counters
+from services.ingest.booker import Booker
+from services.ingest.counters import Counters
 from services.ingest.errors import IngestError, NotConnectedError
-from services.ingest.influx import InfluxError, InfluxWriter
+from services.ingest.influx import InfluxClient
+from services.ingest.intake import Intake
+from services.ingest.metrics import BATCH_SECONDS_BUCKETS, Histogram, IngestMetrics
+from services.ingest.mqtt_client import IngestClient
 from services.ingest.settings import IngestSettings, MqttProtocol
 from services.ledger import Ledger
 
@@ -38,16 +49,22 @@ def subscription_filters(shared_group: str | None) -> tuple[str, ...]:
 class Ingest:
     """Reads the gateways' messages from the broker and books them; use as a context manager."""
 
-    def __init__(self, settings: IngestSettings, *, influx_flush_interval_s: float = 1.0) -> None:
+    def __init__(
+        self, settings: IngestSettings, *, influx_flush_interval_s: float | None = None
+    ) -> None:
+        if influx_flush_interval_s is not None:
+            settings = replace(settings, flush_interval_s=influx_flush_interval_s)
         self.settings = settings
-        self._influx_flush_interval_s = influx_flush_interval_s
         self._counters = Counters()
+        self._batch_seconds = Histogram(BATCH_SECONDS_BUCKETS)
         self._connected = threading.Event()
         self._subscribed = threading.Event()
-        self._client: mqtt.Client | None = None
+        self._generation = 0
+        self._client: IngestClient | None = None
         self._ledger: Ledger | None = None
-        self._influx: InfluxWriter | None = None
-        self._consumer: Consumer | None = None
+        self._influx: InfluxClient | None = None
+        self._intake: Intake | None = None
+        self._booker: Booker | None = None
 
     def __enter__(self) -> Ingest:
         self.start()
@@ -63,12 +80,34 @@ class Ingest:
 
     @property
     def counters(self) -> Mapping[str, int]:
-        """A snapshot of what ingest has counted so far."""
-        return self._counters.snapshot()
+        """A snapshot of what ingest has counted so far (bookings count once durable)."""
+        return {**self._counters.snapshot(), **self._intake_counts()}
+
+    def _intake_counts(self) -> Mapping[str, int]:
+        intake = self._intake
+        if intake is None:
+            return {}
+        return {"received": intake.received, "left_with_broker": intake.left_with_broker}
 
     def wait_for_count(self, name: str, at_least: int, timeout: float = 10.0) -> bool:
-        """Block until counter `name` reaches at_least; False if it did not within timeout."""
+        """Block until booking counter `name` reaches at_least; False if not within timeout."""
         return self._counters.wait_for(name, at_least, timeout)
+
+    @property
+    def backlog(self) -> int:
+        """Messages received and not yet acknowledged."""
+        return self._intake.pending if self._intake is not None else 0
+
+    @property
+    def metrics(self) -> IngestMetrics:
+        """What /metrics shows for this ingest."""
+        return IngestMetrics(
+            counters=self._counters,
+            intake_counts=self._intake_counts,
+            batch_seconds=self._batch_seconds,
+            backlog=lambda: self.backlog,
+            stores_up=lambda: self._booker.stores_up if self._booker is not None else {},
+        )
 
     @property
     def ledger(self) -> Ledger:
@@ -77,10 +116,10 @@ class Ingest:
             raise IngestError("ingest is not started")
         return self._ledger
 
-    @property
-    def influx(self) -> InfluxWriter | None:
-        """The InfluxDB writer, if InfluxDB is configured and ingest is started."""
-        return self._influx
+    def flush(self) -> None:
+        """Close the open batch now instead of at the flush interval (booking stays async)."""
+        if self._intake is not None:
+            self._intake.close_open()
 
     def start(self) -> None:
         """Open the ledger (migrating it) and InfluxDB, then start connecting to the broker."""
@@ -89,30 +128,33 @@ class Ingest:
         settings = self.settings
         self._ledger = Ledger.open(settings.ledger_url)
         if settings.influx is not None:
-            self._influx = InfluxWriter(
-                settings.influx, flush_interval_s=self._influx_flush_interval_s
-            )
-        self._consumer = Consumer(ledger=self._ledger, influx=self._influx, counters=self._counters)
+            self._influx = InfluxClient(settings.influx)
+        self._intake = Intake(
+            batch_size=settings.batch_size,
+            flush_interval_s=settings.flush_interval_s,
+            with_lines=self._influx is not None,
+            max_held=settings.max_unacked,
+            hold_wait_s=settings.hold_wait_s,
+        )
+        self._booker = Booker(
+            intake=self._intake,
+            ledger=self._ledger,
+            influx=self._influx,
+            acknowledge=self._acknowledge,
+            redeliver=self._reconnect,
+            counters=self._counters,
+            batch_seconds=self._batch_seconds,
+            retry=settings.retry,
+        )
+        self._booker.start()
         self._client = self._make_client()
-        properties = None
-        if settings.protocol is MqttProtocol.V5:
-            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            # The broker keeps our session, and the messages for it, this long after we go.
-            properties.SessionExpiryInterval = settings.session_expiry_s
         try:
-            self._client.connect_async(
-                settings.broker_host,
-                settings.broker_port,
-                keepalive=settings.keepalive_s,
-                clean_start=False,
-                properties=properties,
-            )
+            self._connect(self._client)
         except (OSError, ValueError) as err:
             self.stop()
             raise IngestError(
                 f"broker {settings.broker_host}:{settings.broker_port}: {err}"
             ) from err
-        self._client.loop_start()
         log.info(
             "ingest connecting to %s:%d as %s",
             settings.broker_host,
@@ -129,33 +171,74 @@ class Ingest:
             )
 
     def stop(self) -> None:
-        """Disconnect, send what InfluxDB still waits for, and close the ledger."""
+        """Book and acknowledge what was received (within stop_timeout_s), then disconnect."""
+        booker, self._booker = self._booker, None
+        if booker is not None:
+            booker.stop(self.settings.stop_timeout_s)
         client, self._client = self._client, None
         if client is not None:
             client.disconnect()
             client.loop_stop()
         influx, self._influx = self._influx, None
         if influx is not None:
-            try:
-                influx.close()
-            except InfluxError as err:
-                log.error("InfluxDB: %s", err)
+            influx.close()
         ledger, self._ledger = self._ledger, None
         if ledger is not None:
             ledger.close()
         self._connected.clear()
         self._subscribed.clear()
 
-    def _make_client(self) -> mqtt.Client:
+    def _connect(self, client: mqtt.Client) -> None:
+        settings = self.settings
+        properties = None
+        if settings.protocol is MqttProtocol.V5:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            # The broker keeps our session, and the messages for it, this long after we go.
+            properties.SessionExpiryInterval = settings.session_expiry_s
+            # Brokers that honour Receive Maximum stop here; the intake enforces it anyway.
+            properties.ReceiveMaximum = settings.max_unacked
+        client.connect_async(
+            settings.broker_host,
+            settings.broker_port,
+            keepalive=settings.keepalive_s,
+            clean_start=False,
+            properties=properties,
+        )
+        client.loop_start()
+
+    def _reconnect(self) -> None:
+        """Reconnect, so the broker delivers again what ingest left unacknowledged with it."""
+        client = self._client
+        if client is None:
+            return
+        # A clean disconnect ends paho's loop thread after the pending acknowledgements are sent;
+        # the new connection then starts from a settled state, on the booker's thread.
+        client.disconnect()
+        client.loop_stop()
+        try:
+            self._connect(client)
+        except (OSError, ValueError) as err:
+            log.error("could not reconnect to the broker: %s", err)
+
+    def _acknowledge(self, acks: Sequence[tuple[int, int]]) -> None:
+        client, generation = self._client, self._generation
+        if client is None:
+            return
+        # A packet id is only meaningful on the connection that delivered it; messages of an
+        # earlier connection are delivered again by the broker and booked idempotently.
+        client.ack_many(mid for given_on, mid in acks if given_on == generation)
+
+    def _make_client(self) -> IngestClient:
         settings = self.settings
         v5 = settings.protocol is MqttProtocol.V5
-        client = mqtt.Client(
+        client = IngestClient(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
             # MQTT 3.1.1 keeps the session with clean_session False (v5 uses clean_start).
             clean_session=None if v5 else False,
         )
+        client.manual_ack_set(True)
         if settings.username is not None:
             client.username_pw_set(settings.username, settings.password)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
@@ -163,6 +246,7 @@ class Ingest:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        client.on_delivery = self._on_delivery
         return client
 
     def _on_connect(
@@ -176,11 +260,14 @@ class Ingest:
         if reason_code.is_failure:
             log.error("broker refused ingest: %s", reason_code)
             return
+        self._generation += 1
         self._connected.set()
         log.info("ingest connected (session present: %s)", flags.session_present)
         filters = subscription_filters(self.settings.shared_group)
         if self.settings.protocol is MqttProtocol.V5:
-            client.subscribe([(f, SubscribeOptions(qos=QOS)) for f in filters])
+            # Retained messages only for a new subscription, not again on every reconnect.
+            options = SubscribeOptions(qos=QOS, retainHandling=1)
+            client.subscribe([(f, options) for f in filters])
         else:
             client.subscribe([(f, QOS) for f in filters])
 
@@ -214,18 +301,37 @@ class Ingest:
         if reason_code.is_failure:
             log.warning("ingest lost the broker (%s); reconnecting", reason_code)
 
+    def _on_delivery(self, topic: bytes, payload: bytes, qos: int, mid: int) -> None:
+        intake = self._intake
+        if intake is None:
+            return
+        try:
+            name = topic.decode("utf-8")
+        except UnicodeDecodeError:
+            name = repr(topic)  # the broker should never pass this on; keep it anyway
+        try:
+            intake.take(name, payload, generation=self._generation, mid=mid if qos else 0)
+        except Exception:
+            # A bug must not kill paho's network thread and with it every later message.
+            log.exception("unexpected error on a message on %s", name)
+            self._counters.add("failed.unexpected")
+
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        consumer = self._consumer
-        if consumer is None:
+        intake = self._intake
+        if intake is None:
             return
         try:
             topic = message.topic
         except UnicodeDecodeError:
             topic = repr(message._topic)  # the broker should never pass this on; keep it anyway
         try:
-            consumer.handle(topic, bytes(message.payload))
+            intake.take(
+                topic,
+                bytes(message.payload),
+                generation=self._generation,
+                mid=message.mid if message.qos else 0,
+            )
         except Exception:
             # A bug must not kill paho's network thread and with it every later message.
             log.exception("unexpected error on a message on %s", topic)
-            self._counters.add("failed")
             self._counters.add("failed.unexpected")

@@ -3,13 +3,37 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from services.ingest.errors import SettingsError
-from services.ingest.influx import InfluxSettings
+from services.ingest.influx import MAX_BATCH_LINES, InfluxSettings
 
 _GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    """How long to wait before trying an unavailable store again: first_s, doubling, to max_s."""
+
+    first_s: float = 0.2
+    max_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.first_s <= self.max_s:
+            raise SettingsError("retry: need 0 < first_s <= max_s")
+
+    def delays(self) -> Callable[[], float]:
+        """A fresh sequence of pauses."""
+        upcoming = [self.first_s]
+
+        def step() -> float:
+            delay = upcoming[0]
+            upcoming[0] = min(self.max_s, delay * 2)
+            return delay
+
+        return step
 
 
 class MqttProtocol(StrEnum):
@@ -36,6 +60,20 @@ class IngestSettings:
     protocol: MqttProtocol = MqttProtocol.V5
     session_expiry_s: int = 86_400
     keepalive_s: int = 30
+    # A batch closes at this many messages (each is at most one line: InfluxDB's 5,000 cap)...
+    batch_size: int = MAX_BATCH_LINES
+    # ...or when its first message has waited this long.
+    flush_interval_s: float = 1.0
+    # MQTT 5 Receive Maximum: how many unacknowledged messages the broker may send us. Ingest
+    # acknowledges only durable batches, so this must hold a few batches; it also bounds what
+    # ingest keeps in memory while a store is away (the broker queues the rest).
+    max_unacked: int = 20_000
+    # When ingest holds max_unacked, how long a message waits for room before it is left with
+    # the broker; the network thread waits meanwhile, so keep this well below keepalive_s.
+    hold_wait_s: float = 5.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # On stop, how long to keep trying to book what was received before leaving it to the broker.
+    stop_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -51,6 +89,16 @@ class IngestSettings:
             problems.append("shared_group: shared subscriptions need MQTT 5")
         if self.password is not None and self.username is None:
             problems.append("password: given without a username")
+        if not 1 <= self.batch_size <= MAX_BATCH_LINES:
+            problems.append(f"batch_size: must be between 1 and {MAX_BATCH_LINES}")
+        if not self.flush_interval_s > 0:
+            problems.append("flush_interval_s: must be positive")
+        if not self.batch_size <= self.max_unacked <= 65_535:
+            problems.append("max_unacked: must be between batch_size and 65535")
+        if not 0 <= self.hold_wait_s < self.keepalive_s:
+            problems.append("hold_wait_s: must be at least 0 and below keepalive_s")
+        if self.stop_timeout_s < 0:
+            problems.append("stop_timeout_s: must not be negative")
         if self.session_expiry_s < 0:
             problems.append("session_expiry_s: must not be negative")
         if problems:

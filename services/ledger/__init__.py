@@ -1,24 +1,55 @@
-"""The SQL ledger: what ingest books (sessions, badges, machine states, dead letters)."""
+"""The SQL ledger: the registry (members, cards, machines, qualifications) and what ingest books."""
 
+from services.ledger.bookings import (
+    BookingResult,
+    Bookings,
+    DeadLetter,
+    MachineEvent,
+    SiteSession,
+)
 from services.ledger.db import open_ledger
-from services.ledger.errors import LedgerError, MigrationError
+from services.ledger.errors import (
+    LedgerError,
+    LedgerUnavailableError,
+    MigrationError,
+    RegistryError,
+)
 from services.ledger.models import (
     BadgeEventRow,
     Base,
+    CardRow,
     DeadLetterRow,
+    MachineRow,
     MachineStateRow,
+    MemberRow,
+    QualificationRow,
     SessionRow,
 )
+from services.ledger.registry import AccessEntry, MachineSpec, Registry
 from services.ledger.repository import Ledger
 
 __all__ = [
+    "AccessEntry",
     "BadgeEventRow",
     "Base",
+    "BookingResult",
+    "Bookings",
+    "CardRow",
+    "DeadLetter",
     "DeadLetterRow",
     "Ledger",
     "LedgerError",
+    "LedgerUnavailableError",
+    "MachineEvent",
+    "MachineRow",
+    "MachineSpec",
     "MachineStateRow",
+    "MemberRow",
     "MigrationError",
+    "QualificationRow",
+    "Registry",
+    "RegistryError",
     "SessionRow",
+    "SiteSession",
     "open_ledger",
 ]

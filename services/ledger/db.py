@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Any constant will do: it only has to be the same for every process migrating one database.
 _PG_MIGRATION_LOCK = 0x0FF1C1A
+SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def make_engine(url: str) -> Engine:
@@ -30,17 +31,20 @@ def make_engine(url: str) -> Engine:
     except (ArgumentError, ValueError, ImportError) as err:
         raise LedgerError(f"ledger url: {err}") from err
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _tune_sqlite)
+        # `?timeout=<seconds>` in the URL sets how long a writer waits for a lock (pysqlite).
+        wait_ms = None if "timeout" in parsed.query else SQLITE_BUSY_TIMEOUT_MS
+        event.listen(engine, "connect", lambda conn, _record: _tune_sqlite(conn, wait_ms))
     return engine
 
 
-def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def _tune_sqlite(dbapi_connection: Any, busy_timeout_ms: int | None) -> None:
     # WAL lets readers (the api, the cli) run while ingest writes; SQLite leaves FKs off by default.
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        if busy_timeout_ms is not None:
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()

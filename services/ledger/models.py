@@ -1,10 +1,27 @@
-"""Tables of the ledger as typed SQLAlchemy 2 models: what ingest books."""
+"""Tables of the ledger as typed SQLAlchemy 2 models: what ingest books, and the registry.
+
+The registry (members, cards, machines, qualifications) says who may use what; the bookings
+(sessions, badge events, machine states, dead letters) say what happened. Bookings keep `member`
+and `machine` as plain ids, without foreign keys: a session from a machine not yet registered is
+still booked, and erasing a member pseudonymises the id on past sessions without touching them
+otherwise. Billing's tables (tariffs, cost pools, statements) come with billing's own migration.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, LargeBinary, MetaData, String, Text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.ledger.types import UtcDateTime
@@ -21,6 +38,8 @@ NAMING = {
 ID_LEN = 64
 MESSAGE_ID_LEN = 128
 SESSION_ID_LEN = 36
+CARD_HASH_LEN = 64
+NAME_LEN = 200
 
 
 class Base(DeclarativeBase):
@@ -84,6 +103,8 @@ class DeadLetterRow(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     error: Mapped[str] = mapped_column(Text)
     field: Mapped[str | None] = mapped_column(String(255))
+    # Set when a replay booked the message after a fix; kept for the audit trail, not deleted.
+    replayed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class MachineStateRow(Base):
@@ -100,3 +121,76 @@ class MachineStateRow(Base):
     # The gateway's message time breaks ties between two changes with the same `since`.
     ts: Mapped[datetime] = mapped_column(UtcDateTime())
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MemberRow(Base):
+    """A member of the workshop, by the id the gateways put on the wire."""
+
+    __tablename__ = "members"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN))
+    email: Mapped[str | None] = mapped_column(String(NAME_LEN))
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Set when the member's personal data was erased; the row stays so the id stays taken.
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CardRow(Base):
+    """An RFID card of a member, stored only as the site's keyed hash of its UID."""
+
+    __tablename__ = "cards"
+    __table_args__ = (Index("ix_cards_member", "member"),)
+
+    # The hash is keyed with the site's secret, so the same card hashes differently per site.
+    site: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    card_hash: Mapped[str] = mapped_column(String(CARD_HASH_LEN), primary_key=True)
+    member: Mapped[str] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    label: Mapped[str | None] = mapped_column(String(NAME_LEN))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class MachineRow(Base):
+    """A machine of a site: which gateway runs it and its run-detection thresholds."""
+
+    __tablename__ = "machines"
+    __table_args__ = (
+        CheckConstraint("idle_amps > 0 AND run_amps > idle_amps", name="thresholds_ordered"),
+        CheckConstraint(
+            "hysteresis_amps >= 0 AND hysteresis_amps < idle_amps", name="hysteresis_fits"
+        ),
+        CheckConstraint("min_dwell_s >= 0", name="dwell_not_negative"),
+    )
+
+    site: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN))
+    gateway: Mapped[str] = mapped_column(String(ID_LEN))
+    idle_amps: Mapped[float]
+    run_amps: Mapped[float]
+    hysteresis_amps: Mapped[float]
+    min_dwell_s: Mapped[float]
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class QualificationRow(Base):
+    """A member trained on a machine, optionally until a date (a yearly safety refresher)."""
+
+    __tablename__ = "qualifications"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["site", "machine"], ["machines.site", "machines.id"], ondelete="CASCADE"
+        ),
+        Index("ix_qualifications_site_machine", "site", "machine"),
+    )
+
+    member: Mapped[str] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    site: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    machine: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    granted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    granted_by: Mapped[str | None] = mapped_column(String(NAME_LEN))

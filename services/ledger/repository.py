@@ -8,22 +8,45 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from contract import Badge, SessionRecord, StateChange
+from services.ledger.bookings import (
+    BookingResult,
+    Bookings,
+    MachineEvent,
+    SiteSession,
+    book_all,
+)
 from services.ledger.db import open_ledger
-from services.ledger.errors import LedgerError
+from services.ledger.errors import LedgerError, LedgerUnavailableError
 from services.ledger.models import BadgeEventRow, DeadLetterRow, MachineStateRow, SessionRow
-from services.ledger.types import from_epoch_ms
 
 log = logging.getLogger(__name__)
 
 
+# Errors that say the database is away or busy, not that the data is wrong: retry them.
+_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _translated(err: SQLAlchemyError, what: str) -> LedgerError:
+    """The ledger's error for a database error: unavailable (retry) or not."""
+    if isinstance(err, _UNAVAILABLE) or getattr(err, "connection_invalidated", False):
+        return LedgerUnavailableError(f"{what}: {err}")
+    return LedgerError(f"{what}: {err}")
 
 
 class Ledger:
@@ -57,95 +80,33 @@ class Ledger:
             with self._sessions.begin() as session:
                 yield session
         except SQLAlchemyError as err:
-            raise LedgerError(f"{what}: {err}") from err
+            raise _translated(err, what) from err
+
+    def book(self, bookings: Bookings) -> BookingResult:
+        """Book a whole batch in one transaction; raises LedgerUnavailableError to retry later."""
+        if not len(bookings):
+            return BookingResult()
+        try:
+            with self.engine.begin() as connection:
+                result = book_all(connection, self._insert, bookings, self._clock())
+        except SQLAlchemyError as err:
+            raise _translated(err, f"book {len(bookings)} messages") from err
+        if result.repeated_sessions:
+            log.info("%d sessions delivered again; each booked once", result.repeated_sessions)
+        return result
 
     def book_session(self, site: str, record: SessionRecord) -> bool:
         """Book a closed session once; a re-delivery only counts itself. True if it was new."""
-        values = {
-            "id": record.id,
-            "site": site,
-            "machine": record.machine,
-            "member": record.member,
-            "card_hash": record.card,
-            "started": from_epoch_ms(record.started),
-            "ended": from_epoch_ms(record.ended),
-            "unlocked_s": record.unlocked_s,
-            "running_s": record.running_s,
-            "idle_s": record.idle_s,
-            "energy_wh": record.energy_wh,
-            "end_reason": record.end_reason.value,
-            "clock_ok": record.clock_ok,
-            "received_at": self._clock(),
-            "deliveries": 1,
-        }
-        statement = (
-            self._insert(SessionRow)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=[SessionRow.id])
-            .returning(SessionRow.id)
-        )
-        with self._transaction(f"book session {record.id}") as session:
-            if session.execute(statement).first() is not None:
-                return True
-            session.execute(
-                update(SessionRow)
-                .where(SessionRow.id == record.id)
-                .values(deliveries=SessionRow.deliveries + 1)
-            )
-        log.info("session %s delivered again; booked once", record.id)
-        return False
+        result = self.book(Bookings(sessions=[SiteSession(site, record)]))
+        return record.id in result.new_sessions
 
     def book_badge(self, site: str, machine: str, badge: Badge) -> bool:
         """Record a badge event once. True if it was new."""
-        values = {
-            "id": badge.id,
-            "site": site,
-            "machine": machine,
-            "card_hash": badge.card,
-            "decision": badge.decision.value,
-            "reason": badge.reason,
-            "member": badge.member,
-            "session": badge.session,
-            "at": from_epoch_ms(badge.ts),
-            "received_at": self._clock(),
-        }
-        statement = (
-            self._insert(BadgeEventRow)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=[BadgeEventRow.id])
-            .returning(BadgeEventRow.id)
-        )
-        with self._transaction(f"book badge {badge.id}") as session:
-            return session.execute(statement).first() is not None
+        return self.book(Bookings(badges=[MachineEvent(site, machine, badge)])).new_badges == 1
 
     def record_state(self, site: str, machine: str, change: StateChange) -> bool:
         """Keep a machine's latest state; an older change arriving late is ignored. True if kept."""
-        since, ts = from_epoch_ms(change.since), from_epoch_ms(change.ts)
-        values = {
-            "site": site,
-            "machine": machine,
-            "state": change.state.value,
-            "member": change.member,
-            "session": change.session,
-            "since": since,
-            "ts": ts,
-            "received_at": self._clock(),
-        }
-        statement = self._insert(MachineStateRow).values(values)
-        newer = or_(
-            MachineStateRow.since < statement.excluded.since,
-            and_(
-                MachineStateRow.since == statement.excluded.since,
-                MachineStateRow.ts < statement.excluded.ts,
-            ),
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[MachineStateRow.site, MachineStateRow.machine],
-            set_={key: statement.excluded[key] for key in values if key not in ("site", "machine")},
-            where=newer,
-        ).returning(MachineStateRow.site)
-        with self._transaction(f"record state of {site}/{machine}") as session:
-            return session.execute(statement).first() is not None
+        return self.book(Bookings(states=[MachineEvent(site, machine, change)])).states_kept == 1
 
     def dead_letter(self, topic: str, raw: bytes, error: str, *, field: str | None = None) -> int:
         """Keep a rejected message with its raw bytes; returns its dead-letter id."""
@@ -156,6 +117,17 @@ class Ledger:
             session.add(row)
             session.flush()
             return row.id
+
+    def mark_replayed(self, letter_ids: Sequence[int]) -> None:
+        """Mark dead letters as booked by a replay; they stay for the audit trail."""
+        if not letter_ids:
+            return
+        with self._transaction(f"mark {len(letter_ids)} dead letters replayed") as session:
+            session.execute(
+                update(DeadLetterRow)
+                .where(DeadLetterRow.id.in_(letter_ids))
+                .values(replayed_at=self._clock())
+            )
 
     def sessions(
         self, *, site: str | None = None, machine: str | None = None, member: str | None = None
@@ -196,8 +168,17 @@ class Ledger:
         with self._transaction("read a machine state") as session:
             return session.get(MachineStateRow, (site, machine))
 
-    def dead_letters(self, *, limit: int | None = None) -> Sequence[DeadLetterRow]:
-        """Rejected messages, newest first."""
-        query = select(DeadLetterRow).order_by(DeadLetterRow.id.desc()).limit(limit)
+    def dead_letters(
+        self,
+        *,
+        limit: int | None = None,
+        include_replayed: bool = False,
+        oldest_first: bool = False,
+    ) -> Sequence[DeadLetterRow]:
+        """Rejected messages not yet replayed (or all), newest first unless asked otherwise."""
+        order = DeadLetterRow.id.asc() if oldest_first else DeadLetterRow.id.desc()
+        query = select(DeadLetterRow).order_by(order).limit(limit)
+        if not include_replayed:
+            query = query.where(DeadLetterRow.replayed_at.is_(None))
         with self._transaction("read dead letters") as session:
             return session.scalars(query).all()

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from contract import BadgeDecision, MachineState, TopicKind, encode_payload
-from services.ingest import InfluxSettings, Ingest, IngestSettings, MqttProtocol
+from services.ingest import Ingest, MqttProtocol
 from services.ledger import Ledger
 from tests.harness.influxdb import InfluxDatabase
 from tests.harness.mosquitto import MosquittoServer
@@ -26,6 +26,7 @@ from tests.services.examples import (
     telemetry,
     topic,
 )
+from tests.services.running import ingest_settings
 
 WAIT_S = 10.0
 _ids = itertools.count(1)
@@ -41,13 +42,12 @@ def start_ingest(mosquitto: MosquittoServer, ledger_url: str) -> Iterator[Ingest
     def start(
         *, influx: InfluxDatabase | None = None, client_id: str | None = None, **options: object
     ) -> Ingest:
-        settings = IngestSettings(
-            broker_host=mosquitto.host,
-            broker_port=mosquitto.port,
+        settings = ingest_settings(
+            mosquitto,
+            ledger_url,
+            influx=influx,
             client_id=client_id or f"{client_prefix}-{next(_ids)}",
-            ledger_url=ledger_url,
-            influx=InfluxSettings(url=influx.url, database=influx.database) if influx else None,
-            **options,  # type: ignore[arg-type]
+            **options,
         )
         ingest = Ingest(settings)
         started.append(ingest)
@@ -97,8 +97,6 @@ def test_telemetry_ends_up_in_influxdb(
     for seq in range(5):
         gateway.publish(topic(TopicKind.TELEMETRY), encode_payload(telemetry(seq, amps=4.0)))
     assert ingest.wait_for_count("telemetry", 5, WAIT_S)
-    assert ingest.influx is not None
-    ingest.influx.flush()
 
     [series] = influx_db.query(
         f"SELECT amps, volts, watts, wh, state, seq FROM telemetry "
@@ -124,8 +122,6 @@ def test_telemetry_tags_are_only_site_and_machine(
     ingest = start_ingest(influx=influx_db)
     gateway.publish(topic(TopicKind.TELEMETRY), encode_payload(telemetry(0)))
     assert ingest.wait_for_count("telemetry", 1, WAIT_S)
-    assert ingest.influx is not None
-    ingest.influx.flush()
 
     [series] = influx_db.query("SHOW TAG KEYS FROM telemetry")
 
@@ -169,8 +165,6 @@ def test_negative_amps_are_rejected_naming_the_field_and_the_next_sample_is_kept
         gateway.publish(topic(TopicKind.TELEMETRY), raw)
         gateway.publish(topic(TopicKind.TELEMETRY), encode_payload(telemetry(2)))
         assert ingest.wait_for_count("telemetry", 1, WAIT_S)
-    assert ingest.influx is not None
-    ingest.influx.flush()
 
     assert any(
         r.levelno == logging.WARNING and "field amps" in r.getMessage() for r in caplog.records
@@ -229,8 +223,6 @@ def test_a_state_change_updates_the_machine_and_influxdb(
         topic(TopicKind.STATE), encode_payload(state_change(MachineState.UNLOCKED, since=T0))
     )
     assert ingest.wait_for_count("states", 2, WAIT_S)
-    assert ingest.influx is not None
-    ingest.influx.flush()
 
     stored = read_ledger(ingest).machine_state(SITE, MACHINE)
     assert stored is not None

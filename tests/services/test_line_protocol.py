@@ -8,12 +8,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contract import MachineState, StateChange, Telemetry
 from services.ingest.line_protocol import (
     INT64_MAX,
     INT64_MIN,
     FieldValue,
     LineProtocolError,
     Point,
+)
+from services.ingest.schema import (
+    MACHINE_STATE,
+    TELEMETRY,
+    series_key,
+    state_line,
+    state_point,
+    telemetry_line,
+    telemetry_point,
 )
 from tests.harness.influxdb import InfluxDatabase
 from tests.services.lineproto_reader import read_line
@@ -124,3 +134,36 @@ def test_awkward_names_and_strings_round_trip_through_a_real_influxdb(
         "note": 'line one\nline "two" \\ end',
         "site": "città",
     }
+
+
+@given(
+    amps=st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False),
+    volts=st.none() | st.floats(min_value=0, max_value=1e4, allow_nan=False),
+    watts=st.none() | st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+    seq=st.integers(min_value=0, max_value=2**40),
+    state=st.sampled_from(list(MachineState)),
+)
+def test_the_fast_telemetry_line_is_the_escaped_general_line(
+    amps: float, volts: float | None, watts: float | None, seq: int, state: MachineState
+) -> None:
+    sample = Telemetry(
+        id="t-1", ts=1_767_225_600_123, seq=seq, amps=amps, volts=volts, watts=watts, state=state
+    )
+
+    fast = telemetry_line(series_key(TELEMETRY, "officina-nord", "lathe-1"), sample)
+
+    assert fast == telemetry_point("officina-nord", "lathe-1", sample).to_line()
+
+
+def test_the_fast_state_line_is_the_escaped_general_line() -> None:
+    change = StateChange(
+        id="s-1",
+        ts=5,
+        state=MachineState.RUNNING,
+        session="7f1d1c6e-4b1a-4f49-9d7e-3f1c2a0b9e11",
+        since=4,
+    )
+
+    fast = state_line(series_key(MACHINE_STATE, "officina-nord", "lathe-1"), change)
+
+    assert fast == state_point("officina-nord", "lathe-1", change).to_line()

@@ -8,6 +8,9 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection, create_engine
 
+# Every part's tables live on the ledger's one Base: import them all so autogenerate sees them.
+import services.api.models
+import services.billing.models  # noqa: F401
 from services.ledger.models import Base
 from services.ledger.types import UtcDateTime
 

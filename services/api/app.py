@@ -1,0 +1,167 @@
+"""The app factory: wires the ledger, the broker, the floor and the routes into one FastAPI app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import sessionmaker
+
+from contract import GatewayTopic, MachineTopic, TopicKind
+from services.api.accounts import AccountError
+from services.api.acl import AclPublisher
+from services.api.broker import BrokerLink
+from services.api.enrolment import BadgeWaiters
+from services.api.errors import BrokerError, EnrolmentTimeoutError
+from services.api.events import FloorHub
+from services.api.floor import Floor
+from services.api.ratelimit import LoginLimiter
+from services.api.routes import API_ROUTERS
+from services.api.security import Passwords
+from services.api.settings import ApiSettings
+from services.api.state import ApiState, utc_now
+from services.api.web.pages import STATIC_DIR
+from services.api.web.pages import router as pages_router
+from services.billing.errors import (
+    BillingError,
+    BillingInputError,
+    StatementStateError,
+    UnallocatablePoolError,
+)
+from services.billing.repository import BillingLedger
+from services.billing.service import Billing
+from services.ledger import LedgerError, Registry, RegistryError, open_ledger
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+TAGS = [
+    {"name": "login", "description": "Tokens for people and gateways; rate-limited."},
+    {"name": "users", "description": "Logins and their roles (admins only)."},
+    {"name": "members", "description": "Members, their data export and erasure."},
+    {"name": "cards", "description": "RFID cards, known only by the site's keyed hash."},
+    {"name": "qualifications", "description": "Which member may use which machine, until when."},
+    {"name": "machines", "description": "Machines, thresholds, access lists, remote lock."},
+    {"name": "sessions", "description": "Booked sessions; filters and CSV export."},
+    {"name": "floor", "description": "The live floor and its Server-Sent Events stream."},
+    {"name": "tariffs", "description": "Machine prices from a day on."},
+    {"name": "cost pools", "description": "A month's shared bills and their allocation keys."},
+    {"name": "statements", "description": "Drafts, issue, credit notes, PDF."},
+    {"name": "gateways", "description": "Gateway credentials, issued once and shown once."},
+]
+
+
+def _field_error(field: str, message: str) -> list[dict[str, object]]:
+    return [{"loc": ["body", field], "msg": message, "type": "value_error"}]
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    def counted(request: Request, field: str) -> None:
+        api: ApiState | None = getattr(request.app.state, "api", None)
+        if api is not None:
+            api.rejections.count(field)
+
+    @app.exception_handler(RegistryError)
+    async def registry_error(request: Request, err: RegistryError) -> Response:
+        counted(request, err.field)
+        return JSONResponse({"detail": _field_error(err.field, str(err))}, status_code=422)
+
+    @app.exception_handler(AccountError)
+    async def account_error(request: Request, err: AccountError) -> Response:
+        counted(request, err.field)
+        return JSONResponse({"detail": _field_error(err.field, str(err))}, status_code=422)
+
+    @app.exception_handler(BillingInputError)
+    async def billing_input_error(request: Request, err: BillingInputError) -> Response:
+        counted(request, err.field)
+        return JSONResponse({"detail": _field_error(err.field, str(err))}, status_code=422)
+
+    @app.exception_handler(BillingError)
+    async def billing_error(request: Request, err: BillingError) -> Response:
+        if isinstance(err, StatementStateError | UnallocatablePoolError):
+            return JSONResponse({"detail": str(err)}, status_code=409)
+        log.error("billing error on %s %s: %s", request.method, request.url.path, err)
+        return JSONResponse({"detail": "billing is unavailable; try again"}, status_code=503)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, err: RequestValidationError) -> Response:
+        for problem in err.errors():
+            counted(request, ".".join(str(p) for p in problem.get("loc", ())) or "(request)")
+        return await request_validation_exception_handler(request, err)
+
+    @app.exception_handler(LedgerError)
+    async def ledger_error(request: Request, err: LedgerError) -> Response:
+        log.error("ledger error on %s %s: %s", request.method, request.url.path, err)
+        return JSONResponse({"detail": "the ledger is unavailable; try again"}, status_code=503)
+
+    @app.exception_handler(BrokerError)
+    async def broker_error(request: Request, err: BrokerError) -> Response:
+        log.error("broker error on %s %s: %s", request.method, request.url.path, err)
+        return JSONResponse({"detail": f"the broker is unavailable: {err}"}, status_code=503)
+
+    @app.exception_handler(EnrolmentTimeoutError)
+    async def enrolment_timeout(request: Request, err: EnrolmentTimeoutError) -> Response:
+        return JSONResponse({"detail": str(err)}, status_code=408)
+
+
+def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
+    """The api for one site; the ledger and the broker are opened when the app starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = open_ledger(settings.ledger_url)
+        registry = Registry(engine, clock=clock)
+        link = BrokerLink(settings)
+        floor = Floor(site=settings.site, sparkline_points=settings.sparkline_points)
+        waiters = BadgeWaiters(site=settings.site)
+        site = settings.site
+        for kind in (TopicKind.STATE, TopicKind.TELEMETRY):
+            link.follow(MachineTopic.filter(site, "+", kind), floor.take)
+        link.follow(GatewayTopic.filter(site), floor.take)
+        link.follow(MachineTopic.filter(site, "+", TopicKind.BADGES), waiters.take)
+        publisher = AclPublisher(site=site, link=link, source=registry, engine=engine, clock=clock)
+        hub = FloorHub(floor, amps_every_s=settings.amps_every_s)
+        app.state.api = ApiState(
+            settings=settings,
+            engine=engine,
+            sessions=sessionmaker(engine, expire_on_commit=False),
+            registry=registry,
+            link=link,
+            floor=floor,
+            hub=hub,
+            waiters=waiters,
+            acl=publisher,
+            billing=Billing(BillingLedger(engine, clock=clock), settings.billing, terminal=False),
+            limiter=LoginLimiter(settings.login),
+            passwords=Passwords(settings.password_cost),
+            clock=clock,
+        )
+        await hub.start()
+        try:
+            with link, publisher:
+                log.info("api serving site %s", site)
+                yield
+        finally:
+            await hub.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="officina",
+        summary="Live floor, members, cards, machines, access lists and statements of a workshop.",
+        version="1",
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    _install_error_handlers(app)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

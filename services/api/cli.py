@@ -1,0 +1,162 @@
+"""`officina api …`: serve the api and its pages, and make the first logins."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import unquote, urlsplit
+
+import typer
+import uvicorn
+from sqlalchemy.orm import Session
+
+from services.api.accounts import AccountError, add_user
+from services.api.app import create_app
+from services.api.errors import SettingsError
+from services.api.security import PasswordCost, Passwords, Role
+from services.api.settings import ApiSettings
+from services.api.state import utc_now
+from services.billing.errors import SettingsError as BillingSettingsError
+from services.billing.settings import BillingSettings, load_settings
+from services.ledger import LedgerError, MemberRow, open_ledger
+
+log = logging.getLogger(__name__)
+
+app = typer.Typer(
+    help="The api: live floor, registry, access lists, statements, and the web pages.",
+    no_args_is_help=True,
+)
+
+LedgerOption = Annotated[
+    str, typer.Option(help="SQLAlchemy URL of the ledger", envvar="OFFICINA_LEDGER")
+]
+SHUTDOWN_GRACE_S = 5
+
+
+def parse_broker(url: str) -> tuple[str, int, str | None, str | None]:
+    """Host, port, user and password of an `mqtt://[user[:password]@]host[:port]` URL."""
+    parts = urlsplit(url)
+    if parts.scheme != "mqtt" or not parts.hostname:
+        raise typer.BadParameter(
+            "expected mqtt://[user[:password]@]host[:port]", param_hint="--broker"
+        )
+    try:
+        port = parts.port or 1883
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--broker") from err
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    return parts.hostname, port, user, password
+
+
+def _billing(path: Path | None) -> BillingSettings:
+    try:
+        return load_settings(path)
+    except BillingSettingsError as err:
+        raise typer.BadParameter(str(err), param_hint="--billing-config") from err
+
+
+@app.command()
+def run(
+    site: Annotated[str, typer.Option(help="the site this api serves", envvar="OFFICINA_SITE")],
+    secret: Annotated[
+        str,
+        typer.Option(help="keys api tokens (32+ bytes)", envvar="OFFICINA_API_SECRET"),
+    ] = "",
+    site_key: Annotated[
+        str, typer.Option(help="the site's card-hash key", envvar="OFFICINA_SITE_KEY")
+    ] = "",
+    broker: Annotated[
+        str, typer.Option(help="mqtt://[user[:password]@]host[:port]", envvar="OFFICINA_BROKER")
+    ] = "mqtt://127.0.0.1:1883",
+    ledger: LedgerOption = "sqlite:///officina.db",
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    timezone: Annotated[str, typer.Option(help="the workshop's time zone")] = "Europe/Rome",
+    billing_config: Annotated[
+        Path | None, typer.Option(help="TOML with the [billing] settings (workshop, currency)")
+    ] = None,
+    secure_cookies: Annotated[
+        bool, typer.Option(help="mark the pages' cookie Secure (serve over https)")
+    ] = False,
+    demo: Annotated[
+        bool, typer.Option(help="allow the demo's well-known secrets (never in production)")
+    ] = False,
+) -> None:
+    """Serve the api and the web pages until Ctrl-C or SIGTERM."""
+    broker_host, broker_port, user, password = parse_broker(broker)
+    try:
+        settings = ApiSettings(
+            site=site,
+            ledger_url=ledger,
+            broker_host=broker_host,
+            broker_port=broker_port,
+            broker_username=user,
+            broker_password=password,
+            secret=secret,
+            site_key=site_key,
+            demo=demo,
+            timezone=timezone,
+            billing=_billing(billing_config),
+            secure_cookies=secure_cookies,
+        )
+    except SettingsError as err:
+        raise typer.BadParameter(str(err)) from err
+    log.info("api for site %s on http://%s:%d", site, host, port)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
+
+
+@app.command("add-user")
+def add_login(
+    username: Annotated[str, typer.Option(help="the login's user name")],
+    role: Annotated[Role, typer.Option(help="admin, coordinator or member")],
+    member: Annotated[str | None, typer.Option(help="for a member login: the member's id")] = None,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="OFFICINA_NEW_PASSWORD",
+            help="the password (prompted when not given)",
+        ),
+    ] = "",
+    ledger: LedgerOption = "sqlite:///officina.db",
+) -> None:
+    """Create a login in the ledger: the first admin, or a login for someone without one."""
+    if role is Role.GATEWAY:
+        raise typer.BadParameter(
+            "gateways get credentials from POST /gateways", param_hint="--role"
+        )
+    try:
+        engine = open_ledger(ledger)
+    except LedgerError as err:
+        raise typer.BadParameter(str(err), param_hint="--ledger") from err
+    try:
+        with Session(engine) as session:
+            if member is not None and session.get(MemberRow, member) is None:
+                raise typer.BadParameter(
+                    f"{member!r} is not a registered member", param_hint="--member"
+                )
+            add_user(
+                session,
+                passwords=Passwords(PasswordCost()),
+                username=username,
+                password=password,
+                role=role,
+                member=member,
+                now=utc_now(),
+            )
+            session.commit()
+    except AccountError as err:
+        raise typer.BadParameter(str(err), param_hint=f"--{err.field}") from err
+    finally:
+        engine.dispose()
+    typer.echo(f"login {username!r} ({role.value}) created")

@@ -1,0 +1,160 @@
+"""The live floor: each machine's retained state, its recent current and its gateway's presence."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from contract import (
+    GatewayStatus,
+    GatewayStatusValue,
+    GatewayTopic,
+    MachineState,
+    MachineTopic,
+    Message,
+    StateChange,
+    Telemetry,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MachineLive:
+    """What the floor knows of one machine right now; None where nothing was heard yet."""
+
+    machine: str
+    state: MachineState | None = None
+    member: str | None = None
+    session: str | None = None
+    since_ms: int | None = None
+    changed_ts: int = -1
+    amps: float | None = None
+    gateway: str | None = None
+    gateway_online: bool | None = None
+
+    @property
+    def shown_state(self) -> MachineState:
+        """The state a tile shows: a machine whose gateway is gone is offline, whatever it said."""
+        if self.gateway_online is False or self.state is None:
+            return MachineState.OFFLINE
+        return self.state
+
+
+class ChangeKind(StrEnum):
+    """What changed on the floor."""
+
+    STATE = "state"
+    GATEWAY = "gateway"
+
+
+@dataclass(frozen=True, slots=True)
+class FloorChange:
+    """One change, with the machines as they are after it."""
+
+    kind: ChangeKind
+    machines: tuple[MachineLive, ...]
+
+
+FloorListener = Callable[[FloorChange], None]
+
+
+class Floor:
+    """Thread-safe picture of one site's floor, fed by the broker, read by requests."""
+
+    def __init__(self, *, site: str, sparkline_points: int) -> None:
+        self.site = site
+        self._points = sparkline_points
+        self._lock = threading.Lock()
+        self._machines: dict[str, MachineLive] = {}
+        self._amps: dict[str, deque[float]] = {}
+        self._amps_dirty: set[str] = set()
+        self._gateways: dict[str, bool] = {}
+        self._listeners: list[FloorListener] = []
+
+    def listen(self, listener: FloorListener) -> None:
+        """Call listener (on the broker's thread: it must not block) after every change."""
+        self._listeners.append(listener)
+
+    def machines(self) -> list[MachineLive]:
+        """Every machine heard of, by id."""
+        with self._lock:
+            return [self._machines[m] for m in sorted(self._machines)]
+
+    def machine(self, machine: str) -> MachineLive:
+        """One machine; an unheard-of machine is returned empty (offline)."""
+        with self._lock:
+            return self._machines.get(machine, MachineLive(machine))
+
+    def sparkline(self, machine: str) -> tuple[float, ...]:
+        """The machine's recent amps, oldest first."""
+        with self._lock:
+            return tuple(self._amps.get(machine, ()))
+
+    def take_amps(self) -> dict[str, float]:
+        """The latest amps of each machine measured since the last call."""
+        with self._lock:
+            taken = {m: self._amps[m][-1] for m in sorted(self._amps_dirty)}
+            self._amps_dirty.clear()
+            return taken
+
+    def take(self, message: Message) -> None:
+        """Apply a state, telemetry or gateway-status message of this site."""
+        topic, payload = message.topic, message.payload
+        if topic.site != self.site:
+            return
+        change: FloorChange | None = None
+        if isinstance(topic, MachineTopic) and isinstance(payload, StateChange):
+            change = self._take_state(topic.machine, payload)
+        elif isinstance(topic, MachineTopic) and isinstance(payload, Telemetry):
+            self._take_telemetry(topic.machine, payload)
+        elif isinstance(topic, GatewayTopic) and isinstance(payload, GatewayStatus):
+            change = self._take_status(topic.gateway, payload)
+        if change is not None:
+            for listener in self._listeners:
+                listener(change)
+
+    def _take_state(self, machine: str, change: StateChange) -> FloorChange | None:
+        with self._lock:
+            current = self._machines.get(machine, MachineLive(machine))
+            # Retained state can arrive after a newer live one (a reconnect): keep the newest.
+            if current.since_ms is not None and (change.since, change.ts) < (
+                current.since_ms,
+                current.changed_ts,
+            ):
+                return None
+            updated = replace(
+                current,
+                state=change.state,
+                member=change.member,
+                session=change.session,
+                since_ms=change.since,
+                changed_ts=change.ts,
+            )
+            self._machines[machine] = updated
+        return FloorChange(ChangeKind.STATE, (updated,))
+
+    def _take_telemetry(self, machine: str, telemetry: Telemetry) -> None:
+        with self._lock:
+            points = self._amps.setdefault(machine, deque(maxlen=self._points))
+            points.append(round(telemetry.amps, 3))
+            self._amps_dirty.add(machine)
+            current = self._machines.get(machine, MachineLive(machine))
+            self._machines[machine] = replace(current, amps=telemetry.amps)
+
+    def _take_status(self, gateway: str, status: GatewayStatus) -> FloorChange | None:
+        online = status.status is GatewayStatusValue.ONLINE
+        with self._lock:
+            self._gateways[gateway] = online
+            named = set(status.machines)
+            # An offline last will names no machines: it covers those the gateway last ran.
+            if not named:
+                named = {m for m, v in self._machines.items() if v.gateway == gateway}
+            changed = []
+            for machine in sorted(named):
+                current = self._machines.get(machine, MachineLive(machine))
+                updated = replace(current, gateway=gateway, gateway_online=online)
+                self._machines[machine] = updated
+                changed.append(updated)
+        return FloorChange(ChangeKind.GATEWAY, tuple(changed)) if changed else None

@@ -1,0 +1,33 @@
+"""The api's routes, one module per resource."""
+
+from fastapi import APIRouter
+
+from services.api.routes import (
+    cards,
+    cost_pools,
+    floor,
+    gateways,
+    login,
+    machines,
+    members,
+    qualifications,
+    sessions,
+    statements,
+    tariffs,
+    users,
+)
+
+API_ROUTERS: tuple[APIRouter, ...] = (
+    login.router,
+    users.router,
+    members.router,
+    cards.router,
+    qualifications.router,
+    machines.router,
+    sessions.router,
+    tariffs.router,
+    cost_pools.router,
+    statements.router,
+    floor.router,
+    gateways.router,
+)

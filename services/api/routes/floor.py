@@ -1,0 +1,97 @@
+"""`/floor`: the live floor now, and a Server-Sent Events stream of its changes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from services.api.deps import PersonUser, Principal, StateDep
+from services.api.events import KEEPALIVE_S, AmpsTick, is_closed
+from services.api.floor import FloorChange, MachineLive
+from services.api.schemas.floor import FloorPublic, MachineTile
+from services.api.state import ApiState
+
+router = APIRouter(prefix="/floor", tags=["floor"])
+
+
+def tile(state: ApiState, user: Principal, live: MachineLive, name: str | None) -> MachineTile:
+    """A machine's tile, with other members' ids hidden from a member's login."""
+    return MachineTile(
+        machine=live.machine,
+        name=name or live.machine,
+        state=live.shown_state.value,
+        reported_state=None if live.state is None else live.state.value,
+        member=user.shown_member(live.member),
+        session=live.session if user.shown_member(live.member) else None,
+        since=None if live.since_ms is None else datetime.fromtimestamp(live.since_ms / 1000, UTC),
+        amps=live.amps,
+        sparkline=list(state.floor.sparkline(live.machine)),
+        gateway=live.gateway,
+        gateway_online=live.gateway_online,
+    )
+
+
+def floor_now(state: ApiState, user: Principal) -> FloorPublic:
+    """Registered machines and any machine heard on the broker, by id."""
+    names = state.machine_names()
+    heard = {live.machine: live for live in state.floor.machines()}
+    tiles = [
+        tile(state, user, heard.get(machine) or state.floor.machine(machine), names.get(machine))
+        for machine in sorted(names.keys() | heard.keys())
+    ]
+    return FloorPublic(
+        site=state.settings.site, broker_connected=state.link.connected, machines=tiles
+    )
+
+
+@router.get("")
+def read_floor(user: PersonUser, state: StateDep) -> FloorPublic:
+    """Every machine's state, member, since and recent amps."""
+    return floor_now(state, user)
+
+
+def _event(kind: str, data: object) -> str:
+    return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def _tiles_event(state: ApiState, user: Principal, machines: Sequence[MachineLive]) -> str:
+    names = state.machine_names()
+    tiles = [tile(state, user, m, names.get(m.machine)).model_dump(mode="json") for m in machines]
+    return _event("tiles", tiles)
+
+
+async def _stream(state: ApiState, user: Principal) -> AsyncIterator[str]:
+    async with state.hub.stream() as queue:
+        snapshot = await asyncio.to_thread(floor_now, state, user)
+        yield _event("snapshot", snapshot.model_dump(mode="json"))
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            if isinstance(event, AmpsTick):
+                yield _event("amps", event.amps)
+            elif isinstance(event, FloorChange):
+                yield _tiles_event(state, user, event.machines)
+            elif is_closed(event):
+                return
+
+
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "SSE stream"}},
+)
+async def floor_events(user: PersonUser, state: StateDep) -> StreamingResponse:
+    """`snapshot` once, then `tiles` on every state change and `amps` every few seconds."""
+    return StreamingResponse(
+        _stream(state, user),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,81 @@
+"""`/gateways`: credentials issued once and shown once, and the broker files made from them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+
+from services.api.deps import AdminUser, SessionDep, StaffUser, StateDep
+from services.api.gateways import acl_file, credentials, issue_credentials, password_file
+from services.api.schemas.common import Id
+from services.api.schemas.gateways import BrokerFiles, GatewayCredentials, GatewayPublic
+from services.api.state import ApiState
+
+router = APIRouter(prefix="/gateways", tags=["gateways"])
+
+
+def _machines_by_gateway(state: ApiState) -> dict[str, list[str]]:
+    by_gateway: dict[str, list[str]] = defaultdict(list)
+    for machine in state.registry.machines(site=state.settings.site):
+        by_gateway[machine.gateway].append(machine.id)
+    return by_gateway
+
+
+@router.get("")
+def list_gateways(staff: StaffUser, state: StateDep, session: SessionDep) -> list[GatewayPublic]:
+    """Gateways named by machines or holding credentials, with their machines and presence."""
+    site = state.settings.site
+    machines = _machines_by_gateway(state)
+    issued = {row.gateway: row for row in credentials(session, site)}
+    online: dict[str, bool | None] = {}
+    for live in state.floor.machines():
+        if live.gateway is not None:
+            online[live.gateway] = live.gateway_online
+    return [
+        GatewayPublic(
+            gateway=gateway,
+            mqtt_username=issued[gateway].mqtt_username if gateway in issued else None,
+            issued_at=issued[gateway].issued_at if gateway in issued else None,
+            machines=sorted(machines.get(gateway, [])),
+            online=online.get(gateway),
+        )
+        for gateway in sorted(machines.keys() | issued.keys())
+    ]
+
+
+@router.post("/{gateway}/credentials", status_code=status.HTTP_201_CREATED)
+def issue(
+    gateway: Annotated[Id, Path(description="The gateway's id")],
+    admin: AdminUser,
+    state: StateDep,
+    session: SessionDep,
+) -> GatewayCredentials:
+    """Issue (or re-issue) a gateway's credentials; the password is shown here and never again."""
+    issued = issue_credentials(
+        session,
+        passwords=state.passwords,
+        site=state.settings.site,
+        gateway=gateway,
+        now=state.clock(),
+    )
+    session.commit()
+    return GatewayCredentials(
+        gateway=gateway,
+        mqtt_username=issued.username,
+        mqtt_password=issued.password,
+        api_username=issued.username,
+        api_password=issued.password,
+        issued_at=issued.issued_at,
+    )
+
+
+@router.get("/broker-files")
+def broker_files(admin: AdminUser, state: StateDep, session: SessionDep) -> BrokerFiles:
+    """Mosquitto's password and ACL files: each gateway may touch only its own machines."""
+    rows = credentials(session, state.settings.site)
+    return BrokerFiles(
+        password_file=password_file(rows),
+        acl_file=acl_file(state.settings.site, rows, _machines_by_gateway(state)),
+    )

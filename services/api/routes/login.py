@@ -1,0 +1,73 @@
+"""`/login`, `/logout`, `/me`: tokens for people and gateways, with failed logins rate-limited."""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+
+from services.api.accounts import authenticate, issue_token, revoke_token
+from services.api.deps import SESSION_COOKIE, CurrentUser, SessionDep, StateDep
+from services.api.schemas.users import LoginRequest, MePublic, TokenPublic
+from services.api.security import csrf_for
+
+router = APIRouter(tags=["login"])
+
+
+@router.post(
+    "/login",
+    responses={401: {"description": "Wrong user name or password"}, 429: {"description": "Wait"}},
+)
+def login(
+    body: LoginRequest, request: Request, response: Response, state: StateDep, session: SessionDep
+) -> TokenPublic:
+    """Exchange a user name and password for a bearer token (also set as the pages' cookie)."""
+    client = request.client.host if request.client else "unknown"
+    wait = state.limiter.retry_after(username=body.username, client=client)
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail="too many failed logins; wait and try again",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
+    user = authenticate(session, state.passwords, body.username, body.password)
+    if user is None:
+        state.limiter.failed(username=body.username, client=client)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong user name or password")
+    state.limiter.succeeded(username=body.username, client=client)
+    settings = state.settings
+    issued = issue_token(
+        session, user, secret=settings.secret, now=state.clock(), ttl_s=settings.token_ttl_s
+    )
+    session.commit()
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.token,
+        max_age=settings.token_ttl_s,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+    )
+    return TokenPublic(
+        access_token=issued.token,
+        expires_at=issued.expires_at,
+        role=user.role,
+        member=user.member,
+        csrf=csrf_for(issued.token, settings.secret),
+    )
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(user: CurrentUser, state: StateDep, session: SessionDep, response: Response) -> None:
+    """End this token now, and drop the pages' cookie."""
+    revoke_token(session, user.token, secret=state.settings.secret, now=state.clock())
+    session.commit()
+    response.delete_cookie(SESSION_COOKIE)
+
+
+@router.get("/me")
+def me(user: CurrentUser) -> MePublic:
+    """Who this token belongs to."""
+    return MePublic(
+        username=user.username, role=user.role.value, member=user.member, gateway=user.gateway
+    )

@@ -1,0 +1,150 @@
+"""`/members`: the registry's members, a member's data export, and erasure."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, status
+from sqlalchemy import select
+
+from services.api.deps import AdminUser, PersonUser, SessionDep, StaffUser, StateDep
+from services.api.models import ApiUserRow
+from services.api.privacy import erase_member
+from services.api.schemas.cards import CardPublic
+from services.api.schemas.common import Id
+from services.api.schemas.members import (
+    ErasurePublic,
+    LoginPublic,
+    MemberCreate,
+    MemberExport,
+    MemberPublic,
+    MemberUpdate,
+)
+from services.api.schemas.qualifications import QualificationPublic
+from services.api.schemas.sessions import BadgePublic, SessionPublic
+from services.ledger import (
+    BadgeEventRow,
+    CardRow,
+    MemberRow,
+    QualificationRow,
+    SessionRow,
+)
+
+router = APIRouter(prefix="/members", tags=["members"])
+
+MemberId = Annotated[Id, Path(description="The member's id")]
+
+
+def member_or_404(session: SessionDep, member_id: str) -> MemberRow:
+    """The member, or a 404 naming them."""
+    row = session.get(MemberRow, member_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no member {member_id!r}")
+    return row
+
+
+@router.get("")
+def list_members(staff: StaffUser, state: StateDep) -> list[MemberPublic]:
+    """Every member, by id."""
+    return [MemberPublic.model_validate(m) for m in state.registry.members()]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_member(body: MemberCreate, staff: StaffUser, state: StateDep) -> MemberPublic:
+    """Register a member under the id the gateways will send."""
+    row = state.registry.add_member(member_id=body.id, name=body.name, email=body.email)
+    return MemberPublic.model_validate(row)
+
+
+@router.get("/{member_id}", responses={403: {"description": "Another member's data"}})
+def read_member(member_id: MemberId, user: PersonUser, session: SessionDep) -> MemberPublic:
+    """One member: staff see anyone, a member only themselves."""
+    user.check_member(member_id)
+    return MemberPublic.model_validate(member_or_404(session, member_id))
+
+
+@router.patch("/{member_id}")
+def update_member(
+    member_id: MemberId, body: MemberUpdate, staff: StaffUser, session: SessionDep
+) -> MemberPublic:
+    """Change a member's name or e-mail."""
+    row = member_or_404(session, member_id)
+    if row.erased_at is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="an erased member stays erased")
+    for field, value in body.model_dump(exclude_unset=True).items():
+        if field == "name" and value is None:
+            continue
+        setattr(row, field, value)
+    session.commit()
+    return MemberPublic.model_validate(row)
+
+
+@router.get("/{member_id}/export", responses={403: {"description": "Another member's data"}})
+def export_member(
+    member_id: MemberId, user: PersonUser, state: StateDep, session: SessionDep
+) -> MemberExport:
+    """Everything held about a member, for the member to download (JSON)."""
+    user.check_member(member_id)
+    row = member_or_404(session, member_id)
+
+    return MemberExport(
+        exported_at=state.clock(),
+        member=MemberPublic.model_validate(row),
+        cards=[
+            CardPublic.model_validate(c)
+            for c in session.scalars(
+                select(CardRow).where(CardRow.member == member_id).order_by(CardRow.issued_at)
+            )
+        ],
+        qualifications=[
+            QualificationPublic.model_validate(q)
+            for q in session.scalars(
+                select(QualificationRow)
+                .where(QualificationRow.member == member_id)
+                .order_by(QualificationRow.machine)
+            )
+        ],
+        sessions=[
+            SessionPublic.model_validate(s)
+            for s in session.scalars(
+                select(SessionRow)
+                .where(SessionRow.member == member_id)
+                .order_by(SessionRow.started)
+            )
+        ],
+        badges=[
+            BadgePublic.model_validate(b)
+            for b in session.scalars(
+                select(BadgeEventRow)
+                .where(BadgeEventRow.member == member_id)
+                .order_by(BadgeEventRow.at)
+            )
+        ],
+        logins=[
+            LoginPublic.model_validate(u)
+            for u in session.scalars(
+                select(ApiUserRow).where(ApiUserRow.member == member_id).order_by(ApiUserRow.id)
+            )
+        ],
+    )
+
+
+@router.post("/{member_id}/erase")
+def erase(
+    member_id: MemberId, admin: AdminUser, state: StateDep, session: SessionDep
+) -> ErasurePublic:
+    """Erase a member's personal data; past sessions keep their amounts under a pseudonym."""
+    row = member_or_404(session, member_id)
+    erasure = erase_member(session, row, secret=state.settings.secret, now=state.clock())
+    session.commit()
+    # The member's cards are gone: every machine they were on must stop granting them.
+    state.acl.everything_changed()
+    return ErasurePublic(
+        member=erasure.member,
+        pseudonym=erasure.pseudonym,
+        sessions_pseudonymised=erasure.sessions_pseudonymised,
+        badges_pseudonymised=erasure.badges_pseudonymised,
+        cards_removed=erasure.cards_removed,
+        qualifications_removed=erasure.qualifications_removed,
+        logins_disabled=erasure.logins_disabled,
+    )

@@ -1,0 +1,75 @@
+"""`/qualifications`: who may use which machine, until when; each change goes to the acl."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from sqlalchemy import select
+
+from services.api.deps import PersonUser, SessionDep, StaffUser, StateDep
+from services.api.schemas.common import Id
+from services.api.schemas.qualifications import QualificationCreate, QualificationPublic
+from services.ledger import QualificationRow
+
+router = APIRouter(prefix="/qualifications", tags=["qualifications"])
+
+
+@router.get("", responses={403: {"description": "Another member's qualifications"}})
+def list_qualifications(
+    user: PersonUser,
+    state: StateDep,
+    session: SessionDep,
+    member: Annotated[Id | None, Query()] = None,
+    machine: Annotated[Id | None, Query()] = None,
+) -> list[QualificationPublic]:
+    """Qualifications, by member then machine; a member sees only their own."""
+    if not user.is_staff:
+        member = member or user.member
+    if member is not None:
+        user.check_member(member)
+    query = (
+        select(QualificationRow)
+        .where(QualificationRow.site == state.settings.site)
+        .order_by(QualificationRow.member, QualificationRow.machine)
+    )
+    if member is not None:
+        query = query.where(QualificationRow.member == member)
+    if machine is not None:
+        query = query.where(QualificationRow.machine == machine)
+    return [QualificationPublic.model_validate(q) for q in session.scalars(query).all()]
+
+
+@router.put("")
+def grant_qualification(
+    body: QualificationCreate, staff: StaffUser, state: StateDep
+) -> QualificationPublic:
+    """Grant or renew a qualification; the machine's access list follows within moments."""
+    row = state.registry.qualify(
+        member=body.member,
+        site=state.settings.site,
+        machine=body.machine,
+        valid_until=body.valid_until,
+        granted_by=staff.username,
+    )
+    state.acl.machines_changed([body.machine])
+    return QualificationPublic.model_validate(row)
+
+
+@router.delete("/{member}/{machine}", status_code=status.HTTP_204_NO_CONTENT)
+def withdraw_qualification(
+    member: Annotated[Id, Path()],
+    machine: Annotated[Id, Path()],
+    staff: StaffUser,
+    state: StateDep,
+    session: SessionDep,
+) -> None:
+    """Withdraw a qualification; the machine stops granting the member's cards."""
+    row = session.get(QualificationRow, (member, state.settings.site, machine))
+    if row is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"{member} is not qualified on {machine}"
+        )
+    session.delete(row)
+    session.commit()
+    state.acl.machines_changed([machine])

@@ -1,0 +1,155 @@
+"""`/statements`: drafts, issue, credit notes and PDFs; a member reaches only their own."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from services.api.deps import AdminUser, PersonUser, Principal, SessionDep, StaffUser, StateDep
+from services.api.schemas.billing import (
+    CreditNoteCreate,
+    DraftsPublic,
+    IssuedPublic,
+    MonthRequest,
+    MonthText,
+    StatementPublic,
+)
+from services.api.schemas.common import Id
+from services.api.state import ApiState
+from services.billing.models import StatementRow
+from services.billing.money import parse_cents, parse_vat_bp
+from services.billing.months import Month
+from services.billing.records import StoredStatement
+
+router = APIRouter(prefix="/statements", tags=["statements"])
+
+StatementId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The statement's id")]
+
+
+def statement_public(statement: StoredStatement) -> StatementPublic:
+    """A statement's header and totals."""
+    return StatementPublic(
+        id=statement.id,
+        kind=statement.kind.value,
+        status=statement.status.value,
+        member=statement.member,
+        member_name=statement.member_name,
+        month=statement.month,
+        number=statement.number,
+        credits_number=statement.credits_number,
+        reason=statement.reason,
+        currency=statement.currency,
+        net_cents=statement.net_cents,
+        vat_cents=statement.vat_cents,
+        total_cents=statement.total_cents,
+        made_at=statement.made_at,
+        issued_at=statement.issued_at,
+        lines=len(statement.lines),
+    )
+
+
+def stored_statement(
+    state: ApiState, session: SessionDep, statement_id: int, user: Principal
+) -> StoredStatement:
+    """A statement by id, if this login may see it (403) and it exists (404)."""
+    row = session.get(StatementRow, statement_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no statement {statement_id}")
+    user.check_member(row.member)
+    for statement in state.billing.ledger.statements(Month.parse(row.month)):
+        if statement.id == statement_id:
+            return statement
+    raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no statement {statement_id}")
+
+
+@router.get("", responses={403: {"description": "Another member's statements"}})
+def list_statements(
+    user: PersonUser,
+    state: StateDep,
+    month: Annotated[MonthText, Query()],
+    member: Annotated[Id | None, Query()] = None,
+) -> list[StatementPublic]:
+    """A month's statements and credit notes; a member sees only their own."""
+    if not user.is_staff:
+        member = member or user.member
+    if member is not None:
+        user.check_member(member)
+    statements = state.billing.ledger.statements(Month.parse(month))
+    return [statement_public(s) for s in statements if member is None or s.member == member]
+
+
+@router.post("/drafts")
+def make_drafts(body: MonthRequest, staff: StaffUser, state: StateDep) -> DraftsPublic:
+    """Compute the month from the ledger and replace its drafts; issued statements stay."""
+    result = state.billing.make_drafts(Month.parse(body.month))
+    return DraftsPublic(
+        made=result.made,
+        replaced=result.replaced,
+        already_issued=result.already_issued,
+        differ_from_issued=list(result.differ_from_issued),
+    )
+
+
+@router.post("/issue")
+def issue_month(body: MonthRequest, admin: AdminUser, state: StateDep) -> IssuedPublic:
+    """Issue every draft of the month: numbered `YYYY/NNNN` with no gaps, never changed again."""
+    return IssuedPublic(numbers=state.billing.issue(Month.parse(body.month)))
+
+
+@router.get("/{statement_id}", responses={403: {"description": "Another member's statement"}})
+def read_statement(
+    statement_id: StatementId, user: PersonUser, state: StateDep, session: SessionDep
+) -> StatementPublic:
+    """One statement or credit note."""
+    return statement_public(stored_statement(state, session, statement_id, user))
+
+
+@router.post(
+    "/{statement_id}/credit-note",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "Not an issued statement"}},
+)
+def credit_note(
+    statement_id: StatementId,
+    body: CreditNoteCreate,
+    admin: AdminUser,
+    state: StateDep,
+    session: SessionDep,
+) -> StatementPublic:
+    """Correct an issued statement with a credit note: all of it, or a net amount."""
+    original = stored_statement(state, session, statement_id, admin)
+    if original.number is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="only an issued statement is credited")
+    note = state.billing.ledger.credit(
+        original.number,
+        reason=body.reason,
+        tz=state.billing.tz,
+        net_cents=None if body.net is None else parse_cents(body.net, "net"),
+        vat_bp=None if body.vat is None else parse_vat_bp(body.vat, "vat"),
+    )
+    return statement_public(note)
+
+
+@router.get(
+    "/{statement_id}/pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The statement as a PDF"},
+        403: {"description": "Another member's statement"},
+    },
+)
+async def statement_pdf(
+    statement_id: StatementId, user: PersonUser, state: StateDep, session: SessionDep
+) -> Response:
+    """The statement as a PDF, in the member's language."""
+    statement = await run_in_threadpool(stored_statement, state, session, statement_id, user)
+    pdf = await run_in_threadpool(state.billing.pdf, statement)
+    name = (statement.number or f"draft-{statement.id}").replace("/", "-")
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
+    )

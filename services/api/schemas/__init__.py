@@ -1,0 +1,1 @@
+"""Request and response bodies, one module per resource (Base/Create/Update/Public families)."""

@@ -1,0 +1,81 @@
+"""Members, and everything held about one of them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from services.api.schemas.cards import CardPublic
+from services.api.schemas.common import Email, Id, Name
+from services.api.schemas.qualifications import QualificationPublic
+from services.api.schemas.sessions import BadgePublic, SessionPublic
+
+
+class MemberBase(BaseModel):
+    """What a member is called and how to reach them."""
+
+    name: Name
+    email: Email | None = None
+
+
+class MemberCreate(MemberBase):
+    """A new member, under the id gateways will put on the wire."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Id
+
+
+class MemberUpdate(BaseModel):
+    """A change of name or e-mail; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    email: Email | None = None
+
+
+class MemberPublic(MemberBase):
+    """A member as the registry holds them."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    joined_at: datetime
+    erased_at: datetime | None
+
+
+class ErasurePublic(BaseModel):
+    """What erasing a member did."""
+
+    member: str
+    pseudonym: str
+    sessions_pseudonymised: int
+    badges_pseudonymised: int
+    cards_removed: int
+    qualifications_removed: int
+    logins_disabled: int
+
+
+class LoginPublic(BaseModel):
+    """A login that stands for the member (never its password hash)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    username: str
+    role: str
+    created_at: datetime
+    disabled_at: datetime | None
+
+
+class MemberExport(BaseModel):
+    """Everything the workshop holds about one member, as one JSON document."""
+
+    exported_at: datetime
+    member: MemberPublic
+    cards: list[CardPublic]
+    qualifications: list[QualificationPublic]
+    sessions: list[SessionPublic]
+    badges: list[BadgePublic]
+    logins: list[LoginPublic]

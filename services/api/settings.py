@@ -1,0 +1,124 @@
+"""The api's options, validated once at start-up; default or empty secrets are refused."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from services.api.errors import SettingsError
+from services.api.security import PasswordCost
+from services.billing.settings import BillingSettings
+
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+MIN_SECRET_BYTES = 32
+# Secrets shipped in examples and the demo: never acceptable outside the demo.
+DEMO_SECRET = "demo-api-secret-not-for-production-use-ever"  # noqa: S105 - refused outside the demo
+DEMO_SITE_KEY = "demo-site-key-not-for-production"
+KNOWN_DEFAULTS = frozenset(
+    {DEMO_SECRET, DEMO_SITE_KEY, "changethis", "change-me", "secret", "password", "officina"}
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoginLimits:
+    """How many failed logins a user name, or a client address, may make in a window."""
+
+    failures: int = 5
+    client_failures: int = 30
+    window_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        if min(self.failures, self.client_failures) < 1 or self.window_s <= 0:
+            raise SettingsError("login limits: need failures >= 1 and window_s > 0")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiSettings:
+    """Where the api reads (ledger, broker), which site it serves, and its secrets."""
+
+    site: str
+    ledger_url: str = "sqlite:///officina.db"
+    broker_host: str = "127.0.0.1"
+    broker_port: int = 1883
+    broker_username: str | None = None
+    broker_password: str | None = None
+    client_id: str = "officina-api"
+    # Keys the stored hashes of api tokens: a copied database yields no usable token.
+    secret: str = ""
+    # The site's card key: the api hashes a typed card UID exactly as the gateways do.
+    site_key: str = ""
+    demo: bool = False
+    token_ttl_s: int = 12 * 3600
+    login: LoginLimits = LoginLimits()
+    password_cost: PasswordCost = field(default_factory=PasswordCost)
+    # How long an enrolment waits for the card to be badged at the chosen machine.
+    enrol_timeout_s: float = 60.0
+    # Telemetry points kept per machine for the floor's amps sparkline.
+    sparkline_points: int = 60
+    # SSE clients get the machines' amps at most this often (state changes go out at once).
+    amps_every_s: float = 2.0
+    # Times on the pages are shown in the workshop's zone.
+    timezone: str = "Europe/Rome"
+    # Statements: the workshop printed on them, their currency and default language.
+    billing: BillingSettings = field(default_factory=BillingSettings)
+    # A cookie marked Secure is sent only over https: off for a plain-http workshop LAN.
+    secure_cookies: bool = False
+
+    def __post_init__(self) -> None:
+        problems = [*self._secret_problems()]
+        if not _ID.fullmatch(self.site):
+            problems.append(f"site: {self.site!r} must match [a-z0-9][a-z0-9-]{{0,63}}")
+        if not self.broker_host:
+            problems.append("broker_host: must not be empty")
+        if not 0 < self.broker_port < 65_536:
+            problems.append(f"broker_port: {self.broker_port} is not a TCP port")
+        if self.broker_password is not None and self.broker_username is None:
+            problems.append("broker_password: given without a username")
+        if not self.client_id or len(self.client_id) > 128:
+            problems.append("client_id: must be 1-128 characters")
+        if self.token_ttl_s < 60:
+            problems.append("token_ttl_s: must be at least 60")
+        if not 0 < self.enrol_timeout_s <= 600:
+            problems.append("enrol_timeout_s: must be in (0, 600]")
+        if not 2 <= self.sparkline_points <= 3600:
+            problems.append("sparkline_points: must be between 2 and 3600")
+        if not self.amps_every_s > 0:
+            problems.append("amps_every_s: must be positive")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"timezone: {self.timezone!r} is not a known time zone")
+        if problems:
+            raise SettingsError("invalid api settings: " + "; ".join(problems))
+
+    def _secret_problems(self) -> list[str]:
+        if self.demo:
+            return [f"{name}: must not be empty" for name in self._empty_secrets()]
+        problems = []
+        for name, value in (("secret", self.secret), ("site_key", self.site_key)):
+            if not value:
+                problems.append(f"{name}: must be set outside the demo")
+            elif value.lower() in KNOWN_DEFAULTS:
+                problems.append(f"{name}: a default value is refused outside the demo")
+            elif name == "secret" and len(value.encode()) < MIN_SECRET_BYTES:
+                problems.append(f"secret: must be at least {MIN_SECRET_BYTES} bytes")
+        return problems
+
+    def _empty_secrets(self) -> list[str]:
+        return [n for n, v in (("secret", self.secret), ("site_key", self.site_key)) if not v]
+
+    @classmethod
+    def for_demo(
+        cls, *, site: str, ledger_url: str, broker_host: str, broker_port: int
+    ) -> ApiSettings:
+        """Settings for the embedded demo: its well-known secrets are allowed only here."""
+        return cls(
+            site=site,
+            ledger_url=ledger_url,
+            broker_host=broker_host,
+            broker_port=broker_port,
+            secret=DEMO_SECRET,
+            site_key=DEMO_SITE_KEY,
+            demo=True,
+        )

@@ -1,0 +1,1 @@
+"""The web pages the api serves: the live floor, a machine's day, a member's month, the registry."""

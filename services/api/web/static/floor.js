@@ -1,0 +1,77 @@
+// The live floor: tiles follow the api's Server-Sent Events, no reload.
+"use strict";
+
+(() => {
+  const floor = document.getElementById("floor");
+  const live = document.getElementById("live");
+  const template = document.getElementById("tile-template");
+  const words = JSON.parse(document.getElementById("words").textContent);
+  const timeFormat = new Intl.DateTimeFormat(words.lang, { hour: "2-digit", minute: "2-digit", timeZone: words.zone });
+  const numberFormat = new Intl.NumberFormat(words.lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  const sparks = new Map();
+  const SPARK_POINTS = 60;
+
+  function tileOf(machine) {
+    let tile = floor.querySelector(`[data-machine="${CSS.escape(machine)}"]`);
+    if (!tile) {
+      tile = template.content.firstElementChild.cloneNode(true);
+      tile.dataset.machine = machine;
+      const others = [...floor.children].filter((t) => t.dataset.machine > machine);
+      floor.insertBefore(tile, others[0] || null);
+    }
+    return tile;
+  }
+
+  function field(tile, name) { return tile.querySelector(`[data-field="${name}"]`); }
+
+  function drawSpark(tile, points) {
+    const top = Math.max(...points, 0.001);
+    const step = 100 / Math.max(points.length - 1, 1);
+    field(tile, "spark").setAttribute("points",
+      points.map((a, i) => `${(i * step).toFixed(1)},${(23 - (22 * a) / top).toFixed(1)}`).join(" "));
+  }
+
+  function showTile(m) {
+    const tile = tileOf(m.machine);
+    tile.className = `tile state-${m.state}`;
+    const link = tile.querySelector("h2 a");
+    link.textContent = m.name;
+    link.href = `/machines/${encodeURIComponent(m.machine)}/day`;
+    field(tile, "state").textContent = words.states[m.state] || m.state;
+    field(tile, "member").textContent = m.member || "";
+    const since = field(tile, "since");
+    since.textContent = m.since ? `${words.since} ${timeFormat.format(new Date(m.since))}` : "";
+    since.dataset.since = m.since || "";
+    field(tile, "amps").textContent = m.amps === null ? "–" : numberFormat.format(m.amps);
+    field(tile, "gateway").hidden = m.gateway_online !== false;
+    if (m.sparkline && m.sparkline.length) {
+      sparks.set(m.machine, m.sparkline.slice(-SPARK_POINTS));
+      drawSpark(tile, sparks.get(m.machine));
+    }
+  }
+
+  function showAmps(amps) {
+    for (const [machine, value] of Object.entries(amps)) {
+      const tile = tileOf(machine);
+      field(tile, "amps").textContent = numberFormat.format(value);
+      const points = sparks.get(machine) || [];
+      points.push(value);
+      if (points.length > SPARK_POINTS) points.shift();
+      sparks.set(machine, points);
+      drawSpark(tile, points);
+    }
+  }
+
+  const source = new EventSource("/api/v1/floor/events");
+  source.addEventListener("snapshot", (event) => {
+    JSON.parse(event.data).machines.forEach(showTile);
+    live.textContent = live.dataset.live;
+    live.classList.add("on");
+  });
+  source.addEventListener("tiles", (event) => JSON.parse(event.data).forEach(showTile));
+  source.addEventListener("amps", (event) => showAmps(JSON.parse(event.data)));
+  source.addEventListener("error", () => {
+    live.textContent = live.dataset.reconnecting;
+    live.classList.remove("on");
+  });
+})();

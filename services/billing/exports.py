@@ -1,0 +1,246 @@
+"""Statements for the accountant (CSV) and for machines (JSON).
+
+The CSV register has one row per document and VAT rate, amounts with a dot and two decimals,
+so that a spreadsheet in any language reads them; the lines CSV has every line of every
+document. The JSON document carries amounts as integer cents next to the currency.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from services.billing.money import cents_to_decimal
+from services.billing.records import StoredStatement
+
+REGISTER_COLUMNS = (
+    "number",
+    "issued",
+    "kind",
+    "credits",
+    "month",
+    "member",
+    "member_name",
+    "vat_rate",
+    "net",
+    "vat",
+    "total",
+    "currency",
+    "status",
+)
+LINE_COLUMNS = (
+    "number",
+    "member",
+    "position",
+    "kind",
+    "reference",
+    "site",
+    "machine",
+    "started",
+    "ended",
+    "day",
+    "running_min",
+    "unlocked_min",
+    "energy_kwh",
+    "free_min",
+    "key",
+    "quantity",
+    "key_total",
+    "note",
+    "net",
+    "vat_rate",
+)
+
+
+def _amount(cents: int) -> str:
+    return f"{cents_to_decimal(cents):.2f}"
+
+
+def _ratio(value: int | None, per: int, places: int) -> str:
+    if value is None:
+        return ""
+    return f"{value / per:.{places}f}"
+
+
+def register_csv(statements: Iterable[StoredStatement], tz: ZoneInfo) -> str:
+    """One row per document and VAT rate: the accountant's register."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(REGISTER_COLUMNS)
+    for statement in statements:
+        issued = (
+            statement.issued_at.astimezone(tz).date().isoformat() if statement.issued_at else ""
+        )
+        for vat in statement.vat or ():
+            writer.writerow(
+                (
+                    statement.number or "",
+                    issued,
+                    statement.kind.value,
+                    statement.credits_number or "",
+                    statement.month,
+                    statement.member,
+                    statement.member_name,
+                    f"{vat.vat_bp / 100:.2f}",
+                    _amount(vat.net_cents),
+                    _amount(vat.vat_cents),
+                    _amount(vat.net_cents + vat.vat_cents),
+                    statement.currency,
+                    statement.status.value,
+                )
+            )
+    return out.getvalue()
+
+
+def lines_csv(statements: Iterable[StoredStatement], tz: ZoneInfo) -> str:
+    """Every line of every document; times local, quantities in minutes and kWh."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(LINE_COLUMNS)
+    for statement in statements:
+        for position, line in enumerate(statement.lines, start=1):
+            writer.writerow(
+                (
+                    statement.number or f"draft-{statement.id}",
+                    statement.member,
+                    position,
+                    line.kind.value,
+                    line.reference or "",
+                    line.site or "",
+                    line.machine or "",
+                    _local(line.started, tz),
+                    _local(line.ended, tz),
+                    line.day.isoformat() if line.day else "",
+                    _ratio(line.running_ms, 60_000, 3),
+                    _ratio(line.unlocked_ms, 60_000, 3),
+                    _ratio(line.energy_mwh, 1_000_000, 6),
+                    _ratio(line.free_ms, 60_000, 3),
+                    line.key or "",
+                    "" if line.quantity is None else line.quantity,
+                    "" if line.key_total is None else line.key_total,
+                    line.note or "",
+                    _amount(line.net_cents),
+                    f"{line.vat_bp / 100:.2f}",
+                )
+            )
+    return out.getvalue()
+
+
+def _local(value: datetime | None, tz: ZoneInfo) -> str:
+    return value.astimezone(tz).isoformat() if value is not None else ""
+
+
+class LineDocument(BaseModel):
+    """A statement line in JSON."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    net_cents: int
+    vat_bp: int
+    reference: str | None
+    site: str | None
+    machine: str | None
+    session_id: str | None
+    started: datetime | None
+    ended: datetime | None
+    day: date | None
+    running_ms: int | None
+    unlocked_ms: int | None
+    energy_mwh: int | None
+    free_ms: int | None
+    key: str | None
+    quantity: int | None
+    key_total: int | None
+    note: str | None
+
+
+class VatDocument(BaseModel):
+    """Net and VAT at one rate."""
+
+    model_config = ConfigDict(frozen=True)
+
+    vat_bp: int
+    net_cents: int
+    vat_cents: int
+
+
+class StatementDocument(BaseModel):
+    """A statement or credit note in JSON: the same numbers the PDF prints."""
+
+    model_config = ConfigDict(frozen=True)
+
+    v: int = 1
+    number: str | None
+    kind: str
+    status: str
+    month: str
+    member: str
+    member_name: str
+    member_email: str | None
+    credits: str | None
+    reason: str | None
+    currency: str
+    issued_at: datetime | None
+    net_cents: int
+    vat_cents: int
+    total_cents: int
+    vat: list[VatDocument]
+    lines: list[LineDocument]
+
+
+def document_of(statement: StoredStatement) -> StatementDocument:
+    """The JSON model of a stored statement."""
+    return StatementDocument(
+        number=statement.number,
+        kind=statement.kind.value,
+        status=statement.status.value,
+        month=statement.month,
+        member=statement.member,
+        member_name=statement.member_name,
+        member_email=statement.member_email,
+        credits=statement.credits_number,
+        reason=statement.reason,
+        currency=statement.currency,
+        issued_at=statement.issued_at,
+        net_cents=statement.net_cents,
+        vat_cents=statement.vat_cents,
+        total_cents=statement.total_cents,
+        vat=[
+            VatDocument(vat_bp=v.vat_bp, net_cents=v.net_cents, vat_cents=v.vat_cents)
+            for v in statement.vat
+        ],
+        lines=[
+            LineDocument(
+                kind=line.kind.value,
+                net_cents=line.net_cents,
+                vat_bp=line.vat_bp,
+                reference=line.reference,
+                site=line.site,
+                machine=line.machine,
+                session_id=line.session_id,
+                started=line.started,
+                ended=line.ended,
+                day=line.day,
+                running_ms=line.running_ms,
+                unlocked_ms=line.unlocked_ms,
+                energy_mwh=line.energy_mwh,
+                free_ms=line.free_ms,
+                key=line.key,
+                quantity=line.quantity,
+                key_total=line.key_total,
+                note=line.note,
+            )
+            for line in statement.lines
+        ],
+    )
+
+
+def statement_json(statement: StoredStatement) -> str:
+    """A statement as a JSON document."""
+    return document_of(statement).model_dump_json(indent=2)

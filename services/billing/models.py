@@ -1,0 +1,269 @@
+"""Billing's tables in the ledger: tariffs, plans, weights, cost pools, statements, runs.
+
+They share the ledger's declarative base, so one Alembic history (migration 0003) creates them.
+Money is integer cents, prices integer micro-euros per unit, quantities integer milli-units:
+exact on SQLite and PostgreSQL alike. `""` in a tariff's site, machine or plan means "any", so
+that a unique constraint can hold (NULLs never collide in SQL).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from services.ledger.models import ID_LEN, NAME_LEN, SESSION_ID_LEN, Base, SessionRow
+from services.ledger.types import UtcDateTime
+
+MONTH_LEN = 7  # "2026-10"
+KEY_LEN = 16
+LOCALE_LEN = 16
+
+# Billing reads a month's sessions by when they ended: an index the ingest tables did not need.
+SESSIONS_BY_ENDED = Index("ix_sessions_ended", SessionRow.__table__.c.ended)
+
+
+class TariffRow(Base):
+    """Prices of machine time from a local day on: per minute, per kWh, a minimum, VAT."""
+
+    __tablename__ = "tariffs"
+    __table_args__ = (
+        UniqueConstraint("site", "machine", "plan", "valid_from", name="uq_tariffs_scope_day"),
+        CheckConstraint(
+            "per_running_minute_micros >= 0 AND per_unlocked_minute_micros >= 0"
+            " AND per_kwh_micros >= 0 AND minimum_cents >= 0",
+            name="prices_not_negative",
+        ),
+        CheckConstraint("vat_bp BETWEEN 0 AND 10000", name="vat_is_a_rate"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(ID_LEN), default="")
+    machine: Mapped[str] = mapped_column(String(ID_LEN), default="")
+    plan: Mapped[str] = mapped_column(String(ID_LEN), default="")
+    valid_from: Mapped[date] = mapped_column(Date)
+    per_running_minute_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+    per_unlocked_minute_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+    per_kwh_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+    minimum_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    vat_bp: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PlanRow(Base):
+    """A membership plan: its monthly fee and VAT rate; allowances in their own rows."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        CheckConstraint("monthly_fee_cents >= 0", name="fee_not_negative"),
+        CheckConstraint("vat_bp BETWEEN 0 AND 10000", name="vat_is_a_rate"),
+    )
+
+    name: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    monthly_fee_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    vat_bp: Mapped[int] = mapped_column(Integer, default=0)
+    allowances: Mapped[list[PlanAllowanceRow]] = relationship(
+        cascade="all, delete-orphan", order_by="PlanAllowanceRow.id", lazy="selectin"
+    )
+
+
+class PlanAllowanceRow(Base):
+    """Machine time a plan includes each month, on one machine or on all."""
+
+    __tablename__ = "plan_allowances"
+    __table_args__ = (CheckConstraint("quantity >= 0", name="quantity_not_negative"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan: Mapped[str] = mapped_column(ForeignKey("plans.name", ondelete="CASCADE"), index=True)
+    meter: Mapped[str] = mapped_column(String(KEY_LEN))
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    site: Mapped[str] = mapped_column(String(ID_LEN), default="")
+    machine: Mapped[str] = mapped_column(String(ID_LEN), default="")
+
+
+class MemberPlanRow(Base):
+    """A member's plan from a local day on; no plan (NULL) from that day is allowed too."""
+
+    __tablename__ = "member_plans"
+
+    member: Mapped[str] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    plan: Mapped[str | None] = mapped_column(ForeignKey("plans.name"))
+
+
+class BillingProfileRow(Base):
+    """How a member wants their statements: language (it, en)."""
+
+    __tablename__ = "billing_profiles"
+
+    member: Mapped[str] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    locale: Mapped[str] = mapped_column(String(LOCALE_LEN))
+
+
+class WeightRow(Base):
+    """A member's weight in a named set (square metres, desks) for the fixed-weights key."""
+
+    __tablename__ = "weights"
+    __table_args__ = (CheckConstraint("weight_milli >= 0", name="weight_not_negative"),)
+
+    weight_set: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    member: Mapped[str] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    weight_milli: Mapped[int] = mapped_column(BigInteger)
+
+
+class CostPoolRow(Base):
+    """A month's shared bill and how it is split."""
+
+    __tablename__ = "cost_pools"
+    __table_args__ = (
+        UniqueConstraint("month", "name", name="uq_cost_pools_month_name"),
+        CheckConstraint("total_cents >= 0", name="total_not_negative"),
+        CheckConstraint("vat_bp BETWEEN 0 AND 10000", name="vat_is_a_rate"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    month: Mapped[str] = mapped_column(String(MONTH_LEN), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[str] = mapped_column(String(KEY_LEN))
+    weight_set: Mapped[str | None] = mapped_column(String(ID_LEN))
+    billed_quantity: Mapped[int | None] = mapped_column(BigInteger)
+    remainder_key: Mapped[str | None] = mapped_column(String(KEY_LEN))
+    remainder_weight_set: Mapped[str | None] = mapped_column(String(ID_LEN))
+    vat_bp: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[str] = mapped_column(String(KEY_LEN))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    machines: Mapped[list[CostPoolMachineRow]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class CostPoolMachineRow(Base):
+    """A machine whose usage a metered pool counts (none: every machine)."""
+
+    __tablename__ = "cost_pool_machines"
+
+    pool_id: Mapped[int] = mapped_column(
+        ForeignKey("cost_pools.id", ondelete="CASCADE"), primary_key=True
+    )
+    site: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    machine: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+
+
+class StatementRow(Base):
+    """A statement or a credit note: draft until issued, then numbered and never changed."""
+
+    __tablename__ = "statements"
+    __table_args__ = (
+        # Re-running a month never makes a second statement for the same member and month.
+        UniqueConstraint("member", "month", "kind", "revision", name="uq_statements_member_month"),
+        UniqueConstraint("number_year", "number_seq", name="uq_statements_number"),
+        CheckConstraint("kind IN ('statement', 'credit_note')", name="kind_known"),
+        CheckConstraint("status IN ('draft', 'issued')", name="status_known"),
+        CheckConstraint(
+            "(status = 'issued') = (number_seq IS NOT NULL)", name="issued_iff_numbered"
+        ),
+        Index("ix_statements_month_status", "month", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(KEY_LEN))
+    member: Mapped[str] = mapped_column(String(ID_LEN))
+    month: Mapped[str] = mapped_column(String(MONTH_LEN))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(KEY_LEN))
+    number_year: Mapped[int | None] = mapped_column(Integer)
+    number_seq: Mapped[int | None] = mapped_column(Integer)
+    credits_id: Mapped[int | None] = mapped_column(ForeignKey("statements.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    member_name: Mapped[str] = mapped_column(String(NAME_LEN))
+    member_email: Mapped[str | None] = mapped_column(String(NAME_LEN))
+    locale: Mapped[str] = mapped_column(String(LOCALE_LEN))
+    currency: Mapped[str] = mapped_column(String(3))
+    net_cents: Mapped[int] = mapped_column(BigInteger)
+    vat_cents: Mapped[int] = mapped_column(BigInteger)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    made_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    emailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    lines: Mapped[list[StatementLineRow]] = relationship(
+        cascade="all, delete-orphan", order_by="StatementLineRow.position", lazy="raise"
+    )
+
+    @property
+    def number(self) -> str | None:
+        """`YYYY/NNNN` once issued."""
+        if self.number_year is None or self.number_seq is None:
+            return None
+        return f"{self.number_year:04d}/{self.number_seq:04d}"
+
+
+class StatementLineRow(Base):
+    """One line of a statement: a session, a plan fee, an allowance, a pool share, a credit."""
+
+    __tablename__ = "statement_lines"
+
+    statement_id: Mapped[int] = mapped_column(
+        ForeignKey("statements.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(KEY_LEN))
+    reference: Mapped[str | None] = mapped_column(String(NAME_LEN))
+    site: Mapped[str | None] = mapped_column(String(ID_LEN))
+    machine: Mapped[str | None] = mapped_column(String(ID_LEN))
+    session_id: Mapped[str | None] = mapped_column(String(SESSION_ID_LEN))
+    started: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    day: Mapped[date | None] = mapped_column(Date)
+    running_ms: Mapped[int | None] = mapped_column(BigInteger)
+    unlocked_ms: Mapped[int | None] = mapped_column(BigInteger)
+    energy_mwh: Mapped[int | None] = mapped_column(BigInteger)
+    free_ms: Mapped[int | None] = mapped_column(BigInteger)
+    key: Mapped[str | None] = mapped_column(String(KEY_LEN))
+    quantity: Mapped[int | None] = mapped_column(BigInteger)
+    key_total: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    net_cents: Mapped[int] = mapped_column(BigInteger)
+    vat_bp: Mapped[int] = mapped_column(Integer)
+
+
+class StatementNumberRow(Base):
+    """The last number given in a year: statements and credit notes share one gapless series."""
+
+    __tablename__ = "statement_numbers"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class BillingRunRow(Base):
+    """A step of the monthly run (draft, issue, mail) for one month, and how it ended."""
+
+    __tablename__ = "billing_runs"
+    __table_args__ = (Index("ix_billing_runs_month_step", "month", "step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    month: Mapped[str] = mapped_column(String(MONTH_LEN))
+    step: Mapped[str] = mapped_column(String(KEY_LEN))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    outcome: Mapped[str] = mapped_column(String(KEY_LEN))
+    statements: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str | None] = mapped_column(Text)

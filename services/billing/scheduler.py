@@ -1,0 +1,144 @@
+"""The monthly run by itself: drafts after month end, issue after review, e-mail, catch-up.
+
+A tick looks at every month from the first to bill up to the last one closed, and does what is
+due: drafts for a month whose run time has come (the 1st at 06:00 Europe/Rome by default) and
+that has none yet, issue once the review window has passed (if one is set), e-mail whatever is
+issued and unsent. Every step is safe to repeat: a month is drafted once (run log), statements
+are unique per member and month, and issuing is one transaction. A tick that crashes halfway
+is simply done again by the next.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from services.billing.errors import BillingError
+from services.billing.mailer import Mailer
+from services.billing.months import Month
+from services.billing.service import Billing, Step
+
+log = logging.getLogger(__name__)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    """What one tick did."""
+
+    drafted: tuple[Month, ...] = ()
+    issued: tuple[Month, ...] = ()
+    sent: int = 0
+    failures: tuple[str, ...] = field(default_factory=tuple)
+
+
+class StatementScheduler:
+    """Runs billing's monthly steps when they are due."""
+
+    def __init__(
+        self,
+        billing: Billing,
+        *,
+        mailer: Mailer | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.billing = billing
+        self.mailer = mailer
+        self._clock = clock
+        self.schedule = billing.settings.schedule
+
+    def run_time(self, month: Month) -> datetime:
+        """When a month's drafts are due: the schedule's day and time of the following month."""
+        following = month.next()
+        local = datetime(
+            following.year,
+            following.month,
+            self.schedule.day,
+            self.schedule.at.hour,
+            self.schedule.at.minute,
+            tzinfo=self.billing.tz,
+        )
+        return local.astimezone(UTC)
+
+    def first_month(self) -> Month | None:
+        """The first month to bill: from the settings, else the month of the first session."""
+        if self.schedule.first_month is not None:
+            return Month.parse(self.schedule.first_month)
+        first = self.billing.ledger.first_session_day()
+        if first is None:
+            return None
+        return Month.of(first.astimezone(self.billing.tz).date())
+
+    def due_months(self, now: datetime) -> list[Month]:
+        """Every month from the first whose run time has come, oldest first."""
+        first = self.first_month()
+        if first is None:
+            return []
+        last = Month.of(now.astimezone(self.billing.tz).date()).previous()
+        return [month for month in first.until(last) if self.run_time(month) <= now]
+
+    def next_run(self, now: datetime) -> datetime:
+        """When the next month's drafts fall due, after `now`."""
+        month = Month.of(now.astimezone(self.billing.tz).date()).previous()
+        while self.run_time(month) <= now:
+            month = month.next()
+        return self.run_time(month)
+
+    def tick(self) -> TickReport:
+        """Do whatever is due now; failures are logged in the run log and reported, not raised."""
+        now = self._clock()
+        drafted: list[Month] = []
+        issued: list[Month] = []
+        failures: list[str] = []
+        months = self.due_months(now)
+        done = {
+            (run.month, run.step) for run in self.billing.ledger.runs() if run.outcome == "done"
+        }
+        for month in months:
+            try:
+                if (str(month), Step.DRAFT) not in done:
+                    self.billing.make_drafts(month)
+                    drafted.append(month)
+                if self._review_over(month, now) and self.billing.issue(month):
+                    issued.append(month)
+            except BillingError as err:
+                log.error("billing %s: %s", month, err)
+                failures.append(f"{month}: {err}")
+        sent = 0
+        if self.mailer is not None and self.schedule.send:
+            try:
+                sent = len(self.billing.send(None, self.mailer).sent)
+            except BillingError as err:
+                log.error("e-mailing statements: %s", err)
+                failures.append(f"mail: {err}")
+        if drafted or issued or sent:
+            log.info(
+                "scheduler: drafted %s, issued %s, e-mailed %d",
+                [str(m) for m in drafted],
+                [str(m) for m in issued],
+                sent,
+            )
+        return TickReport(tuple(drafted), tuple(issued), sent, tuple(failures))
+
+    def _review_over(self, month: Month, now: datetime) -> bool:
+        review = self.schedule.review_days
+        if review is None:
+            return False
+        drafts, _issued, oldest = self.billing.ledger.month_state(month)
+        return drafts > 0 and oldest is not None and oldest + timedelta(days=review) <= now
+
+    def run(self, stop: threading.Event) -> None:
+        """Tick now, then at each run time or poll interval, until `stop` is set."""
+        log.info("statement scheduler started")
+        while not stop.is_set():
+            self.tick()
+            now = self._clock()
+            wait = min((self.next_run(now) - now).total_seconds(), self.schedule.poll_s)
+            stop.wait(max(wait, 1.0))
+        log.info("statement scheduler stopped")

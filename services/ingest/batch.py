@@ -1,0 +1,50 @@
+"""A batch: the messages ingest books together and acknowledges together once they are durable."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from services.ledger import Bookings, DeadLetter, MachineEvent, SiteSession
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a booking came from: the topic and raw bytes, kept to dead-letter it if refused."""
+
+    topic: str
+    raw: bytes
+
+
+@dataclass(slots=True)
+class Batch:
+    """Messages received together; owned by the intake until closed, then by the booker."""
+
+    opened: float
+    size: int = 0
+    lines: list[str] = field(default_factory=list)
+    line_sources: list[Source] = field(default_factory=list)
+    sessions: list[tuple[SiteSession, Source]] = field(default_factory=list)
+    badges: list[tuple[MachineEvent, Source]] = field(default_factory=list)
+    states: list[tuple[MachineEvent, Source]] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    # (connection generation, packet id): an id is only valid on the connection that gave it.
+    acks: list[tuple[int, int]] = field(default_factory=list)
+    # Counted when the batch is durable, never before.
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def bookings(self) -> Bookings:
+        """What the ledger books for this batch, in one transaction."""
+        return Bookings(
+            sessions=[session for session, _ in self.sessions],
+            badges=[badge for badge, _ in self.badges],
+            states=[state for state, _ in self.states],
+            dead_letters=self.dead_letters,
+        )
+
+    def ledger_items(self) -> list[tuple[Bookings, Source]]:
+        """Each ledger booking on its own, to find the one a database refuses."""
+        items = [(Bookings(sessions=[s]), source) for s, source in self.sessions]
+        items += [(Bookings(badges=[b]), source) for b, source in self.badges]
+        items += [(Bookings(states=[s]), source) for s, source in self.states]
+        return items

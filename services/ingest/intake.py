@@ -1,0 +1,241 @@
+"""The intake: validates each message against the contract and adds it to the open batch.
+
+This runs on the MQTT network thread for every message, so it is the hot path: topics are parsed
+once and remembered, telemetry is validated straight from the raw bytes by its pydantic model,
+and its line protocol is built with string operations. A batch closes when it holds `batch_size`
+messages or its first message has waited `flush_interval_s`; the booker takes closed batches.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from contract import (
+    Badge,
+    ContractError,
+    GatewayStatus,
+    MachineTopic,
+    SessionRecord,
+    StateChange,
+    Telemetry,
+    Topic,
+    TopicKind,
+    decode_payload,
+    parse_topic,
+)
+from services.ingest.batch import Batch, Source
+from services.ingest.schema import MACHINE_STATE, TELEMETRY, series_key, state_line, telemetry_line
+from services.ledger import DeadLetter, MachineEvent, SiteSession
+
+log = logging.getLogger(__name__)
+
+# Published by the api for the gateways (access lists, remote commands): not ingest's to book.
+API_KINDS = frozenset({TopicKind.ACL, TopicKind.COMMANDS})
+# Topics are bounded by the machines on the broker; this only guards against a topic flood.
+MAX_REMEMBERED_TOPICS = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A parsed topic and the InfluxDB series its messages go to."""
+
+    topic: Topic
+    site: str
+    entity: str
+    series: str
+
+
+def route_of(topic: str) -> Route:
+    """Parse a topic once into what booking needs; raises ContractError naming the level."""
+    parsed = parse_topic(topic)
+    if isinstance(parsed, MachineTopic):
+        measurement = MACHINE_STATE if parsed.kind is TopicKind.STATE else TELEMETRY
+        series = series_key(measurement, parsed.site, parsed.machine)
+        return Route(parsed, parsed.site, parsed.machine, series)
+    return Route(parsed, parsed.site, parsed.gateway, "")
+
+
+class Intake:
+    """Sorts messages into batches; thread-safe between the MQTT thread and the booker."""
+
+    def __init__(
+        self,
+        *,
+        batch_size: int,
+        flush_interval_s: float,
+        with_lines: bool,
+        max_held: int | None = None,
+        hold_wait_s: float = 5.0,
+    ) -> None:
+        self._batch_size = batch_size
+        self._max_held = max_held
+        self._hold_wait_s = hold_wait_s
+        self._flush_interval_s = flush_interval_s
+        self._with_lines = with_lines
+        self._routes: dict[str, Route] = {}
+        self._ready = threading.Condition()
+        self._open: Batch | None = None
+        self._closed: deque[Batch] = deque()
+        self._pending = 0
+        self._received = 0
+        self._left_with_broker = 0
+        self._redelivery_due = False
+        self._accepting = True
+
+    @property
+    def pending(self) -> int:
+        """Messages received and not yet acknowledged (the backlog ingest holds)."""
+        with self._ready:
+            return self._pending
+
+    @property
+    def received(self) -> int:
+        """Messages received since start."""
+        with self._ready:
+            return self._received
+
+    @property
+    def left_with_broker(self) -> int:
+        """Messages not taken because ingest already held `max_held` (counted per delivery)."""
+        with self._ready:
+            return self._left_with_broker
+
+    def redelivery_due(self) -> bool:
+        """True once, when messages were left with the broker and nothing is held any more."""
+        with self._ready:
+            if self._redelivery_due and self._pending == 0:
+                self._redelivery_due = False
+                return True
+            return False
+
+    @property
+    def accepting(self) -> bool:
+        """Whether messages are still taken (false once ingest is stopping)."""
+        with self._ready:
+            return self._accepting
+
+    def take(self, topic: str, raw: bytes, *, generation: int, mid: int) -> None:
+        """Add one message to the open batch: a booking, a dead letter, or ignored."""
+        with self._ready:
+            if not self._accepting:
+                return  # not acknowledged: the broker delivers it again to the next ingest
+            if self._max_held is not None and self._pending >= self._max_held:
+                self._make_room()
+            if self._max_held is not None and self._pending >= self._max_held:
+                # A store is away and ingest holds enough: leave the message unacknowledged
+                # with the broker, which delivers it again when ingest reconnects.
+                if not self._redelivery_due:
+                    log.warning(
+                        "holding %d messages; leaving the rest with the broker", self._pending
+                    )
+                self._redelivery_due = True
+                self._left_with_broker += 1
+                return
+            batch = self._open
+            if batch is None:
+                batch = self._open = Batch(opened=time.monotonic())
+            self._sort(batch, topic, raw)
+            batch.size += 1
+            self._pending += 1
+            self._received += 1
+            if mid:
+                batch.acks.append((generation, mid))
+            if batch.size >= self._batch_size:
+                self._close_open()
+
+    def _make_room(self) -> None:
+        """Under load, wait (reading nothing: TCP pushes back on the broker) for the booker."""
+        if self._redelivery_due or self._max_held is None:
+            return  # already leaving messages with the broker: do not stall the connection
+        limit = self._max_held
+        self._close_open()
+        # Bounded, so that paho's thread still answers keepalives during a long outage.
+        self._ready.wait_for(
+            lambda: self._pending < limit or not self._accepting, self._hold_wait_s
+        )
+
+    def next_batch(self, wait_s: float) -> Batch | None:
+        """The oldest closed batch, closing the open one once it is due; None after wait_s."""
+        deadline = time.monotonic() + wait_s
+        with self._ready:
+            while True:
+                if self._closed:
+                    return self._closed.popleft()
+                now = time.monotonic()
+                batch = self._open
+                if batch is not None and now - batch.opened >= self._flush_interval_s:
+                    self._close_open()
+                    continue
+                if now >= deadline:
+                    return None
+                due = deadline if batch is None else batch.opened + self._flush_interval_s
+                self._ready.wait(min(due, deadline) - now)
+
+    def done(self, batch: Batch) -> None:
+        """Record that a batch was acknowledged (or abandoned, to be delivered again)."""
+        with self._ready:
+            self._pending -= batch.size
+            self._ready.notify_all()
+
+    def close_open(self) -> None:
+        """Close the open batch now, so the booker takes it without waiting for the interval."""
+        with self._ready:
+            self._close_open()
+
+    def stop_accepting(self) -> None:
+        """Take no more messages; close the open batch so what was taken can still be booked."""
+        with self._ready:
+            self._accepting = False
+            self._close_open()
+
+    def _close_open(self) -> None:
+        if self._open is not None and self._open.size:
+            self._closed.append(self._open)
+            self._open = None
+            self._ready.notify_all()
+
+    def _sort(self, batch: Batch, topic: str, raw: bytes) -> None:
+        route = self._routes.get(topic)
+        try:
+            if route is None:
+                route = route_of(topic)
+                if len(self._routes) >= MAX_REMEMBERED_TOPICS:
+                    self._routes.clear()
+                self._routes[topic] = route
+            kind = route.topic.kind
+            if kind in API_KINDS:
+                batch.counts["ignored"] += 1
+                return
+            payload = decode_payload(kind, raw)
+            if isinstance(payload, Telemetry):
+                if self._with_lines:
+                    batch.lines.append(telemetry_line(route.series, payload))
+                    batch.line_sources.append(Source(topic, raw))
+                batch.counts["telemetry"] += 1
+            elif isinstance(payload, StateChange):
+                source = Source(topic, raw)
+                if self._with_lines:
+                    batch.lines.append(state_line(route.series, payload))
+                    batch.line_sources.append(source)
+                batch.states.append((MachineEvent(route.site, route.entity, payload), source))
+            elif isinstance(payload, SessionRecord):
+                if payload.machine != route.entity:
+                    raise ContractError.single(
+                        "machine", f"must equal the topic's machine {route.entity!r}"
+                    )
+                batch.sessions.append((SiteSession(route.site, payload), Source(topic, raw)))
+            elif isinstance(payload, Badge):
+                event = MachineEvent(route.site, route.entity, payload)
+                batch.badges.append((event, Source(topic, raw)))
+            elif isinstance(payload, GatewayStatus):
+                batch.counts["gateway_status"] += 1
+                log.info("gateway %s/%s is %s", route.site, route.entity, payload.status.value)
+            else:
+                batch.counts["ignored"] += 1
+        except ContractError as err:
+            log.warning("rejected message on %s: field %s: %s", topic, err.field, err)
+            batch.dead_letters.append(DeadLetter(topic, bytes(raw), str(err), err.field))

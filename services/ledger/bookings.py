@@ -1,0 +1,223 @@
+"""Many bookings in one transaction: sessions, badges, states and dead letters of one batch.
+
+Every statement is idempotent by the message's id, so a batch booked twice (a crash between the
+commit and the broker's acknowledgement) changes nothing but the sessions' delivery counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, and_, bindparam, or_, update
+
+from contract import Badge, SessionRecord, StateChange
+from services.ledger.models import BadgeEventRow, DeadLetterRow, MachineStateRow, SessionRow
+from services.ledger.types import from_epoch_ms
+
+Insert = Callable[[Any], Any]
+SESSIONS = cast(Table, SessionRow.__table__)
+BADGE_EVENTS = cast(Table, BadgeEventRow.__table__)
+MACHINE_STATES = cast(Table, MachineStateRow.__table__)
+DEAD_LETTERS = cast(Table, DeadLetterRow.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message that could not be booked: where it came from, its raw bytes, and why."""
+
+    topic: str
+    raw: bytes
+    error: str
+    field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSession:
+    """A closed session and the site whose topic it came on."""
+
+    site: str
+    record: SessionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class MachineEvent:
+    """A badge event or a state change, and the machine whose topic it came on."""
+
+    site: str
+    machine: str
+    payload: Badge | StateChange
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bookings:
+    """What one transaction books."""
+
+    sessions: Sequence[SiteSession] = ()
+    badges: Sequence[MachineEvent] = ()
+    states: Sequence[MachineEvent] = ()
+    dead_letters: Sequence[DeadLetter] = ()
+
+    def __len__(self) -> int:
+        return len(self.sessions) + len(self.badges) + len(self.states) + len(self.dead_letters)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingResult:
+    """What a transaction changed: new ids, repeats, states kept or stale, letters kept."""
+
+    new_sessions: frozenset[str] = frozenset()
+    repeated_sessions: int = 0
+    new_badges: int = 0
+    repeated_badges: int = 0
+    states_kept: int = 0
+    states_stale: int = 0
+    dead_letters: int = 0
+
+
+def book_all(
+    connection: Connection, insert: Insert, bookings: Bookings, now: datetime
+) -> BookingResult:
+    """Book everything in `bookings` on an open transaction; the caller commits."""
+    new_sessions, repeated_sessions = _book_sessions(connection, insert, bookings.sessions, now)
+    new_badges = _book_badges(connection, insert, bookings.badges, now)
+    kept = _record_states(connection, insert, bookings.states, now)
+    if bookings.dead_letters:
+        connection.execute(
+            DEAD_LETTERS.insert(),
+            [
+                {
+                    "received_at": now,
+                    "topic": letter.topic,
+                    "raw": bytes(letter.raw),
+                    "error": letter.error,
+                    "field": letter.field,
+                }
+                for letter in bookings.dead_letters
+            ],
+        )
+    return BookingResult(
+        new_sessions=new_sessions,
+        repeated_sessions=repeated_sessions,
+        new_badges=new_badges,
+        repeated_badges=len(bookings.badges) - new_badges,
+        states_kept=kept,
+        states_stale=len(bookings.states) - kept,
+        dead_letters=len(bookings.dead_letters),
+    )
+
+
+def _book_sessions(
+    connection: Connection, insert: Insert, sessions: Sequence[SiteSession], now: datetime
+) -> tuple[frozenset[str], int]:
+    if not sessions:
+        return frozenset(), 0
+    deliveries = Counter(item.record.id for item in sessions)
+    first = {item.record.id: item for item in reversed(sessions)}  # the first arrival wins
+    table = SESSIONS
+    rows = [_session_values(item, now, deliveries[key]) for key, item in first.items()]
+    statement = insert(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+    new = frozenset(connection.execute(statement, rows).scalars().all())
+    again = [{"b_id": key, "b_n": count} for key, count in deliveries.items() if key not in new]
+    if again:
+        connection.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(deliveries=table.c.deliveries + bindparam("b_n")),
+            again,
+        )
+    return new, len(sessions) - len(new)
+
+
+def _session_values(item: SiteSession, now: datetime, deliveries: int) -> dict[str, object]:
+    record = item.record
+    return {
+        "id": record.id,
+        "site": item.site,
+        "machine": record.machine,
+        "member": record.member,
+        "card_hash": record.card,
+        "started": from_epoch_ms(record.started),
+        "ended": from_epoch_ms(record.ended),
+        "unlocked_s": record.unlocked_s,
+        "running_s": record.running_s,
+        "idle_s": record.idle_s,
+        "energy_wh": record.energy_wh,
+        "end_reason": record.end_reason.value,
+        "clock_ok": record.clock_ok,
+        "received_at": now,
+        "deliveries": deliveries,
+    }
+
+
+def _book_badges(
+    connection: Connection, insert: Insert, badges: Sequence[MachineEvent], now: datetime
+) -> int:
+    unique: dict[str, dict[str, object]] = {}
+    for event in badges:
+        badge = event.payload
+        if not isinstance(badge, Badge) or badge.id in unique:
+            continue
+        unique[badge.id] = {
+            "id": badge.id,
+            "site": event.site,
+            "machine": event.machine,
+            "card_hash": badge.card,
+            "decision": badge.decision.value,
+            "reason": badge.reason,
+            "member": badge.member,
+            "session": badge.session,
+            "at": from_epoch_ms(badge.ts),
+            "received_at": now,
+        }
+    if not unique:
+        return 0
+    table = BADGE_EVENTS
+    statement = insert(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+    return len(connection.execute(statement, list(unique.values())).scalars().all())
+
+
+def _record_states(
+    connection: Connection, insert: Insert, states: Sequence[MachineEvent], now: datetime
+) -> int:
+    """Keep each machine's newest state; returns how many of `states` became the stored one."""
+    newest: dict[tuple[str, str], StateChange] = {}
+    for event in states:
+        change = event.payload
+        if not isinstance(change, StateChange):
+            continue
+        key = (event.site, event.machine)
+        held = newest.get(key)
+        if held is None or (change.since, change.ts) > (held.since, held.ts):
+            newest[key] = change
+    if not newest:
+        return 0
+    table = MACHINE_STATES
+    rows = [
+        {
+            "site": site,
+            "machine": machine,
+            "state": change.state.value,
+            "member": change.member,
+            "session": change.session,
+            "since": from_epoch_ms(change.since),
+            "ts": from_epoch_ms(change.ts),
+            "received_at": now,
+        }
+        for (site, machine), change in newest.items()
+    ]
+    statement = insert(table)
+    # A change that arrives late (an older `since`) must not overwrite a newer one.
+    newer = or_(
+        table.c.since < statement.excluded.since,
+        and_(table.c.since == statement.excluded.since, table.c.ts < statement.excluded.ts),
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["site", "machine"],
+        set_={key: statement.excluded[key] for key in rows[0] if key not in ("site", "machine")},
+        where=newer,
+    ).returning(table.c.site)
+    return len(connection.execute(statement, rows).all())

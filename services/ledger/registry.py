@@ -1,0 +1,237 @@
+"""The registry: members, their cards, the machines of each site, and who is qualified on what."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.ledger.errors import LedgerError, RegistryError
+from services.ledger.models import CardRow, MachineRow, MemberRow, QualificationRow
+
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+_CARD_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_id(value: str, field: str) -> str:
+    if not _ID.fullmatch(value):
+        raise RegistryError(field, f"{value!r} must match [a-z0-9][a-z0-9-]{{0,63}}")
+    return value
+
+
+def _check_aware(value: datetime | None, field: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise RegistryError(field, "must be a timezone-aware datetime")
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MachineSpec:
+    """A machine as the registry holds it; thresholds are checked as the gateway checks them."""
+
+    site: str
+    id: str
+    name: str
+    gateway: str
+    idle_amps: float
+    run_amps: float
+    hysteresis_amps: float = 0.0
+    min_dwell_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        _check_id(self.site, "site")
+        _check_id(self.id, "id")
+        _check_id(self.gateway, "gateway")
+        if not self.name.strip():
+            raise RegistryError("name", "must not be empty")
+        if not self.idle_amps > 0:
+            raise RegistryError("idle_amps", "must be greater than 0")
+        if not self.run_amps > self.idle_amps:
+            raise RegistryError("run_amps", "must be greater than idle_amps")
+        if not 0 <= self.hysteresis_amps < self.idle_amps:
+            raise RegistryError("hysteresis_amps", "must be at least 0 and below idle_amps")
+        if not self.min_dwell_s >= 0:
+            raise RegistryError("min_dwell_s", "must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    """One card that may unlock a machine, whose member it is, and until when."""
+
+    card_hash: str
+    member: str
+    until: datetime | None
+
+
+class Registry:
+    """Reads and writes the registry tables of the ledger."""
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _utc_now) -> None:
+        self.engine = engine
+        self._clock = clock
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[Session]:
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except SQLAlchemyError as err:
+            raise LedgerError(f"{what}: {err}") from err
+
+    def add_member(self, *, member_id: str, name: str, email: str | None = None) -> MemberRow:
+        """Register a member under the id the gateways will send; refuses a taken id."""
+        _check_id(member_id, "member_id")
+        if not name.strip():
+            raise RegistryError("name", "must not be empty")
+        with self._transaction(f"add member {member_id}") as session:
+            if session.get(MemberRow, member_id) is not None:
+                raise RegistryError("member_id", f"{member_id!r} is already registered")
+            row = MemberRow(id=member_id, name=name, email=email, joined_at=self._clock())
+            session.add(row)
+            return row
+
+    def member(self, member_id: str) -> MemberRow | None:
+        """One member, if registered."""
+        with self._transaction("read a member") as session:
+            return session.get(MemberRow, member_id)
+
+    def members(self) -> Sequence[MemberRow]:
+        """Every member, by id."""
+        with self._transaction("read members") as session:
+            return session.scalars(select(MemberRow).order_by(MemberRow.id)).all()
+
+    def add_card(
+        self, *, site: str, card_hash: str, member: str, label: str | None = None
+    ) -> CardRow:
+        """Give a member a card, known only by the site's keyed hash of its UID."""
+        _check_id(site, "site")
+        if not _CARD_HASH.fullmatch(card_hash):
+            raise RegistryError("card_hash", "must be 64 lowercase hex digits (a keyed hash)")
+        with self._transaction(f"add a card of {member}") as session:
+            if session.get(MemberRow, member) is None:
+                raise RegistryError("member", f"{member!r} is not a registered member")
+            if session.get(CardRow, (site, card_hash)) is not None:
+                raise RegistryError("card_hash", "this card is already registered at the site")
+            row = CardRow(
+                site=site, card_hash=card_hash, member=member, label=label, issued_at=self._clock()
+            )
+            session.add(row)
+            return row
+
+    def revoke_card(self, *, site: str, card_hash: str) -> None:
+        """Stop a card from opening anything (lost, stolen, returned)."""
+        with self._transaction("revoke a card") as session:
+            row = session.get(CardRow, (site, card_hash))
+            if row is None:
+                raise RegistryError("card_hash", "no such card at the site")
+            if row.revoked_at is None:
+                row.revoked_at = self._clock()
+
+    def card_owner(self, site: str, card_hash: str) -> str | None:
+        """The member a valid (not revoked) card belongs to."""
+        with self._transaction("read a card") as session:
+            row = session.get(CardRow, (site, card_hash))
+            return row.member if row is not None and row.revoked_at is None else None
+
+    def cards(self, member: str) -> Sequence[CardRow]:
+        """A member's cards, revoked ones included."""
+        query = select(CardRow).where(CardRow.member == member).order_by(CardRow.issued_at)
+        with self._transaction("read cards") as session:
+            return session.scalars(query).all()
+
+    def save_machine(self, spec: MachineSpec) -> MachineRow:
+        """Register a machine, or update its name, gateway and thresholds."""
+        with self._transaction(f"save machine {spec.site}/{spec.id}") as session:
+            row = session.get(MachineRow, (spec.site, spec.id))
+            if row is None:
+                row = MachineRow(site=spec.site, id=spec.id, added_at=self._clock())
+                session.add(row)
+            row.name = spec.name
+            row.gateway = spec.gateway
+            row.idle_amps = spec.idle_amps
+            row.run_amps = spec.run_amps
+            row.hysteresis_amps = spec.hysteresis_amps
+            row.min_dwell_s = spec.min_dwell_s
+            return row
+
+    def machine(self, site: str, machine: str) -> MachineRow | None:
+        """One machine, if registered."""
+        with self._transaction("read a machine") as session:
+            return session.get(MachineRow, (site, machine))
+
+    def machines(
+        self, *, site: str | None = None, gateway: str | None = None
+    ) -> Sequence[MachineRow]:
+        """Registered machines (of one site, or one gateway), by site and id."""
+        query = select(MachineRow).order_by(MachineRow.site, MachineRow.id)
+        if site is not None:
+            query = query.where(MachineRow.site == site)
+        if gateway is not None:
+            query = query.where(MachineRow.gateway == gateway)
+        with self._transaction("read machines") as session:
+            return session.scalars(query).all()
+
+    def qualify(
+        self,
+        *,
+        member: str,
+        site: str,
+        machine: str,
+        valid_until: datetime | None = None,
+        granted_by: str | None = None,
+    ) -> QualificationRow:
+        """Record that a member may use a machine (until a date); renewing replaces the date."""
+        _check_aware(valid_until, "valid_until")
+        with self._transaction(f"qualify {member} on {site}/{machine}") as session:
+            if session.get(MemberRow, member) is None:
+                raise RegistryError("member", f"{member!r} is not a registered member")
+            if session.get(MachineRow, (site, machine)) is None:
+                raise RegistryError("machine", f"{site}/{machine} is not a registered machine")
+            row = session.get(QualificationRow, (member, site, machine))
+            if row is None:
+                row = QualificationRow(member=member, site=site, machine=machine)
+                session.add(row)
+            row.granted_at = self._clock()
+            row.valid_until = valid_until
+            row.granted_by = granted_by
+            return row
+
+    def is_qualified(self, member: str, site: str, machine: str, *, at: datetime) -> bool:
+        """Whether a member holds a qualification on a machine valid at a moment."""
+        _check_aware(at, "at")
+        with self._transaction("read a qualification") as session:
+            row = session.get(QualificationRow, (member, site, machine))
+            return row is not None and (row.valid_until is None or row.valid_until > at)
+
+    def access_list(self, site: str, machine: str, *, at: datetime) -> Sequence[AccessEntry]:
+        """The cards that may unlock a machine at a moment: valid cards of qualified members."""
+        _check_aware(at, "at")
+        query = (
+            select(CardRow.card_hash, CardRow.member, QualificationRow.valid_until)
+            .join(QualificationRow, QualificationRow.member == CardRow.member)
+            .join(MemberRow, MemberRow.id == CardRow.member)
+            .where(
+                CardRow.site == site,
+                CardRow.revoked_at.is_(None),
+                MemberRow.erased_at.is_(None),
+                QualificationRow.site == site,
+                QualificationRow.machine == machine,
+                or_(QualificationRow.valid_until.is_(None), QualificationRow.valid_until > at),
+            )
+            .order_by(CardRow.member, CardRow.card_hash)
+        )
+        with self._transaction("read an access list") as session:
+            return [
+                AccessEntry(card, member, until) for card, member, until in session.execute(query)
+            ]

@@ -1,0 +1,43 @@
+"""`officina api …`: refuses default secrets before serving; makes the first admin login."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from services.api.cli import app
+from services.api.settings import DEMO_SECRET
+from services.ledger import Registry, open_ledger
+
+runner = CliRunner()
+
+
+def test_run_refuses_to_start_without_secrets() -> None:
+    result = runner.invoke(app, ["run", "--site", "officina-1"], env={})
+    assert result.exit_code == 2
+    assert "secret: must be set outside the demo" in result.output
+
+
+def test_run_refuses_the_demo_secret_outside_the_demo() -> None:
+    env = {"OFFICINA_API_SECRET": DEMO_SECRET, "OFFICINA_SITE_KEY": "a-real-site-key-123"}
+    result = runner.invoke(app, ["run", "--site", "officina-1"], env=env)
+    assert result.exit_code == 2
+    assert "a default value is refused" in result.output
+
+
+def test_add_user_makes_a_member_login_for_a_registered_member(sqlite_url: str) -> None:
+    engine = open_ledger(sqlite_url)
+    Registry(engine).add_member(member_id="giulia", name="Giulia")
+    engine.dispose()
+    args = ["add-user", "--username", "giulia", "--role", "member", "--member", "giulia"]
+    env = {"OFFICINA_LEDGER": sqlite_url, "OFFICINA_NEW_PASSWORD": "a long password 1"}
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "login 'giulia' (member) created" in result.output
+    again = runner.invoke(app, args, env=env)
+    assert again.exit_code == 2 and "is taken" in again.output
+
+
+def test_add_user_refuses_a_short_password(sqlite_url: str) -> None:
+    env = {"OFFICINA_LEDGER": sqlite_url, "OFFICINA_NEW_PASSWORD": "short"}
+    result = runner.invoke(app, ["add-user", "--username", "root", "--role", "admin"], env=env)
+    assert result.exit_code == 2 and "password" in result.output

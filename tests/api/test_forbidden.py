@@ -1,0 +1,235 @@
+"""Every api route refuses (403) a login that may not reach it: members, coordinators, gateways.
+
+The tables below name every route of the OpenAPI schema; a route added without saying who may
+not reach it fails `test_the_tables_name_every_route`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+
+from services.api.security import Role
+from services.ledger import MachineSpec
+from tests.api.conftest import Api, book_session, make_settings, running_api, seed_registry
+from tests.harness.mosquitto import MosquittoServer
+
+MARCO_CARD = "ef" * 32
+
+
+@dataclass(frozen=True)
+class Call:
+    """A request that the login must be refused."""
+
+    method: str
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    json: object = None
+
+
+@dataclass(frozen=True)
+class World:
+    """A seeded api and bearer headers of each kind of login."""
+
+    api: Api
+    headers: dict[str, dict[str, str]]
+    marco_statement: int
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, mosquitto: MosquittoServer) -> Iterator[World]:
+    """One api for every route check: giulia (member), marco's data, staff, a gateway."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('forbidden') / 'ledger.sqlite3'}"
+    site = f"site-{secrets.token_hex(4)}"
+    for api in running_api(make_settings(url, mosquitto, site)):
+        seed_registry(api)
+        api.state.registry.save_machine(
+            MachineSpec(site=site, id="saw-9", name="Sega", gateway="gw-2", idle_amps=1, run_amps=3)
+        )
+        api.state.registry.add_card(site=site, card_hash=MARCO_CARD, member="marco")
+        headers = {
+            "member": api.add_login("giulia", Role.MEMBER, member="giulia"),
+            "coordinator": api.add_login("coord", Role.COORDINATOR),
+            "admin": api.add_login("admin", Role.ADMIN),
+            "gateway": api.add_login("gateway-gw-1", Role.GATEWAY),
+        }
+        admin = headers["admin"]
+        api.client.post(
+            "/api/v1/tariffs",
+            json={"valid_from": "2026-01-01", "per_running_minute": "0.1"},
+            headers=admin,
+        )
+        started = datetime(2026, 3, 2, 10, tzinfo=UTC)
+        book_session(api.state, member="marco", machine="lathe-1", started=started, minutes=10)
+        api.client.post("/api/v1/statements/drafts", json={"month": "2026-03"}, headers=admin)
+        [statement] = api.client.get(
+            "/api/v1/statements", params={"month": "2026-03", "member": "marco"}, headers=admin
+        ).json()
+        yield World(api=api, headers=headers, marco_statement=statement["id"])
+
+
+def _statement(world: World, tail: str = "") -> str:
+    return f"/api/v1/statements/{world.marco_statement}{tail}"
+
+
+# What a member (giulia) must be refused; a string says why members may use the route.
+MEMBER: dict[str, Call | str] = {
+    "POST /api/v1/login": "anyone may try to log in",
+    "POST /api/v1/logout": "ends the caller's own token",
+    "GET /api/v1/me": "the caller's own login",
+    "GET /api/v1/users": Call("GET", "/api/v1/users"),
+    "POST /api/v1/users": Call(
+        "POST",
+        "/api/v1/users",
+        json={"username": "x", "password": "long enough pw", "role": "admin"},
+    ),
+    "POST /api/v1/users/{user_id}/disable": Call("POST", "/api/v1/users/1/disable"),
+    "GET /api/v1/members": Call("GET", "/api/v1/members"),
+    "POST /api/v1/members": Call("POST", "/api/v1/members", json={"id": "eve", "name": "Eve"}),
+    "GET /api/v1/members/{member_id}": Call("GET", "/api/v1/members/marco"),
+    "PATCH /api/v1/members/{member_id}": Call(
+        "PATCH", "/api/v1/members/giulia", json={"name": "Giulia the Great"}
+    ),
+    "GET /api/v1/members/{member_id}/export": Call("GET", "/api/v1/members/marco/export"),
+    "POST /api/v1/members/{member_id}/erase": Call("POST", "/api/v1/members/giulia/erase"),
+    "GET /api/v1/cards": Call("GET", "/api/v1/cards", params={"member": "marco"}),
+    "POST /api/v1/cards": Call(
+        "POST", "/api/v1/cards", json={"member": "giulia", "uid": "04A1B2C3"}
+    ),
+    "POST /api/v1/cards/enrol": Call(
+        "POST", "/api/v1/cards/enrol", json={"member": "giulia", "machine": "lathe-1"}
+    ),
+    "POST /api/v1/cards/{card}/revoke": Call("POST", f"/api/v1/cards/{MARCO_CARD}/revoke"),
+    "GET /api/v1/qualifications": Call("GET", "/api/v1/qualifications", params={"member": "marco"}),
+    "PUT /api/v1/qualifications": Call(
+        "PUT", "/api/v1/qualifications", json={"member": "giulia", "machine": "lathe-1"}
+    ),
+    "DELETE /api/v1/qualifications/{member}/{machine}": Call(
+        "DELETE", "/api/v1/qualifications/marco/lathe-1"
+    ),
+    "GET /api/v1/machines": "the machines are no one's personal data",
+    "GET /api/v1/machines/{machine}": "the machines are no one's personal data",
+    "PUT /api/v1/machines/{machine}": Call(
+        "PUT",
+        "/api/v1/machines/lathe-1",
+        json={"name": "L", "gateway": "gw-1", "idle_amps": 1, "run_amps": 2},
+    ),
+    "GET /api/v1/machines/{machine}/acl": Call("GET", "/api/v1/machines/lathe-1/acl"),
+    "POST /api/v1/machines/{machine}/commands": Call(
+        "POST", "/api/v1/machines/lathe-1/commands", json={"action": "lock"}
+    ),
+    "GET /api/v1/sessions": Call("GET", "/api/v1/sessions", params={"member": "marco"}),
+    "GET /api/v1/sessions.csv": Call("GET", "/api/v1/sessions.csv", params={"member": "marco"}),
+    "GET /api/v1/tariffs": "prices are the same for everyone",
+    "POST /api/v1/tariffs": Call("POST", "/api/v1/tariffs", json={"valid_from": "2026-01-01"}),
+    "GET /api/v1/cost-pools": Call("GET", "/api/v1/cost-pools", params={"month": "2026-03"}),
+    "POST /api/v1/cost-pools": Call(
+        "POST",
+        "/api/v1/cost-pools",
+        json={"month": "2026-04", "name": "Luce", "total": "1", "key": "equal"},
+    ),
+    "DELETE /api/v1/cost-pools/{month}/{name}": Call("DELETE", "/api/v1/cost-pools/2026-03/x"),
+    "GET /api/v1/statements": Call(
+        "GET", "/api/v1/statements", params={"month": "2026-03", "member": "marco"}
+    ),
+    "POST /api/v1/statements/drafts": Call(
+        "POST", "/api/v1/statements/drafts", json={"month": "2026-03"}
+    ),
+    "POST /api/v1/statements/issue": Call(
+        "POST", "/api/v1/statements/issue", json={"month": "2026-03"}
+    ),
+    "GET /api/v1/statements/{statement_id}": Call("GET", "{marco_statement}"),
+    "POST /api/v1/statements/{statement_id}/credit-note": Call(
+        "POST", "{marco_statement}/credit-note", json={"reason": "mine now"}
+    ),
+    "GET /api/v1/statements/{statement_id}/pdf": Call("GET", "{marco_statement}/pdf"),
+    "GET /api/v1/floor": "members see the floor, other members' names hidden",
+    "GET /api/v1/floor/events": "members see the floor, other members' names hidden",
+    "GET /api/v1/gateways": Call("GET", "/api/v1/gateways"),
+    "POST /api/v1/gateways/{gateway}/credentials": Call(
+        "POST", "/api/v1/gateways/gw-1/credentials"
+    ),
+    "GET /api/v1/gateways/broker-files": Call("GET", "/api/v1/gateways/broker-files"),
+}
+
+# What only an admin may do: a coordinator is refused.
+ADMIN_ONLY = (
+    "GET /api/v1/users",
+    "POST /api/v1/users",
+    "POST /api/v1/users/{user_id}/disable",
+    "POST /api/v1/members/{member_id}/erase",
+    "POST /api/v1/statements/issue",
+    "POST /api/v1/statements/{statement_id}/credit-note",
+    "POST /api/v1/gateways/{gateway}/credentials",
+    "GET /api/v1/gateways/broker-files",
+)
+
+# A gateway reaches its own machines' access lists, its login, and nothing else.
+GATEWAY_MAY = ("POST /api/v1/login", "POST /api/v1/logout", "GET /api/v1/me")
+
+
+def _gateway_call(route: str) -> Call:
+    """The member's call for the route, or a plain one where members may call it."""
+    case = MEMBER[route]
+    if isinstance(case, Call):
+        return case
+    method, path = route.split(" ")
+    return Call(method, path.replace("{machine}", "lathe-1"))
+
+
+def _send(world: World, who: str, call: Call) -> int:
+    path = call.path.replace("{marco_statement}", _statement(world))
+    answer = world.api.client.request(
+        call.method, path, params=call.params, json=call.json, headers=world.headers[who]
+    )
+    return answer.status_code
+
+
+def test_the_tables_name_every_route(world: World) -> None:
+    schema = world.api.client.get("/openapi.json").json()
+    routes = {f"{m.upper()} {p}" for p, ops in schema["paths"].items() for m in ops}
+    assert routes == set(MEMBER)
+    assert set(ADMIN_ONLY) <= routes
+
+
+@pytest.mark.parametrize("route", sorted(r for r, c in MEMBER.items() if isinstance(c, Call)))
+def test_a_member_is_refused_403(world: World, route: str) -> None:
+    call = MEMBER[route]
+    assert isinstance(call, Call)
+    assert _send(world, "member", call) == 403
+
+
+@pytest.mark.parametrize("route", ADMIN_ONLY)
+def test_a_coordinator_is_refused_403_on_admin_routes(world: World, route: str) -> None:
+    assert _send(world, "coordinator", _gateway_call(route)) == 403
+
+
+@pytest.mark.parametrize(
+    "route",
+    sorted(r for r in MEMBER if r not in GATEWAY_MAY and r != "GET /api/v1/machines/{machine}/acl"),
+)
+def test_a_gateway_is_refused_403_outside_its_access_lists(world: World, route: str) -> None:
+    assert _send(world, "gateway", _gateway_call(route)) == 403
+
+
+def test_a_gateway_reads_its_own_machines_access_list_but_not_another_gateways(
+    world: World,
+) -> None:
+    assert _send(world, "gateway", Call("GET", "/api/v1/machines/lathe-1/acl")) == 200
+    assert _send(world, "gateway", Call("GET", "/api/v1/machines/saw-9/acl")) == 403
+
+
+def test_a_member_reaches_their_own_data(world: World) -> None:
+    own = (
+        Call("GET", "/api/v1/members/giulia"),
+        Call("GET", "/api/v1/members/giulia/export"),
+        Call("GET", "/api/v1/sessions", params={"member": "giulia"}),
+        Call("GET", "/api/v1/cards", params={"member": "giulia"}),
+        Call("GET", "/api/v1/qualifications"),
+        Call("GET", "/api/v1/statements", params={"month": "2026-03"}),
+    )
+    assert [_send(world, "member", call) for call in own] == [200] * len(own)

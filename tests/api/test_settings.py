@@ -1,0 +1,55 @@
+"""The api refuses to start with empty, default or short secrets, except in the demo."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.api.errors import SettingsError
+from services.api.settings import DEMO_SECRET, DEMO_SITE_KEY, ApiSettings
+
+GOOD_SECRET = "s" * 40
+GOOD_KEY = "a-site-key-of-this-workshop"
+
+
+def test_empty_secrets_are_refused_naming_both_fields() -> None:
+    with pytest.raises(SettingsError) as refused:
+        ApiSettings(site="officina-1")
+    assert "secret: must be set outside the demo" in str(refused.value)
+    assert "site_key: must be set outside the demo" in str(refused.value)
+
+
+@pytest.mark.parametrize("secret", [DEMO_SECRET, "changethis", "SECRET"])
+def test_a_default_secret_is_refused_outside_the_demo(secret: str) -> None:
+    with pytest.raises(SettingsError, match="secret: a default value is refused"):
+        ApiSettings(site="officina-1", secret=secret, site_key=GOOD_KEY)
+
+
+def test_the_demo_site_key_is_refused_outside_the_demo() -> None:
+    with pytest.raises(SettingsError, match="site_key: a default value is refused"):
+        ApiSettings(site="officina-1", secret=GOOD_SECRET, site_key=DEMO_SITE_KEY)
+
+
+def test_a_short_secret_is_refused() -> None:
+    with pytest.raises(SettingsError, match="secret: must be at least 32 bytes"):
+        ApiSettings(site="officina-1", secret="short-but-not-default", site_key=GOOD_KEY)
+
+
+def test_the_demo_runs_with_its_well_known_secrets() -> None:
+    settings = ApiSettings.for_demo(
+        site="demo", ledger_url="sqlite://", broker_host="127.0.0.1", broker_port=1884
+    )
+    assert settings.demo and settings.secret == DEMO_SECRET
+
+
+def test_every_bad_setting_is_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as refused:
+        ApiSettings(
+            site="Not A Site",
+            secret=GOOD_SECRET,
+            site_key=GOOD_KEY,
+            broker_port=70_000,
+            timezone="Mars/Olympus",
+        )
+    message = str(refused.value)
+    for field in ("site:", "broker_port:", "timezone:"):
+        assert field in message

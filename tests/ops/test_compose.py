@@ -1,0 +1,121 @@
+"""docker-compose.yml and the files it mounts: parsed and checked against each other."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+from dashboards.catalogue import DASHBOARDS
+from services.ops.errors import InitError
+from services.ops.init import SETTINGS, generate_env, read_env, write_env
+
+DEPLOY = Path(__file__).parents[2] / "deploy"
+COMPOSE = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+SERVICES: dict[str, dict[str, object]] = COMPOSE["services"]
+ONE_SHOT = {"broker-files"}
+
+
+def test_the_server_runs_every_part() -> None:
+    assert set(SERVICES) == {
+        "postgres", "mosquitto", "influxdb", "grafana", "ingest", "api", "broker-files"
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_every_image_is_pinned_to_a_version(name: str) -> None:
+    image = str(SERVICES[name]["image"])
+    repository, _, tag = image.rpartition(":")
+    assert repository and tag != "latest" and re.match(r"\d+\.\d+", tag), image
+
+
+@pytest.mark.parametrize("name", sorted(set(SERVICES) - ONE_SHOT))
+def test_every_long_running_service_has_a_healthcheck_and_restarts(name: str) -> None:
+    service = SERVICES[name]
+    health = service["healthcheck"]
+    assert isinstance(health, dict) and health["test"], name
+    assert service["restart"] == "unless-stopped"
+
+
+def test_every_piece_of_state_is_a_named_volume() -> None:
+    mounts = {
+        name: [str(v) for v in service.get("volumes", [])]  # type: ignore[attr-defined]
+        for name, service in SERVICES.items()
+    }
+    state = {
+        "postgres": "/var/lib/postgresql/data",
+        "mosquitto": "/mosquitto/data",
+        "influxdb": "/var/lib/influxdb2",
+        "grafana": "/var/lib/grafana",
+    }
+    for name, path in state.items():
+        (mount,) = [m for m in mounts[name] if m.split(":")[1] == path]
+        assert mount.split(":")[0] in COMPOSE["volumes"], mount
+
+
+def test_mosquitto_reads_the_files_broker_acl_writes_and_persists() -> None:
+    conf = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text().splitlines()
+    assert "persistence true" in conf
+    assert "allow_anonymous false" in conf
+    assert "password_file /mosquitto/config/generated/passwords" in conf
+    assert "acl_file /mosquitto/config/generated/acl" in conf
+    command = [str(part) for part in SERVICES["broker-files"]["command"]]  # type: ignore[attr-defined]
+    assert command[:2] == ["officina", "broker-acl"]
+    assert "/generated/passwords" in command and "/generated/acl" in command
+    assert "mosquitto-generated:/mosquitto/config/generated:ro" in SERVICES["mosquitto"]["volumes"]  # type: ignore[operator]
+    tls = (DEPLOY / "mosquitto" / "conf.d" / "tls.conf.example").read_text()
+    assert "listener 8883" in tls
+
+
+def test_grafana_is_provisioned_with_the_built_dashboards() -> None:
+    provider = yaml.safe_load(
+        (DEPLOY / "grafana" / "provisioning" / "dashboards" / "officina.yaml").read_text()
+    )
+    path = provider["providers"][0]["options"]["path"]
+    assert f"../dashboards/json:{path}:ro" in SERVICES["grafana"]["volumes"]  # type: ignore[operator]
+    source = yaml.safe_load(
+        (DEPLOY / "grafana" / "provisioning" / "datasources" / "officina.yaml").read_text()
+    )
+    assert source["datasources"][0]["uid"] == "officina-influxdb"
+    built = {p.name for p in (DEPLOY.parent / "dashboards" / "json").glob("*.json")}
+    assert built == {d.file_name for d in DASHBOARDS}
+
+
+def test_every_variable_compose_reads_is_one_init_writes() -> None:
+    text = (DEPLOY / "docker-compose.yml").read_text()
+    used = set(re.findall(r"(?<!\$)\$\{(\w+)\}", text))
+    written = {s.name for s in SETTINGS}
+    assert used <= written, used - written
+    assert set(read_env(DEPLOY / ".env.example")) == written
+
+
+def test_init_writes_fresh_secrets_and_never_replaces_them(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    write_env(env, site="officina-nord")
+    values = read_env(env)
+    assert values["OFFICINA_SITE"] == "officina-nord"
+    assert all(values[s.name] and len(values[s.name]) >= 24 for s in SETTINGS if s.secret_bytes)
+    assert env.stat().st_mode & 0o077 == 0
+    assert read_env(env)["INFLUX_TOKEN"] != read_env(_again(tmp_path))["INFLUX_TOKEN"]
+    with pytest.raises(InitError, match="exists: its secrets are in use"):
+        write_env(env)
+
+
+def _again(tmp_path: Path) -> Path:
+    other = tmp_path / "other.env"
+    other.write_text(generate_env())
+    return other
+
+
+def test_init_refuses_a_site_that_is_not_an_id() -> None:
+    with pytest.raises(InitError, match="site 'Officina Nord'"):
+        generate_env(site="Officina Nord")
+
+
+def test_a_malformed_env_line_is_named(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("TZ=Europe/Rome\nthis is not a setting\n")
+    with pytest.raises(InitError, match=r"\.env:2: expected NAME=value"):
+        read_env(env)
