@@ -169,7 +169,7 @@ class Driver:
         if self._bus is not None:
             i2c = self._bus
         else:
-            import smbus2
+            import smbus2  # type: ignore[import-not-found,unused-ignore]
 
             try:
                 i2c = smbus2.SMBus(self.config.i2c_bus)
