@@ -249,12 +249,18 @@ class MachineSessions:
         volts: float | None = None,
         watts: float | None = None,
         meter_wh: float | None = None,
+        at: float | None = None,
     ) -> list[Effect]:
-        """A current measurement (and whatever else the sensor reports) taken now."""
-        now = self.clock.monotonic()
+        """A current measurement (and whatever else the sensor reports) taken `at` (or now).
+
+        The time is when the sensor was read, not when the reading was handled: a busy worker
+        must not stretch or shrink what it bills.
+        """
+        now = self.clock.monotonic() if at is None else at
         effects: list[Effect] = []
         before = self.detector.activity
-        dt = 0.0 if self._last_sample_mono is None else now - self._last_sample_mono
+        previous = self._last_sample_mono
+        dt = 0.0 if previous is None else max(0.0, now - previous)
         self._last_sample_mono = now
         if dt > self.policy.max_sample_gap_s:
             dt = 0.0
@@ -262,7 +268,11 @@ class MachineSessions:
         self._energy_total_wh += energy
         session = self._session
         if session is not None:
-            session.bucket_add(before, dt)
+            # Only the part of the interval after the badge-in belongs to the session.
+            since = (
+                session.started_mono if previous is None else max(previous, session.started_mono)
+            )
+            session.bucket_add(before, min(dt, max(0.0, now - since)))
             session.energy_wh += energy
         transition = self.detector.update(amps, now)
         if transition is not None and session is not None:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from contract import (
@@ -54,7 +55,16 @@ READER_POLL_S = 0.05
 TICK_S = 0.5
 RETRY_S = 1.0
 
-Inbound = Message | CurrentReading | CardReading
+
+@dataclass(frozen=True, slots=True)
+class Timed:
+    """A current reading and the monotonic time its sensor was read."""
+
+    reading: CurrentReading
+    at: float
+
+
+Inbound = Message | Timed | CardReading
 
 
 class Publisher(Protocol):
@@ -155,7 +165,7 @@ class MachineWorker:
             self.drivers.reader.open()
 
     def _start_pollers(self, stop: threading.Event) -> list[threading.Thread]:
-        polls: list[tuple[str, Callable[[], Inbound | None], float]] = [
+        polls: list[tuple[str, Callable[[], CurrentReading | CardReading | None], float]] = [
             ("current", self.drivers.current.read, 0.0)
         ]
         if self.drivers.reader is not None:
@@ -174,7 +184,11 @@ class MachineWorker:
         return threads
 
     def _poll(
-        self, role: str, read: Callable[[], Inbound | None], idle_s: float, stop: threading.Event
+        self,
+        role: str,
+        read: Callable[[], CurrentReading | CardReading | None],
+        idle_s: float,
+        stop: threading.Event,
     ) -> None:
         """Read one driver until stopped, putting what it reads into the inbox."""
         while not stop.is_set():
@@ -186,7 +200,9 @@ class MachineWorker:
                 log.warning("machine %s: %s read failed: %s", self.config.id, role, err)
                 stop.wait(RETRY_S)
                 continue
-            if reading is not None:
+            if isinstance(reading, CurrentReading):
+                self.inbox.put(Timed(reading, self.sessions.clock.monotonic()))
+            elif reading is not None:
                 self.inbox.put(reading)
             elif idle_s and time.monotonic() - started < idle_s:
                 # A driver that answered None at once is polled: do not spin on it.
@@ -209,11 +225,16 @@ class MachineWorker:
     # -- what arrives ---------------------------------------------------------------------------
 
     def _handle(self, item: Inbound) -> None:
-        if isinstance(item, CurrentReading):
+        if isinstance(item, Timed):
             self._count("samples")
+            reading = item.reading
             self._carry_out(
                 self.sessions.sample(
-                    item.amps, volts=item.volts, watts=item.watts, meter_wh=item.meter_wh
+                    reading.amps,
+                    volts=reading.volts,
+                    watts=reading.watts,
+                    meter_wh=reading.meter_wh,
+                    at=item.at,
                 )
             )
         elif isinstance(item, CardReading):
