@@ -120,11 +120,19 @@ def test_two_ingest_processes_on_one_shared_subscription_split_the_load_and_book
     eventually(lambda: influx_count(influx_db) == load.telemetry, timeout=WAIT_S, what="all")
     eventually(lambda: len(booked_sessions(ledger_url)) == len(load.sessions), timeout=WAIT_S)
     written = 'officina_ingest_messages_written_total{kind="session"}'
-    per_process = [process.metric(written) or 0 for process in processes]
-    received = [
-        process.metric("officina_ingest_messages_received_total") or 0 for process in processes
-    ]
-    assert all(count > 0 for count in received)  # both took a share
-    assert sum(per_process) == len(load.sessions)  # and each session was booked by one of them
-    assert sum(received) == len(load.messages)
+
+    def per_process() -> list[float]:
+        return [process.metric(written) or 0 for process in processes]
+
+    def received() -> list[float]:
+        return [
+            process.metric("officina_ingest_messages_received_total") or 0 for process in processes
+        ]
+
+    # A counter moves just after its commit: give the scrape a moment to catch up.
+    eventually(lambda: sum(per_process()) == len(load.sessions), what="sessions counted")
+    eventually(lambda: sum(received()) == len(load.messages), what="messages counted")
+    assert all(count > 0 for count in received())  # both took a share
+    assert sum(per_process()) == len(load.sessions)  # and each session was booked by one of them
+    assert sum(received()) == len(load.messages)
     assert_booked_exactly(ledger_url, influx_db, load)
