@@ -101,18 +101,21 @@ def test_two_ingest_processes_on_one_shared_subscription_split_the_load_and_book
     load = floor_load(machines=20, samples=100, session_every=10)
     group = f"g{uuid.uuid4().hex[:6]}"
     for number in (1, 2):
-        processes.append(
-            IngestProcess(
-                broker=mosquitto,
-                ledger_url=ledger_url,
-                influx=influx_db,
-                client_id=f"ingest-{group}-{number}",
-                log_path=tmp_path / f"ingest-{number}.log",
-                extra=("--shared-group", group),
-            )
+        process = IngestProcess(
+            broker=mosquitto,
+            ledger_url=ledger_url,
+            influx=influx_db,
+            client_id=f"ingest-{group}-{number}",
+            log_path=tmp_path / f"ingest-{number}.log",
+            extra=("--shared-group", group),
         )
-    for process in processes:
-        eventually(lambda p=process: p.metric("officina_ingest_backlog_messages") == 0)  # type: ignore[misc]
+        processes.append(process)
+        # One after the other: the first migrates the fresh SQLite ledger, which SQLite cannot
+        # lock against a second migration the way PostgreSQL's advisory lock does.
+        eventually(
+            lambda p=process: p.metric("officina_ingest_backlog_messages") == 0,  # type: ignore[misc]
+            timeout=WAIT_S,
+        )
 
     with Publisher(mosquitto) as gateway:
         gateway.publish(load.messages)
