@@ -4,11 +4,14 @@ Run from the repository root: `python bench/dashboards.py [--days N] [--machines
 
 A fresh influxd (the harness's, on a free loopback port, in a temp dir) gets the retention
 policies ingest sets up, then line protocol written straight over the v1 API (faster than
-through ingest, and what ingest would have written): raw `telemetry` at one sample a minute and
-`machine_state` changes, plus the 1-minute rollups `telemetry_1m` and `telemetry_states_1m`,
-one point per machine and minute, as the continuous queries make them. Each panel's queries,
-expanded for a 30-day range and every site and machine selected, run `--repeats` times; the
-slowest and the median wall time per panel are reported (the goal: slowest ≤ 1 s).
+through ingest, and what ingest would have written): raw `telemetry` at one sample a minute
+(the last hour at 1 Hz, as the live panels see it) and `machine_state` changes, plus the
+rollups as the continuous queries make them: `telemetry_1m` and `telemetry_states_1m`, one
+point per machine and minute, `unattributed_1m` for the minutes of current on a locked machine,
+and `telemetry_1h` and `telemetry_states_1h`, one point per machine and hour. Each panel's
+queries, expanded for a 30-day range and every site and machine selected, run `--repeats`
+times; the slowest and the median wall time per panel are reported (the goal: slowest ≤ 1 s),
+with the load average before and after.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import gzip
 import json
 import logging
+import os
 import platform
 import statistics
 import sys
@@ -35,6 +39,7 @@ import httpx  # noqa: E402
 from dashboards import DASHBOARDS  # noqa: E402
 from dashboards.expand import TimeRange, panel_queries  # noqa: E402
 from dashboards.grafana_json import ALL  # noqa: E402
+from dashboards.rollups import UNATTRIBUTED_THRESHOLDS  # noqa: E402
 from services.ingest import InfluxClient, InfluxSettings  # noqa: E402
 from services.ingest.influx_setup import apply as setup_influx  # noqa: E402
 from tests.harness.influxdb import start_influxdb  # noqa: E402
@@ -42,6 +47,7 @@ from tests.harness.influxdb import start_influxdb  # noqa: E402
 log = logging.getLogger("bench.dashboards")
 
 MINUTE_MS = 60_000
+HOUR_MINUTES = 60
 DAY_MINUTES = 1440
 BATCH = 5_000
 DATABASE = "officina"
@@ -62,30 +68,76 @@ def _state_at(minute_of_day: int, machine: int) -> tuple[str, float]:
     return "locked", 0.0
 
 
+class _Hour:
+    """One machine's hour as the hourly rollup sums it up from the minutes."""
+
+    def __init__(self, ts: int) -> None:
+        self.ts = ts
+        self.energy_wh = self.amps_max = 0.0
+        self.samples = 0
+        self.seq_min = self.seq_max = -1
+        self.states: dict[str, int] = {}
+
+    def add(self, state: str, amps: float, watts: float, seq_min: int, seq_max: int) -> None:
+        self.states[state] = self.states.get(state, 0) + seq_max - seq_min + 1
+        self.energy_wh += watts / 60
+        self.amps_max = max(self.amps_max, amps)
+        self.samples += seq_max - seq_min + 1
+        self.seq_min = seq_min if self.seq_min < 0 else self.seq_min
+        self.seq_max = seq_max
+
+    def lines(self, tags: str) -> Iterator[tuple[str, str]]:
+        yield (
+            "rollups",
+            f"telemetry_1h,{tags} energy_wh={self.energy_wh!r},amps_max={self.amps_max!r},"
+            f"samples={self.samples}i,seq_min={self.seq_min}i,seq_max={self.seq_max}i {self.ts}",
+        )
+        states = ",".join(f"{state}={count}i" for state, count in self.states.items())
+        yield "rollups", f"telemetry_states_1h,{tags} {states} {self.ts}"
+
+
 def _lines(start_ms: int, days: int, machines: int) -> Iterator[tuple[str, str]]:
     """(retention policy, line) for every point of every machine, minute by minute."""
+    hour_ms = HOUR_MINUTES * MINUTE_MS
+    minutes = days * DAY_MINUTES
     for number in range(machines):
         tags = f"machine=m-{number:03d},site=site-{number % 5}"
-        wh, previous = 0.0, ""
-        for seq, minute in enumerate(range(days * DAY_MINUTES), start=1):
+        wh, previous, seq = 0.0, "", 0
+        hour = _Hour(start_ms // hour_ms * hour_ms)
+        for minute in range(minutes):
             ts = start_ms + minute * MINUTE_MS
+            if ts - hour.ts >= hour_ms:
+                yield from hour.lines(tags)
+                hour = _Hour(ts // hour_ms * hour_ms)
             state, amps = _state_at(minute % DAY_MINUTES, number)
             watts = amps * 230.0
-            wh += watts / 60
-            yield (
-                "raw_90d",
-                f"telemetry,{tags} amps={amps!r},volts=230.0,watts={watts!r},wh={wh!r},"
-                f'state="{state}",seq={seq}i {ts}',
-            )
+            # The last hour at 1 Hz, as gateways send: what the live panels read.
+            samples = 60 if minute >= minutes - HOUR_MINUTES else 1
+            for second in range(samples):
+                seq += 1
+                wh += watts / 60 / samples
+                yield (
+                    "raw_90d",
+                    f"telemetry,{tags} amps={amps!r},volts=230.0,watts={watts!r},wh={wh!r},"
+                    f'state="{state}",seq={seq}i {ts + second * 60_000 // samples}',
+                )
+            first = seq - samples + 1
+            hour.add(state, amps, watts, first, seq)
             if state != previous:
                 yield "raw_90d", f'machine_state,{tags} state="{state}" {ts}'
                 previous = state
             yield (
                 "rollups",
                 f"telemetry_1m,{tags} amps={amps!r},amps_max={amps!r},volts=230.0,"
-                f"watts={watts!r},wh={wh!r},samples=1i {ts}",
+                f"watts={watts!r},wh={wh!r},samples={samples}i,"
+                f"seq_min={first}i,seq_max={seq}i {ts}",
             )
-            yield "rollups", f"telemetry_states_1m,{tags} {state}=1i {ts}"
+            yield "rollups", f"telemetry_states_1m,{tags} {state}={samples}i {ts}"
+            over = [t for t in UNATTRIBUTED_THRESHOLDS if state == "locked" and amps >= float(t)]
+            if over:
+                fields = ",".join(f"over_{t}={samples}i" for t in over)
+                yield "rollups", f"unattributed_1m,{tags} {fields} {ts}"
+        yield from hour.lines(tags)
 
 
 def _seed(url: str, start_ms: int, days: int, machines: int) -> int:
@@ -136,6 +188,7 @@ def main() -> None:
             seed_s = time.perf_counter() - began
             log.info("seeded %d points in %.1f s", points, seed_s)
             time_range = TimeRange(start_ms, end_ms - 1)
+            load_before = os.getloadavg()[0]
             # Every site and machine selected: Grafana's "All", which the dashboards send as `.*`.
             variables: dict[str, str | list[str]] = {
                 "site": ALL,
@@ -175,6 +228,7 @@ def main() -> None:
                 "points": points,
                 "seed_s": round(seed_s, 1),
                 "python": platform.python_version(),
+                "load_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
                 "slowest_s": max(p["max_s"] for p in panels.values()),
                 "panels": panels,
             }

@@ -1,8 +1,11 @@
 """The four dashboards of the wall screen, as rows of panels (adding a panel is adding a row).
 
-Raw points (`telemetry`, `machine_state`, kept 90 days) feed the live views; everything counted
-over days and months reads the 1-minute rollups, so a year costs what a day does. Durations are
-sample counts times `$sample_s`, the gateways' telemetry interval (1 s by default).
+No panel reads more of the raw points (`telemetry`, kept 90 days) than its last hour, the live
+current; state changes (`machine_state`) are few and read raw. Everything else reads the
+rollups, so a year costs what a day does: the latest minute (what a machine draws now, when a
+gateway was last heard) and unattributed use per minute; hours in each state, energy, peak
+current and samples per hour (those panels count the whole hours of their range). Durations
+are sample counts times `$sample_s`, the gateways' telemetry interval (1 s by default).
 """
 
 # InfluxQL made of constants and Grafana variables, which Grafana (not us) fills in.
@@ -11,7 +14,13 @@ sample counts times `$sample_s`, the gateways' telemetry interval (1 s by defaul
 from __future__ import annotations
 
 from dashboards.panels import Dashboard, Panel, PanelKind, Query, Variable, VariableKind
-from dashboards.rollups import STATES_1M, TELEMETRY_1M
+from dashboards.rollups import (
+    STATES_1H_SOURCE,
+    TELEMETRY_1H_SOURCE,
+    TELEMETRY_1M_SOURCE,
+    UNATTRIBUTED_1M_SOURCE,
+    UNATTRIBUTED_THRESHOLDS,
+)
 
 WHERE = '"site" =~ /^$site$/ AND "machine" =~ /^$machine$/ AND $timeFilter'
 BY_MACHINE = 'GROUP BY "machine"'
@@ -43,7 +52,8 @@ UNATTRIBUTED_AMPS = Variable(
     name="unattributed_amps",
     label="Unattributed above (A)",
     kind=VariableKind.CUSTOM,
-    definition="0.5,1,2,5",
+    # The thresholds the rollup counts samples over, one field each.
+    definition=",".join(UNATTRIBUTED_THRESHOLDS),
     description="Current on a locked machine at or above this is use nobody badged in for.",
 )
 BUCKET = Variable(
@@ -59,7 +69,7 @@ MACHINE_VARIABLES = (SITE, MACHINE, SAMPLE_S)
 def _hours(state: str, *, per: str) -> Query:
     return Query(
         influxql=(
-            f'SELECT sum("{state}") * $sample_s / 3600 AS "{state}" FROM {STATES_1M} '
+            f'SELECT sum("{state}") * $sample_s / 3600 AS "{state}" FROM {STATES_1H_SOURCE} '
             f'WHERE {WHERE} GROUP BY time({per}), "machine" fill(0)'
         ),
         alias=f"$tag_machine {state}",
@@ -89,6 +99,9 @@ FLOOR_NOW = Dashboard(
             title="Live current",
             kind=PanelKind.TIMESERIES,
             unit="amp",
+            description="The last hour in 10-second means, whatever the dashboard's range.",
+            relative_time="1h",
+            min_interval="10s",
             queries=(
                 Query(
                     influxql=(
@@ -102,7 +115,12 @@ FLOOR_NOW = Dashboard(
         Panel(
             title="On it now",
             kind=PanelKind.TABLE,
-            description="Latest state and session per machine; the live board names the member.",
+            description=(
+                "Latest state and session per machine, and the mean current of its last minute; "
+                "the live board names the member."
+            ),
+            reads_rollups=True,
+            min_interval="1m",
             queries=(
                 Query(
                     influxql=(
@@ -113,7 +131,8 @@ FLOOR_NOW = Dashboard(
                 ),
                 Query(
                     influxql=(
-                        f'SELECT last("amps") AS "amps" FROM "telemetry" WHERE {WHERE} {BY_MACHINE}'
+                        f'SELECT last("amps") AS "amps" FROM {TELEMETRY_1M_SOURCE} '
+                        f"WHERE {WHERE} {BY_MACHINE}"
                     ),
                     table=True,
                 ),
@@ -124,12 +143,13 @@ FLOOR_NOW = Dashboard(
             kind=PanelKind.BARCHART,
             unit="m",
             description="Minutes of current on a locked machine: nobody badged in.",
+            reads_rollups=True,
+            min_interval="1m",
             queries=(
                 Query(
                     influxql=(
-                        'SELECT count("amps") * $sample_s / 60 AS "minutes" FROM "telemetry" '
-                        f'WHERE {WHERE} AND "state" = \'locked\' AND "amps" >= $unattributed_amps '
-                        f"{BY_MACHINE}"
+                        'SELECT sum("over_$unattributed_amps") * $sample_s / 60 AS "minutes" '
+                        f"FROM {UNATTRIBUTED_1M_SOURCE} WHERE {WHERE} {BY_MACHINE}"
                     ),
                     table=True,
                 ),
@@ -152,6 +172,7 @@ MACHINES = Dashboard(
             unit="h",
             width=24,
             reads_rollups=True,
+            min_interval="1h",
             queries=tuple(
                 _hours(state, per="$bucket") for state in ("running", "idle", "unlocked")
             ),
@@ -162,11 +183,12 @@ MACHINES = Dashboard(
             unit="percent",
             description="Running time as a share of the whole range.",
             reads_rollups=True,
+            min_interval="1h",
             queries=(
                 Query(
                     influxql=(
                         'SELECT sum("running") * $sample_s * 100 / $__range_s AS "utilisation" '
-                        f"FROM {STATES_1M} WHERE {WHERE} {BY_MACHINE}"
+                        f"FROM {STATES_1H_SOURCE} WHERE {WHERE} {BY_MACHINE}"
                     ),
                     table=True,
                 ),
@@ -177,11 +199,12 @@ MACHINES = Dashboard(
             kind=PanelKind.TIMESERIES,
             unit="kwatth",
             reads_rollups=True,
+            min_interval="1h",
             queries=(
                 Query(
                     influxql=(
-                        f'SELECT sum("watts") / 60000 AS "kWh" FROM {TELEMETRY_1M} WHERE {WHERE} '
-                        'GROUP BY time($bucket), "machine" fill(0)'
+                        f'SELECT sum("energy_wh") / 1000 AS "kWh" FROM {TELEMETRY_1H_SOURCE} '
+                        f'WHERE {WHERE} GROUP BY time($bucket), "machine" fill(0)'
                     ),
                     alias="$tag_machine",
                 ),
@@ -203,10 +226,11 @@ ENERGY = Dashboard(
             kind=PanelKind.BARCHART,
             unit="kwatth",
             reads_rollups=True,
+            min_interval="1h",
             queries=(
                 Query(
                     influxql=(
-                        f'SELECT sum("watts") / 60000 AS "kWh" FROM {TELEMETRY_1M} '
+                        f'SELECT sum("energy_wh") / 1000 AS "kWh" FROM {TELEMETRY_1H_SOURCE} '
                         f"WHERE {WHERE} {BY_MACHINE}"
                     ),
                     table=True,
@@ -218,11 +242,12 @@ ENERGY = Dashboard(
             kind=PanelKind.TIMESERIES,
             unit="kwatth",
             reads_rollups=True,
+            min_interval="1h",
             queries=(
                 Query(
                     influxql=(
-                        f'SELECT sum("watts") / 60000 AS "kWh" FROM {TELEMETRY_1M} WHERE {WHERE} '
-                        'GROUP BY time(1d), "site" fill(0)'
+                        f'SELECT sum("energy_wh") / 1000 AS "kWh" FROM {TELEMETRY_1H_SOURCE} '
+                        f'WHERE {WHERE} GROUP BY time(1d), "site" fill(0)'
                     ),
                     alias="$tag_site",
                 ),
@@ -234,11 +259,12 @@ ENERGY = Dashboard(
             unit="kwatth",
             description="The range's energy scaled to 30 days: what the month's bill will meter.",
             reads_rollups=True,
+            min_interval="1h",
             queries=(
                 Query(
                     influxql=(
-                        f'SELECT sum("watts") / 60000 * 2592000 / $__range_s AS "kWh" '
-                        f"FROM {TELEMETRY_1M} WHERE {WHERE}"
+                        f'SELECT sum("energy_wh") / 1000 * 2592000 / $__range_s AS "kWh" '
+                        f"FROM {TELEMETRY_1H_SOURCE} WHERE {WHERE}"
                     ),
                 ),
             ),
@@ -248,10 +274,11 @@ ENERGY = Dashboard(
             kind=PanelKind.BARCHART,
             unit="amp",
             reads_rollups=True,
+            min_interval="1h",
             queries=(
                 Query(
                     influxql=(
-                        f'SELECT max("amps_max") AS "peak" FROM {TELEMETRY_1M} '
+                        f'SELECT max("amps_max") AS "peak" FROM {TELEMETRY_1H_SOURCE} '
                         f"WHERE {WHERE} {BY_MACHINE}"
                     ),
                     table=True,
@@ -272,11 +299,14 @@ GATEWAYS = Dashboard(
         Panel(
             title="Last heard",
             kind=PanelKind.TABLE,
-            description="The time of each machine's latest sample: a silent gateway shows here.",
+            description="The minute of each machine's latest sample: a silent gateway shows here.",
+            reads_rollups=True,
+            min_interval="1m",
             queries=(
                 Query(
                     influxql=(
-                        f'SELECT last("seq") AS "seq" FROM "telemetry" WHERE {WHERE} {BY_MACHINE}'
+                        f'SELECT last("seq_max") AS "seq" FROM {TELEMETRY_1M_SOURCE} '
+                        f"WHERE {WHERE} {BY_MACHINE}"
                     ),
                     table=True,
                 ),
@@ -285,12 +315,15 @@ GATEWAYS = Dashboard(
         Panel(
             title="Samples per minute",
             kind=PanelKind.TIMESERIES,
+            description="Averaged per hour at least; the current hour is still filling.",
             reads_rollups=True,
+            min_interval="1h",
+            max_data_points=200,
             queries=(
                 Query(
                     influxql=(
                         f'SELECT sum("samples") * 60000 / $__interval_ms AS "per minute" '
-                        f"FROM {TELEMETRY_1M} WHERE {WHERE} "
+                        f"FROM {TELEMETRY_1H_SOURCE} WHERE {WHERE} "
                         'GROUP BY time($__interval), "machine" fill(0)'
                     ),
                     alias="$tag_machine",
@@ -301,11 +334,13 @@ GATEWAYS = Dashboard(
             title="Samples lost",
             kind=PanelKind.BARCHART,
             description="Gaps in each gateway's sample counter (a restart resets it).",
+            reads_rollups=True,
+            min_interval="1h",
             queries=(
                 Query(
                     influxql=(
-                        'SELECT spread("seq") - count("seq") + 1 AS "lost" FROM "telemetry" '
-                        f"WHERE {WHERE} {BY_MACHINE}"
+                        'SELECT max("seq_max") - min("seq_min") - sum("samples") + 1 AS "lost" '
+                        f"FROM {TELEMETRY_1H_SOURCE} WHERE {WHERE} {BY_MACHINE}"
                     ),
                     table=True,
                 ),

@@ -75,8 +75,12 @@ def _panel(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Json]:
     if len(panel.queries) > 1 and panel.queries[0].table:
         # Several table queries become one row per machine.
         rendered["transformations"] = [{"id": "merge", "options": {}}]
-    if panel.reads_rollups:
-        rendered["interval"] = "1m"
+    if panel.min_interval:
+        rendered["interval"] = panel.min_interval
+    if panel.max_data_points:
+        rendered["maxDataPoints"] = panel.max_data_points
+    if panel.relative_time:
+        rendered["timeFrom"] = panel.relative_time
     return rendered
 
 

@@ -54,7 +54,13 @@ class Query:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Panel:
-    """One panel: its title, kind, unit and queries; `width` in Grafana's 24-column grid."""
+    """One panel: its title, kind, unit and queries; `width` in Grafana's 24-column grid.
+
+    `min_interval` (`10s`, `1m`, `1h`): Grafana never groups finer, so a panel reading a rollup
+    sets its step. `max_data_points` caps the points per series (Grafana's default is about
+    one per pixel). `relative_time` (`1h`) shows only that much before now, whatever the
+    dashboard's range, as Grafana's panel option of that name does.
+    """
 
     title: str
     kind: PanelKind
@@ -64,6 +70,9 @@ class Panel:
     width: int = 12
     height: int = 8
     reads_rollups: bool = False
+    min_interval: str = ""
+    max_data_points: int = 0
+    relative_time: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

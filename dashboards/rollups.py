@@ -1,53 +1,53 @@
-"""The 1-minute rollups the dashboards read for long ranges, and the statements that fill them.
+"""The rollups the dashboards read, as InfluxQL sources, and the statements that fill them.
 
-`telemetry_1m` is ingest's rollup (`services.ingest.influx_setup`): mean and peak amps, mean
-watts, the energy counter and the sample count per minute. The dashboards also need how many of
-each minute's samples were in each state (hours running, idle, unlocked); `telemetry_states_1m`
-holds those counts, one SELECT … INTO per state, merged into one point per machine and minute.
+Ingest's setup (`services.ingest.influx_setup`) defines them and creates their continuous
+queries: per minute, `telemetry_1m` (mean and peak amps, mean watts, samples, the sample
+counter's range), `telemetry_states_1m` (samples in each state) and `unattributed_1m` (samples
+of current on a locked machine, per threshold, only minutes that had any); per hour,
+`telemetry_1h` (energy, peak amps, samples, the counter's range) and `telemetry_states_1h`
+(samples in each state), which month-long panels read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from services.ingest.influx_setup import (
+    FOREVER,
+    ROLLUPS,
+    STATES_1H,
+    STATES_1M,
+    TELEMETRY_1H,
+    TELEMETRY_1M,
+    UNATTRIBUTED_1M,
+    UNATTRIBUTED_THRESHOLDS,
+    select_into,
+)
 
-from services.ingest.influx_setup import FOREVER, RAW, ROLLUPS
-from services.ingest.influx_setup import select_into as ingest_select_into
-from services.ingest.schema import TELEMETRY
+__all__ = [
+    "STATES_1H_SOURCE",
+    "STATES_1M_SOURCE",
+    "STEPS",
+    "TELEMETRY_1H_SOURCE",
+    "TELEMETRY_1M_SOURCE",
+    "UNATTRIBUTED_1M_SOURCE",
+    "UNATTRIBUTED_THRESHOLDS",
+    "backfill_statements",
+]
 
-TELEMETRY_1M = f'"{FOREVER.name}"."telemetry_1m"'
-STATES_1M_NAME = "telemetry_states_1m"
-STATES_1M = f'"{FOREVER.name}"."{STATES_1M_NAME}"'
-COUNTED_STATES = ("running", "idle", "unlocked", "locked")
-
-
-@dataclass(frozen=True, slots=True)
-class StateCount:
-    """Per minute, how many samples a machine sent in one state."""
-
-    state: str
-
-    def select_into(self, database: str, *, where: str = "") -> str:
-        """The SELECT … INTO that rolls this state's samples up (a CQ body, or a backfill)."""
-        extra = f" AND {where}" if where else ""
-        into = f'"{database}"."{FOREVER.name}"."{STATES_1M_NAME}"'
-        source = f'"{database}"."{RAW.name}"."{TELEMETRY}"'
-        return (
-            f'SELECT count("amps") AS "{self.state}" INTO {into} FROM {source} '  # noqa: S608
-            f"WHERE \"state\" = '{self.state}'{extra} GROUP BY time(1m), *"
-        )
-
-    def continuous_query(self, database: str) -> str:
-        """The CREATE CONTINUOUS QUERY statement for InfluxDB 1.x."""
-        return (
-            f'CREATE CONTINUOUS QUERY "{STATES_1M_NAME}_{self.state}_v1" ON "{database}" '
-            f"RESAMPLE EVERY 1m FOR 5m BEGIN {self.select_into(database)} END"
-        )
-
-
-STATE_COUNTS = tuple(StateCount(state) for state in COUNTED_STATES)
+STATES_1M_SOURCE = f'"{FOREVER.name}"."{STATES_1M}"'
+STATES_1H_SOURCE = f'"{FOREVER.name}"."{STATES_1H}"'
+TELEMETRY_1M_SOURCE = f'"{FOREVER.name}"."{TELEMETRY_1M}"'
+UNATTRIBUTED_1M_SOURCE = f'"{FOREVER.name}"."{UNATTRIBUTED_1M}"'
+TELEMETRY_1H_SOURCE = f'"{FOREVER.name}"."{TELEMETRY_1H}"'
+# Each source's step: a panel reading it never groups finer (its `min_interval`).
+STEPS = {
+    TELEMETRY_1M_SOURCE: "1m",
+    STATES_1M_SOURCE: "1m",
+    UNATTRIBUTED_1M_SOURCE: "1m",
+    TELEMETRY_1H_SOURCE: "1h",
+    STATES_1H_SOURCE: "1h",
+}
 
 
 def backfill_statements(database: str, *, where: str) -> list[str]:
-    """Every rollup the dashboards read, as SELECT … INTO over the raw points matching `where`."""
-    statements = [ingest_select_into(database, rollup, where=where) for rollup in ROLLUPS]
-    return statements + [count.select_into(database, where=where) for count in STATE_COUNTS]
+    """Every rollup as SELECT … INTO over the points matching `where`, minutes before hours."""
+    return [select_into(database, rollup, where=where) for rollup in ROLLUPS]

@@ -1,9 +1,10 @@
-"""Retention and 1-minute rollups on InfluxDB 1.x, applied idempotently over the v1 API.
+"""Retention and rollups on InfluxDB 1.x, applied idempotently over the v1 API.
 
 Raw points go to `raw_90d` (made the database's default, so ingest writes there without naming
 it) and are dropped after 90 days; continuous queries roll them up per minute into `rollups`,
-kept for good, where long-range dashboards read. A continuous query's definition is versioned
-in its name: changing one means a new name, and setup drops the old version.
+kept for good, and the minutes up again per hour, so a panel over a month reads a few thousand
+points instead of millions. A continuous query's definition is versioned in its name: changing
+one means a new name, and setup drops the old version.
 """
 
 from __future__ import annotations
@@ -16,10 +17,6 @@ from services.ingest.influx import InfluxClient
 from services.ingest.schema import MACHINE_STATE, TELEMETRY
 
 log = logging.getLogger(__name__)
-
-# Re-run each continuous query over the last minutes too, so late points (a backlog after an
-# outage, a gateway's spool) land in their minute; older ones need `--backfill-hours`.
-RESAMPLE_FOR = "5m"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,37 +31,105 @@ class RetentionPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Rollup:
-    """A 1-minute rollup of one raw measurement into the forever policy."""
+    """A rollup of one measurement into the forever policy, per minute (of raw) or hour."""
 
-    query_name: str  # versioned: `<target>_v<N>`
+    query_name: str  # versioned: `<target or target_field>_v<N>`
     source: str
     target: str
     fields: str
+    only: str = ""  # which source points count (a condition on fields), or all of them
+    every: str = "1m"
+    from_rollups: bool = False  # reads another rollup, not the raw points
+
+    @property
+    def resample(self) -> str:
+        """How often the continuous query runs, and over how much of the past."""
+        # The last minutes are rolled up again every minute, so late points (a backlog after an
+        # outage, a gateway's spool) land in their minute; older ones need `--backfill-hours`.
+        # An hour is redone over the last two, once the minutes it reads have settled.
+        return "EVERY 1m FOR 5m" if self.every == "1m" else "EVERY 5m FOR 2h"
 
 
 RAW = RetentionPolicy("raw_90d", "90d", "2160h0m0s", default=True)
 FOREVER = RetentionPolicy("rollups", "INF", "0s", default=False)
 POLICIES = (RAW, FOREVER)
+
+TELEMETRY_1M = "telemetry_1m"
+MACHINE_STATE_1M = "machine_state_1m"
+STATES_1M = "telemetry_states_1m"
+UNATTRIBUTED_1M = "unattributed_1m"
+TELEMETRY_1H = "telemetry_1h"
+STATES_1H = "telemetry_states_1h"
+# Samples per minute in each state (hours running, idle, unlocked).
+COUNTED_STATES = ("running", "idle", "unlocked", "locked")
+# Current on a locked machine at or above each of these (amps, as the dashboards offer them):
+# samples per minute, in the field `over_<threshold>`; minutes without any are not written.
+UNATTRIBUTED_THRESHOLDS = ("0.5", "1", "2", "5")
+
 ROLLUPS = (
     Rollup(
-        "telemetry_1m_v1",
+        f"{TELEMETRY_1M}_v2",
         TELEMETRY,
-        "telemetry_1m",
+        TELEMETRY_1M,
         "mean(amps) AS amps, max(amps) AS amps_max, mean(volts) AS volts, "
-        "mean(watts) AS watts, max(wh) AS wh, count(amps) AS samples",
+        "mean(watts) AS watts, max(wh) AS wh, count(amps) AS samples, "
+        "min(seq) AS seq_min, max(seq) AS seq_max",
     ),
-    Rollup("machine_state_1m_v1", MACHINE_STATE, "machine_state_1m", "last(state) AS state"),
+    Rollup(f"{MACHINE_STATE_1M}_v1", MACHINE_STATE, MACHINE_STATE_1M, "last(state) AS state"),
+    *(
+        Rollup(
+            f"{STATES_1M}_{state}_v1",
+            TELEMETRY,
+            STATES_1M,
+            f'count(amps) AS "{state}"',
+            only=f"\"state\" = '{state}'",
+        )
+        for state in COUNTED_STATES
+    ),
+    *(
+        Rollup(
+            f"{UNATTRIBUTED_1M}_over_{amps}_v1",
+            TELEMETRY,
+            UNATTRIBUTED_1M,
+            f'count(amps) AS "over_{amps}"',
+            only=f'"state" = \'locked\' AND "amps" >= {amps}',
+        )
+        for amps in UNATTRIBUTED_THRESHOLDS
+    ),
+    # After the minutes it reads: a backfill runs the rollups in this order.
+    Rollup(
+        f"{TELEMETRY_1H}_v1",
+        TELEMETRY_1M,
+        TELEMETRY_1H,
+        "sum(watts) / 60 AS energy_wh, max(amps_max) AS amps_max, sum(samples) AS samples, "
+        "min(seq_min) AS seq_min, max(seq_max) AS seq_max",
+        every="1h",
+        from_rollups=True,
+    ),
+    Rollup(
+        f"{STATES_1H}_v1",
+        STATES_1M,
+        STATES_1H,
+        ", ".join(f'sum("{state}") AS "{state}"' for state in COUNTED_STATES),
+        every="1h",
+        from_rollups=True,
+    ),
 )
 
 
 def select_into(database: str, rollup: Rollup, *, where: str = "") -> str:
     """The rollup's SELECT … INTO: the body of its continuous query, or a backfill with `where`."""
-    clause = f" WHERE {where}" if where else ""
+    conditions = [condition for condition in (rollup.only, where) if condition]
+    clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     _check_identifier(database)
     # InfluxQL built from constants and a checked database name.
     into = f'"{database}"."{FOREVER.name}"."{rollup.target}"'
-    source = f'"{database}"."{RAW.name}"."{rollup.source}"'
-    return f"SELECT {rollup.fields} INTO {into} FROM {source}{clause} GROUP BY time(1m), *"  # noqa: S608
+    policy = FOREVER if rollup.from_rollups else RAW
+    source = f'"{database}"."{policy.name}"."{rollup.source}"'
+    return (
+        f"SELECT {rollup.fields} INTO {into} FROM {source}{clause} "  # noqa: S608
+        f"GROUP BY time({rollup.every}), *"
+    )
 
 
 def _check_identifier(name: str) -> None:
@@ -76,7 +141,7 @@ def continuous_query(database: str, rollup: Rollup) -> str:
     """The CREATE CONTINUOUS QUERY statement of a rollup."""
     return (
         f'CREATE CONTINUOUS QUERY "{rollup.query_name}" ON "{database}" '
-        f"RESAMPLE EVERY 1m FOR {RESAMPLE_FOR} BEGIN {select_into(database, rollup)} END"
+        f"RESAMPLE {rollup.resample} BEGIN {select_into(database, rollup)} END"
     )
 
 

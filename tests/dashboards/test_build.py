@@ -10,12 +10,21 @@ from typer.testing import CliRunner
 
 from dashboards import DASHBOARDS, PushError, TemplateError
 from dashboards.cli import app
-from dashboards.expand import TimeRange, expand
+from dashboards.expand import TimeRange, duration_ms, expand, panel_queries
 from dashboards.files import JSON_DIR, stale, write_all
 from dashboards.push import PushOptions, push
+from dashboards.rollups import STEPS
 from tests.harness.ports import free_port
 
 WEEK = TimeRange(0, 7 * 86_400_000)
+HOUR = TimeRange(0, 3_600_000)  # Grafana would group it by 5 s
+EVERYTHING = {
+    "site": ".*",
+    "machine": ".*",
+    "sample_s": "1",
+    "unattributed_amps": "1",
+    "bucket": "1d",
+}
 
 
 def test_the_json_in_the_repository_is_what_the_code_builds() -> None:
@@ -49,8 +58,31 @@ def test_every_panel_reads_the_provisioned_influxdb_with_raw_influxql() -> None:
 def test_long_range_panels_read_the_rollups() -> None:
     for dashboard in DASHBOARDS:
         for panel in dashboard.panels:
-            reads = {'"rollups".' in q.influxql for q in panel.queries}
-            assert reads == {panel.reads_rollups}, panel.title
+            reads = any('"rollups".' in q.influxql for q in panel.queries)
+            assert reads == panel.reads_rollups, panel.title
+            assert '"telemetry"' not in str(panel.queries) or panel.relative_time, panel.title
+
+
+def test_a_rollup_panel_never_groups_finer_than_its_rollup() -> None:
+    for dashboard in DASHBOARDS:
+        for panel in dashboard.panels:
+            steps = [step for q in panel.queries for s, step in STEPS.items() if s in q.influxql]
+            for step in steps:
+                assert duration_ms(panel.min_interval or "0s") >= duration_ms(step), panel.title
+            query = panel_queries(panel, time_range=HOUR, variables=EVERYTHING)[0]
+            if steps and "$__interval" in panel.queries[0].influxql:
+                assert f"time({max(steps, key=duration_ms)})" in query, panel.title
+
+
+def test_live_current_shows_its_last_hour_whatever_the_range() -> None:
+    floor = next(d for d in DASHBOARDS if d.uid == "officina-floor-now")
+    live = next(p for p in floor.panels if p.title == "Live current")
+    (query,) = panel_queries(live, time_range=WEEK, variables=EVERYTHING)
+    assert "time >= 601200000ms and time <= 604800000ms" in query
+    assert "GROUP BY time(10s)" in query
+    model = json.loads((JSON_DIR / floor.file_name).read_text())
+    rendered = next(p for p in model["panels"] if p["title"] == "Live current")
+    assert (rendered["timeFrom"], rendered["interval"]) == ("1h", "10s")
 
 
 def test_expansion_writes_multi_values_as_an_escaped_alternation() -> None:

@@ -18,11 +18,13 @@ from dashboards.rollups import backfill_statements
 from services.ingest import InfluxClient, InfluxSettings, Ingest, IngestSettings
 from services.ingest.influx_setup import apply as setup_influx
 from tests.dashboards import week
+from tests.dashboards.questions import SAME_ANSWERS, SameAnswer, answers, assert_same
 from tests.harness.influxdb import InfluxServer, Series
 from tests.harness.mosquitto import MosquittoServer, start_mosquitto
 from tests.harness.mqtt import MqttProbe
 
 WAIT_S = 30.0
+LIVE_AT_MS = week.WORK_START_MS + 150 * week.MINUTE_MS  # 10:30, in the running stretch
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,16 @@ class SeededWeek:
     database: str
     time_range: TimeRange
     variables: dict[str, str | list[str]]
+
+    @property
+    def live_range(self) -> TimeRange:
+        """The week as seen at 10:30 of its last day, every machine running: for live panels."""
+        now_ms = self.time_range.start_ms + (week.DAYS - 1) * week.DAY_MS + LIVE_AT_MS
+        return TimeRange(self.time_range.start_ms, now_ms - 1)
+
+    def range_for(self, panel: Panel) -> TimeRange:
+        """The dashboard range a panel is checked with: live panels show their last hour."""
+        return self.live_range if panel.relative_time else self.time_range
 
     def run(self, influxql: str) -> list[Series]:
         """Run one expanded query on the week's database."""
@@ -138,8 +150,22 @@ def _check_state(answers: list[list[Series]], seeded: SeededWeek) -> None:
 
 def _check_live_current(answers: list[list[Series]], seeded: SeededWeek) -> None:
     (current,) = answers
-    peaks = {s.tags["machine"]: max(v for v in column_or_none(s) if v is not None) for s in current}
-    assert peaks == {m.machine: m.run_amps for m in week.MACHINES}
+    now_ms = seeded.live_range.end_ms
+    shown = {
+        s.tags["machine"]: [
+            (_number(row["time"]), amps)
+            for row, amps in zip(s.rows(), column_or_none(s), strict=True)
+            if amps is not None
+        ]
+        for s in current
+    }
+    assert set(shown) == set(MACHINE_KWH)
+    for machine in week.MACHINES:
+        samples = shown[machine.machine]
+        # The last hour only, whatever the dashboard's range: sixty samples, all running.
+        assert len(samples) == 60, machine.machine
+        assert all(now_ms - 3_600_000 <= t <= now_ms for t, _ in samples)
+        assert {amps for _, amps in samples} == {machine.run_amps}
 
 
 def column_or_none(series: Series) -> list[float | None]:
@@ -231,7 +257,7 @@ def _check_last_heard(answers: list[list[Series]], seeded: SeededWeek) -> None:
 
 def _check_samples_per_minute(answers: list[list[Series]], seeded: SeededWeek) -> None:
     (rates,) = answers
-    interval_min = 15  # Grafana's $__interval for a week on a 1,000-point panel
+    interval_min = 60  # the hourly rollup's step (Grafana's 15 min for a week is finer)
     for series in rates:
         values = set(column(series, "per minute"))
         # One sample a minute while the gateway is on, none at night; the lathe's lost samples
@@ -273,9 +299,10 @@ def test_every_panel_has_its_expected_numbers_written_down() -> None:
 
 @pytest.mark.parametrize(("uid", "panel"), PANELS, ids=[f"{u}:{p.title}" for u, p in PANELS])
 def test_panel_shows_the_known_week(uid: str, panel: Panel, seeded: SeededWeek) -> None:
+    time_range = seeded.range_for(panel)
     answers = [
         seeded.run(query)
-        for query in panel_queries(panel, time_range=seeded.time_range, variables=seeded.variables)
+        for query in panel_queries(panel, time_range=time_range, variables=seeded.variables)
     ]
     for query, answer in zip(panel.queries, answers, strict=True):
         assert answer, f"{uid} / {panel.title}: no data for {query.influxql}"
@@ -316,3 +343,16 @@ def test_all_as_grafana_sends_it_shows_every_machine(seeded: SeededWeek) -> None
         variables={**seeded.variables, "site": ALL, "machine": ALL},
     )
     assert set(by_machine(seeded.run(query), "kWh")) == set(MACHINE_KWH)
+
+
+@pytest.mark.parametrize("question", SAME_ANSWERS, ids=[q.name for q in SAME_ANSWERS])
+def test_a_rollup_gives_the_raw_points_answer_for_the_week(
+    question: SameAnswer, seeded: SeededWeek
+) -> None:
+    raw, rolled_up = (
+        answers(seeded.influx, seeded.database, seeded.time_range, influxql, sample_s=week.SAMPLE_S)
+        for influxql in (question.raw, question.rollup)
+    )
+    assert_same(question, raw, rolled_up)
+    # Only the highest threshold is above the week's stray current (3 A): no minute counts.
+    assert bool(raw) == (question.name != "unattributed samples over 5 A")

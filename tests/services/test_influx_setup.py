@@ -8,7 +8,14 @@ from typer.testing import CliRunner
 
 from services.ingest import InfluxClient, InfluxSettings
 from services.ingest.cli import app
-from services.ingest.influx_setup import FOREVER, RAW, ROLLUPS, apply, select_into
+from services.ingest.influx_setup import (
+    FOREVER,
+    RAW,
+    ROLLUPS,
+    apply,
+    continuous_query,
+    select_into,
+)
 from tests.harness.influxdb import InfluxServer
 
 runner = CliRunner()
@@ -27,7 +34,8 @@ def test_setup_creates_retention_and_rollup_queries_once(influxdb: InfluxServer)
 
     assert first.exit_code == 0, first.output
     assert "created retention policy raw_90d" in first.output
-    assert "created continuous query telemetry_1m_v1" in first.output
+    assert "created continuous query telemetry_1m_v2" in first.output
+    assert "created continuous query telemetry_1h_v1" in first.output
     assert again.exit_code == 0, again.output
     assert "0 changes" in again.output
     [policies] = influxdb.query(f'SHOW RETENTION POLICIES ON "{database}"', database=database)
@@ -35,6 +43,25 @@ def test_setup_creates_retention_and_rollup_queries_once(influxdb: InfluxServer)
     assert by_name["raw_90d"]["duration"] == "2160h0m0s"
     assert by_name["raw_90d"]["default"] is True
     assert by_name["rollups"]["duration"] == "0s"
+    queries = influxdb.query("SHOW CONTINUOUS QUERIES", database=database)
+    names = {row["name"] for series in queries if series.name == database for row in series.rows()}
+    assert names == {rollup.query_name for rollup in ROLLUPS}
+
+
+def test_setup_replaces_an_older_version_of_a_rollup(influxdb: InfluxServer) -> None:
+    database = f"upgrade_{time.time_ns()}"
+    with InfluxClient(InfluxSettings(url=influxdb.url, database=database)) as client:
+        apply(client)
+        older = continuous_query(database, ROLLUPS[0]).replace("_v2", "_v1")
+        client.execute(f'DROP CONTINUOUS QUERY "{ROLLUPS[0].query_name}" ON "{database}"')
+        client.execute(older.replace(", min(seq) AS seq_min, max(seq) AS seq_max", ""))
+
+        changed = apply(client)
+
+    assert changed == [
+        "dropped continuous query telemetry_1m_v1 (older version)",
+        "created continuous query telemetry_1m_v2",
+    ]
     queries = influxdb.query("SHOW CONTINUOUS QUERIES", database=database)
     names = {row["name"] for series in queries if series.name == database for row in series.rows()}
     assert names == {rollup.query_name for rollup in ROLLUPS}
