@@ -11,10 +11,14 @@ InfluxDB 1.x, and a private PostgreSQL (initdb'd in a temp dir) for the ledger.
    copy; then one `officina ingest run` process drains its copy into InfluxDB and the ledger,
    timed from its first message received (its /metrics) to InfluxDB answering with all N.
    The ratio is ingest's rate over mosquitto_sub's.
-2. Latency, live: ingest running, publishers send at a fixed rate with each sample's `ts` the
-   moment it was published; InfluxDB is polled every 50 ms for how many points are queryable.
-   Delivery keeps publish order, so the i-th published sample is queryable at the first poll
-   that counts i points: publish-to-queryable latency, p50 and p99 (50 ms resolution).
+2. Latency, live, twice: at `--rate` (5,000 msg/s) and at full load (`--full-rate`, 20,000
+   msg/s), each for `--seconds`. Ingest runs with its production flush policy while publisher
+   processes send raw QoS 1 PUBLISH packets at the rate, each sample's `ts` the moment it is
+   sent. Every sample of a few workshops (`--probe-sites`) is followed: InfluxDB is polled
+   every `--poll` seconds for them, and a sample's latency is the time the first answer
+   holding it came back minus its `ts` (so it includes up to one poll and one query).
+   p50/p99/max over those samples, with the rate the publishers really reached, the most
+   messages ingest held unacknowledged, and the CPU share ingest used.
 3. Session upserts: `Ledger.book` with batches of 5,000 new sessions on the private
    PostgreSQL, then the same sessions again (every one a duplicate).
 """
@@ -25,10 +29,13 @@ import argparse
 import json
 import logging
 import multiprocessing
+import multiprocessing.queues
 import os
 import platform
+import select
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +45,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -45,7 +53,17 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from contract import EndReason, MachineState, SessionRecord, Telemetry, card_hash, encode_payload
+from contract import (
+    EndReason,
+    MachineState,
+    SessionRecord,
+    Telemetry,
+    TopicKind,
+    card_hash,
+    decode_payload,
+    encode_payload,
+)
+from services.ingest.influx import InfluxClient, InfluxSettings
 from services.ledger import Bookings, Ledger, SiteSession
 from tests.harness.influxdb import InfluxServer, start_influxdb
 from tests.harness.mosquitto import MosquittoServer
@@ -56,6 +74,10 @@ log = logging.getLogger("bench.ingest")
 SITE_PREFIX = "site"
 FILTER = "officina/v1/+/machines/+/#"
 IN_FLIGHT = 20_000
+# How long an ingest process may take to start (much longer than it does on a quiet machine).
+STARTUP_S = 120
+# Latency polls ask for the timed samples from this long before the newest one seen.
+CURSOR_SLACK_MS = 2000
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -108,6 +130,109 @@ def _publish(
             raise RuntimeError("a sample was not acknowledged by the broker")
     client.disconnect()
     client.loop_stop()
+
+
+# A telemetry sample as the live publishers send it: %-formatted with id, ts and seq.
+LIVE_SAMPLE = (
+    b'{"v":1,"id":"live-%d-%d","ts":%d,"seq":%d,"amps":4.5,"volts":230.0,"watts":1035.0,'
+    b'"wh":1.5,"state":"running"}'
+)
+# QoS 1 messages a live publisher sends ahead of the broker's PUBACKs (4 bytes each, so they
+# always fit the socket's receive buffer and the broker never blocks writing them).
+LIVE_WINDOW = 5000
+
+
+def _mqtt_string(text: str) -> bytes:
+    data = text.encode()
+    return len(data).to_bytes(2, "big") + data
+
+
+def _remaining_length(size: int) -> bytes:
+    out = bytearray()
+    while True:
+        size, digit = divmod(size, 128)
+        out.append(digit | (128 if size else 0))
+        if not size:
+            return bytes(out)
+
+
+def _publish_live(
+    broker: tuple[str, int],
+    machines: list[tuple[str, str]],
+    count: int,
+    rate: float,
+    number: int,
+    report: multiprocessing.queues.Queue[tuple[float, float]],
+) -> None:
+    """One live publisher process: `count` samples at `rate`, each stamped as it is sent.
+
+    Raw MQTT 3.1.1 QoS 1 PUBLISH packets on one socket, paced every millisecond or so, so that
+    two publishers on a shared two-core machine can offer 20,000 msg/s next to ingest (paho,
+    at some 30 µs of Python per message, cannot). Reports the seconds from first send to the
+    last PUBACK, and the CPU seconds it used.
+    """
+    client_id = f"bench-live-{number}-{uuid.uuid4().hex[:6]}"
+    body = _mqtt_string("MQTT") + bytes([4, 0x02, 0, 0]) + _mqtt_string(client_id)
+    sock = socket.create_connection(broker)
+    sock.sendall(b"\x10" + _remaining_length(len(body)) + body)
+    if sock.recv(4) != b"\x20\x02\x00\x00":
+        raise RuntimeError("the broker refused the live publisher")
+    topics = [
+        _mqtt_string(f"officina/v1/{site}/machines/{machine}/telemetry")
+        for site, machine in machines
+    ]
+    acked_bytes = sent = 0
+    started = time.monotonic()
+    while acked_bytes < 4 * count:
+        due = min(count, int((time.monotonic() - started) * rate) + 1)
+        batch = min(due - sent, LIVE_WINDOW - (sent - acked_bytes // 4))
+        if batch > 0:
+            ts = time.time_ns() // 1_000_000
+            packets = []
+            for i in range(sent, sent + batch):
+                message = (
+                    topics[i % len(topics)]
+                    + ((i % 65_535) + 1).to_bytes(2, "big")
+                    + LIVE_SAMPLE % (number, i, ts, i // len(topics))
+                )
+                packets.append(b"\x32" + _remaining_length(len(message)) + message)
+            sock.sendall(b"".join(packets))
+            sent += batch
+        wait = 0.0 if batch > 0 else (0.001 if sent < count else 0.05)
+        if select.select([sock], [], [], wait)[0]:
+            data = sock.recv(65_536)
+            if not data:
+                raise RuntimeError("the broker closed the live publisher's connection")
+            acked_bytes += len(data)  # nothing but PUBACKs comes: keepalive is off
+    report.put((time.monotonic() - started, time.process_time()))
+    sock.sendall(b"\xe0\x00")
+    sock.close()
+
+
+def publish_live(
+    broker: MosquittoServer, *, machines: int, total: int, processes: int, rate: float
+) -> tuple[list[multiprocessing.Process], multiprocessing.queues.Queue[tuple[float, float]]]:
+    """Start live publisher processes for `total` samples at `rate`; they report their seconds."""
+    decode_payload(TopicKind.TELEMETRY, LIVE_SAMPLE % (0, 0, 1, 0))  # the bench sends valid data
+    names = machine_topics(machines)
+    report: multiprocessing.queues.Queue[tuple[float, float]] = multiprocessing.Queue()
+    workers = [
+        multiprocessing.Process(
+            target=_publish_live,
+            args=(
+                (broker.host, broker.port),
+                names[p::processes],
+                total // processes,
+                rate / processes,
+                p,
+                report,
+            ),
+        )
+        for p in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    return workers, report
 
 
 def publish(
@@ -205,6 +330,7 @@ class IngestRun:
             "warning",
         ]
         self._log = log_path.open("ab")
+        self._http = httpx.Client(timeout=2)  # kept: a client per request costs ~60 ms of CPU
         self.process = subprocess.Popen(
             command, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT
         )
@@ -212,7 +338,7 @@ class IngestRun:
     def metric(self, name: str) -> float:
         """A sample of /metrics, or -1 while it does not answer."""
         try:
-            text = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=2).text
+            text = self._http.get(f"http://127.0.0.1:{self.port}/metrics").text
         except httpx.HTTPError:
             return -1.0
         for line in text.splitlines():
@@ -225,6 +351,7 @@ class IngestRun:
         self.process.terminate()
         self.process.wait(60)
         self._log.close()
+        self._http.close()
 
 
 def wait_for(check: object, timeout: float, every: float = 0.02) -> float:
@@ -237,10 +364,41 @@ def wait_for(check: object, timeout: float, every: float = 0.02) -> float:
     raise TimeoutError(f"not done in {timeout} s")
 
 
-def influx_points(influx: InfluxServer, database: str | None = None) -> int:
-    """Telemetry points InfluxDB answers with now."""
-    series = influx.query('SELECT count("amps") FROM "telemetry"', database=database)
-    return int(series[0].values[0][1]) if series else 0  # type: ignore[call-overload]
+class InfluxReader:
+    """InfluxQL reads over one kept-alive connection.
+
+    The bench polls InfluxDB every 50 ms while it measures; a fresh HTTP client per query (as
+    the test harness makes) builds a TLS context each time, about 60 ms of CPU, which on two
+    shared cores would take CPU from what is being measured.
+    """
+
+    def __init__(self, influx: InfluxServer) -> None:
+        self._clients: dict[str, InfluxClient] = {}
+        self._url = influx.url
+        self._database = influx.database
+
+    def rows(self, influxql: str, database: str | None = None) -> list[list[object]]:
+        """The rows of every series the query answers with."""
+        name = database or self._database
+        client = self._clients.get(name)
+        if client is None:
+            client = self._clients[name] = InfluxClient(InfluxSettings(self._url, name))
+        return [
+            list(row)
+            for result in client.query(influxql)
+            for series in cast(list[dict[str, Any]], result.get("series", []))
+            for row in series["values"]
+        ]
+
+    def points(self, database: str | None = None) -> int:
+        """Telemetry points InfluxDB answers with now."""
+        rows = self.rows('SELECT count("amps") FROM "telemetry"', database)
+        return int(cast(int, rows[0][1])) if rows else 0
+
+    def close(self) -> None:
+        """Close the connections."""
+        for client in self._clients.values():
+            client.close()
 
 
 def throughput(
@@ -251,11 +409,12 @@ def throughput(
     logs: Path,
 ) -> dict[str, float]:
     """Phase 1: the same backlog drained by mosquitto_sub and by one ingest process."""
+    reader = InfluxReader(influx)
     subprocess.run(
         mosquitto_sub(broker, count=None, client_id="bench-sub"), capture_output=True, check=False
     )
     ingest = IngestRun(broker, ledger_url, influx, logs / "ingest-1.log")
-    wait_for(lambda: ingest.metric("officina_ingest_backlog_messages") == 0, 30)
+    wait_for(lambda: ingest.metric("officina_ingest_backlog_messages") == 0, STARTUP_S)
     ingest.stop()
     publish_s = publish(
         broker, machines=args.machines, total=args.messages, processes=args.publishers, rate=0
@@ -272,10 +431,11 @@ def throughput(
     received = "officina_ingest_messages_received_total"
     first = wait_for(lambda: ingest.metric(received) > 0, 60, every=0.005)
     # Done when InfluxDB answers with every sample (the written count includes redeliveries).
-    last = wait_for(lambda: influx_points(influx) >= args.messages, 600, every=0.05)
+    last = wait_for(lambda: reader.points() >= args.messages, 600, every=0.05)
     ingest_s = last - first
-    points = influx_points(influx)
+    points = reader.points()
     ingest.stop()
+    reader.close()
     return {
         "messages": args.messages,
         "publish_msgs_per_s": round(args.messages / publish_s),
@@ -286,52 +446,144 @@ def throughput(
     }
 
 
+def probe_sites(machines: int, sites: int) -> list[str]:
+    """The workshops whose samples are followed into InfluxDB (every sample of each)."""
+    return sorted({site for site, _ in machine_topics(machines)})[:sites]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pids_of(config: Path) -> list[int]:
+    """The processes started with a config file (the broker's, InfluxDB's)."""
+    found = subprocess.run(["pgrep", "-f", str(config)], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def cpu_times() -> tuple[int, int]:
+    """The machine's CPU time so far, in clock ticks: (busy, total)."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
 def latency(
     args: argparse.Namespace,
     broker: MosquittoServer,
     influx: InfluxServer,
     ledger_url: str,
     logs: Path,
-) -> dict[str, float]:
-    """Phase 2: publish-to-queryable latency at a fixed rate."""
-    live = "bench_live"
+    *,
+    rate: float,
+) -> dict[str, object]:
+    """Phase 2: publish-to-queryable latency while publishers send `rate` msg/s live."""
+    reader = InfluxReader(influx)
+    live = f"bench_live_{int(rate)}"
     influx.create_database(live)
-    ingest = IngestRun(broker, ledger_url, influx, logs / "ingest-3.log", database=live)
-    wait_for(lambda: ingest.metric("officina_ingest_backlog_messages") == 0, 30)
-    total = int(args.rate * args.seconds)
-    polls: list[tuple[float, int]] = []
-    publisher = multiprocessing.get_context("fork").Process(
-        target=lambda: publish(
-            broker, machines=args.machines, total=total, processes=args.publishers, rate=args.rate
-        )
+    ingest = IngestRun(
+        broker, ledger_url, influx, logs / f"ingest-live-{int(rate)}.log", database=live
     )
-    publisher.start()
-    while True:
-        count = influx_points(influx, live)
-        polls.append((time.time() * 1000, count))
-        if count >= total - total % args.publishers:
-            break
-        time.sleep(0.05)
-    publisher.join()
-    ingest.stop()
-    published = sorted(
-        int(str(row[0]))
-        for series in influx.query('SELECT amps FROM "telemetry"', database=live)
-        for row in series.values
-    )
-    latencies, at = [], 0
-    for i, sent in enumerate(published):
-        while polls[at][1] < i + 1 and at < len(polls) - 1:
-            at += 1
-        latencies.append(polls[at][0] - sent)
-    latencies.sort()
-    return {
-        "rate_msgs_per_s": args.rate,
-        "samples": len(published),
-        "p50_ms": round(statistics.median(latencies)),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1]),
-        "max_ms": round(latencies[-1]),
+    wait_for(lambda: ingest.metric("officina_ingest_backlog_messages") == 0, STARTUP_S)
+    total = int(rate * args.seconds)
+    total -= total % args.publishers
+    sites = probe_sites(args.machines, args.probe_sites)
+    where = "site =~ /^(" + "|".join(sites) + ")$/"
+    expected = expected_probes(args.machines, total, args.publishers, set(sites))
+    seen: dict[tuple[str, str, int], float] = {}
+    cursor = int(time.time() * 1000) - 1000
+    backlog_max = 0.0
+    parts = {
+        "ingest": [ingest.process.pid],
+        "broker": pids_of(broker.config_path),
+        "influxdb": pids_of(influx.config_path),
     }
+    cpu_before = {part: sum(map(cpu_seconds, pids)) for part, pids in parts.items()}
+    machine_before = cpu_times()
+    started = time.monotonic()
+    workers, report = publish_live(
+        broker, machines=args.machines, total=total, processes=args.publishers, rate=rate
+    )
+    deadline = time.monotonic() + args.seconds + 300
+    next_scrape = time.monotonic()
+    while len(seen) < expected and time.monotonic() < deadline:
+        rows = reader.rows(
+            f'SELECT amps, machine, site FROM "telemetry" WHERE {where} AND time > {cursor}ms',
+            live,
+        )
+        answered = time.time() * 1000
+        for sent, _amps, machine_id, site in rows:
+            key = (str(site), str(machine_id), int(str(sent)))
+            if key not in seen:
+                seen[key] = answered
+        if seen:
+            # Samples arrive in publish order, give or take the publishers' interleaving: ask
+            # only for the last seconds, so that polling stays light next to the load.
+            cursor = max(key[2] for key in seen) - CURSOR_SLACK_MS
+        if time.monotonic() >= next_scrape:  # /metrics costs ingest CPU: not every poll
+            backlog_max = max(backlog_max, ingest.metric("officina_ingest_backlog_messages"))
+            next_scrape = time.monotonic() + 0.5
+        time.sleep(args.poll)
+    reports = [report.get(timeout=60) for _ in workers]
+    publish_s = max(seconds for seconds, _ in reports)
+    for worker in workers:
+        worker.join()
+    elapsed = time.monotonic() - started
+    cpu = {
+        part: round((sum(map(cpu_seconds, pids)) - cpu_before[part]) / elapsed, 2)
+        for part, pids in parts.items()
+    }
+    cpu["publishers"] = round(sum(used for _, used in reports) / elapsed, 2)
+    busy, ticks = (now - before for now, before in zip(cpu_times(), machine_before, strict=True))
+    # Anything the polls missed (it fell behind the cursor) counts from now: an upper bound.
+    late = 0
+    final = time.time() * 1000
+    for sent, _amps, machine_id, site in reader.rows(
+        f'SELECT amps, machine, site FROM "telemetry" WHERE {where}', live
+    ):
+        key = (str(site), str(machine_id), int(str(sent)))
+        if key not in seen:
+            seen[key] = final
+            late += 1
+    try:  # the other workshops' samples too, so that the count below is the whole story
+        wait_for(lambda: reader.points(live) >= total, 300, every=0.5)
+    except TimeoutError:
+        log.warning("InfluxDB holds fewer points than were published")
+    points = reader.points(live)
+    ingest.stop()
+    reader.close()
+    latencies = sorted(at - key[2] for key, at in seen.items())
+    return {
+        "rate_msgs_per_s": rate,
+        "published_msgs_per_s": round(total / publish_s),
+        "points": points,
+        "messages": total,
+        "probes": len(latencies),
+        "probes_expected": expected,
+        "probes_late": late,
+        "p50_ms": round(statistics.median(latencies)),
+        "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)]),
+        "max_ms": round(latencies[-1]),
+        "ingest_backlog_max": backlog_max,
+        # Until the last timed sample was queryable: the CPUs' worth each part used, and how
+        # busy all the CPUs were (everything on the machine, other work too; 1.0: all of them).
+        "cpu": cpu,
+        "machine_busy": round(busy / ticks, 2),
+    }
+
+
+def expected_probes(machines: int, total: int, publishers: int, sites: set[str]) -> int:
+    """How many of the live samples go to the probe workshops' machines."""
+    names = machine_topics(machines)
+    count = 0
+    for p in range(publishers):
+        share = names[p::publishers]
+        per_round = sum(1 for site, _ in share if site in sites)
+        rounds, rest = divmod(total // publishers, len(share))
+        count += rounds * per_round + sum(1 for site, _ in share[:rest] if site in sites)
+    return count
 
 
 def session_upserts(ledger_url: str, count: int) -> dict[str, float]:
@@ -405,7 +657,14 @@ def main() -> None:
     parser.add_argument("--machines", type=int, default=20_000)
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--rate", type=float, default=5_000, help="live publish rate, msg/s")
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument(
+        "--full-rate", type=float, default=20_000, help="the second, full-load live rate, msg/s"
+    )
+    parser.add_argument("--seconds", type=float, default=20, help="of each live run")
+    parser.add_argument(
+        "--probe-sites", type=int, default=4, help="workshops whose every sample is timed"
+    )
+    parser.add_argument("--poll", type=float, default=0.05, help="InfluxDB poll pause, s")
     parser.add_argument("--sessions", type=int, default=50_000)
     parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args()
@@ -419,7 +678,8 @@ def main() -> None:
             result: dict[str, object] = {"machine": machine()}
             result["throughput"] = throughput(args, broker, influx, ledger_url, workdir)
             if not args.skip_latency:
-                result["latency"] = latency(args, broker, influx, ledger_url, workdir)
+                for key, rate in (("latency", args.rate), ("latency_full", args.full_rate)):
+                    result[key] = latency(args, broker, influx, ledger_url, workdir, rate=rate)
             result["ledger"] = session_upserts(ledger_url, args.sessions)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

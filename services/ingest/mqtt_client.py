@@ -7,6 +7,10 @@ gateways send none. This subclass changes only that, and falls back to paho for 
 
 - reads go through a buffer (`recv` of 64 KiB) that reports `pending()`, the hook paho already
   uses for TLS, and `loop_read` keeps handling packets while the buffer holds some;
+- a PUBLISH that is whole in the buffer is cut out of it in one step, where paho reads the
+  fixed header byte by byte (a `recv` call each) and rebuilds its packet state per packet:
+  about a quarter of the network thread at 20,000 msg/s live; anything else, or a packet
+  split across reads, goes through paho's reader;
 - a QoS 0/1 PUBLISH whose properties are empty is decoded by hand; one with properties, a QoS 2
   one, or MQTT 3.1.1, goes through paho's own decoder;
 - `ack_many` queues the PUBACKs of a whole batch as one write (one wake-up, one `send`);
@@ -20,13 +24,16 @@ It relies on paho 2.x internals (`_create_socket`, `_handle_publish`, `_in_packe
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.exception import MalformedPacket
 
 _PUBACK = 0x40
+_PUBLISH = 0x30
 _RECV_SIZE = 65_536
 # Packets handled per read before paho's loop gets to write (acks, pings) again.
 _PACKETS_PER_READ = 256
@@ -50,6 +57,25 @@ class BufferedSocket:
         chunk = self._buffer[self._at : self._at + size]
         self._at += len(chunk)
         return chunk
+
+    def take_publish(self) -> tuple[int, bytes] | None:
+        """The next packet, if it is a PUBLISH held whole in the buffer: (header, body)."""
+        buffer, at = self._buffer, self._at
+        end = len(buffer)
+        if end - at < 2 or buffer[at] & 0xF0 != _PUBLISH:
+            return None
+        length, shift, pos = 0, 0, at + 1
+        while pos < end and shift < 28:  # at most 4 length bytes; paho reports worse
+            byte = buffer[pos]
+            pos += 1
+            length |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                if pos + length > end:
+                    return None
+                self._at = pos + length
+                return buffer[at], buffer[pos : pos + length]
+            shift += 7
+        return None
 
     def pending(self) -> int:
         """Bytes read from the network and not yet handed out (plus TLS's own, if any)."""
@@ -83,6 +109,44 @@ class IngestClient(mqtt.Client):
                 break
             rc = super().loop_read(max_packets)
             handled += 1
+        return rc
+
+    def _packet_read(self) -> MQTTErrorCode:
+        sock = self._sock
+        if not isinstance(sock, BufferedSocket) or self._in_packet["command"]:
+            return super()._packet_read()  # not ours, or paho is half-way through a packet
+        whole = sock.take_publish()
+        if whole is None:
+            return super()._packet_read()
+        header, body = whole
+        # The state paho's reader leaves for its handlers, then resets, as it does.
+        self._in_packet = {
+            "command": header,
+            "have_remaining": 1,
+            "remaining_count": [],
+            "remaining_mult": 1,
+            "remaining_length": len(body),
+            "packet": bytearray(body),
+            "to_process": 0,
+            "pos": 0,
+        }
+        try:
+            rc = self._handle_publish()
+        except MalformedPacket as err:
+            self._easy_log(mqtt.MQTT_LOG_DEBUG, "Received malformed packet: %s", err)
+            rc = MQTTErrorCode.MQTT_ERR_PROTOCOL
+        self._in_packet = {
+            "command": 0,
+            "have_remaining": 0,
+            "remaining_count": [],
+            "remaining_mult": 1,
+            "remaining_length": 0,
+            "packet": bytearray(b""),
+            "to_process": 0,
+            "pos": 0,
+        }
+        with self._msgtime_mutex:
+            self._last_bytes_received = time.monotonic()
         return rc
 
     def _handle_publish(self) -> MQTTErrorCode:

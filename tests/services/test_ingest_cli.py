@@ -18,7 +18,7 @@ from tests.harness.mosquitto import MosquittoServer
 from tests.harness.mqtt import MqttProbe
 from tests.services.examples import session_record, topic
 
-WAIT_S = 10.0
+WAIT_S = 30.0  # a bound, not a timing: start-up is slow on a loaded machine
 runner = CliRunner()
 
 

@@ -1,7 +1,8 @@
 """Ingest as separate processes: killed with SIGKILL under load, and two sharing the load.
 
 The processes are `python -m officina ingest run`, the command operators run, reading a real
-Mosquitto and writing a real InfluxDB and a SQLite ledger; the tests count what arrives.
+Mosquitto and writing a real InfluxDB and a ledger (SQLite, and PostgreSQL for two started at
+once on a fresh one); the tests count what arrives.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from services.ledger import Ledger
+from services.ledger.db import make_engine, migration_lock
 from tests.harness.influxdb import InfluxDatabase
 from tests.harness.mosquitto import MosquittoServer
 from tests.services.load import Load, Publisher, floor_load, influx_count
@@ -21,6 +23,8 @@ from tests.services.running import IngestProcess
 from tests.waiting import eventually
 
 WAIT_S = 30.0
+# What a process logs when it finds another one migrating the ledger.
+WAITING = "another process is migrating the ledger"
 
 
 @pytest.fixture
@@ -91,30 +95,45 @@ def test_ingest_killed_with_sigkill_under_load_loses_and_doubles_nothing(
     assert_booked_exactly(ledger_url, influx_db, load)
 
 
-def test_two_ingest_processes_on_one_shared_subscription_split_the_load_and_book_once(
+def test_two_ingest_processes_started_together_on_a_fresh_ledger_share_the_load_and_book_once(
     mosquitto: MosquittoServer,
     influx_db: InfluxDatabase,
+    ledger_url: str,
     tmp_path: Path,
     processes: list[IngestProcess],
 ) -> None:
-    ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
-    load = floor_load(machines=20, samples=100, session_every=10)
+    # An odd number of machines: with 20, the rows of sessions alternate with telemetry and
+    # Mosquitto's round robin would hand every session to the same process.
+    load = floor_load(machines=21, samples=100, session_every=10)
     group = f"g{uuid.uuid4().hex[:6]}"
-    for number in (1, 2):
-        process = IngestProcess(
-            broker=mosquitto,
-            ledger_url=ledger_url,
-            influx=influx_db,
-            client_id=f"ingest-{group}-{number}",
-            log_path=tmp_path / f"ingest-{number}.log",
-            extra=("--shared-group", group),
-        )
-        processes.append(process)
-        # One after the other: the first migrates the fresh SQLite ledger, which SQLite cannot
-        # lock against a second migration the way PostgreSQL's advisory lock does.
+    engine = make_engine(ledger_url)
+    try:
+        # Held while both start, so that both reach the fresh ledger's migration at once;
+        # released, they race for it: one migrates, the other waits and finds the schema current.
+        with migration_lock(engine):
+            for number in (1, 2):
+                processes.append(
+                    IngestProcess(
+                        broker=mosquitto,
+                        ledger_url=ledger_url,
+                        influx=influx_db,
+                        client_id=f"ingest-{group}-{number}",
+                        log_path=tmp_path / f"ingest-{number}.log",
+                        extra=("--shared-group", group),
+                    )
+                )
+            eventually(
+                lambda: all(WAITING in process.log_text() for process in processes),
+                timeout=WAIT_S,
+                what="both processes waiting to migrate",
+            )
+    finally:
+        engine.dispose()
+    for process in processes:
         eventually(
             lambda p=process: p.metric("officina_ingest_backlog_messages") == 0,  # type: ignore[misc]
             timeout=WAIT_S,
+            what="both processes up",
         )
 
     with Publisher(mosquitto) as gateway:
@@ -135,7 +154,8 @@ def test_two_ingest_processes_on_one_shared_subscription_split_the_load_and_book
     # A counter moves just after its commit: give the scrape a moment to catch up.
     eventually(lambda: sum(per_process()) == len(load.sessions), what="sessions counted")
     eventually(lambda: sum(received()) == len(load.messages), what="messages counted")
-    assert all(count > 0 for count in received())  # both took a share
+    assert all(count > 0 for count in per_process())  # both booked a share of the sessions
     assert sum(per_process()) == len(load.sessions)  # and each session was booked by one of them
     assert sum(received()) == len(load.messages)
     assert_booked_exactly(ledger_url, influx_db, load)
+    assert [process.stop() for process in processes] == [0, 0]

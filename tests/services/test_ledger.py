@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from contract import BadgeDecision, MachineState
-from services.ledger import Ledger
+from services.ledger import Bookings, Ledger, MachineEvent, SiteSession
 from tests.services.examples import CARD, MACHINE, MEMBER, SITE, T0, badge, session_record
 from tests.services.examples import state_change as change
 
@@ -44,6 +44,19 @@ def test_a_redelivery_changes_nothing_but_the_delivery_count(ledger: Ledger) -> 
 
     [booked] = ledger.sessions()
     assert (booked.energy_wh, booked.member, booked.deliveries) == (1200.0, MEMBER, 2)
+
+
+def test_a_batch_books_each_session_once_and_counts_every_delivery(ledger: Ledger) -> None:
+    early, twice, once = (session_record(start=T0 + n * 60_000) for n in range(3))
+    ledger.book_session(SITE, early)
+    arrivals = [early, twice, twice, once, early]
+
+    result = ledger.book(Bookings(sessions=[SiteSession(SITE, record) for record in arrivals]))
+
+    assert result.new_sessions == {twice.id, once.id}
+    assert result.repeated_sessions == 3
+    booked = {row.id: row.deliveries for row in ledger.sessions()}
+    assert booked == {early.id: 3, twice.id: 2, once.id: 1}
 
 
 def test_a_booked_session_reads_back_as_sent_with_utc_times(ledger: Ledger) -> None:
@@ -84,6 +97,19 @@ def test_a_badge_event_is_booked_once(ledger: Ledger) -> None:
     [event] = ledger.badges()
     assert (event.decision, event.reason, event.member) == ("denied", "not qualified", None)
     assert event.at == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_a_batch_of_badges_with_and_without_a_member_books_each_once(ledger: Ledger) -> None:
+    granted = badge(BadgeDecision.GRANTED, ts=T0)
+    denied = badge(BadgeDecision.DENIED, ts=T0 + 1000)
+    ledger.book_badge(SITE, MACHINE, granted)
+    arrivals = [granted, denied, denied]
+
+    result = ledger.book(Bookings(badges=[MachineEvent(SITE, MACHINE, b) for b in arrivals]))
+
+    assert (result.new_badges, result.repeated_badges) == (1, 2)
+    events = [(event.id, event.member) for event in ledger.badges()]
+    assert events == [(granted.id, MEMBER), (denied.id, None)]
 
 
 def test_the_latest_state_wins_even_when_an_older_one_arrives_late(ledger: Ledger) -> None:
