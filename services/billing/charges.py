@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from services.billing.money import MICROS_PER_CENT, round_half_up
 from services.billing.tariffs import METER_UNITS, Allowance, Meter, Tariff
-from services.billing.usage import SessionPiece
+from services.billing.usage import Piece
 
 # lcm(60,000 ms per minute, 1,000,000 mWh per kWh): every meter's exact amount is an integer
 # number of micro-euros over this denominator.
@@ -22,7 +23,7 @@ EXACT_PER_CENT = EXACT_DENOMINATOR * MICROS_PER_CENT
 _FACTOR = {meter: EXACT_DENOMINATOR // unit.base_per_unit for meter, unit in METER_UNITS.items()}
 
 
-def quantity_of(piece: SessionPiece, meter: Meter) -> int:
+def quantity_of(piece: Piece, meter: Meter) -> int:
     """A piece's quantity of one meter, in base units."""
     if meter is Meter.RUNNING_MINUTES:
         return piece.running_ms
@@ -31,11 +32,13 @@ def quantity_of(piece: SessionPiece, meter: Meter) -> int:
     return piece.energy_mwh
 
 
-@dataclass(frozen=True, slots=True)
-class SessionCharge:
-    """What one session piece costs, and why: its day, tariff, free quantities and amount."""
+class SessionCharge(NamedTuple):
+    """What one session piece costs, and why: its day, tariff, free quantities and amount.
 
-    piece: SessionPiece
+    A named tuple for the reason `UsageSession` is one: there is one for every session.
+    """
+
+    piece: Piece
     day: date
     plan: str | None
     tariff: Tariff
@@ -70,7 +73,7 @@ class AllowanceBalance:
     def __init__(self, uses: Sequence[AllowanceUse]) -> None:
         self.uses = list(uses)
 
-    def draw(self, plan: str | None, piece: SessionPiece, meter: Meter, wanted: int) -> int:
+    def draw(self, plan: str | None, piece: Piece, meter: Meter, wanted: int) -> int:
         """Take up to `wanted` of a meter for a session on the plan; returns what was taken."""
         taken = 0
         for use in self.uses:
@@ -107,9 +110,23 @@ class PriceList:
             tariff.priced_meters,
         )
 
+    def charge(self, piece: Piece, day: date, plan: str | None) -> SessionCharge:
+        """What a piece costs with no allowance to draw from: the common case, kept short."""
+        exact = (
+            self.running * piece.running_ms
+            + self.unlocked * piece.unlocked_ms
+            + self.kwh * piece.energy_mwh
+        )
+        cents = round_half_up(exact, EXACT_PER_CENT)
+        minimum = self.tariff.minimum_cents
+        # The minimum is per session: on its first piece only.
+        if cents < minimum and piece.first:
+            return SessionCharge(piece, day, plan, self.tariff, (), True, minimum)
+        return SessionCharge(piece, day, plan, self.tariff, (), False, cents)
+
 
 def charge_piece(
-    piece: SessionPiece,
+    piece: Piece,
     *,
     day: date,
     plan: str | None,
@@ -117,25 +134,19 @@ def charge_piece(
     balance: AllowanceBalance,
 ) -> SessionCharge:
     """Price one session piece: allowances first, then the tariff, then the minimum."""
+    if not balance.uses:
+        return prices.charge(piece, day, plan)
     tariff = prices.tariff
     free: list[tuple[Meter, int]] = []
-    if balance.uses:
-        billable = 0
-        exact = 0
-        for meter in prices.meters:
-            quantity = quantity_of(piece, meter)
-            covered = balance.draw(plan, piece, meter, quantity)
-            if covered:
-                free.append((meter, covered))
-            billable += quantity - covered
-            exact += tariff.price(meter) * (quantity - covered) * _FACTOR[meter]
-    else:
-        # No allowance to draw from: the common case, in three multiplications.
-        exact = (
-            prices.running * piece.running_ms
-            + prices.unlocked * piece.unlocked_ms
-            + prices.kwh * piece.energy_mwh
-        )
+    billable = 0
+    exact = 0
+    for meter in prices.meters:
+        quantity = quantity_of(piece, meter)
+        covered = balance.draw(plan, piece, meter, quantity)
+        if covered:
+            free.append((meter, covered))
+        billable += quantity - covered
+        exact += tariff.price(meter) * (quantity - covered) * _FACTOR[meter]
     cents = round_half_up(exact, EXACT_PER_CENT)
     # The minimum is per session: on its first piece, unless the allowance covered all of it.
     wholly_free = bool(free) and billable == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
@@ -26,9 +27,12 @@ def instant(ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)
 
 
-@dataclass(frozen=True, slots=True)
-class UsageSession:
-    """A booked session as billing counts it."""
+class UsageSession(NamedTuple):
+    """A booked session as billing counts it.
+
+    A named tuple, not a frozen dataclass: a month reads hundreds of thousands of them, and a
+    tuple is made about four times faster than a frozen dataclass sets its fields.
+    """
 
     id: str
     site: str
@@ -41,10 +45,26 @@ class UsageSession:
     idle_ms: int
     energy_mwh: int
 
+    # A session wholly inside the month is its own only piece: these make it read as one.
+    @property
+    def session(self) -> UsageSession:
+        """The session itself."""
+        return self
+
+    @property
+    def first(self) -> bool:
+        """It holds its own start."""
+        return True
+
+    @property
+    def whole(self) -> bool:
+        """It is the whole session."""
+        return True
+
 
 @dataclass(frozen=True, slots=True)
 class SessionPiece:
-    """The part of a session inside one month; `first` when it holds the session's start."""
+    """The part of a session cut at a month's start or end; `first` when it holds its start."""
 
     session: UsageSession
     started_ms: int
@@ -61,27 +81,17 @@ class SessionPiece:
         return self.started_ms == self.session.started_ms and self.ended_ms == self.session.ended_ms
 
 
-def whole_piece(session: UsageSession) -> SessionPiece:
-    """A session that lies inside the month, as its only piece."""
-    return SessionPiece(
-        session,
-        session.started_ms,
-        session.ended_ms,
-        session.unlocked_ms,
-        session.running_ms,
-        session.idle_ms,
-        session.energy_mwh,
-        True,
-    )
+# What billing prices: a session inside the month as it is, or a piece cut at the month's bounds.
+Piece = UsageSession | SessionPiece
 
 
-def piece_in(session: UsageSession, start_ms: int, end_ms: int) -> SessionPiece | None:
+def piece_in(session: UsageSession, start_ms: int, end_ms: int) -> Piece | None:
     """The part of a session between two instants (a month's bounds), or None if outside."""
     started, ended = session.started_ms, session.ended_ms
     if started >= end_ms or ended < start_ms or (ended == start_ms and started < start_ms):
         return None
     if start_ms <= started and ended <= end_ms:
-        return whole_piece(session)
+        return session
     whole = ended - started
     cut_from, cut_to = max(started, start_ms), min(ended, end_ms)
     # Both cuts as "everything before the cut": the piece is the difference, so pieces add up.

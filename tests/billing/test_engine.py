@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.billing.allocation import AllocationKey, CostPool
+from services.billing.charges import AllowanceBalance, AllowanceUse, PriceList, charge_piece
 from services.billing.engine import MonthInputs, MonthStatements, bill_month
 from services.billing.months import Month, MonthWindow
 from services.billing.tariffs import Allowance, Meter, Plan, PlanPeriod, Tariff, TariffBook
@@ -288,3 +289,116 @@ def test_the_pieces_of_a_session_in_consecutive_months_add_up_to_the_session(
     assert sum(p.energy_mwh for p in pieces) == session.energy_mwh
     assert sum(p.unlocked_ms for p in pieces) == session.unlocked_ms
     assert [p.first for p in pieces].count(True) == 1
+
+
+# The fast paths: a member with no allowance is charged by `PriceList.charge`, skipping the
+# allowance walk of `charge_piece`; a session inside the month is its own piece. Both must give
+# exactly what the general path gives.
+
+NOTHING_FREE = (
+    Allowance(meter=Meter.RUNNING_MINUTES, quantity=0),  # granted nothing
+    Allowance(meter=Meter.KWH, quantity=10**12, site=SITE, machine="elsewhere"),  # no session
+)
+
+
+@given(
+    session=session_strategy,
+    tariff=tariff_strategy,
+    cut=st.sampled_from((None, "start", "end")),
+    meter=st.sampled_from(list(Meter)),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_charge_without_allowances_is_the_general_charge_with_nothing_free(
+    session: UsageSession, tariff: Tariff, cut: str | None, meter: Meter
+) -> None:
+    window = MonthWindow(OCTOBER, ROME)
+    middle = (epoch_ms(window.start) + window.end_ms) // 2
+    bounds = {None: (0, 2**62), "start": (session.started_ms + 1, 2**62), "end": (0, middle)}
+    piece = piece_in(session, *bounds[cut])
+    if piece is None:
+        return
+    uses = [AllowanceUse("maker", allowance, allowance.quantity) for allowance in NOTHING_FREE]
+    # One more that covers the session but is used up.
+    spent = Allowance(meter=meter, quantity=60_000)
+    uses.append(AllowanceUse("maker", spent, spent.quantity, used=spent.quantity))
+    prices = PriceList.of(tariff)
+    day = date(2026, 10, 5)
+    general = charge_piece(
+        piece, day=day, plan="maker", prices=prices, balance=AllowanceBalance(uses)
+    )
+    assert prices.charge(piece, day, "maker") == general
+    assert general.free == ()
+
+
+@given(
+    session=session_strategy,
+    start_day=st.integers(min_value=-2, max_value=33),
+    days=st.integers(min_value=0, max_value=40),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_session_inside_the_month_is_its_own_only_piece(
+    session: UsageSession, start_day: int, days: int
+) -> None:
+    start_ms = epoch_ms(rome(2026, 10, 1) + timedelta(days=start_day))
+    end_ms = start_ms + days * 86_400_000
+    piece = piece_in(session, start_ms, end_ms)
+    # The engine's shortcut takes such a session as it is, without asking `piece_in`.
+    if start_ms <= session.started_ms < end_ms and session.ended_ms <= end_ms:
+        assert piece is session
+        assert (piece.session, piece.first, piece.whole) == (session, True, True)
+    else:
+        assert piece is None or (piece is not session and not piece.whole)
+
+
+@given(
+    sessions=st.lists(session_strategy, max_size=60),
+    tariffs=st.lists(tariff_strategy, max_size=5, unique_by=lambda t: (t.machine, t.valid_from)),
+    pools=st.lists(pool_strategy, max_size=3, unique_by=lambda p: p.name),
+    plan_from=st.lists(
+        st.one_of(st.none(), st.integers(min_value=-5, max_value=30)),
+        min_size=len(MEMBERS),
+        max_size=len(MEMBERS),
+    ),
+)
+@settings(max_examples=150, deadline=None)
+def test_statements_on_the_fast_path_equal_those_on_the_general_path(
+    sessions: list[UsageSession],
+    tariffs: list[Tariff],
+    pools: list[CostPool],
+    plan_from: list[int | None],
+) -> None:
+    # The same month twice: plans without allowances take the fast path; the same plans with
+    # allowances that cover nothing take the general one for every member on them.
+    periods = [
+        PlanPeriod(who, OCTOBER.first_day + timedelta(days=day), "maker")
+        for who, day in zip(MEMBERS, plan_from, strict=True)
+        if day is not None
+    ]
+    plain = Plan(name="maker", monthly_fee_cents=3_100, vat_bp=2_200)
+    walked = Plan(name="maker", monthly_fee_cents=3_100, vat_bp=2_200, allowances=NOTHING_FREE)
+    fast, general = (
+        bill(
+            sessions,
+            tariffs=tuple(tariffs),
+            members=MEMBERS,
+            pools=pools,
+            plans={"maker": plan},
+            plan_periods=periods,
+        )
+        for plan in (plain, walked)
+    )
+    assert fast.shares == general.shares
+    assert len(fast.statements) == len(general.statements)
+    for one, other in zip(fast.statements, general.statements, strict=True):
+        assert one.member == other.member
+        assert one.charges == other.charges
+        assert (one.fees, one.shares) == (other.fees, other.shares)
+        assert (one.net_cents, one.vat, one.total_cents) == (
+            other.net_cents,
+            other.vat,
+            other.total_cents,
+        )
+        assert all(use.used == 0 for use in other.allowances)
+        # Each member's charges in the order their sessions started, whatever the input order.
+        starts = [(c.piece.session.started_ms, c.piece.session.id) for c in one.charges]
+        assert starts == sorted(starts)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 
 from services.billing.allocation import AllocationKey, CostPool
 from services.billing.errors import BillingInputError, StatementStateError
@@ -15,10 +15,13 @@ from services.billing.months import Month
 from services.billing.records import LineKind, StatementKind, StatementStatus
 from services.billing.repository import BillingLedger
 from services.billing.tariffs import Tariff
+from services.billing.usage import epoch_ms
+from services.ledger.models import SessionRow
 from tests.billing.conftest import Shop, book, join
 from tests.billing.examples import LASER, ROME, SITE, rome
 
 OCTOBER = Month(2026, 10)
+READ_MORE_THAN_A_CHUNK = 20_050  # the month's sessions are read 20,000 at a time
 
 
 def price_laser(shop: Shop, per_minute: int = 500_000, *, since: date = date(2026, 1, 1)) -> None:
@@ -52,6 +55,69 @@ def test_a_run_makes_one_draft_per_member_with_sessions_and_shares(shop: Shop) -
     # 10,000 cents by kWh 1:2:3
     assert [line.net_cents for line in bruno.lines_of_kind(LineKind.POOL_SHARE)] == [3_333]
     assert sum(s.total_cents for s in drafts) == 500 + 1_000 + 1_500 + 10_000
+
+
+def test_the_month_reads_every_session_that_touches_it_and_no_other(shop: Shop) -> None:
+    start, end = rome(2026, 10, 1), rome(2026, 11, 1)
+    join(shop, "anna")
+    booked = {
+        "ends before": book(shop, "anna", start - timedelta(hours=2), minutes=60),
+        "ends at the start": book(shop, "anna", start - timedelta(hours=1), minutes=60),
+        "crosses the start": book(shop, "anna", start - timedelta(minutes=30), minutes=60),
+        "inside": book(shop, "anna", rome(2026, 10, 25, 1, 30), minutes=120, kwh=1.2345),
+        "crosses the end": book(shop, "anna", end - timedelta(minutes=30), minutes=60),
+        "starts at the end": book(shop, "anna", end, minutes=60),
+    }
+    # More sessions than the read fetches at a time, stored in no particular order of their end.
+    many = [
+        {
+            "id": f"many-{n:05d}",
+            "site": SITE,
+            "machine": LASER,
+            "member": "anna",
+            "card_hash": "0" * 64,
+            "started": rome(2026, 10, 2) + timedelta(minutes=(n * 7_919) % 40_000),
+            "ended": rome(2026, 10, 2) + timedelta(minutes=(n * 7_919) % 40_000 + 3),
+            "unlocked_s": 180.0,
+            "running_s": 120.5,
+            "idle_s": 59.5,
+            "energy_wh": 0.25,
+            "end_reason": "badge_out",
+            "clock_ok": True,
+            "received_at": rome(2026, 11, 1),
+            "deliveries": 1,
+        }
+        for n in range(READ_MORE_THAN_A_CHUNK)
+    ]
+    with shop.billing.ledger.engine.begin() as connection:
+        connection.execute(insert(SessionRow), many)
+    inputs = shop.billing.ledger.month_inputs(OCTOBER, ROME)
+    read = {session.id: session for session in inputs.sessions}
+    touching = ("ends at the start", "crosses the start", "inside", "crosses the end")
+    assert set(read) == {booked[name] for name in touching} | {row["id"] for row in many}
+    assert len(inputs.sessions) == len(read)
+    inside = read[booked["inside"]]
+    assert (inside.started_ms, inside.ended_ms) == (
+        epoch_ms(rome(2026, 10, 25, 1, 30)),
+        epoch_ms(rome(2026, 10, 25, 1, 30)) + 120 * 60_000,
+    )
+    assert (inside.running_ms, inside.unlocked_ms, inside.energy_mwh) == (
+        7_200_000,
+        7_200_000,
+        1_234_500,
+    )
+    # Few of the ledger's sessions ended after November began (on SQLite: found through the
+    # index), most after September or October began (on SQLite: a scan); each month gets its own.
+    before = {
+        session.id for session in shop.billing.ledger.month_inputs(Month(2026, 9), ROME).sessions
+    }
+    after = {
+        session.id for session in shop.billing.ledger.month_inputs(Month(2026, 11), ROME).sessions
+    }
+    assert before == {
+        booked[name] for name in ("ends before", "ends at the start", "crosses the start")
+    }
+    assert after == {booked[name] for name in ("crosses the end", "starts at the end")}
 
 
 def test_running_a_month_again_replaces_drafts_and_never_doubles_them(shop: Shop) -> None:
