@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_ARGS ?=
 
-.PHONY: demo test lint format system-deps python-deps clean
+.PHONY: demo test soak lint format system-deps python-deps clean
 
 $(STAMP): pyproject.toml
 	@PYTHON=$(PYTHON) bash scripts/system-deps.sh --python-only
@@ -35,6 +35,10 @@ format: $(STAMP)
 
 test: system-deps $(STAMP) lint
 	$(BIN)/pytest
+
+# The resilience month again, sampled four times as often, with other members' habits.
+soak: system-deps $(STAMP)
+	OFFICINA_SOAK=1 $(BIN)/pytest tests/resilience -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

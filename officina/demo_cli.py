@@ -1,24 +1,25 @@
-"""The `officina demo` command: a live table of the floor and each session as it closes."""
+"""The `officina demo` command: the floor live while a month runs, then the month's statements."""
 
 from __future__ import annotations
 
 import signal
 import threading
-from datetime import UTC, datetime
+import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.live import Live
+from rich.live import Live as RichLive
 from rich.table import Table
 
 from contract import MachineState
-from officina.demo import DemoOptions, DemoReport, run_demo
-from officina.watch import FloorWatcher
+from officina.showcase import Live, ShowcaseOptions, ShowcaseReport, run_showcase
+from officina.simulation.workshop import MEMBERS
+from services.billing.errors import BillingInputError
+from services.billing.months import Month
 from services.ingest.influx import InfluxSettings
-from services.ingest.service import Ingest
-from services.ledger.models import SessionRow
 
 STATE_STYLE = {
     MachineState.RUNNING: "bold green",
@@ -28,118 +29,156 @@ STATE_STYLE = {
     MachineState.FAULT: "bold red",
     MachineState.OFFLINE: "red",
 }
+NAMES = {m.id: m.name for m in MEMBERS}
 
 
-def _floor_table(watcher: FloorWatcher, ingest: Ingest) -> Table:
-    table = Table(title="officina — the floor now", caption=_caption(ingest))
+def _last_month() -> str:
+    today = date.today()
+    return f"{today.year - 1}-12" if today.month == 1 else f"{today.year}-{today.month - 1:02d}"
+
+
+def _floor_table(live: Live) -> Table:
+    c = live.ingest.counters
+    table = Table(
+        title=f"officine-zero, {live.simulated_day}",
+        caption=(
+            f"ingest: {c.get('received', 0)} messages, {c.get('sessions_booked', 0)} sessions "
+            f"booked, {c.get('rejected', 0)} rejected · {live.api_url}"
+        ),
+    )
     for column in ("machine", "state", "member", "since", "amps"):
         table.add_column(column, justify="right" if column == "amps" else "left")
-    for view in watcher.machines():
+    for view in live.watcher.machines():
+        locked = view.state in {MachineState.LOCKED, MachineState.OFFLINE}
         since = (
-            datetime.fromtimestamp(view.since_ms / 1000, UTC).astimezone().strftime("%H:%M:%S")
+            datetime.fromtimestamp(view.since_ms / 1000, UTC).astimezone().strftime("%d %b %H:%M")
             if view.since_ms
             else "—"
         )
         table.add_row(
             view.machine,
             f"[{STATE_STYLE[view.state]}]{view.state}[/]",
-            view.member or "—",
+            NAMES.get(view.member or "", view.member or "—"),
             since,
-            f"{view.amps:5.2f}",
+            "—" if locked else f"{view.amps:5.2f}",
         )
     return table
 
 
-def _caption(ingest: Ingest) -> str:
-    c = ingest.counters
-    return (
-        f"ingest: {c.get('received', 0)} messages, {c.get('sessions_booked', 0)} sessions booked, "
+def _euro(cents: int) -> str:
+    return f"{cents / 100:,.2f}"
+
+
+def _statements(console: Console, report: ShowcaseReport, workdir: Path | None) -> None:
+    truth = report.truth
+    console.print(
+        f"\n{len(truth.sessions)} sessions made on the floor, {report.booked} booked in the "
+        f"ledger; {sum(truth.samples.values())} current samples."
+    )
+    c = report.ingest_counters
+    console.print(
+        f"ingest: {c.get('received', 0)} messages received, {c.get('sessions_booked', 0)} "
+        f"sessions booked, {c.get('telemetry', 0)} telemetry points, "
         f"{c.get('rejected', 0)} rejected"
     )
-
-
-def _session_line(row: SessionRow) -> str:
-    return (
-        f"session closed: [bold]{row.machine}[/] by [bold]{row.member}[/] — "
-        f"running {row.running_s / 60:.1f} min, idle {row.idle_s / 60:.1f} min, "
-        f"{row.energy_wh / 1000:.3f} kWh ({row.end_reason})"
-    )
-
-
-def _summary(console: Console, report: DemoReport) -> None:
-    console.print()
-    table = Table(title="booked in the ledger")
-    for column in ("member", "sessions", "running min", "unlocked min", "kWh"):
+    if report.statements is None:
+        console.print("[yellow]The month did not finish: no statements were made.[/]")
+        return
+    table = Table(title=f"statements of {report.statements.month}")
+    for column in ("member", "sessions", "machines", "fee", "shared", "VAT", "total EUR"):
         table.add_column(column, justify="left" if column == "member" else "right")
-    per_member: dict[str, list[SessionRow]] = {}
-    for row in report.sessions:
-        per_member.setdefault(row.member, []).append(row)
-    for member, rows in sorted(per_member.items()):
+    for s in report.statements.statements:
         table.add_row(
-            member,
-            str(len(rows)),
-            f"{sum(r.running_s for r in rows) / 60:.1f}",
-            f"{sum(r.unlocked_s for r in rows) / 60:.1f}",
-            f"{sum(r.energy_wh for r in rows) / 1000:.3f}",
+            s.member.name,
+            str(len(s.charges)),
+            _euro(s.direct_cents),
+            _euro(s.fee_cents),
+            _euro(s.pool_cents),
+            _euro(s.vat_cents),
+            f"[bold]{_euro(s.total_cents)}[/]",
         )
     console.print(table)
+    where = report.pdfs[0].parent if report.pdfs else None
+    if where is not None:
+        kept = "" if workdir else " (a temporary directory: pass --workdir to keep them)"
+        console.print(f"{len(report.pdfs)} PDF statements written to {where}{kept}")
+    if report.differences:
+        console.print("[bold red]The statements differ from the ground truth:[/]")
+        for line in report.differences:
+            console.print(f"  {line}")
+        raise typer.Exit(1)
     console.print(
-        f"{report.sessions_published} sessions published by the gateway, "
-        f"{len(report.sessions)} booked in the ledger."
+        "[bold green]Every statement equals, to the cent, the one made from what really "
+        "happened on the floor.[/]"
     )
 
 
 def demo(
+    month: Annotated[
+        str | None, typer.Option(help="The month to simulate, YYYY-MM (default: last month).")
+    ] = None,
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=0, help="Simulated seconds per real second in opening hours (0: flat out)."
+        ),
+    ] = 3600.0,
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Simulate only the month's first N open days.")
+    ] = None,
+    seconds: Annotated[
+        float | None, typer.Option("--for", min=1, help="Stop after this many real seconds.")
+    ] = None,
     broker: Annotated[
         str | None, typer.Option(help="Use this MQTT broker (mqtt://host:port) instead of amqtt.")
-    ] = None,
-    ledger: Annotated[
-        str | None, typer.Option(help="Ledger database URL (default: a SQLite file).")
     ] = None,
     influx_url: Annotated[
         str | None, typer.Option(help="InfluxDB URL (v1 API) for telemetry; off by default.")
     ] = None,
     influx_db: Annotated[str, typer.Option(help="InfluxDB database.")] = "officina",
-    speed: Annotated[
-        float, typer.Option(min=1, max=3600, help="Simulated seconds per real second.")
-    ] = 60.0,
-    machines: Annotated[int, typer.Option(min=1, max=4, help="How many machines.")] = 3,
-    seconds: Annotated[
-        float | None, typer.Option("--for", min=1, help="Stop by itself after this many seconds.")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the members' habits.")] = 7,
+    api_port: Annotated[int, typer.Option(help="Port of the live floor page (0: any).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the members' habits.")] = 2026,
     workdir: Annotated[
-        Path | None, typer.Option(help="Keep the demo's files here (default: a temp dir).")
+        Path | None, typer.Option(help="Keep the ledger, logs and PDFs here (default: temp dir).")
     ] = None,
 ) -> None:
-    """Run the simulated shop floor through the real gateway, broker, ingest and ledger."""
+    """A month of a busy workshop through gateways, broker, ingest, ledger, api and billing."""
+    try:
+        the_month = Month.parse(month or _last_month())
+    except BillingInputError as err:
+        raise typer.BadParameter(str(err), param_hint="--month") from err
     console = Console()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    options = DemoOptions(
+    if seconds is not None:
+        timer = threading.Timer(seconds, stop.set)
+        timer.daemon = True
+        timer.start()
+    options = ShowcaseOptions(
+        month=the_month,
+        speed=speed or None,
+        days=days,
         broker_url=broker,
-        ledger_url=ledger,
         influx=InfluxSettings(url=influx_url, database=influx_db) if influx_url else None,
-        speed=speed,
-        machines=machines,
-        seconds=seconds,
-        seed=seed,
         workdir=workdir,
+        api_port=api_port,
+        seed=seed,
     )
-    shown: set[str] = set()
     console.print(
-        f"officina demo: {machines} machines at {speed:g}× speed"
-        + (f" for {seconds:g} s" if seconds else "; Ctrl-C stops it")
+        f"officina demo: {the_month} at officine-zero, "
+        + (f"{speed:g}× in opening hours" if speed else "flat out")
+        + "; Ctrl-C stops it"
     )
-    with Live(console=console, refresh_per_second=4, transient=False) as live:
-
-        def on_tick(watcher: FloorWatcher, ingest: Ingest) -> None:
-            for row in ingest.ledger.sessions():
-                if row.id not in shown:
-                    shown.add(row.id)
-                    live.console.print(_session_line(row))
-            live.update(_floor_table(watcher, ingest))
-
-        report = run_demo(options, stop, on_tick)
-    _summary(console, report)
+    started = time.monotonic()
+    with RichLive(console=console, refresh_per_second=4, transient=False) as live:
+        report = run_showcase(
+            options,
+            stop,
+            lambda now: live.update(_floor_table(now)),
+            lambda url, password: live.console.print(
+                f"live floor: {url}  (log in as coordinator, password {password})", soft_wrap=True
+            ),
+        )
+    console.print(f"(ran {time.monotonic() - started:.0f} s)")
+    _statements(console, report, workdir)

@@ -88,6 +88,8 @@ class MosquittoServer:
             "connection_messages true",
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.data_dir}/",
+            # A persistent session must hold an outage's whole backlog, not the default 1,000.
+            "max_queued_messages 0" if self.persistence else "max_queued_messages 1000",
         ]
         if self.users:
             password_file = self.workdir / "passwords"

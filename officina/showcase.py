@@ -1,0 +1,286 @@
+"""`officina demo`: a month of a busy workshop through the whole system, on the embedded default.
+
+Three gateway processes play the month at their machines (`officina.simulation`), publishing to
+an MQTT broker (embedded amqtt unless one is given); ingest books it into a SQLite ledger (and
+InfluxDB if given); the api serves the live floor page; at the end of the month the statements
+are made, drafted in the ledger and written as PDFs, and checked against the ground truth the
+floors wrote down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import uvicorn
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from officina.embedded_broker import EmbeddedBroker
+from officina.simulation.month import MonthPlan, MonthRun
+from officina.simulation.truth import Truth, differences, read_truth, truth_statements
+from officina.simulation.workshop import GATEWAYS, SITE, SITE_KEY, TIMEZONE, enter_workshop
+from officina.watch import FloorWatcher
+from services.api.accounts import add_user
+from services.api.app import create_app
+from services.api.security import PasswordCost, Passwords, Role
+from services.api.settings import ApiSettings
+from services.billing.engine import MonthStatements, bill_month
+from services.billing.months import Month
+from services.billing.repository import BillingLedger
+from services.billing.service import Billing
+from services.billing.settings import BillingSettings, Workshop
+from services.ingest.influx import InfluxSettings
+from services.ingest.service import Ingest
+from services.ingest.settings import IngestSettings, MqttProtocol
+from services.ledger.db import open_ledger
+from services.ledger.models import SessionRow
+
+log = logging.getLogger(__name__)
+
+COORDINATOR = "coordinator"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShowcaseOptions:
+    """What the demo runs on, which month, and how fast."""
+
+    month: Month
+    speed: float | None = 3600.0
+    days: int | None = None
+    broker_url: str | None = None
+    influx: InfluxSettings | None = None
+    workdir: Path | None = None
+    api_port: int = 0
+    seed: int = 2026
+
+
+@dataclass(slots=True)
+class ShowcaseReport:
+    """What the month made, what was booked, and the statements."""
+
+    truth: Truth
+    booked: int
+    statements: MonthStatements | None = None
+    differences: list[str] = field(default_factory=list)
+    pdfs: list[Path] = field(default_factory=list)
+    ingest_counters: dict[str, int] = field(default_factory=dict)
+    finished: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """What the demo shows while the month runs."""
+
+    watcher: FloorWatcher
+    ingest: Ingest
+    simulated_day: str
+    api_url: str
+    password: str
+
+
+Tick = Callable[[Live], None]
+
+
+@contextlib.contextmanager
+def _broker(url: str | None) -> Iterator[tuple[str, int, MqttProtocol]]:
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in {"mqtt", "tcp"} or not parts.hostname:
+            raise ValueError(f"--broker: expected mqtt://host:port, got {url!r}")
+        yield parts.hostname, parts.port or 1883, MqttProtocol.V5
+        return
+    with EmbeddedBroker() as embedded:
+        # amqtt 0.12 speaks MQTT 3.1.1 only.
+        yield embedded.host, embedded.port, MqttProtocol.V311
+
+
+@contextlib.contextmanager
+def _workdir(given: Path | None) -> Iterator[Path]:
+    if given is not None:
+        given.mkdir(parents=True, exist_ok=True)
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix="officina-demo-") as tmp:
+        yield Path(tmp)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class _ApiServer:
+    """The api in a thread of this process, on a free loopback port."""
+
+    def __init__(self, settings: ApiSettings, port: int) -> None:
+        self.port = port or _free_port()
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="api", daemon=True)
+
+    def __enter__(self) -> _ApiServer:
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+
+
+def _add_coordinator(ledger_url: str, password: str) -> None:
+    engine = open_ledger(ledger_url)
+    try:
+        with Session(engine) as session:
+            add_user(
+                session,
+                passwords=Passwords(PasswordCost()),
+                username=COORDINATOR,
+                password=password,
+                role=Role.COORDINATOR,
+                now=datetime.now(UTC),
+            )
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def _booked(ledger_url: str) -> int:
+    engine = open_ledger(ledger_url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.scalar(select(func.count()).select_from(SessionRow)) or 0)
+    finally:
+        engine.dispose()
+
+
+def run_showcase(
+    options: ShowcaseOptions,
+    stop: threading.Event,
+    on_tick: Tick,
+    announce: Callable[[str, str], None] | None = None,
+) -> ShowcaseReport:
+    """Run the month (or until `stop`), then bill it and check the bill against the truth."""
+    with _workdir(options.workdir) as workdir, _broker(options.broker_url) as (host, port, proto):
+        floor_dir = workdir / "floor"
+        shutil.rmtree(floor_dir, ignore_errors=True)
+        ledger_path = workdir / "officina-demo.db"
+        ledger_path.unlink(missing_ok=True)
+        ledger_url = f"sqlite:///{ledger_path}"
+        enter_workshop(ledger_url, options.month)
+        password = secrets.token_urlsafe(12)
+        _add_coordinator(ledger_url, password)
+        broker_url = f"mqtt://{host}:{port}"
+        ingest_settings = IngestSettings(
+            broker_host=host,
+            broker_port=port,
+            client_id=f"officina-ingest-demo-{time.time_ns()}",
+            ledger_url=ledger_url,
+            influx=options.influx,
+            protocol=proto,
+        )
+        api_settings = ApiSettings(
+            site=SITE,
+            ledger_url=ledger_url,
+            broker_host=host,
+            broker_port=port,
+            client_id=f"officina-api-demo-{time.time_ns()}",
+            secret=secrets.token_urlsafe(32),
+            site_key=SITE_KEY,
+            demo=True,
+            timezone=TIMEZONE,
+        )
+        plan = MonthPlan(
+            month=options.month,
+            workdir=floor_dir,
+            broker_urls=dict.fromkeys(GATEWAYS, broker_url),
+            seed=options.seed,
+            speed=options.speed,
+            days=options.days,
+            # One telemetry point every five simulated minutes: the embedded broker is an
+            # in-process Python one, and a month at every sample would mostly be telemetry.
+            telemetry_every=5,
+        )
+        day = {"now": "—"}
+
+        def on_event(_run: MonthRun, gateway: str, event: dict[str, object]) -> None:
+            if event.get("event") == "day" and gateway == GATEWAYS[0]:
+                day["now"] = str(event["day"])
+
+        with (
+            Ingest(ingest_settings) as ingest,
+            FloorWatcher(host=host, port=port, site=SITE) as watcher,
+            _ApiServer(api_settings, options.api_port) as api,
+        ):
+            ingest.wait_connected(10.0)
+            watcher.wait_subscribed(10.0)
+            api_url = f"http://127.0.0.1:{api.port}/floor"
+            if announce is not None:
+                announce(api_url, password)
+            with MonthRun(plan, on_event) as run:
+                finished = False
+                while not stop.wait(0.25):
+                    on_tick(Live(watcher, ingest, day["now"], api_url, password))
+                    if run.all_done():
+                        finished = True
+                        break
+                if finished:
+                    run.wait(timeout_s=60)
+            truth = read_truth(floor_dir)
+            report = ShowcaseReport(truth=truth, booked=_booked(ledger_url), finished=finished)
+            if finished:
+                deadline = time.monotonic() + 120
+                while report.booked < len(truth.sessions) and time.monotonic() < deadline:
+                    on_tick(Live(watcher, ingest, day["now"], api_url, password))
+                    time.sleep(0.25)
+                    report.booked = _booked(ledger_url)
+            report.ingest_counters = dict(ingest.counters)
+        if finished:
+            _bill(options.month, ledger_url, workdir, report)
+        return report
+
+
+def _bill(month: Month, ledger_url: str, workdir: Path, report: ShowcaseReport) -> None:
+    """Draft the month's statements, write their PDFs, and compare with the ground truth."""
+    settings = BillingSettings(
+        workshop=Workshop(
+            name="Officine Zero (simulated)",
+            address=("Via dei Lavoratori 1", "00159 Roma"),
+            email="tesoreria@officine-zero.example",
+        ),
+        timezone=TIMEZONE,
+    )
+    ledger = BillingLedger.open(ledger_url)
+    try:
+        billing = Billing(ledger, settings, terminal=False)
+        billing.make_drafts(month)
+        out = workdir / "statements"
+        out.mkdir(exist_ok=True)
+        for stored in ledger.statements(month):
+            path = out / f"{month}-{stored.member}.pdf"
+            path.write_bytes(billing.pdf(stored))
+            report.pdfs.append(path)
+        inputs = ledger.month_inputs(month, ZoneInfo(TIMEZONE))
+    finally:
+        ledger.close()
+    report.statements = bill_month(inputs)
+    report.differences = differences(report.statements, truth_statements(inputs, report.truth))

@@ -1,0 +1,1 @@
+"""A month of a busy workshop, simulated around the real code: gateways, broker, ingest, ledger."""
