@@ -8,16 +8,20 @@ through ingest, and what ingest would have written): raw `telemetry` at one samp
 (the last hour at 1 Hz, as the live panels see it) and `machine_state` changes, plus the
 rollups as the continuous queries make them: `telemetry_1m` and `telemetry_states_1m`, one
 point per machine and minute, `unattributed_1m` for the minutes of current on a locked machine,
-and `telemetry_1h` and `telemetry_states_1h`, one point per machine and hour. Each panel's
-queries, expanded for a 30-day range and every site and machine selected, run `--repeats`
-times; the slowest and the median wall time per panel are reported (the goal: slowest ≤ 1 s),
-with the load average before and after.
+and `telemetry_1h` and `telemetry_states_1h`, one point per machine and hour; `gateway_status`
+once a minute from each gateway (one per five machines, always on, its spool rising through an
+outage each day) and a few `rejected` messages an hour per site; each machine's daily run as
+a `session` of one of 60 members (by pseudonym), and billing's latest `pool_projection` of
+three pools among them. Each panel's queries, expanded for a 30-day range and every site and
+machine selected, run `--repeats` times; the slowest and the median wall time per panel are
+reported (the goal: slowest ≤ 1 s), with the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import logging
 import os
@@ -42,6 +46,7 @@ from dashboards.grafana_json import ALL  # noqa: E402
 from dashboards.rollups import UNATTRIBUTED_THRESHOLDS  # noqa: E402
 from services.ingest import InfluxClient, InfluxSettings  # noqa: E402
 from services.ingest.influx_setup import apply as setup_influx  # noqa: E402
+from services.ledger import member_pseudonym  # noqa: E402
 from tests.harness.influxdb import start_influxdb  # noqa: E402
 
 log = logging.getLogger("bench.dashboards")
@@ -140,6 +145,65 @@ def _lines(start_ms: int, days: int, machines: int) -> Iterator[tuple[str, str]]
         yield from hour.lines(tags)
 
 
+GATEWAY_MACHINES = 5
+KINDS = ("telemetry", "status", "sessions", "unknown")
+
+
+def _gateway_lines(start_ms: int, days: int, machines: int) -> Iterator[tuple[str, str]]:
+    """A status a minute from every gateway, and a few rejected messages an hour per site."""
+    minutes = days * DAY_MINUTES
+    gateways = -(-machines // GATEWAY_MACHINES)
+    for number in range(gateways):
+        tags = f"gateway=gw-{number:03d},site=site-{number % 5}"
+        for minute in range(minutes):
+            # A daily half-hour outage (shifted per gateway) piles up a backlog that then drains.
+            m = (minute - number * 37) % DAY_MINUTES
+            spool = 40 * m if m < 30 else max(0, 1200 - 80 * (m - 30))
+            oldest = f",spool_oldest_s={float(m * 60)!r}" if spool else ""
+            yield (
+                "raw_90d",
+                f'gateway_status,{tags} status="online",online=1.0,'
+                f"machines={float(GATEWAY_MACHINES)!r},spool={float(spool)!r}{oldest} "
+                f"{start_ms + minute * MINUTE_MS}",
+            )
+    for hour in range(minutes // HOUR_MINUTES):
+        for site in range(min(5, machines)):
+            for n, kind in enumerate(KINDS[: 1 + (hour + site) % len(KINDS)]):
+                ts = start_ms + hour * HOUR_MINUTES * MINUTE_MS + n * 1000 + site
+                yield "raw_90d", f"rejected,kind={kind},site=site-{site} count=1.0 {ts}"
+
+
+MEMBERS = 60
+PSEUDONYM_KEY = "the bench's pseudonym key, as long as a real one"
+POOLS = ("electricity", "rent", "maintenance")
+
+
+def _usage_lines(start_ms: int, days: int, machines: int) -> Iterator[tuple[str, str]]:
+    """Each machine's daily run as a member's session, and the latest pool projection."""
+    users = [member_pseudonym(f"member-{n}", PSEUDONYM_KEY) for n in range(MEMBERS)]
+    for number in range(machines):
+        tags = f"machine=m-{number:03d},site=site-{number % 5}"
+        # When `_state_at` starts the machine's two-hour run, with its current.
+        begins = 480 + (number * 7) % 120 + 60
+        energy_wh = (120 * (6.0 + number % 5) + 60 * 1.5) * 230.0 / 60
+        for day in range(days):
+            ts = start_ms + (day * DAY_MINUTES + begins) * MINUTE_MS
+            yield (
+                "raw_90d",
+                f"session,{tags},user={users[(number * 7 + day) % MEMBERS]} running_s=7200.0,"
+                f"unlocked_s=14400.0,idle_s=3600.0,energy_wh={energy_wh!r} {ts}",
+            )
+    at_ms = start_ms + (days * DAY_MINUTES - 30) * MINUTE_MS
+    for pool in POOLS:
+        for number, user in enumerate(users):
+            yield (
+                "raw_90d",
+                f"pool_projection,pool={pool},user={user} share_eur={10.0 + number!r},"
+                f'pool_eur=1000.0,quantity=1.0,key="equal",basis="entered",month="2026-11" '
+                f"{at_ms}",
+            )
+
+
 def _seed(url: str, start_ms: int, days: int, machines: int) -> int:
     batches: dict[str, list[str]] = {"raw_90d": [], "rollups": []}
     written = 0
@@ -156,7 +220,12 @@ def _seed(url: str, start_ms: int, days: int, machines: int) -> int:
             response.raise_for_status()
             batches[policy].clear()
 
-        for policy, line in _lines(start_ms, days, machines):
+        points = itertools.chain(
+            _lines(start_ms, days, machines),
+            _gateway_lines(start_ms, days, machines),
+            _usage_lines(start_ms, days, machines),
+        )
+        for policy, line in points:
             batches[policy].append(line)
             written += 1
             if len(batches[policy]) >= BATCH:

@@ -47,6 +47,10 @@ CardHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Counts are written to InfluxDB as floats: 2**53 - 1 is the largest a float holds exactly.
+Count = Annotated[int, Field(ge=0, le=2**53 - 1, strict=True)]
+# An age in seconds: no older than the epoch itself.
+AgeSeconds = Annotated[float, Field(ge=0, le=MAX_EPOCH_MS / 1000, allow_inf_nan=False, strict=True)]
 
 
 class MachineState(StrEnum):
@@ -208,13 +212,28 @@ class Command(Envelope):
 
 
 class GatewayStatus(Envelope):
-    """A gateway's presence, retained, and also its last will."""
+    """A gateway's presence, retained, and also its last will.
+
+    An online gateway sends it on connecting and again every so often with its spool: the
+    messages it holds that the broker has not acknowledged yet, and how old the oldest of them
+    is at `ts`. A last will cannot know them and leaves them out, as gateways before them did.
+    """
 
     kind: ClassVar[TopicKind] = TopicKind.STATUS
 
     status: GatewayStatusValue
     version: ShortText
     machines: tuple[Id, ...] = ()
+    spool: Count | None = None
+    spool_oldest_s: AgeSeconds | None = None
+
+    @field_validator("spool_oldest_s")
+    @classmethod
+    def _oldest_needs_a_spool(cls, value: float | None, info: ValidationInfo) -> float | None:
+        # A spool that failed its own rule is not in info.data: that error is enough.
+        if value is not None and "spool" in info.data and not info.data["spool"]:
+            raise ValueError("only with a spool of at least one message")
+        return value
 
 
 Payload = Telemetry | StateChange | SessionRecord | Badge | AccessList | Command | GatewayStatus

@@ -1,7 +1,8 @@
 """The four dashboards of the wall screen, as rows of panels (adding a panel is adding a row).
 
 No panel reads more of the raw points (`telemetry`, kept 90 days) than its last hour, the live
-current; state changes (`machine_state`) are few and read raw. Everything else reads the
+current; state changes (`machine_state`), gateway statuses (`gateway_status`, one a minute per
+gateway) and rejected messages (`rejected`) are few and read raw. Everything else reads the
 rollups, so a year costs what a day does: the latest minute (what a machine draws now, when a
 gateway was last heard) and unattributed use per minute; hours in each state, energy, peak
 current and samples per hour (those panels count the whole hours of their range). Durations
@@ -13,7 +14,15 @@ are sample counts times `$sample_s`, the gateways' telemetry interval (1 s by de
 
 from __future__ import annotations
 
-from dashboards.panels import Dashboard, Panel, PanelKind, Query, Variable, VariableKind
+from dashboards.panels import (
+    Dashboard,
+    FieldLink,
+    Panel,
+    PanelKind,
+    Query,
+    Variable,
+    VariableKind,
+)
 from dashboards.rollups import (
     STATES_1H_SOURCE,
     TELEMETRY_1H_SOURCE,
@@ -24,6 +33,8 @@ from dashboards.rollups import (
 
 WHERE = '"site" =~ /^$site$/ AND "machine" =~ /^$machine$/ AND $timeFilter'
 BY_MACHINE = 'GROUP BY "machine"'
+# Gateway statuses and rejected messages are per site, not per machine.
+SITE_WHERE = '"site" =~ /^$site$/ AND $timeFilter'
 
 SITE = Variable(
     name="site",
@@ -63,7 +74,40 @@ BUCKET = Variable(
     definition="1d,7d,30d",
     description="Group hours and energy per day, week or month.",
 )
+OFFICINA_URL = Variable(
+    name="officina_url",
+    label="officina",
+    kind=VariableKind.CONSTANT,
+    definition="http://localhost:8000",
+    description=(
+        "Where the officina pages are: a member's pseudonym links there, for coordinators. "
+        "Set it with `officina dashboards build --set officina_url=...`."
+    ),
+)
 MACHINE_VARIABLES = (SITE, MACHINE, SAMPLE_S)
+# Who used the machines: sessions under their members' pseudonyms (see SCHEMA.md).
+TOP_USERS = 10
+KWH_MEMBERS = 20
+WHO_IS_IT = FieldLink(
+    field="user",
+    title="Who is this? (coordinators)",
+    url="${officina_url}/members/by-pseudonym/${__value.raw}",
+)
+PSEUDONYMS = (
+    "Members appear as pseudonyms (m- and ten hex digits), the same on every panel; a "
+    "coordinator clicks one to open the member's month in officina, which refuses everyone else."
+)
+
+
+def _per_user(aggregate: str, name: str, top: int) -> Query:
+    """The `top` members by a sum over the range's sessions, largest first."""
+    return Query(
+        influxql=(
+            f'SELECT top("{name}", "user", {top}) AS "{name}" FROM ('
+            f'SELECT {aggregate} AS "{name}" FROM "session" WHERE {WHERE} GROUP BY "user")'
+        ),
+        table=True,
+    )
 
 
 def _hours(state: str, *, per: str) -> Query:
@@ -161,8 +205,10 @@ FLOOR_NOW = Dashboard(
 MACHINES = Dashboard(
     uid="officina-machines",
     title="Machines",
-    description="Running, idle and unlocked hours per machine, utilisation and energy.",
-    variables=(*MACHINE_VARIABLES, BUCKET),
+    description=(
+        "Running, idle and unlocked hours per machine, utilisation, energy, and who used them."
+    ),
+    variables=(*MACHINE_VARIABLES, BUCKET, OFFICINA_URL),
     time_from="now-30d",
     refresh="5m",
     panels=(
@@ -210,14 +256,29 @@ MACHINES = Dashboard(
                 ),
             ),
         ),
+        Panel(
+            title="Top users",
+            kind=PanelKind.TABLE,
+            unit="h",
+            description=(
+                f"The {TOP_USERS} members with the most running hours on the chosen machines, "
+                "counting the sessions that began in the range (kept 90 days). " + PSEUDONYMS
+            ),
+            queries=(_per_user('sum("running_s") / 3600', "hours running", TOP_USERS),),
+            links=(WHO_IS_IT,),
+            hidden_columns=("Time",),
+        ),
     ),
 )
 
 ENERGY = Dashboard(
     uid="officina-energy",
     title="Energy and costs",
-    description="kWh per machine and site, peak current, and the month projected at this rate.",
-    variables=MACHINE_VARIABLES,
+    description=(
+        "kWh per machine, site and member, peak current, the month projected at this rate, "
+        "and this month's shared costs split so far."
+    ),
+    variables=(*MACHINE_VARIABLES, OFFICINA_URL),
     time_from="now-30d",
     refresh="5m",
     panels=(
@@ -285,17 +346,96 @@ ENERGY = Dashboard(
                 ),
             ),
         ),
+        Panel(
+            title="kWh per member",
+            kind=PanelKind.BARCHART,
+            unit="kwatth",
+            description=(
+                f"The {KWH_MEMBERS} members who drew the most energy on the chosen machines, "
+                "metered per session, for the sessions that began in the range (kept 90 days). "
+                + PSEUDONYMS
+            ),
+            queries=(_per_user('sum("energy_wh") / 1000', "kWh", KWH_MEMBERS),),
+            links=(WHO_IS_IT,),
+            hidden_columns=("Time",),
+        ),
+        Panel(
+            title="Projected pool shares",
+            kind=PanelKind.TABLE,
+            width=24,
+            description=(
+                "This month's shared bills split by their keys over the usage so far: the pools "
+                "entered for the month, or last month's as an estimate until they are (basis). "
+                "Billing writes it every hour; the latest of the last 3 hours shows, whatever "
+                "the range, for every site and machine. " + PSEUDONYMS
+            ),
+            relative_time="3h",
+            queries=(
+                Query(
+                    influxql=(
+                        'SELECT last("share_eur") AS "share (EUR)", '
+                        'last("pool_eur") AS "pool (EUR)", last("quantity") AS "quantity", '
+                        'last("key") AS "key", last("basis") AS "basis", '
+                        'last("month") AS "month" '
+                        'FROM "pool_projection" WHERE $timeFilter GROUP BY "pool", "user"'
+                    ),
+                    table=True,
+                ),
+            ),
+            links=(WHO_IS_IT,),
+            hidden_columns=("Time",),
+        ),
     ),
 )
 
 GATEWAYS = Dashboard(
     uid="officina-gateways",
     title="Gateways",
-    description="When each machine was last heard, samples per minute, samples lost on the way.",
+    description=(
+        "Each gateway online or offline and its spool, when each machine was last heard, "
+        "samples per minute, samples lost on the way, and messages ingest rejected."
+    ),
     variables=MACHINE_VARIABLES,
     time_from="now-24h",
     refresh="30s",
     panels=(
+        Panel(
+            title="Online",
+            kind=PanelKind.TABLE,
+            description=(
+                "Each gateway's latest status in the range, when it came, and its spool then. "
+                "An online gateway repeats it every minute; offline without a spool is its last "
+                "will, when the broker lost it. Per site: the machine filter does not apply."
+            ),
+            queries=(
+                Query(
+                    influxql=(
+                        'SELECT last("status") AS "status", "spool" FROM "gateway_status" '
+                        f'WHERE {SITE_WHERE} GROUP BY "site", "gateway"'
+                    ),
+                    table=True,
+                ),
+            ),
+        ),
+        Panel(
+            title="Spool backlog",
+            kind=PanelKind.TIMESERIES,
+            description=(
+                "Messages waiting in each gateway's spool for the broker, the most in each "
+                "interval; a gap is a gateway that sent no status. Per site: the machine filter "
+                "does not apply."
+            ),
+            min_interval="1m",
+            queries=(
+                Query(
+                    influxql=(
+                        'SELECT max("spool") AS "spool" FROM "gateway_status" '
+                        f'WHERE {SITE_WHERE} GROUP BY time($__interval), "gateway" fill(null)'
+                    ),
+                    alias="$tag_gateway",
+                ),
+            ),
+        ),
         Panel(
             title="Last heard",
             kind=PanelKind.TABLE,
@@ -341,6 +481,24 @@ GATEWAYS = Dashboard(
                     influxql=(
                         'SELECT max("seq_max") - min("seq_min") - sum("samples") + 1 AS "lost" '
                         f"FROM {TELEMETRY_1H_SOURCE} WHERE {WHERE} {BY_MACHINE}"
+                    ),
+                    table=True,
+                ),
+            ),
+        ),
+        Panel(
+            title="Rejected messages",
+            kind=PanelKind.TABLE,
+            description=(
+                "Messages ingest refused (the dead letters), per site and topic kind, over the "
+                "range. A topic without a valid site or kind counts as unknown, shown with every "
+                "site selected. The machine filter does not apply."
+            ),
+            queries=(
+                Query(
+                    influxql=(
+                        'SELECT sum("count") AS "rejected" FROM "rejected" '
+                        f'WHERE {SITE_WHERE} GROUP BY "site", "kind"'
                     ),
                     table=True,
                 ),

@@ -8,18 +8,41 @@ from typing import Annotated
 import typer
 
 from dashboards import files
-from dashboards.errors import DashboardError
+from dashboards.errors import DashboardError, TemplateError
 from dashboards.push import InfluxSource, PushOptions, push
 
 app = typer.Typer(help="Grafana dashboards: build, check, push.", no_args_is_help=True)
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="a dashboard setting, NAME=VALUE (repeat), e.g. officina_url=https://officina.lan",
+    ),
+]
+
+
+def _constants(settings: list[str] | None) -> dict[str, str]:
+    constants = {}
+    for setting in settings or ():
+        name, sep, value = setting.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{setting!r}: expected NAME=VALUE", param_hint="--set")
+        constants[name.strip()] = value.strip()
+    return constants
 
 
 @app.command()
 def build(
     out: Annotated[Path, typer.Option(help="Where to write the JSON.")] = files.JSON_DIR,
+    settings: SetOption = None,
 ) -> None:
     """Write every dashboard's JSON from the code."""
-    for path in files.write_all(out):
+    try:
+        written = files.write_all(out, constants=_constants(settings))
+    except TemplateError as err:
+        raise typer.BadParameter(str(err), param_hint="--set") from err
+    for path in written:
         typer.echo(f"wrote {path}")
 
 
@@ -47,13 +70,20 @@ def push_command(
     influx_token: Annotated[
         str | None, typer.Option(help="InfluxDB token (2.x/3.x).", envvar="INFLUX_TOKEN")
     ] = None,
+    settings: SetOption = None,
 ) -> None:
     """Create or overwrite the dashboards in a Grafana that is not provisioned from files."""
     source = None
     if influx_url is not None:
         source = InfluxSource(url=influx_url, database=influx_db, token=influx_token)
     try:
-        pushed = push(PushOptions(grafana_url=grafana_url, token=token, influx=source))
+        options = PushOptions(
+            grafana_url=grafana_url,
+            token=token,
+            influx=source,
+            constants=_constants(settings),
+        )
+        pushed = push(options)
     except DashboardError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from err

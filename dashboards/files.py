@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from dashboards.catalogue import DASHBOARDS
 from dashboards.errors import StaleJsonError
-from dashboards.grafana_json import render_text
+from dashboards.grafana_json import check_constants, render_text
 from dashboards.panels import Dashboard
 
 log = logging.getLogger(__name__)
@@ -16,14 +17,17 @@ JSON_DIR = Path(__file__).with_name("json")
 
 
 def write_all(
-    directory: Path = JSON_DIR, dashboards: tuple[Dashboard, ...] = DASHBOARDS
+    directory: Path = JSON_DIR,
+    dashboards: tuple[Dashboard, ...] = DASHBOARDS,
+    constants: Mapping[str, str] | None = None,
 ) -> list[Path]:
-    """Write every dashboard's JSON; the files written."""
+    """Write every dashboard's JSON (settings from `constants`); the files written."""
+    check_constants(dashboards, constants or {})
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for dashboard in dashboards:
         path = directory / dashboard.file_name
-        path.write_text(render_text(dashboard), encoding="utf-8")
+        path.write_text(render_text(dashboard, constants), encoding="utf-8")
         written.append(path)
         log.info("wrote %s", path)
     return written

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import replace
 
+from dashboards.errors import TemplateError
 from dashboards.panels import INFLUX_UID, Dashboard, Panel, Variable, VariableKind
 
 SCHEMA_VERSION = 39
@@ -13,7 +16,21 @@ DATASOURCE = {"type": "influxdb", "uid": INFLUX_UID}
 Json = str | int | float | bool | None | list["Json"] | dict[str, "Json"]
 
 
-def _variable(variable: Variable) -> dict[str, Json]:
+def check_constants(dashboards: tuple[Dashboard, ...], constants: Mapping[str, str]) -> None:
+    """Refuse a setting that is no dashboard's constant, naming it."""
+    known = {v.name for d in dashboards for v in d.variables if v.kind is VariableKind.CONSTANT}
+    for name, value in constants.items():
+        if name not in known:
+            raise TemplateError(
+                f"{name}: not a setting of the dashboards ({', '.join(sorted(known))})", field=name
+            )
+        if not value or "," in value:
+            raise TemplateError(f"{name}: needs one value, without commas", field=name)
+
+
+def _variable(variable: Variable, constants: Mapping[str, str]) -> dict[str, Json]:
+    if variable.kind is VariableKind.CONSTANT and variable.name in constants:
+        variable = replace(variable, definition=constants[variable.name])
     rendered: dict[str, Json] = {
         "name": variable.name,
         "label": variable.label,
@@ -49,6 +66,19 @@ def _variable(variable: Variable) -> dict[str, Json]:
     return rendered
 
 
+def _links(panel: Panel) -> list[Json]:
+    """Each data link as an override of its column."""
+    return [
+        {
+            "matcher": {"id": "byName", "options": link.field},
+            "properties": [
+                {"id": "links", "value": [{"title": link.title, "url": link.url}]},
+            ],
+        }
+        for link in panel.links
+    ]
+
+
 def _panel(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Json]:
     targets: list[Json] = [
         {
@@ -68,13 +98,19 @@ def _panel(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Json]:
         "description": panel.description,
         "datasource": dict(DATASOURCE),
         "gridPos": {"h": panel.height, "w": panel.width, "x": x, "y": y},
-        "fieldConfig": {"defaults": {"unit": panel.unit}, "overrides": []},
+        "fieldConfig": {"defaults": {"unit": panel.unit}, "overrides": _links(panel)},
         "options": {},
         "targets": targets,
     }
+    transformations: list[Json] = []
     if len(panel.queries) > 1 and panel.queries[0].table:
         # Several table queries become one row per machine.
-        rendered["transformations"] = [{"id": "merge", "options": {}}]
+        transformations.append({"id": "merge", "options": {}})
+    if panel.hidden_columns:
+        hidden: dict[str, Json] = dict.fromkeys(panel.hidden_columns, True)
+        transformations.append({"id": "organize", "options": {"excludeByName": hidden}})
+    if transformations:
+        rendered["transformations"] = transformations
     if panel.min_interval:
         rendered["interval"] = panel.min_interval
     if panel.max_data_points:
@@ -84,8 +120,11 @@ def _panel(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Json]:
     return rendered
 
 
-def render(dashboard: Dashboard) -> dict[str, Json]:
-    """The dashboard's JSON model, panels laid out left to right, top to bottom."""
+def render(dashboard: Dashboard, constants: Mapping[str, str] | None = None) -> dict[str, Json]:
+    """The dashboard's JSON model, panels laid out left to right, top to bottom.
+
+    `constants` overrides the defaults of the dashboard's settings (`officina_url`).
+    """
     panels: list[Json] = []
     x = y = row_height = 0
     for panel_id, panel in enumerate(dashboard.panels, start=1):
@@ -104,11 +143,11 @@ def render(dashboard: Dashboard) -> dict[str, Json]:
         "schemaVersion": SCHEMA_VERSION,
         "refresh": dashboard.refresh,
         "time": {"from": dashboard.time_from, "to": "now"},
-        "templating": {"list": [_variable(v) for v in dashboard.variables]},
+        "templating": {"list": [_variable(v, constants or {}) for v in dashboard.variables]},
         "panels": panels,
     }
 
 
-def render_text(dashboard: Dashboard) -> str:
+def render_text(dashboard: Dashboard, constants: Mapping[str, str] | None = None) -> str:
     """The JSON text as it is kept in `dashboards/json/`."""
-    return json.dumps(render(dashboard), indent=2, sort_keys=True) + "\n"
+    return json.dumps(render(dashboard, constants), indent=2, sort_keys=True) + "\n"

@@ -53,13 +53,23 @@ class Query:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FieldLink:
+    """A data link on one column: a click opens `url` (Grafana fills in `${__value.raw}`)."""
+
+    field: str
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Panel:
     """One panel: its title, kind, unit and queries; `width` in Grafana's 24-column grid.
 
     `min_interval` (`10s`, `1m`, `1h`): Grafana never groups finer, so a panel reading a rollup
     sets its step. `max_data_points` caps the points per series (Grafana's default is about
     one per pixel). `relative_time` (`1h`) shows only that much before now, whatever the
-    dashboard's range, as Grafana's panel option of that name does.
+    dashboard's range, as Grafana's panel option of that name does. `links` are data links on
+    columns; `hidden_columns` are left out of a table (the time of an aggregate over the range).
     """
 
     title: str
@@ -73,6 +83,8 @@ class Panel:
     min_interval: str = ""
     max_data_points: int = 0
     relative_time: str = ""
+    links: tuple[FieldLink, ...] = ()
+    hidden_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

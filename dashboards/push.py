@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 
 from dashboards.catalogue import DASHBOARDS
 from dashboards.errors import PushError
-from dashboards.grafana_json import render
+from dashboards.grafana_json import check_constants, render
 from dashboards.panels import INFLUX_UID, Dashboard
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class PushOptions:
     token: str
     timeout_s: float = 10.0
     influx: InfluxSource | None = None
+    # The dashboards' settings, e.g. officina_url (their defaults otherwise).
+    constants: Mapping[str, str] = field(default_factory=dict)
 
 
 def _datasource(source: InfluxSource) -> dict[str, object]:
@@ -64,6 +67,7 @@ def push(options: PushOptions, dashboards: tuple[Dashboard, ...] = DASHBOARDS) -
         raise PushError(f"grafana url {options.grafana_url!r}: must start with http:// or https://")
     if not options.token:
         raise PushError("token: a Grafana service-account token is needed")
+    check_constants(dashboards, options.constants)
     api = GrafanaApi.from_url(
         options.grafana_url, credential=options.token, timeout=options.timeout_s
     )
@@ -74,7 +78,11 @@ def push(options: PushOptions, dashboards: tuple[Dashboard, ...] = DASHBOARDS) -
             _ensure_datasource(api, options.influx)
         for dashboard in dashboards:
             api.dashboard.update_dashboard(
-                {"dashboard": render(dashboard), "folderUid": FOLDER_UID, "overwrite": True}
+                {
+                    "dashboard": render(dashboard, options.constants),
+                    "folderUid": FOLDER_UID,
+                    "overwrite": True,
+                }
             )
             log.info("pushed dashboard %s to %s", dashboard.uid, options.grafana_url)
             pushed.append(dashboard.uid)

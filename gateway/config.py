@@ -45,6 +45,8 @@ class BrokerConfig(_Strict):
     username: str | None = None
     password: SecretStr | None = None
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    # How often the retained online status (with the spool's backlog) is sent while connected.
+    status_interval_s: Annotated[float, Field(ge=1, le=3600, allow_inf_nan=False)] = 60.0
     tls: TlsConfig | None = None
 
     @model_validator(mode="after")

@@ -66,6 +66,7 @@ class Gateway:
                 username=config.broker.username,
                 password=password,
                 keepalive_s=config.broker.keepalive_s,
+                status_interval_s=config.broker.status_interval_s,
                 software_version=__version__,
                 tls=TlsOptions(ca_file=tls.ca_file, cert_file=tls.cert_file, key_file=tls.key_file)
                 if tls

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import queue
 import threading
 import time
@@ -31,7 +33,7 @@ from contract import (
 )
 from contract.topics import RETAINED_KINDS
 from gateway.errors import LinkError
-from gateway.spool import Spool, SpoolError
+from gateway.spool import Spool, SpoolError, Waiting
 
 log = logging.getLogger(__name__)
 QOS = 1
@@ -62,6 +64,8 @@ class LinkOptions:
     tls: TlsOptions | None = None
     # How many spooled messages may be handed to the broker before their acknowledgements.
     window: int = 100
+    # While connected, the retained online status is sent again this often, with the spool.
+    status_interval_s: float = 60.0
 
 
 class _Event(Enum):
@@ -77,6 +81,9 @@ class GatewayLink:
     `publish` writes to the spool and returns; one sender thread hands spooled messages to paho
     in order, a window at a time, and forgets each when the broker acknowledges it (paho's
     `on_publish`). After a restart, whatever the spool still holds is sent again first.
+
+    The retained status says online on connecting and again every `status_interval_s` while
+    connected, each time with what the spool holds; the last will says offline without it.
     """
 
     def __init__(
@@ -115,7 +122,7 @@ class GatewayLink:
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._client.will_set(
             self._status_topic,
-            encode_payload(self._status(GatewayStatusValue.OFFLINE)),
+            encode_payload(self._status(GatewayStatusValue.OFFLINE, with_spool=False)),
             qos=QOS,
             retain=True,
         )
@@ -135,14 +142,37 @@ class GatewayLink:
         with self._lock:
             self._counters[key] += 1
 
-    def _status(self, status: GatewayStatusValue) -> GatewayStatus:
+    def _status(self, status: GatewayStatusValue, *, with_spool: bool = True) -> GatewayStatus:
+        now_ms = self._wall_ms()
+        spool: int | None = None
+        oldest_s: float | None = None
+        if with_spool:
+            try:
+                waiting = self.spool.waiting()
+            except SpoolError as err:
+                # The status still says online or offline; only the spool is left out.
+                self._count("spool_errors")
+                log.error("%s", err)
+            else:
+                spool, oldest_s = waiting.count, _age_s(waiting, now_ms)
         return GatewayStatus(
-            id=f"{self.options.gateway}-{status}-{self._wall_ms()}",
-            ts=self._wall_ms(),
+            id=f"{self.options.gateway}-{status}-{now_ms}",
+            ts=now_ms,
             status=status,
             version=self.options.software_version,
             machines=self.options.machines,
+            spool=spool,
+            spool_oldest_s=oldest_s,
         )
+
+    def _publish_status(self) -> None:
+        """Send the retained online status again, with the spool as it is now."""
+        try:
+            self._publish_raw(
+                self._status_topic, self._status(GatewayStatusValue.ONLINE), retain=True
+            )
+        except LinkError as err:
+            log.warning("%s", err)
 
     def __enter__(self) -> GatewayLink:
         self.start()
@@ -218,9 +248,11 @@ class GatewayLink:
         in_flight: dict[int, int] = {}  # paho mid → spool seq
         handed = 0  # the highest spool seq handed to paho in this process
         connected = False
+        status_due = math.inf  # monotonic time of the next online status
         while True:
+            wait_s = min(1.0, max(0.0, status_due - time.monotonic()))
             try:
-                event = self._events.get(timeout=1.0)
+                event = self._events.get(timeout=wait_s)
             except queue.Empty:
                 event = _Event.WAKE
             acked: list[int] = []
@@ -231,8 +263,11 @@ class GatewayLink:
                         acked.append(seq)
                 elif event is _Event.CONNECTED:
                     connected = True
+                    # On connecting, the link said online already.
+                    status_due = time.monotonic() + self.options.status_interval_s
                 elif event is _Event.DISCONNECTED:
                     connected = False
+                    status_due = math.inf
                 elif event is _Event.STOP:
                     self._forget(acked)
                     return
@@ -243,6 +278,9 @@ class GatewayLink:
             self._forget(acked)
             if connected:
                 handed = self._hand_over(in_flight, handed)
+                if time.monotonic() >= status_due:
+                    self._publish_status()
+                    status_due = time.monotonic() + self.options.status_interval_s
 
     def _forget(self, acked: list[int]) -> None:
         try:
@@ -344,3 +382,17 @@ class GatewayLink:
             return
         self._count(f"received.{message.payload.kind}")
         self._deliver(message)
+
+
+def _age_s(waiting: Waiting, now_ms: int) -> float | None:
+    """Seconds since the oldest waiting message was made (its `ts`); None if nothing waits."""
+    if waiting.oldest is None:
+        return None
+    try:
+        made_ms = json.loads(waiting.oldest.payload)["ts"]
+    except (ValueError, KeyError, TypeError):
+        return None  # every spooled payload has a ts; a foreign row only loses its age
+    if not isinstance(made_ms, int) or isinstance(made_ms, bool):
+        return None
+    # A clock set back makes a message look younger than nothing: say it is new.
+    return max(0, now_ms - made_ms) / 1000

@@ -62,6 +62,14 @@ class Spooled:
     retain: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """What the spool holds for the broker: how many messages, and the oldest (None if empty)."""
+
+    count: int
+    oldest: Spooled | None
+
+
 class Spool:
     """The store; safe to use from several threads (one connection, one lock)."""
 
@@ -187,6 +195,22 @@ class Spool:
         with self._lock:
             (count,) = self._db.execute("SELECT count(*) FROM outbox").fetchone()
         return int(count)
+
+    def waiting(self) -> Waiting:
+        """How many messages wait for the broker, and the oldest of them."""
+        with self._lock:
+            try:
+                (count,) = self._db.execute("SELECT count(*) FROM outbox").fetchone()
+                row = self._db.execute(
+                    "SELECT seq, topic, payload, retain FROM outbox ORDER BY seq LIMIT 1"
+                ).fetchone()
+            except sqlite3.Error as err:
+                raise SpoolError(f"spool {self.path}: cannot count messages: {err}") from err
+        oldest = None
+        if row is not None:
+            seq, topic, payload, retain = row
+            oldest = Spooled(seq, topic, bytes(payload), bool(retain))
+        return Waiting(int(count), oldest)
 
     # -- the open-session journal and the access lists --------------------------------------------
 

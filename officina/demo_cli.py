@@ -98,6 +98,8 @@ def _statements(console: Console, report: ShowcaseReport, workdir: Path | None) 
             f"[bold]{_euro(s.total_cents)}[/]",
         )
     console.print(table)
+    if report.projected:
+        console.print(f"{report.projected} pool shares written to InfluxDB for the dashboards")
     where = report.pdfs[0].parent if report.pdfs else None
     if where is not None:
         kept = "" if workdir else " (a temporary directory: pass --workdir to keep them)"

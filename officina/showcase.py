@@ -39,14 +39,16 @@ from services.api.security import PasswordCost, Passwords, Role
 from services.api.settings import ApiSettings
 from services.billing.engine import MonthStatements, bill_month
 from services.billing.months import Month
+from services.billing.projection import PoolProjector
 from services.billing.repository import BillingLedger
 from services.billing.service import Billing
 from services.billing.settings import BillingSettings, Workshop
-from services.ingest.influx import InfluxSettings
+from services.ingest.influx import InfluxClient, InfluxSettings
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings, MqttProtocol
 from services.ledger.db import open_ledger
 from services.ledger.models import SessionRow
+from services.ledger.pseudonyms import DEMO_PSEUDONYM_KEY
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ class ShowcaseReport:
     pdfs: list[Path] = field(default_factory=list)
     ingest_counters: dict[str, int] = field(default_factory=dict)
     finished: bool = False
+    projected: int = 0  # pool shares written to InfluxDB
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +200,8 @@ def run_showcase(
             ledger_url=ledger_url,
             influx=options.influx,
             protocol=proto,
+            pseudonym_key=DEMO_PSEUDONYM_KEY,
+            demo=True,
         )
         api_settings = ApiSettings(
             site=SITE,
@@ -206,6 +211,7 @@ def run_showcase(
             client_id=f"officina-api-demo-{time.time_ns()}",
             secret=secrets.token_urlsafe(32),
             site_key=SITE_KEY,
+            pseudonym_key=DEMO_PSEUDONYM_KEY,
             demo=True,
             timezone=TIMEZONE,
         )
@@ -255,11 +261,17 @@ def run_showcase(
                     report.booked = _booked(ledger_url)
             report.ingest_counters = dict(ingest.counters)
         if finished:
-            _bill(options.month, ledger_url, workdir, report)
+            _bill(options.month, ledger_url, workdir, report, options.influx)
         return report
 
 
-def _bill(month: Month, ledger_url: str, workdir: Path, report: ShowcaseReport) -> None:
+def _bill(
+    month: Month,
+    ledger_url: str,
+    workdir: Path,
+    report: ShowcaseReport,
+    influx: InfluxSettings | None,
+) -> None:
     """Draft the month's statements, write their PDFs, and compare with the ground truth."""
     settings = BillingSettings(
         workshop=Workshop(
@@ -279,6 +291,11 @@ def _bill(month: Month, ledger_url: str, workdir: Path, report: ShowcaseReport) 
             path = out / f"{month}-{stored.member}.pdf"
             path.write_bytes(billing.pdf(stored))
             report.pdfs.append(path)
+        if influx is not None:
+            # The month's pool shares for the Energy and costs dashboard, as of now.
+            with InfluxClient(influx) as client:
+                projector = PoolProjector(billing, client, pseudonym_key=DEMO_PSEUDONYM_KEY)
+                report.projected = projector.project(month).points
         inputs = ledger.month_inputs(month, ZoneInfo(TIMEZONE))
     finally:
         ledger.close()

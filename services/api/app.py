@@ -12,6 +12,8 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from contract import GatewayTopic, MachineTopic, TopicKind
@@ -111,6 +113,22 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(err)}, status_code=408)
 
 
+def _health(request: Request) -> Response:
+    """For the orchestrator: 200 while the ledger answers and the broker link is up, else 503."""
+    api: ApiState = request.app.state.api
+    problems = []
+    try:
+        with api.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as err:
+        problems.append(f"ledger: {type(err).__name__}")
+    if not api.link.connected:
+        problems.append("broker: not connected")
+    if problems:
+        return JSONResponse({"status": "unhealthy", "problems": problems}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
 def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
     """The api for one site; the ledger and the broker are opened when the app starts."""
 
@@ -163,5 +181,6 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(pages_router)
+    app.add_api_route("/healthz", _health, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -83,6 +83,13 @@ def run(
     demo: Annotated[
         bool, typer.Option(help="allow the demo's well-known secrets (never in production)")
     ] = False,
+    pseudonym_key: Annotated[
+        str | None,
+        typer.Option(
+            help="the dashboards' pseudonym key (32+ bytes), to resolve pseudonyms for staff",
+            envvar="OFFICINA_PSEUDONYM_KEY",
+        ),
+    ] = None,
 ) -> None:
     """Serve the api and the web pages until Ctrl-C or SIGTERM."""
     broker_host, broker_port, user, password = parse_broker(broker)
@@ -100,6 +107,7 @@ def run(
             timezone=timezone,
             billing=_billing(billing_config),
             secure_cookies=secure_cookies,
+            pseudonym_key=pseudonym_key,
         )
     except SettingsError as err:
         raise typer.BadParameter(str(err)) from err

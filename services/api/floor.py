@@ -156,5 +156,7 @@ class Floor:
                 current = self._machines.get(machine, MachineLive(machine))
                 updated = replace(current, gateway=gateway, gateway_online=online)
                 self._machines[machine] = updated
-                changed.append(updated)
+                # An online gateway repeats its status every minute: tell only what changed.
+                if updated != current:
+                    changed.append(updated)
         return FloorChange(ChangeKind.GATEWAY, tuple(changed)) if changed else None

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from services.api.errors import SettingsError
 from services.api.security import PasswordCost
 from services.billing.settings import BillingSettings
+from services.ledger.pseudonyms import DEMO_PSEUDONYM_KEY, pseudonym_key_problems
 
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MIN_SECRET_BYTES = 32
@@ -64,9 +65,12 @@ class ApiSettings:
     billing: BillingSettings = field(default_factory=BillingSettings)
     # A cookie marked Secure is sent only over https: off for a plain-http workshop LAN.
     secure_cookies: bool = False
+    # Keys the members' pseudonyms on the dashboards: staff resolve one to its member here.
+    pseudonym_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         problems = [*self._secret_problems()]
+        problems += pseudonym_key_problems(self.pseudonym_key, demo=self.demo)
         if not _ID.fullmatch(self.site):
             problems.append(f"site: {self.site!r} must match [a-z0-9][a-z0-9-]{{0,63}}")
         if not self.broker_host:
@@ -120,5 +124,6 @@ class ApiSettings:
             broker_port=broker_port,
             secret=DEMO_SECRET,
             site_key=DEMO_SITE_KEY,
+            pseudonym_key=DEMO_PSEUDONYM_KEY,
             demo=True,
         )

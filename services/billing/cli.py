@@ -12,7 +12,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.billing import formats
-from services.billing.allocation import CostPool
+from services.billing.allocation import KEY_RULES, CostPool
 from services.billing.errors import BillingError, BillingInputError, SettingsError
 from services.billing.exports import lines_csv, register_csv, statement_json
 from services.billing.mailer import Mailer
@@ -34,13 +34,17 @@ from services.billing.pool_import import (
     parse_key,
     parse_machines,
 )
+from services.billing.projection import DEFAULT_EVERY_S, PoolProjector, Projection, project_month
 from services.billing.records import StatementStatus
 from services.billing.repository import BillingLedger
 from services.billing.scheduler import StatementScheduler
 from services.billing.service import Billing
 from services.billing.settings import load_settings
 from services.billing.tariffs import METER_UNITS, Allowance, Meter, Plan, Tariff
-from services.ledger import LedgerError
+from services.ingest.errors import SettingsError as InfluxSettingsError
+from services.ingest.influx import InfluxClient, InfluxSettings
+from services.ledger import LedgerError, member_pseudonym
+from services.ledger.pseudonyms import pseudonym_key_problems
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,31 @@ ConfigOption = Annotated[
     typer.Option("--config", help="billing settings (TOML)", envvar="OFFICINA_BILLING_CONFIG"),
 ]
 MonthOption = Annotated[str, typer.Option("--month", help="the month, YYYY-MM")]
+InfluxUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--influx-url",
+        help="InfluxDB base URL: where the projected pool shares go",
+        envvar="OFFICINA_INFLUX_URL",
+    ),
+]
+InfluxDbOption = Annotated[str, typer.Option("--influx-db", help="InfluxDB v1 database (or DBRP)")]
+InfluxTokenOption = Annotated[
+    str | None,
+    typer.Option("--influx-token", help="InfluxDB 2.x/3.x token", envvar="OFFICINA_INFLUX_TOKEN"),
+]
+PseudonymKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--pseudonym-key",
+        help="keys the members' pseudonyms on the dashboards (as ingest's)",
+        envvar="OFFICINA_PSEUDONYM_KEY",
+    ),
+]
+ProjectEveryOption = Annotated[
+    float,
+    typer.Option("--project-every", min=60, help="seconds between projections of pool shares"),
+]
 
 
 def _month(text: str) -> Month:
@@ -279,24 +308,78 @@ def send_statements(
             raise typer.Exit(1)
 
 
+@contextmanager
+def _influx(url: str | None, database: str, token: str | None) -> Iterator[InfluxClient | None]:
+    """A client for the projection's InfluxDB, or None when no URL is given."""
+    if not url:
+        yield None
+        return
+    try:
+        settings = InfluxSettings(url=url, database=database, token=token)
+    except InfluxSettingsError as err:
+        raise typer.BadParameter(str(err), param_hint="--influx-url") from err
+    with InfluxClient(settings) as client:
+        yield client
+
+
+def _pseudonym_key(key: str | None) -> str:
+    if key is None:
+        raise typer.BadParameter(
+            "needed to write pool shares to InfluxDB (the dashboards show pseudonyms)",
+            param_hint="--pseudonym-key",
+        )
+    problems = pseudonym_key_problems(key, demo=False)
+    if problems:
+        raise typer.BadParameter("; ".join(problems), param_hint="--pseudonym-key")
+    return key
+
+
 @statements_app.command("schedule")
 def schedule_statements(
     once: Annotated[bool, typer.Option("--once", help="one tick, then exit (for cron)")] = False,
     ledger: LedgerOption = DEFAULT_LEDGER,
     config: ConfigOption = None,
+    influx_url: InfluxUrlOption = None,
+    influx_db: InfluxDbOption = "officina",
+    influx_token: InfluxTokenOption = None,
+    pseudonym_key: PseudonymKeyOption = None,
+    project_every: ProjectEveryOption = DEFAULT_EVERY_S,
+    heartbeat: Annotated[
+        Path | None,
+        typer.Option(help="a file touched after every tick, for a healthcheck to look at"),
+    ] = None,
 ) -> None:
-    """Make drafts after each month's end, issue after review, e-mail; catches up on start."""
-    with _billing(ledger, config) as billing:
+    """Make drafts after each month's end, issue after review, e-mail; catches up on start.
+
+    With --influx-url and --pseudonym-key it also writes this month's projected pool shares to
+    InfluxDB, at start and every --project-every seconds.
+    """
+    if influx_url and pseudonym_key is None:
+        log.warning("no --pseudonym-key: pool shares are not projected to InfluxDB")
+        influx_url = None
+    key = _pseudonym_key(pseudonym_key) if influx_url else ""
+    with (
+        _billing(ledger, config) as billing,
+        _influx(influx_url, influx_db, influx_token) as influx,
+    ):
         smtp = billing.settings.smtp
         mailer = Mailer(smtp, billing.settings.workshop) if smtp is not None else None
-        scheduler = StatementScheduler(billing, mailer=mailer)
+        projector = None
+        if influx is not None:
+            projector = PoolProjector(billing, influx, pseudonym_key=key, every_s=project_every)
+        scheduler = StatementScheduler(billing, mailer=mailer, projector=projector)
         if once:
             report = scheduler.tick()
             Console().print(
                 f"drafted {[str(m) for m in report.drafted]}, issued"
                 f" {[str(m) for m in report.issued]}, e-mailed {report.sent}"
             )
-            if report.failures:
+            projected = scheduler.project()
+            if projected is not None:
+                Console().print(
+                    f"projected {projected.projection.month}: {projected.points} pool shares"
+                )
+            if report.failures or (projector is not None and projected is None):
                 raise typer.Exit(1)
             return
         stop = threading.Event()
@@ -307,7 +390,7 @@ def schedule_statements(
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        scheduler.run(stop)
+        scheduler.run(stop, heartbeat=heartbeat)
 
 
 @statements_app.command("runs")
@@ -585,3 +668,60 @@ def set_language(
         raise typer.BadParameter("it or en", param_hint="LANGUAGE")
     with _billing(ledger, config) as billing:
         billing.ledger.set_locale(member, language)
+
+
+@billing_app.command("project")
+def project_pools(
+    month: Annotated[
+        str | None, typer.Option("--month", help="the month, YYYY-MM (default: this one)")
+    ] = None,
+    ledger: LedgerOption = DEFAULT_LEDGER,
+    config: ConfigOption = None,
+    influx_url: InfluxUrlOption = None,
+    influx_db: InfluxDbOption = "officina",
+    influx_token: InfluxTokenOption = None,
+    pseudonym_key: PseudonymKeyOption = None,
+) -> None:
+    """Split the month's pools (or last month's) over the usage so far; write it to InfluxDB."""
+    key = _pseudonym_key(pseudonym_key) if influx_url else pseudonym_key
+    with (
+        _billing(ledger, config) as billing,
+        _influx(influx_url, influx_db, influx_token) as influx,
+    ):
+        which = _month(month) if month else None
+        if influx is None:
+            now = datetime.now(UTC)
+            projection = project_month(
+                billing, which or Month.of(now.astimezone(billing.tz).date()), now=now
+            )
+            _print_projection(billing, projection, key)
+            Console().print("not written anywhere: give --influx-url to write it")
+            return
+        report = PoolProjector(billing, influx, pseudonym_key=key or "").project(which)
+        _print_projection(billing, report.projection, key)
+        Console().print(f"{report.points} pool shares written to InfluxDB")
+        if report.refused_pools:
+            raise typer.Exit(1)
+
+
+def _print_projection(billing: Billing, projection: Projection, key: str | None) -> None:
+    console = Console()
+    if projection.basis is None:
+        console.print(f"{projection.month}: no cost pools this month or last")
+        return
+    table = Table(title=f"{projection.month} projected ({projection.basis} pools)")
+    for column in ("pool", "member", "pseudonym", "quantity", "share"):
+        table.add_column(column, justify="right" if column in ("quantity", "share") else "left")
+    for share in projection.shares:
+        rule = KEY_RULES[share.pool.key]
+        table.add_row(
+            share.pool.name,
+            share.member,
+            member_pseudonym(share.member, key) if key else "",
+            f"{formats.quantity(share.quantity, rule.base_per_unit, billing.settings.locale)}"
+            f" {rule.unit}".rstrip(),
+            _money(share.cents, billing),
+        )
+    console.print(table)
+    for name in projection.stuck:
+        console.print(f"[yellow]{name}[/yellow]: nothing to split it by yet")

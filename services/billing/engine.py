@@ -24,6 +24,7 @@ from services.billing.charges import (
     SessionCharge,
     charge_piece,
 )
+from services.billing.errors import UnallocatablePoolError
 from services.billing.gc_pause import collector_paused
 from services.billing.money import round_half_up, vat_cents
 from services.billing.months import Month, MonthWindow
@@ -33,6 +34,7 @@ from services.billing.usage import Piece, UsageSession, piece_in
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
+StuckPool = Callable[[CostPool, UnallocatablePoolError], None]
 PROGRESS_EVERY = 10_000  # sessions
 _STARTED = attrgetter("started_ms")
 _START_ORDER = attrgetter("started_ms", "id")
@@ -230,13 +232,24 @@ class _MemberMonth:
         self.charges: list[SessionCharge] = []
 
 
-def bill_month(inputs: MonthInputs, *, progress: Progress = _no_progress) -> MonthStatements:
-    """Every member's statement for the month; raises UnallocatablePoolError for a stuck pool."""
+def bill_month(
+    inputs: MonthInputs,
+    *,
+    progress: Progress = _no_progress,
+    on_stuck_pool: StuckPool | None = None,
+) -> MonthStatements:
+    """Every member's statement for the month.
+
+    A pool with nothing to split by raises UnallocatablePoolError, unless `on_stuck_pool` is
+    given: then it is told and the pool left out (a projection, early in a month, has that).
+    """
     with collector_paused():
-        return _bill_month(inputs, progress)
+        return _bill_month(inputs, progress, on_stuck_pool)
 
 
-def _bill_month(inputs: MonthInputs, progress: Progress) -> MonthStatements:
+def _bill_month(
+    inputs: MonthInputs, progress: Progress, on_stuck_pool: StuckPool | None
+) -> MonthStatements:
     window = MonthWindow(inputs.month, inputs.tz)
     members: dict[str, _MemberMonth] = {}
 
@@ -277,7 +290,13 @@ def _bill_month(inputs: MonthInputs, progress: Progress) -> MonthStatements:
     pool_shares: dict[str, tuple[PoolShare, ...]] = {}
     by_pool_member: defaultdict[str, list[PoolShare]] = defaultdict(list)
     for pool in inputs.pools:
-        shares = tuple(split_pool(pool, quantities.of))
+        try:
+            shares = tuple(split_pool(pool, quantities.of))
+        except UnallocatablePoolError as err:
+            if on_stuck_pool is None:
+                raise
+            on_stuck_pool(pool, err)
+            continue
         pool_shares[pool.name] = shares
         for share in shares:
             by_pool_member[share.member].append(share)

@@ -5,7 +5,8 @@ due: drafts for a month whose run time has come (the 1st at 06:00 Europe/Rome by
 that has none yet, issue once the review window has passed (if one is set), e-mail whatever is
 issued and unsent. Every step is safe to repeat: a month is drafted once (run log), statements
 are unique per member and month, and issuing is one transaction. A tick that crashes halfway
-is simply done again by the next.
+is simply done again by the next. Given a projector, the scheduler also writes this month's
+projected pool shares to InfluxDB, at start and every `every_s` (an hour by default).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from services.billing.errors import BillingError
 from services.billing.mailer import Mailer
 from services.billing.months import Month
+from services.billing.projection import PoolProjector, ProjectionReport
 from services.billing.service import Billing, Step
 
 log = logging.getLogger(__name__)
@@ -46,10 +49,12 @@ class StatementScheduler:
         billing: Billing,
         *,
         mailer: Mailer | None = None,
+        projector: PoolProjector | None = None,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.billing = billing
         self.mailer = mailer
+        self.projector = projector
         self._clock = clock
         self.schedule = billing.settings.schedule
 
@@ -133,12 +138,34 @@ class StatementScheduler:
         drafts, _issued, oldest = self.billing.ledger.month_state(month)
         return drafts > 0 and oldest is not None and oldest + timedelta(days=review) <= now
 
-    def run(self, stop: threading.Event) -> None:
-        """Tick now, then at each run time or poll interval, until `stop` is set."""
+    def project(self) -> ProjectionReport | None:
+        """Write this month's projected pool shares, if there is a projector; failures logged."""
+        if self.projector is None:
+            return None
+        try:
+            return self.projector.project()
+        except BillingError as err:
+            log.error("projecting pool shares: %s", err)
+            return None
+
+    def run(self, stop: threading.Event, *, heartbeat: Path | None = None) -> None:
+        """Tick now, then at each run time or poll interval, until `stop` is set.
+
+        A heartbeat file, if given, is touched after every tick: a healthcheck that finds it
+        older than two poll intervals knows the scheduler is stuck or gone.
+        """
         log.info("statement scheduler started")
+        next_projection = self._clock()
         while not stop.is_set():
             self.tick()
+            if heartbeat is not None:
+                heartbeat.touch()
             now = self._clock()
             wait = min((self.next_run(now) - now).total_seconds(), self.schedule.poll_s)
+            if self.projector is not None:
+                if now >= next_projection:
+                    self.project()
+                    next_projection = now + timedelta(seconds=self.projector.every_s)
+                wait = min(wait, (next_projection - now).total_seconds())
             stop.wait(max(wait, 1.0))
         log.info("statement scheduler stopped")

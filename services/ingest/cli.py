@@ -23,6 +23,7 @@ from services.ingest.replay import replay_dead_letters
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings, MqttProtocol
 from services.ledger import Ledger, LedgerError
+from services.ledger.pseudonyms import pseudonym_key_problems
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,14 @@ InfluxUrlOption = Annotated[
 InfluxDbOption = Annotated[str, typer.Option(help="InfluxDB v1 database (or DBRP)")]
 InfluxTokenOption = Annotated[
     str | None, typer.Option(help="InfluxDB 2.x/3.x token", envvar="OFFICINA_INFLUX_TOKEN")
+]
+PseudonymKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        help="keys the members' pseudonyms on the dashboards (32+ bytes); none: no sessions "
+        "in InfluxDB",
+        envvar="OFFICINA_PSEUDONYM_KEY",
+    ),
 ]
 
 
@@ -110,6 +119,10 @@ def run(
         LogFormat.KEYVALUE
     ),
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+    pseudonym_key: PseudonymKeyOption = None,
+    demo: Annotated[
+        bool, typer.Option(help="allow the demo's well-known pseudonym key (never in production)")
+    ] = False,
 ) -> None:
     """Run ingest until Ctrl-C or SIGTERM."""
     level = logging.getLevelName(log_level.upper())
@@ -131,6 +144,8 @@ def run(
             batch_size=batch_size,
             flush_interval_s=flush_interval,
             max_unacked=max_unacked,
+            pseudonym_key=pseudonym_key,
+            demo=demo,
         )
     except SettingsError as err:
         raise typer.BadParameter(str(err)) from err
@@ -196,10 +211,14 @@ def dead_letters(
     influx_url: InfluxUrlOption = None,
     influx_db: InfluxDbOption = "officina",
     influx_token: InfluxTokenOption = None,
+    pseudonym_key: PseudonymKeyOption = None,
 ) -> None:
     """List rejected messages not yet replayed, or replay them after a fix."""
     console = Console()
     influx = _influx_settings(influx_url, influx_db, influx_token)
+    problems = pseudonym_key_problems(pseudonym_key, demo=False)
+    if problems:
+        raise typer.BadParameter("; ".join(problems), param_hint="--pseudonym-key")
     try:
         opened = Ledger.open(ledger)
     except LedgerError as err:
@@ -207,18 +226,26 @@ def dead_letters(
         raise typer.Exit(1) from err
     try:
         if replay:
-            _replay(console, opened, influx, limit)
+            _replay(console, opened, influx, limit, pseudonym_key)
         else:
             _list(console, opened, limit)
     finally:
         opened.close()
 
 
-def _replay(console: Console, ledger: Ledger, influx: InfluxSettings | None, limit: int) -> None:
+def _replay(
+    console: Console,
+    ledger: Ledger,
+    influx: InfluxSettings | None,
+    limit: int,
+    pseudonym_key: str | None,
+) -> None:
     try:
         with ExitStack() as stack:
             client = stack.enter_context(InfluxClient(influx)) if influx else None
-            report = replay_dead_letters(ledger=ledger, influx=client, limit=limit)
+            report = replay_dead_letters(
+                ledger=ledger, influx=client, limit=limit, pseudonym_key=pseudonym_key
+            )
     except (LedgerError, InfluxError) as err:
         console.print(f"[red]replay stopped:[/red] {err}")
         raise typer.Exit(1) from err

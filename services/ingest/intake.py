@@ -18,6 +18,7 @@ from contract import (
     Badge,
     ContractError,
     GatewayStatus,
+    GatewayStatusValue,
     MachineTopic,
     SessionRecord,
     StateChange,
@@ -28,8 +29,20 @@ from contract import (
     parse_topic,
 )
 from services.ingest.batch import Batch, Source
-from services.ingest.schema import MACHINE_STATE, TELEMETRY, series_key, state_line, telemetry_line
-from services.ledger import DeadLetter, MachineEvent, SiteSession
+from services.ingest.rejections import RejectedTimes, rejected_tags
+from services.ingest.schema import (
+    MACHINE_STATE,
+    TELEMETRY,
+    gateway_series,
+    gateway_status_line,
+    gateway_status_time,
+    rejected_line,
+    series_key,
+    session_line,
+    state_line,
+    telemetry_line,
+)
+from services.ledger import DeadLetter, MachineEvent, SiteSession, member_pseudonym
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +69,7 @@ def route_of(topic: str) -> Route:
         measurement = MACHINE_STATE if parsed.kind is TopicKind.STATE else TELEMETRY
         series = series_key(measurement, parsed.site, parsed.machine)
         return Route(parsed, parsed.site, parsed.machine, series)
-    return Route(parsed, parsed.site, parsed.gateway, "")
+    return Route(parsed, parsed.site, parsed.gateway, gateway_series(parsed.site, parsed.gateway))
 
 
 class Intake:
@@ -70,13 +83,17 @@ class Intake:
         with_lines: bool,
         max_held: int | None = None,
         hold_wait_s: float = 5.0,
+        pseudonym_key: str | None = None,
     ) -> None:
         self._batch_size = batch_size
+        # Sessions go to InfluxDB only under a pseudonym, so only when there is a key for it.
+        self._pseudonym_key = pseudonym_key if with_lines else None
         self._max_held = max_held
         self._hold_wait_s = hold_wait_s
         self._flush_interval_s = flush_interval_s
         self._with_lines = with_lines
         self._routes: dict[str, Route] = {}
+        self._rejected_times = RejectedTimes()
         self._ready = threading.Condition()
         self._open: Batch | None = None
         self._closed: deque[Batch] = deque()
@@ -227,15 +244,41 @@ class Intake:
                     raise ContractError.single(
                         "machine", f"must equal the topic's machine {route.entity!r}"
                     )
-                batch.sessions.append((SiteSession(route.site, payload), Source(topic, raw)))
+                source = Source(topic, raw)
+                if self._pseudonym_key is not None:
+                    user = member_pseudonym(payload.member, self._pseudonym_key)
+                    batch.lines.append(session_line(route.site, payload, user))
+                    batch.line_sources.append(source)
+                batch.sessions.append((SiteSession(route.site, payload), source))
             elif isinstance(payload, Badge):
                 event = MachineEvent(route.site, route.entity, payload)
                 batch.badges.append((event, Source(topic, raw)))
             elif isinstance(payload, GatewayStatus):
+                if self._with_lines:
+                    at_ms = gateway_status_time(payload, _now_ms())
+                    batch.lines.append(gateway_status_line(route.series, payload, at_ms))
+                    batch.line_sources.append(Source(topic, raw))
                 batch.counts["gateway_status"] += 1
-                log.info("gateway %s/%s is %s", route.site, route.entity, payload.status.value)
+                # Online gateways repeat their status every minute: only a departure is news.
+                online = payload.status is GatewayStatusValue.ONLINE
+                log.log(
+                    logging.DEBUG if online else logging.INFO,
+                    "gateway %s/%s is %s",
+                    route.site,
+                    route.entity,
+                    payload.status.value,
+                )
             else:
                 batch.counts["ignored"] += 1
         except ContractError as err:
             log.warning("rejected message on %s: field %s: %s", topic, err.field, err)
             batch.dead_letters.append(DeadLetter(topic, bytes(raw), str(err), err.field))
+            if self._with_lines:
+                where, what = rejected_tags(topic)
+                at_ms = self._rejected_times.time_of(where, what, topic, raw, _now_ms())
+                batch.lines.append(rejected_line(where, what, at_ms))
+                batch.line_sources.append(Source(topic, raw))
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000

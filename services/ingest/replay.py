@@ -19,7 +19,7 @@ from services.ledger import DeadLetterRow, Ledger
 log = logging.getLogger(__name__)
 
 # Messages whose booking is (also) a point in InfluxDB.
-_NEEDS_INFLUX = frozenset({TopicKind.TELEMETRY, TopicKind.STATE})
+_NEEDS_INFLUX = frozenset({TopicKind.TELEMETRY, TopicKind.STATE, TopicKind.STATUS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,11 @@ def _needs_influx(topic: str) -> bool:
 
 
 def replay_dead_letters(
-    *, ledger: Ledger, influx: InfluxClient | None, limit: int | None = None
+    *,
+    ledger: Ledger,
+    influx: InfluxClient | None,
+    limit: int | None = None,
+    pseudonym_key: str | None = None,
 ) -> ReplayReport:
     """Replay the dead letters not yet replayed, oldest first; raise if a store fails."""
     replayed: list[int] = []
@@ -58,7 +62,7 @@ def replay_dead_letters(
         if influx is None and _needs_influx(letter.topic):
             waiting += 1
             continue
-        outcome = _book_again(letter, ledger=ledger, influx=influx)
+        outcome = _book_again(letter, ledger=ledger, influx=influx, pseudonym_key=pseudonym_key)
         if outcome is None:
             ledger.mark_replayed([letter.id])
             replayed.append(letter.id)
@@ -74,10 +78,19 @@ def replay_dead_letters(
 
 
 def _book_again(
-    letter: DeadLetterRow, *, ledger: Ledger, influx: InfluxClient | None
+    letter: DeadLetterRow,
+    *,
+    ledger: Ledger,
+    influx: InfluxClient | None,
+    pseudonym_key: str | None,
 ) -> str | None:
     """Book one dead letter; None when booked, else why it is still rejected."""
-    intake = Intake(batch_size=1, flush_interval_s=1.0, with_lines=influx is not None)
+    intake = Intake(
+        batch_size=1,
+        flush_interval_s=1.0,
+        with_lines=influx is not None,
+        pseudonym_key=pseudonym_key,
+    )
     intake.take(letter.topic, bytes(letter.raw), generation=0, mid=0)
     batch = intake.next_batch(0.0)
     if batch is None:

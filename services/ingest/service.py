@@ -135,7 +135,13 @@ class Ingest:
             with_lines=self._influx is not None,
             max_held=settings.max_unacked,
             hold_wait_s=settings.hold_wait_s,
+            pseudonym_key=settings.pseudonym_key,
         )
+        if self._influx is not None and settings.pseudonym_key is None:
+            log.warning(
+                "no pseudonym key: sessions are not written to InfluxDB (the dashboards' "
+                "per-member panels stay empty); set --pseudonym-key"
+            )
         self._booker = Booker(
             intake=self._intake,
             ledger=self._ledger,

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from services.ingest.errors import SettingsError
 from services.ingest.influx import MAX_BATCH_LINES, InfluxSettings
+from services.ledger.pseudonyms import pseudonym_key_problems
 
 _GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -74,9 +75,13 @@ class IngestSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     # On stop, how long to keep trying to book what was received before leaving it to the broker.
     stop_timeout_s: float = 10.0
+    # Keys the members' display pseudonyms; without it no `session` points are written.
+    pseudonym_key: str | None = field(default=None, repr=False)
+    # The demo may use its well-known pseudonym key; nothing else may.
+    demo: bool = False
 
     def __post_init__(self) -> None:
-        problems = []
+        problems = pseudonym_key_problems(self.pseudonym_key, demo=self.demo)
         if not self.broker_host:
             problems.append("broker_host: must not be empty")
         if not 0 < self.broker_port < 65_536:

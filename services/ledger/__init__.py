@@ -25,6 +25,7 @@ from services.ledger.models import (
     QualificationRow,
     SessionRow,
 )
+from services.ledger.pseudonyms import member_pseudonym, members_behind
 from services.ledger.registry import AccessEntry, MachineSpec, Registry
 from services.ledger.repository import Ledger
 
@@ -51,5 +52,7 @@ __all__ = [
     "RegistryError",
     "SessionRow",
     "SiteSession",
+    "member_pseudonym",
+    "members_behind",
     "open_ledger",
 ]

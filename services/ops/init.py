@@ -43,8 +43,13 @@ SETTINGS = (
     Setting("MQTT_INGEST_PASSWORD", secret_bytes=24),
     Setting("MQTT_API_USER", "api"),
     Setting("MQTT_API_PASSWORD", secret_bytes=24),
-    Setting("OFFICINA_CARD_SECRET", secret_bytes=32, comment="keys card hashes: never change it"),
+    Setting("OFFICINA_SITE_KEY", secret_bytes=32, comment="keys card hashes: never change it"),
     Setting("OFFICINA_API_SECRET", secret_bytes=32, comment="signs api tokens"),
+    Setting(
+        "OFFICINA_PSEUDONYM_KEY",
+        secret_bytes=32,
+        comment="keys pseudonyms on the dashboards: a new key makes old ones unresolvable",
+    ),
 )
 
 

@@ -43,6 +43,7 @@ from tests.waiting import eventually
 
 SECRET = "test-secret-" + "x" * 40
 SITE_KEY = "test-site-key-0123456789-long-enough"
+PSEUDONYM_KEY = "test-pseudonym-key-0123456789-long-enough"
 PASSWORD = "correct horse battery"
 CONNECT_TIMEOUT_S = 10.0
 
@@ -94,6 +95,7 @@ def make_settings(
         "client_id": f"api-{site}",
         "secret": SECRET,
         "site_key": SITE_KEY,
+        "pseudonym_key": PSEUDONYM_KEY,
         "amps_every_s": 0.2,
         # Cheap hashing for tests; production keeps Argon2id's full cost.
         "password_cost": PasswordCost(memory_kib=1024, passes=1, lanes=1),

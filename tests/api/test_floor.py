@@ -19,11 +19,13 @@ from contract import (
     GatewayTopic,
     MachineState,
     MachineTopic,
+    Message,
     Telemetry,
     TopicKind,
     decode_message,
     encode_payload,
 )
+from services.api.floor import ChangeKind, Floor, FloorChange
 from services.api.security import Role
 from tests.api.conftest import (
     PASSWORD,
@@ -266,3 +268,24 @@ def test_many_event_streams_all_see_a_change(
                 return await asyncio.wait_for(asyncio.gather(*watchers), 15)
 
         assert asyncio.run(all_watch()) == ["fault"] * streams
+
+
+def test_a_repeated_online_status_changes_nothing_on_the_floor() -> None:
+    floor = Floor(site="officina-nord", sparkline_points=10)
+    changes: list[FloorChange] = []
+    floor.listen(changes.append)
+    topic = GatewayTopic("officina-nord", "gw-1")
+
+    def status(value: GatewayStatusValue, ts: int, spool: int | None) -> Message:
+        payload = GatewayStatus(
+            id=f"gw-1-{ts}", ts=ts, status=value, version="1", machines=("lathe-1",), spool=spool
+        )
+        return Message(topic, payload)
+
+    floor.take(status(GatewayStatusValue.ONLINE, 1_000, 12))
+    floor.take(status(GatewayStatusValue.ONLINE, 61_000, 0))  # a minute later, spool drained
+    floor.take(status(GatewayStatusValue.ONLINE, 121_000, 0))
+    assert [c.kind for c in changes] == [ChangeKind.GATEWAY]
+    floor.take(status(GatewayStatusValue.OFFLINE, 150_000, None))
+    assert [c.kind for c in changes] == [ChangeKind.GATEWAY, ChangeKind.GATEWAY]
+    assert changes[-1].machines[0].shown_state is MachineState.OFFLINE

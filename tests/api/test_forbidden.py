@@ -91,6 +91,9 @@ MEMBER: dict[str, Call | str] = {
     "GET /api/v1/members": Call("GET", "/api/v1/members"),
     "POST /api/v1/members": Call("POST", "/api/v1/members", json={"id": "eve", "name": "Eve"}),
     "GET /api/v1/members/{member_id}": Call("GET", "/api/v1/members/marco"),
+    "GET /api/v1/members/by-pseudonym/{pseudonym}": Call(
+        "GET", "/api/v1/members/by-pseudonym/m-0123456789"
+    ),
     "PATCH /api/v1/members/{member_id}": Call(
         "PATCH", "/api/v1/members/giulia", json={"name": "Giulia the Great"}
     ),

@@ -78,6 +78,24 @@ def session_records(draw: st.DrawFn) -> SessionRecord:
     )
 
 
+@st.composite
+def gateway_statuses(draw: st.DrawFn) -> GatewayStatus:
+    """A status with or without a spool, the oldest message's age only when one waits."""
+    spool = draw(st.none() | st.integers(min_value=0, max_value=2**53 - 1))
+    oldest = None
+    if spool:
+        oldest = draw(st.none() | st.floats(min_value=0, max_value=MAX_EPOCH_MS / 1000))
+    return GatewayStatus(
+        id=draw(message_ids),
+        ts=draw(epoch_ms),
+        status=draw(st.sampled_from(GatewayStatusValue)),
+        version=draw(short_texts),
+        machines=tuple(draw(st.lists(ids, max_size=8))),
+        spool=spool,
+        spool_oldest_s=oldest,
+    )
+
+
 PAYLOADS: dict[TopicKind, st.SearchStrategy[Envelope]] = {
     TopicKind.TELEMETRY: st.builds(
         Telemetry,
@@ -127,14 +145,7 @@ PAYLOADS: dict[TopicKind, st.SearchStrategy[Envelope]] = {
         action=st.sampled_from(CommandAction),
         by=short_texts,
     ),
-    TopicKind.STATUS: st.builds(
-        GatewayStatus,
-        id=message_ids,
-        ts=epoch_ms,
-        status=st.sampled_from(GatewayStatusValue),
-        version=short_texts,
-        machines=st.lists(ids, max_size=8).map(tuple),
-    ),
+    TopicKind.STATUS: gateway_statuses(),
 }
 
 
@@ -200,6 +211,20 @@ def session_json(**changes: object) -> bytes:
     return json.dumps(fields).encode()
 
 
+def status_json(**changes: object) -> bytes:
+    """A valid gateway status as JSON bytes, as gateways before the spool fields sent it."""
+    fields: dict[str, object] = {
+        "v": 1,
+        "id": "gw-1-online-1767225600000",
+        "ts": 1_767_225_600_000,
+        "status": "online",
+        "version": "0.1.0",
+        "machines": ["lathe-1"],
+    }
+    fields.update(changes)
+    return json.dumps(fields).encode()
+
+
 def rejection(kind: TopicKind, raw: bytes) -> ContractError:
     """The error decoding raw as kind raises; fails the test when it raises anything else."""
     with pytest.raises(ContractError) as caught:
@@ -234,6 +259,58 @@ def test_valid_samples_are_accepted() -> None:
 )
 def test_garbage_telemetry_is_refused_naming_the_field(raw: bytes, field: str) -> None:
     assert rejection(TopicKind.TELEMETRY, raw).field == field
+
+
+def test_a_status_without_spool_fields_is_still_valid() -> None:
+    status = decode_payload(TopicKind.STATUS, status_json())
+    assert isinstance(status, GatewayStatus)
+    assert (status.spool, status.spool_oldest_s) == (None, None)
+
+
+def test_a_status_with_its_spool_reads_back() -> None:
+    status = decode_payload(TopicKind.STATUS, status_json(spool=120, spool_oldest_s=95.5))
+    assert isinstance(status, GatewayStatus)
+    assert (status.spool, status.spool_oldest_s) == (120, 95.5)
+    empty = decode_payload(TopicKind.STATUS, status_json(spool=0))
+    assert isinstance(empty, GatewayStatus)
+    assert (empty.spool, empty.spool_oldest_s) == (0, None)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        pytest.param({"spool": -1}, "spool", id="negative-spool"),
+        pytest.param({"spool": "x"}, "spool", id="spool-a-word"),
+        pytest.param({"spool": "3"}, "spool", id="spool-a-numeral"),
+        pytest.param({"spool": 2.5}, "spool", id="spool-fractional"),
+        pytest.param({"spool": True}, "spool", id="spool-a-bool"),
+        pytest.param({"spool": 2**53}, "spool", id="spool-beyond-a-float"),
+        pytest.param({"spool": [1]}, "spool", id="spool-a-list"),
+        pytest.param({"spool": 3, "spool_oldest_s": -0.5}, "spool_oldest_s", id="negative-age"),
+        pytest.param({"spool": 3, "spool_oldest_s": "60"}, "spool_oldest_s", id="age-a-numeral"),
+        pytest.param({"spool": 3, "spool_oldest_s": 5e9}, "spool_oldest_s", id="age-past-2100"),
+        pytest.param({"spool_oldest_s": 60}, "spool_oldest_s", id="age-without-spool"),
+        pytest.param({"spool": 0, "spool_oldest_s": 60}, "spool_oldest_s", id="age-of-nothing"),
+        pytest.param({"status": "asleep"}, "status", id="unknown-status"),
+        pytest.param({"machines": ["Lathe 1"]}, "machines.0", id="machine-bad-id"),
+    ],
+)
+def test_garbage_status_is_refused_naming_the_field(changes: dict[str, object], field: str) -> None:
+    assert rejection(TopicKind.STATUS, status_json(**changes)).field == field
+
+
+def test_a_bad_spool_is_the_only_problem_reported() -> None:
+    error = rejection(TopicKind.STATUS, status_json(spool=-1, spool_oldest_s=60))
+    assert [p.field for p in error.problems] == ["spool"]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity"])
+def test_a_non_finite_spool_age_is_refused(literal: str) -> None:
+    raw = status_json(spool=1, spool_oldest_s=0).replace(
+        b'"spool_oldest_s": 0', f'"spool_oldest_s": {literal}'.encode()
+    )
+    assert literal.encode() in raw
+    assert rejection(TopicKind.STATUS, raw).field == "spool_oldest_s"
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])

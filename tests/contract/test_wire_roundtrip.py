@@ -123,6 +123,8 @@ def example_messages(site: str) -> dict[TopicKind, tuple[Topic, Envelope]]:
                 status=GatewayStatusValue.ONLINE,
                 version="0.1.0",
                 machines=("lathe-1", "laser-2"),
+                spool=42,
+                spool_oldest_s=17.5,
             ),
         ),
     }

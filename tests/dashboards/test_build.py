@@ -117,3 +117,51 @@ def test_push_to_a_grafana_that_does_not_answer_says_so() -> None:
 def test_push_refuses_a_url_without_a_scheme() -> None:
     with pytest.raises(PushError, match="must start with http"):
         push(PushOptions(grafana_url="grafana.local:3000", token="glsa_test"))
+
+
+def _panel_json(uid: str, title: str, directory: Path = JSON_DIR) -> dict[str, object]:
+    model = json.loads((directory / f"{uid}.json").read_text())
+    panel: dict[str, object] = next(p for p in model["panels"] if p["title"] == title)
+    return panel
+
+
+def test_a_members_pseudonym_links_to_officina_where_only_coordinators_see_who_it_is() -> None:
+    for uid, title in (
+        ("officina-machines", "Top users"),
+        ("officina-energy", "kWh per member"),
+        ("officina-energy", "Projected pool shares"),
+    ):
+        panel = _panel_json(uid, title)
+        [override] = panel["fieldConfig"]["overrides"]  # type: ignore[index]
+        assert override["matcher"] == {"id": "byName", "options": "user"}
+        [links] = override["properties"]
+        assert links["value"][0]["url"] == "${officina_url}/members/by-pseudonym/${__value.raw}"
+        assert "coordinator" in str(panel["description"])
+        model = json.loads((JSON_DIR / f"{uid}.json").read_text())
+        [setting] = [v for v in model["templating"]["list"] if v["name"] == "officina_url"]
+        assert (setting["type"], setting["hide"], setting["query"]) == (
+            "constant",
+            2,
+            "http://localhost:8000",
+        )
+
+
+def test_build_sets_the_officina_url_and_refuses_a_setting_it_does_not_have(
+    tmp_path: Path,
+) -> None:
+    built = CliRunner().invoke(
+        app, ["build", "--out", str(tmp_path), "--set", "officina_url=https://officina.lan"]
+    )
+    assert built.exit_code == 0, built.output
+    model = json.loads((tmp_path / "officina-energy.json").read_text())
+    [setting] = [v for v in model["templating"]["list"] if v["name"] == "officina_url"]
+    assert setting["query"] == setting["current"]["value"] == "https://officina.lan"
+    assert stale(tmp_path) != []  # not the repository's JSON any more
+
+    refused = CliRunner().invoke(
+        app,
+        ["build", "--out", str(tmp_path / "x"), "--set", "grafana_url=x"],
+        env={"COLUMNS": "200"},
+    )
+    assert refused.exit_code == 2
+    assert "grafana_url: not a setting of the dashboards (officina_url" in refused.output

@@ -5,8 +5,11 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,8 +18,12 @@ from dashboards import DASHBOARDS, Panel
 from dashboards.expand import TimeRange, expand, panel_queries
 from dashboards.grafana_json import ALL
 from dashboards.rollups import backfill_statements
+from services.billing import AllocationKey, Billing, BillingLedger, BillingSettings, CostPool
+from services.billing.months import Month
+from services.billing.projection import PoolProjector
 from services.ingest import InfluxClient, InfluxSettings, Ingest, IngestSettings
 from services.ingest.influx_setup import apply as setup_influx
+from services.ledger import member_pseudonym
 from tests.dashboards import week
 from tests.dashboards.questions import SAME_ANSWERS, SameAnswer, answers, assert_same
 from tests.harness.influxdb import InfluxServer, Series
@@ -25,6 +32,13 @@ from tests.harness.mqtt import MqttProbe
 
 WAIT_S = 30.0
 LIVE_AT_MS = week.WORK_START_MS + 150 * week.MINUTE_MS  # 10:30, in the running stretch
+PSEUDONYM_KEY = "the week's pseudonym key, long enough to be refused by nobody"
+# Billing projects the month's pools at 10:15 of the last day, within the live panels' hour.
+PROJECTED_AT_MS = LIVE_AT_MS - 15 * week.MINUTE_MS
+POOLS = (
+    CostPool(name="Luce", total_cents=9_000, key=AllocationKey.KWH),
+    CostPool(name="Manutenzione", total_cents=6_001, key=AllocationKey.RUNNING_HOURS),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +94,11 @@ def seeded(
     messages = [
         (topic, payload)
         for machine in week.MACHINES
-        for stream in (week.telemetry, week.state_changes)
+        for stream in (week.telemetry, week.state_changes, week.sessions)
         for topic, payload in stream(start_ms, machine)
     ]
+    messages += [status for gateway in week.GATEWAYS for status in week.statuses(start_ms, gateway)]
+    garbage = week.rejected(start_ms)
     settings = IngestSettings(
         broker_host=broker.host,
         broker_port=broker.port,
@@ -90,6 +106,7 @@ def seeded(
         ledger_url=f"sqlite:///{tmp_path_factory.mktemp('week-ledger') / 'ledger.sqlite3'}",
         influx=influx_settings,
         flush_interval_s=0.2,
+        pseudonym_key=PSEUDONYM_KEY,
     )
     try:
         with Ingest(settings) as ingest:
@@ -97,12 +114,18 @@ def seeded(
             with MqttProbe(host=broker.host, port=broker.port) as gateway:
                 for topic, payload in messages:
                     gateway.publish(topic, encode_payload(payload))
-            assert ingest.wait_for_count("influx_lines", len(messages), WAIT_S), ingest.counters
+                for topic, raw in garbage:
+                    gateway.publish(topic, raw)
+            # Each rejected message is a point too.
+            lines = len(messages) + len(garbage)
+            assert ingest.wait_for_count("influx_lines", lines, WAIT_S), ingest.counters
+            assert ingest.wait_for_count("rejected", len(garbage), WAIT_S), ingest.counters
         end_ms = start_ms + week.DAYS * week.DAY_MS - 1
         for statement in backfill_statements(
             database, where=f"time >= {start_ms}ms AND time <= {end_ms}ms"
         ):
             influxdb.execute(statement)
+        _project_pools(settings.ledger_url, influx_settings, _projected_at_ms(start_ms))
         yield SeededWeek(
             influx=influxdb,
             database=database,
@@ -117,6 +140,28 @@ def seeded(
         )
     finally:
         influxdb.drop_database(database)
+
+
+def _projected_at_ms(week_start_ms: int) -> int:
+    return week_start_ms + (week.DAYS - 1) * week.DAY_MS + PROJECTED_AT_MS
+
+
+def _project_pools(ledger_url: str, influx: InfluxSettings, at_ms: int) -> None:
+    """The month's pools entered and projected by billing over what ingest booked."""
+    at = datetime.fromtimestamp(at_ms / 1000, UTC)
+    ledger = BillingLedger.open(ledger_url)
+    try:
+        billing = Billing(ledger, BillingSettings(), terminal=False)
+        month = Month.of(at.astimezone(billing.tz).date())
+        for pool in POOLS:
+            ledger.add_pool(month, pool)
+        with InfluxClient(influx) as client:
+            projector = PoolProjector(
+                billing, client, pseudonym_key=PSEUDONYM_KEY, clock=lambda: at
+            )
+            projector.project()
+    finally:
+        ledger.close()
 
 
 def by_machine(series: list[Series], column: str) -> dict[str, float]:
@@ -273,6 +318,127 @@ def _check_lost(answers: list[list[Series]], seeded: SeededWeek) -> None:
     assert by_machine(lost, "lost") == {"lathe-1": 5.0, "mill-1": 0.0, "laser-1": 0.0}
 
 
+def _week_ms(seeded: SeededWeek, day: int, minute: int) -> int:
+    return seeded.time_range.start_ms + day * week.DAY_MS + week.WORK_START_MS + minute * 60_000
+
+
+def _check_online(answers: list[list[Series]], seeded: SeededWeek) -> None:
+    (latest,) = answers
+    last_day = week.DAYS - 1
+    shown = {
+        (s.tags["site"], s.tags["gateway"]): (s.rows()[0]["status"], s.rows()[0]["time"])
+        for s in latest
+    }
+    assert shown == {
+        ("officina-nord", "gw-nord"): ("offline", _week_ms(seeded, last_day, week.WORK_MINUTES)),
+        ("officina-sud", "gw-sud"): ("online", _week_ms(seeded, last_day, 9 * 60)),
+    }
+    spools = {s.tags["gateway"]: s.rows()[0]["spool"] for s in latest}
+    assert spools == {"gw-nord": 0.0, "gw-sud": float(week.SOUTH_LAST_SPOOL)}
+
+
+def _check_spool_backlog(answers: list[list[Series]], seeded: SeededWeek) -> None:
+    (backlog,) = answers
+    shown = {
+        s.tags["gateway"]: [
+            (_number(row["time"]), _number(row["spool"]))
+            for row in s.rows()
+            if row["spool"] is not None
+        ]
+        for s in backlog
+    }
+    # Each status in an interval of its own (15 minutes over a week), its spool as sent.
+    expected = {
+        gateway.gateway: [
+            (float(status.ts), float(status.spool or 0))
+            for _, status in week.statuses(seeded.time_range.start_ms, gateway)
+        ]
+        for gateway in week.GATEWAYS
+    }
+    assert shown == expected
+    assert max(v for _, v in shown["gw-nord"]) == 240.0
+    assert len(shown["gw-nord"]) == week.DAYS * (week.STATUS_HOURS + 1)
+    # Between statuses, nothing: a gap, not a zero.
+    assert all(len(s.rows()) > len(shown[s.tags["gateway"]]) for s in backlog)
+
+
+def _check_rejected(answers: list[list[Series]], seeded: SeededWeek) -> None:
+    (counts,) = answers
+    shown = {(s.tags["site"], s.tags["kind"]): _number(s.rows()[0]["rejected"]) for s in counts}
+    # The dashboard's sites are the two of the week: a topic with no valid site is not theirs.
+    assert shown == {key: n for key, n in week.REJECTED.items() if key[0] != "unknown"}
+
+
+def _week_sessions() -> list[tuple[int, week.WeekMachine, str]]:
+    """(day, machine, member) of every session of the week."""
+    return [(d, m, week.member_of(m, d)) for d in range(week.DAYS) for m in week.MACHINES]
+
+
+def _pseudonym(member: str) -> str:
+    return member_pseudonym(member, PSEUDONYM_KEY)
+
+
+def _ranked(series: list[Series], column: str) -> list[tuple[str, float]]:
+    """(user, value) rows of a top-members table, in the order the panel shows them."""
+    (table,) = series
+    return [(str(row["user"]), _number(row[column])) for row in table.rows()]
+
+
+def _check_top_users(answers: list[list[Series]], seeded: SeededWeek) -> None:
+    (top,) = answers
+    hours: Counter[str] = Counter()
+    for _, _, member in _week_sessions():
+        hours[_pseudonym(member)] += 2.0
+    assert _ranked(top, "hours running") == hours.most_common()
+    # Giulia: the lathe every day and the laser four days; Marco the mill; Sara the laser 3 days.
+    assert [h for _, h in hours.most_common()] == [22.0, 14.0, 6.0]
+
+
+def _check_kwh_per_member(answers: list[list[Series]], seeded: SeededWeek) -> None:
+    (top,) = answers
+    kwh: Counter[str] = Counter()
+    for _, machine, member in _week_sessions():
+        kwh[_pseudonym(member)] += week.session_kwh(machine)
+    shown = _ranked(top, "kWh")
+    assert [user for user, _ in shown] == [user for user, _ in kwh.most_common()]
+    for user, value in shown:
+        assert math.isclose(value, kwh[user]), user
+    # Metered per session, without the half hour of stray current on the locked machines.
+    assert sum(v for _, v in shown) < sum(MACHINE_KWH.values())
+
+
+def _check_projected_shares(answers: list[list[Series]], seeded: SeededWeek) -> None:
+    (shares,) = answers
+    at_ms = _projected_at_ms(seeded.time_range.start_ms)
+    rome = ZoneInfo("Europe/Rome")
+    month = Month.of(datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(rome).date())
+    # Usage of the month so far: the week's sessions that began in it, before the projection.
+    used: dict[str, Counter[str]] = {"Luce": Counter(), "Manutenzione": Counter()}
+    for day, machine, member in _week_sessions():
+        started_ms = seeded.time_range.start_ms + day * week.DAY_MS + week.WORK_START_MS + 3_600_000
+        started = datetime.fromtimestamp(started_ms / 1000, UTC).astimezone(rome)
+        if Month.of(started.date()) == month and started_ms < at_ms:
+            used["Luce"][member] += week.session_kwh(machine)
+            used["Manutenzione"][member] += 2.0
+    shown = {(s.tags["pool"], s.tags["user"]): s.rows()[0] for s in shares}
+    assert set(shown) == {(p, _pseudonym(m)) for p, by in used.items() for m in by}
+    for pool in POOLS:
+        quantities = used[pool.name]
+        total = sum(quantities.values())
+        cents = 0.0
+        for member, quantity in quantities.items():
+            row = shown[(pool.name, _pseudonym(member))]
+            exact = pool.total_cents * quantity / total
+            share_cents = _number(row["share (EUR)"]) * 100
+            # Largest remainder: each gets the whole cents of their exact share, or one more.
+            assert math.floor(exact) - 1e-6 <= share_cents <= math.floor(exact) + 1 + 1e-6
+            cents += share_cents
+            assert math.isclose(_number(row["quantity"]), quantity)
+            assert row["pool (EUR)"] == pool.total_cents / 100
+            assert (row["key"], row["basis"], row["month"]) == (pool.key, "entered", str(month))
+        assert round(cents) == pool.total_cents
+
+
 Check = Callable[[list[list[Series]], SeededWeek], None]
 EXPECTED: dict[tuple[str, str], Check] = {
     ("officina-floor-now", "State"): _check_state,
@@ -282,10 +448,16 @@ EXPECTED: dict[tuple[str, str], Check] = {
     ("officina-machines", "Hours per machine"): _check_hours,
     ("officina-machines", "Utilisation"): _check_utilisation,
     ("officina-machines", "Energy per machine"): _check_energy_per_bucket,
+    ("officina-machines", "Top users"): _check_top_users,
     ("officina-energy", "kWh per machine"): _check_kwh_per_machine,
     ("officina-energy", "kWh per day"): _check_kwh_per_day,
     ("officina-energy", "Projected kWh for 30 days"): _check_projection,
     ("officina-energy", "Peak current"): _check_peak,
+    ("officina-energy", "kWh per member"): _check_kwh_per_member,
+    ("officina-energy", "Projected pool shares"): _check_projected_shares,
+    ("officina-gateways", "Online"): _check_online,
+    ("officina-gateways", "Spool backlog"): _check_spool_backlog,
+    ("officina-gateways", "Rejected messages"): _check_rejected,
     ("officina-gateways", "Last heard"): _check_last_heard,
     ("officina-gateways", "Samples per minute"): _check_samples_per_minute,
     ("officina-gateways", "Samples lost"): _check_lost,
@@ -343,6 +515,28 @@ def test_all_as_grafana_sends_it_shows_every_machine(seeded: SeededWeek) -> None
         variables={**seeded.variables, "site": ALL, "machine": ALL},
     )
     assert set(by_machine(seeded.run(query), "kWh")) == set(MACHINE_KWH)
+
+
+def test_rejected_messages_without_a_valid_site_show_with_every_site(seeded: SeededWeek) -> None:
+    gateways = next(d for d in DASHBOARDS if d.uid == "officina-gateways")
+    panel = next(p for p in gateways.panels if p.title == "Rejected messages")
+    (query,) = panel_queries(
+        panel, time_range=seeded.time_range, variables={**seeded.variables, "site": ALL}
+    )
+    shown = {(s.tags["site"], s.tags["kind"]): s.rows()[0]["rejected"] for s in seeded.run(query)}
+    assert shown == week.REJECTED
+
+
+def test_top_users_count_only_the_chosen_machines(seeded: SeededWeek) -> None:
+    machines = next(d for d in DASHBOARDS if d.uid == "officina-machines")
+    top = next(p for p in machines.panels if p.title == "Top users")
+    (query,) = panel_queries(
+        top, time_range=seeded.time_range, variables={**seeded.variables, "machine": "laser-1"}
+    )
+    assert _ranked(seeded.run(query), "hours running") == [
+        (_pseudonym("giulia"), 8.0),
+        (_pseudonym("sara"), 6.0),
+    ]
 
 
 @pytest.mark.parametrize("question", SAME_ANSWERS, ids=[q.name for q in SAME_ANSWERS])

@@ -108,3 +108,14 @@ def test_a_bad_card_uid_and_a_naive_expiry_are_refused() -> None:
         parse_config(bad)
     assert "access.0" in str(caught.value) and "time zone" in str(caught.value)
     assert "access.1" in str(caught.value) and "hex" in str(caught.value)
+
+
+def test_the_status_interval_defaults_to_a_minute_and_refuses_nonsense() -> None:
+    assert parse_config(GOOD).broker.status_interval_s == 60.0
+    every_ten = GOOD.replace("[broker]\n", "[broker]\nstatus_interval_s = 10\n")
+    assert parse_config(every_ten).broker.status_interval_s == 10.0
+    for bad in ("0", "-5", "0.2", "86400", '"often"', "nan"):
+        text = GOOD.replace("[broker]\n", f"[broker]\nstatus_interval_s = {bad}\n")
+        with pytest.raises(ConfigError) as caught:
+            parse_config(text)
+        assert "broker.status_interval_s" in str(caught.value), bad

@@ -6,9 +6,14 @@ import re
 from pathlib import Path
 
 import pytest
+import typer.main
 import yaml  # type: ignore[import-untyped]
+from typer.core import TyperGroup
 
 from dashboards.catalogue import DASHBOARDS
+from officina.cli import app as officina_app
+from services.api.app import create_app
+from services.api.settings import ApiSettings
 from services.ops.errors import InitError
 from services.ops.init import SETTINGS, generate_env, read_env, write_env
 
@@ -16,11 +21,14 @@ DEPLOY = Path(__file__).parents[2] / "deploy"
 COMPOSE = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict[str, object]] = COMPOSE["services"]
 ONE_SHOT = {"broker-files"}
+# What a service may read but a deployment need not set.
+OPTIONAL_VARIABLES = {"OFFICINA_BILLING_CONFIG"}
 
 
 def test_the_server_runs_every_part() -> None:
     assert set(SERVICES) == {
-        "postgres", "mosquitto", "influxdb", "grafana", "ingest", "api", "broker-files"
+        "postgres", "mosquitto", "influxdb", "grafana", "ingest", "api", "statements",
+        "broker-files",
     }  # fmt: skip
 
 
@@ -119,3 +127,51 @@ def test_a_malformed_env_line_is_named(tmp_path: Path) -> None:
     env.write_text("TZ=Europe/Rome\nthis is not a setting\n")
     with pytest.raises(InitError, match=r"\.env:2: expected NAME=value"):
         read_env(env)
+
+
+def _commands() -> dict[str, list[str]]:
+    return {
+        name: [str(part) for part in service["command"]]  # type: ignore[attr-defined]
+        for name, service in SERVICES.items()
+        if name not in {"postgres", "mosquitto", "influxdb", "grafana"}
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_every_officina_command_parses_with_what_compose_and_init_provide(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command line as the container runs it, parsed (not run) by the real CLI."""
+    env = {s.name: "x" * 40 for s in SETTINGS}
+    environment: dict[str, object] = SERVICES[name].get("environment", {})  # type: ignore[assignment]
+    env |= {key: str(value) for key, value in environment.items()}
+    argv = [re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], p) for p in _commands()[name]]
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert argv.pop(0) == "officina"
+    command = typer.main.get_command(officina_app)
+    with typer.Context(command) as context:
+        while isinstance(command, TyperGroup):
+            found = command.get_command(context, argv.pop(0))
+            assert found is not None, f"{name}: no such command in {_commands()[name]}"
+            command = found
+        # Unknown options and required options missing (with the variables set) raise here.
+        command.make_context(command.name, argv)
+    read = {
+        variable
+        for param in command.params
+        for variable in ([param.envvar] if isinstance(param.envvar, str) else param.envvar or [])
+    }
+    unset = {v for v in read if v.startswith("OFFICINA_")} - OPTIONAL_VARIABLES - set(env)
+    assert not unset, f"{name} reads {sorted(unset)}, which neither compose nor init sets"
+
+
+def test_the_api_healthcheck_asks_a_route_the_api_serves() -> None:
+    test = " ".join(str(part) for part in SERVICES["api"]["healthcheck"]["test"])  # type: ignore[index]
+    assert "http://127.0.0.1:8000/healthz" in test
+    app = create_app(
+        ApiSettings.for_demo(
+            site="officina", ledger_url="sqlite://", broker_host="127.0.0.1", broker_port=1
+        )
+    )
+    assert "/healthz" in {getattr(route, "path", None) for route in app.routes}

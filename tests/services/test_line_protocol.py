@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contract import MachineState, StateChange, Telemetry
+from contract import EndReason, MachineState, SessionRecord, StateChange, Telemetry, card_hash
 from services.ingest.line_protocol import (
     INT64_MAX,
     INT64_MIN,
@@ -20,11 +20,14 @@ from services.ingest.schema import (
     MACHINE_STATE,
     TELEMETRY,
     series_key,
+    session_line,
+    session_point,
     state_line,
     state_point,
     telemetry_line,
     telemetry_point,
 )
+from services.ledger import member_pseudonym
 from tests.harness.influxdb import InfluxDatabase
 from tests.services.lineproto_reader import read_line
 
@@ -167,3 +170,35 @@ def test_the_fast_state_line_is_the_escaped_general_line() -> None:
     fast = state_line(series_key(MACHINE_STATE, "officina-nord", "lathe-1"), change)
 
     assert fast == state_point("officina-nord", "lathe-1", change).to_line()
+
+
+@given(
+    member=st.from_regex(r"[a-z0-9][a-z0-9-]{0,63}", fullmatch=True),
+    running_s=st.floats(min_value=0, max_value=1e6, allow_nan=False),
+    idle_s=st.floats(min_value=0, max_value=1e6, allow_nan=False),
+    energy_wh=st.floats(min_value=0, max_value=1e9, allow_nan=False),
+)
+def test_the_fast_session_line_is_the_escaped_general_line(
+    member: str, running_s: float, idle_s: float, energy_wh: float
+) -> None:
+    record = SessionRecord(
+        id="7f1d1c6e-4b1a-4f49-9d7e-3f1c2a0b9e11",
+        ts=1_767_226_800_000,
+        machine="lathe-1",
+        member=member,
+        card=card_hash("04A1B2C3", b"k"),
+        started=1_767_225_600_123,
+        ended=1_767_226_800_000,
+        unlocked_s=running_s + idle_s,
+        running_s=running_s,
+        idle_s=idle_s,
+        energy_wh=energy_wh,
+        end_reason=EndReason.BADGE_OUT,
+        clock_ok=True,
+    )
+
+    user = member_pseudonym(member, "a test pseudonym key, long enough: 32+")
+
+    fast = session_line("officina-nord", record, user)
+
+    assert fast == session_point("officina-nord", record, user).to_line()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from services.api.deps import AdminUser, PersonUser, SessionDep, StaffUser, StateDep
 from services.api.models import ApiUserRow
-from services.api.privacy import erase_member
+from services.api.privacy import erase_member, members_of_pseudonym
 from services.api.schemas.cards import CardPublic
 from services.api.schemas.common import Id
 from services.api.schemas.members import (
@@ -29,10 +29,18 @@ from services.ledger import (
     QualificationRow,
     SessionRow,
 )
+from services.ledger.pseudonyms import PSEUDONYM_PATTERN
 
 router = APIRouter(prefix="/members", tags=["members"])
 
 MemberId = Annotated[Id, Path(description="The member's id")]
+Pseudonym = Annotated[
+    str,
+    Path(
+        description="A member's pseudonym as the dashboards show it: `m-` and ten hex digits",
+        pattern=PSEUDONYM_PATTERN,
+    ),
+]
 
 
 def member_or_404(session: SessionDep, member_id: str) -> MemberRow:
@@ -54,6 +62,39 @@ def create_member(body: MemberCreate, staff: StaffUser, state: StateDep) -> Memb
     """Register a member under the id the gateways will send."""
     row = state.registry.add_member(member_id=body.id, name=body.name, email=body.email)
     return MemberPublic.model_validate(row)
+
+
+@router.get(
+    "/by-pseudonym/{pseudonym}",
+    responses={
+        404: {"description": "Nobody has this pseudonym now (unknown, or erased)"},
+        409: {"description": "Two members share this pseudonym"},
+    },
+)
+def member_by_pseudonym(
+    pseudonym: Pseudonym, staff: StaffUser, state: StateDep, session: SessionDep
+) -> MemberPublic:
+    """The member behind a dashboard pseudonym: staff only, as the wall screen shows none."""
+    return MemberPublic.model_validate(resolve_pseudonym(state, session, pseudonym))
+
+
+def resolve_pseudonym(state: StateDep, session: SessionDep, pseudonym: str) -> MemberRow:
+    """The one living member behind a pseudonym, or a 404 (or a 409 for a clash)."""
+    key = state.settings.pseudonym_key
+    if key is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail="this api has no pseudonym key (--pseudonym-key): it resolves no pseudonym",
+        )
+    found = members_of_pseudonym(session, pseudonym, key)
+    if not found:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no member is {pseudonym!r}")
+    if len(found) > 1:
+        names = ", ".join(row.id for row in found)
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail=f"{pseudonym!r} is shared by members {names}"
+        )
+    return found[0]
 
 
 @router.get("/{member_id}", responses={403: {"description": "Another member's data"}})

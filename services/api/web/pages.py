@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from services.api.accounts import user_for_token
 from services.api.deps import SESSION_COOKIE, Principal, SessionDep, StateDep
+from services.api.privacy import members_of_pseudonym
 from services.api.routes.floor import floor_now
 from services.api.routes.sessions import SessionFilter, find_sessions
 from services.api.schemas.common import Id
@@ -27,6 +28,7 @@ from services.api.web.i18n import LANG_COOKIE, Lang, language_of, words
 from services.billing.errors import BillingError
 from services.billing.months import Month
 from services.ledger import CardRow, MemberRow, QualificationRow, SessionRow
+from services.ledger.pseudonyms import is_pseudonym
 
 log = logging.getLogger(__name__)
 
@@ -276,6 +278,26 @@ def member_month(
         since_iso=start.isoformat(),
         until_iso=end.isoformat(),
     )
+
+
+@router.get("/members/by-pseudonym/{pseudonym}", response_class=HTMLResponse)
+def member_by_pseudonym(
+    request: Request, pseudonym: str, state: StateDep, session: SessionDep
+) -> Response:
+    """Staff: from a dashboard's pseudonym to the member's month (where Grafana links to)."""
+    user = _user(request, state, session)
+    if user is None:
+        return _to_login(request)
+    if not user.is_staff:
+        return _forbidden(request, state, user)
+    key = state.settings.pseudonym_key
+    found = members_of_pseudonym(session, pseudonym, key) if key and is_pseudonym(pseudonym) else []
+    if len(found) != 1:
+        # None, or two members sharing one (the api's route names them).
+        return _render(
+            request, state, "message.html", user, status_code=404, message_key="not_found"
+        )
+    return RedirectResponse(f"/members/{quote(found[0].id)}/month", status_code=303)
 
 
 def _costs_so_far(state: ApiState, month: Month, member: str) -> int | None:
