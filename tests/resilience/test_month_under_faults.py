@@ -34,6 +34,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from contract import MachineTopic, TopicKind
 from officina.simulation.floor import GatewayFaults
 from officina.simulation.month import MonthPlan, MonthRun
 from officina.simulation.truth import Truth, differences, read_truth, truth_statements
@@ -59,6 +60,8 @@ SOAK_STEP_S = 15
 SOAK_SEED = 4242
 REPO = Path(__file__).resolve().parents[2]
 INGEST_ID = "officina-ingest-resilience"
+SESSIONS = TopicKind.SESSIONS.value
+TELEMETRY = TopicKind.TELEMETRY.value
 FAULTS = {
     "gw-hall-a": GatewayFaults(power_cut_day=9),
     "gw-hall-b": GatewayFaults(offline_day=6),
@@ -112,7 +115,7 @@ class Tap:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="resilience-tap")
         self.client.on_message = self._on_message
         self.client.on_connect = lambda client, *_: client.subscribe(
-            [("officina/v1/+/+/+/session", 1), ("officina/v1/+/+/+/telemetry", 1)]
+            [(MachineTopic.filter(kind=SESSIONS), 1), (MachineTopic.filter(kind=TELEMETRY), 1)]
         )
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
@@ -129,8 +132,8 @@ class Tap:
         with self._lock:
             captured = list(self.captured)
         rng = random.Random(seed)
-        sessions = [m for m in captured if m[0].endswith("/session")]
-        telemetry = [m for m in captured if not m[0].endswith("/session")]
+        sessions = [m for m in captured if m[0].endswith(f"/{SESSIONS}")]
+        telemetry = [m for m in captured if m[0].endswith(f"/{TELEMETRY}")]
         chosen = (sessions + rng.sample(telemetry, int(len(telemetry) * share))) * 2
         rng.shuffle(chosen)
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="resilience-replay")
