@@ -39,6 +39,9 @@ MACHINE = "lathe-1"
 CARD = "04A1B2C3"
 KEY = "resilience-test-site-key-0123456789"
 SAMPLE_S = 0.2
+# A start and a stop are each seen at the first sample after them (up to a period late), and a
+# busy machine reads a sample later still: the running time is good to about a period and a half.
+RUNNING_TOLERANCE_S = 1.5 * SAMPLE_S
 pause = threading.Event()
 
 
@@ -137,7 +140,7 @@ def test_sessions_made_while_the_broker_is_down_are_booked_once_after_it_returns
     rows = ingest.ledger.sessions()
     assert len({r.id for r in rows}) == 3
     for row, truth in zip(rows, truths, strict=True):
-        assert row.running_s == pytest.approx(truth, abs=SAMPLE_S)
+        assert row.running_s == pytest.approx(truth, abs=RUNNING_TOLERANCE_S)
 
 
 def test_a_full_spool_drops_old_telemetry_counted_and_never_a_session(
@@ -156,7 +159,7 @@ def test_a_full_spool_drops_old_telemetry_counted_and_never_a_session(
         assert gateway.link.wait_sent(15)
     rows = ingest.ledger.sessions()
     for row, truth in zip(rows, truths, strict=True):
-        assert row.running_s == pytest.approx(truth, abs=SAMPLE_S)
+        assert row.running_s == pytest.approx(truth, abs=RUNNING_TOLERANCE_S)
 
 
 def test_a_gateway_killed_mid_session_books_it_as_power_loss_on_restart(
