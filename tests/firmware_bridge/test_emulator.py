@@ -144,7 +144,9 @@ def test_a_laser_reading_averages_its_pulses_over_the_sample_period() -> None:
         board.set_load(Load.RUNNING)
         readings = measurements(port, 6)[2:]  # past the reading that held the chiller's start
     assert all(r.irms > laser.idle_amps + 1.5 for r in readings)
-    assert all(r.cycles == pytest.approx(25, abs=2) for r in readings)  # 0.5 s of 50 Hz
+    # Each reading spans the time since the one before: 0.5 s of 50 Hz on schedule, and a reading
+    # a busy machine makes late spans more, the next one less (the schedule does not slip).
+    assert sum(r.cycles for r in readings) == pytest.approx(25 * len(readings), abs=5)
 
 
 def test_a_laser_read_cycle_by_cycle_shows_its_tube_switching_on_and_off() -> None:
