@@ -20,6 +20,7 @@ from contract.payloads import (
     StateChange,
     Telemetry,
     decode_payload,
+    decode_telemetry,
     encode_payload,
 )
 from contract.topics import (
@@ -62,6 +63,7 @@ __all__ = [
     "card_hash",
     "decode_message",
     "decode_payload",
+    "decode_telemetry",
     "encode_payload",
     "parse_topic",
 ]

@@ -154,7 +154,7 @@ class Booker:
             except LedgerUnavailableError:
                 raise
             except LedgerError as err:
-                log.error("the ledger refused a message on %s: %s", source.topic, err)
+                log.error("the ledger refused a message on %s: %s", source[0], err)
                 letters.append(_letter(source, f"the ledger refused it: {err}", "(ledger)"))
                 continue
             new_sessions |= result.new_sessions
@@ -181,9 +181,7 @@ class Booker:
             self._influx.write_lines(lines)
         except InfluxRefusedError as err:
             if len(lines) == 1:
-                log.error(
-                    "InfluxDB refused the point of a message on %s: %s", sources[0].topic, err
-                )
+                log.error("InfluxDB refused the point of a message on %s: %s", sources[0][0], err)
                 return [_letter(sources[0], f"InfluxDB refused its point: {err}", "(influxdb)")]
             half = len(lines) // 2
             return self._write_lines(lines[:half], sources[:half]) + self._write_lines(
@@ -241,4 +239,5 @@ class Booker:
 
 
 def _letter(source: Source, error: str, field: str) -> DeadLetter:
-    return DeadLetter(source.topic, bytes(source.raw), error, field)
+    topic, raw = source
+    return DeadLetter(topic, bytes(raw), error, field)

@@ -46,6 +46,8 @@ class BufferedSocket:
         self._sock = sock
         self._buffer = b""
         self._at = 0
+        # Looked up once: asking a plain socket for it raises (and catches) every time.
+        self._inner_pending: Callable[[], int] | None = getattr(sock, "pending", None)
 
     def recv(self, size: int) -> bytes:
         """Up to size bytes: from the buffer, or one large read refilling it."""
@@ -79,8 +81,8 @@ class BufferedSocket:
 
     def pending(self) -> int:
         """Bytes read from the network and not yet handed out (plus TLS's own, if any)."""
-        inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
-        return len(self._buffer) - self._at + inner
+        held = len(self._buffer) - self._at
+        return held if self._inner_pending is None else held + self._inner_pending()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
@@ -107,7 +109,12 @@ class IngestClient(mqtt.Client):
             sock = self._sock
             if not isinstance(sock, BufferedSocket) or sock.pending() <= 0:
                 break
-            rc = super().loop_read(max_packets)
+            # What paho's loop_read does for a packet, without its set-up on every call.
+            rc = self._packet_read()
+            if rc > 0:
+                return self._loop_rc_handle(rc)
+            if rc == MQTTErrorCode.MQTT_ERR_AGAIN:
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
             handled += 1
         return rc
 
@@ -119,7 +126,19 @@ class IngestClient(mqtt.Client):
         if whole is None:
             return super()._packet_read()
         header, body = whole
-        # The state paho's reader leaves for its handlers, then resets, as it does.
+        deliver = self.on_delivery
+        parts = self._split_publish(header, body) if deliver is not None else None
+        if deliver is not None and parts is not None:
+            # The common case, straight from the buffer: no packet state, no copies.
+            rc = self._deliver(deliver, *parts)
+        else:
+            rc = self._handle_whole(header, body)
+        with self._msgtime_mutex:
+            self._last_bytes_received = time.monotonic()
+        return rc
+
+    def _handle_whole(self, header: int, body: bytes) -> MQTTErrorCode:
+        """A whole PUBLISH through `_handle_publish`, in the state paho's reader leaves."""
         self._in_packet = {
             "command": header,
             "have_remaining": 1,
@@ -135,6 +154,7 @@ class IngestClient(mqtt.Client):
         except MalformedPacket as err:
             self._easy_log(mqtt.MQTT_LOG_DEBUG, "Received malformed packet: %s", err)
             rc = MQTTErrorCode.MQTT_ERR_PROTOCOL
+        # Then reset, as paho's reader does.
         self._in_packet = {
             "command": 0,
             "have_remaining": 0,
@@ -145,37 +165,52 @@ class IngestClient(mqtt.Client):
             "to_process": 0,
             "pos": 0,
         }
-        with self._msgtime_mutex:
-            self._last_bytes_received = time.monotonic()
         return rc
+
+    def _split_publish(self, header: int, body: bytes) -> tuple[bytes, bytes, int, int] | None:
+        """(topic, payload, qos, packet id) of a QoS 0/1 MQTT 5 PUBLISH without properties.
+
+        None for anything else, or a packet too short to hold what it says: paho decodes those
+        (and reports the malformed ones).
+        """
+        qos = (header & 0x06) >> 1
+        if self._protocol != MQTTProtocolVersion.MQTTv5 or qos == 2 or len(body) < 2:
+            return None
+        topic_end = 2 + ((body[0] << 8) | body[1])
+        at = topic_end
+        mid = 0
+        if qos:
+            if at + 2 > len(body):
+                return None
+            mid = (body[at] << 8) | body[at + 1]
+            at += 2
+        if at >= len(body) or body[at] != 0:
+            return None  # properties present: paho decodes them
+        return body[2:topic_end], body[at + 1 :], qos, mid
+
+    def _deliver(
+        self, deliver: Delivery, topic: bytes, payload: bytes, qos: int, mid: int
+    ) -> MQTTErrorCode:
+        with self._in_callback_mutex:
+            deliver(topic, payload, qos, mid)
+        if qos == 1 and not self._manual_ack:
+            return self._send_puback(mid)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _handle_publish(self) -> MQTTErrorCode:
         header: int = self._in_packet["command"]
-        packet = self._in_packet["packet"]
-        qos = (header & 0x06) >> 1
-        if self._protocol != MQTTProtocolVersion.MQTTv5 or qos == 2:
+        parts = self._split_publish(header, bytes(self._in_packet["packet"]))
+        if parts is None:
             return super()._handle_publish()
-        topic_length = (packet[0] << 8) | packet[1]
-        at = 2 + topic_length
-        mid = 0
-        if qos:
-            mid = (packet[at] << 8) | packet[at + 1]
-            at += 2
-        if at >= len(packet) or packet[at] != 0:
-            return super()._handle_publish()  # properties present: paho decodes them
-        topic = bytes(packet[2 : 2 + topic_length])
+        topic, payload, qos, mid = parts
         deliver = self.on_delivery
         if deliver is not None:
-            with self._in_callback_mutex:
-                deliver(topic, bytes(packet[at + 1 :]), qos, mid)
-            if qos == 1 and not self._manual_ack:
-                return self._send_puback(mid)
-            return MQTTErrorCode.MQTT_ERR_SUCCESS
+            return self._deliver(deliver, topic, payload, qos, mid)
         message = mqtt.MQTTMessage(mid=mid, topic=topic)
         message.qos = qos
         message.retain = bool(header & 0x01)
         message.dup = bool(header & 0x08)
-        message.payload = bytes(packet[at + 1 :])
+        message.payload = payload
         self._handle_on_message(message)
         if qos == 1 and not self._manual_ack:
             return self._send_puback(mid)

@@ -24,14 +24,15 @@ def series_key(measurement: str, site: str, machine: str) -> str:
 
 def telemetry_line(series: str, sample: Telemetry) -> str:
     """A telemetry sample as one line at its gateway time; absent readings are left out."""
-    line = f"{series} amps={float(sample.amps)!r}"
-    if sample.volts is not None:
-        line += f",volts={float(sample.volts)!r}"
-    if sample.watts is not None:
-        line += f",watts={float(sample.watts)!r}"
-    if sample.wh is not None:
-        line += f",wh={float(sample.wh)!r}"
-    return f'{line},state="{sample.state.value}",seq={sample.seq}i {sample.ts}'
+    # One f-string: this runs for nearly every message.
+    volts, watts, wh = sample.volts, sample.watts, sample.wh
+    return (
+        f"{series} amps={float(sample.amps)!r}"
+        f"{'' if volts is None else f',volts={float(volts)!r}'}"
+        f"{'' if watts is None else f',watts={float(watts)!r}'}"
+        f"{'' if wh is None else f',wh={float(wh)!r}'}"
+        f',state="{sample.state.value}",seq={sample.seq}i {sample.ts}'
+    )
 
 
 def state_line(series: str, change: StateChange) -> str:

@@ -30,6 +30,7 @@ from contract import (
     TopicKind,
     decode_message,
     decode_payload,
+    decode_telemetry,
     encode_payload,
     parse_topic,
 )
@@ -259,6 +260,32 @@ def test_valid_samples_are_accepted() -> None:
 )
 def test_garbage_telemetry_is_refused_naming_the_field(raw: bytes, field: str) -> None:
     assert rejection(TopicKind.TELEMETRY, raw).field == field
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(telemetry_json(), id="valid"),
+        pytest.param(b"amps=2.5", id="not-json"),
+        pytest.param(b"[1, 2]", id="not-an-object"),
+        pytest.param(telemetry_json(amps=-0.5, seq="1"), id="two-bad-fields"),
+        pytest.param(telemetry_json(state="exploded"), id="unknown-state"),
+        pytest.param(
+            telemetry_json(amps=0).replace(b'"amps": 0', b'"amps": NaN'), id="non-finite-amps"
+        ),
+        pytest.param(b" " * (MAX_PAYLOAD_BYTES + 1), id="oversized"),
+    ],
+)
+def test_the_telemetry_path_decides_as_decode_payload(raw: bytes) -> None:
+    try:
+        expected = decode_payload(TopicKind.TELEMETRY, raw)
+    except ContractError as err:
+        with pytest.raises(ContractError) as caught:
+            decode_telemetry(raw)
+        assert caught.value.problems == err.problems
+        assert str(caught.value) == str(err)
+    else:
+        assert decode_telemetry(raw) == expected
 
 
 def test_a_status_without_spool_fields_is_still_valid() -> None:
