@@ -1,7 +1,10 @@
 """The booker: makes each closed batch durable, then acknowledges its messages to the broker.
 
 For every batch, in order: one ledger transaction (sessions, badges, states, dead letters), then
-InfluxDB (the batch's lines in one gzip POST), then the acknowledgements. A store that is away
+InfluxDB (the batch's lines in one gzip POST), then the acknowledgements. Up to two batches' POSTs
+are in flight at once (InfluxDB answers two writers a third faster than one, and the booker would
+otherwise sit waiting on its answer); acknowledgements still go in the order the batches closed,
+each only once its own batch is durable in both stores. A store that is away
 is retried with a growing pause, and nothing is acknowledged meanwhile, so the broker keeps the
 backlog. A batch the database refuses for its data is booked message by message and the
 message it refuses is dead-lettered; lines InfluxDB refuses are found by halving the batch and
@@ -13,8 +16,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -43,6 +48,18 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Acknowledge = Callable[[Sequence[tuple[int, int]]], None]
 LEDGER, INFLUXDB = "ledger", "influxdb"
+# InfluxDB writes in flight at once: a second overlaps the first's wait; more gain nothing on a
+# single InfluxDB and hold more messages unacknowledged.
+WRITES_IN_FLIGHT = 2
+
+
+@dataclass(frozen=True, slots=True)
+class _InFlight:
+    """A batch booked in the ledger whose InfluxDB write is under way."""
+
+    batch: Batch
+    result: BookingResult
+    refused: Future[list[DeadLetter]]
 
 
 class BookingAbandonedError(IngestError):
@@ -96,44 +113,78 @@ class Booker:
             self._thread.join()
 
     def _run(self) -> None:
+        with ThreadPoolExecutor(WRITES_IN_FLIGHT, thread_name_prefix="ingest-influx") as writers:
+            in_flight: deque[_InFlight] = deque()
+            try:
+                self._book_batches(writers, in_flight)
+            except BookingAbandonedError:
+                log.warning(
+                    "stopping with %d messages not booked; the broker keeps them",
+                    self._intake.pending,
+                )
+                for item in in_flight:
+                    self._intake.done(item.batch)
+
+    def _book_batches(self, writers: ThreadPoolExecutor, in_flight: deque[_InFlight]) -> None:
         while True:
-            if self._intake.redelivery_due():
+            if not in_flight and self._intake.redelivery_due():
                 log.info("caught up; reconnecting so the broker sends what it kept")
                 self._redeliver()
-            batch = self._intake.next_batch(0.2)
+            # With writes in flight, take only a batch that is ready: else finish the oldest.
+            batch = self._intake.next_batch(0.0 if in_flight else 0.2)
             if batch is None:
+                if in_flight:
+                    self._finish(in_flight.popleft())
+                    continue
                 if not self._intake.accepting:
                     self._drained.set()
                 if self._stopping.is_set():
                     return
                 continue
             try:
-                self.book(batch)
+                in_flight.append(self._start(batch, writers))
             except BookingAbandonedError:
-                log.warning(
-                    "stopping with %d messages not booked; the broker keeps them", batch.size
-                )
                 self._intake.done(batch)
-                return
-            except Exception:
-                # A bug must not stop booking for good; the batch is delivered again later.
-                log.exception("unexpected error booking %d messages", batch.size)
-                self._counters.add("failed.unexpected")
-                self._intake.done(batch)
+                raise
+            except Exception as err:
+                self._unexpected(batch, err)
+                continue
+            if len(in_flight) >= WRITES_IN_FLIGHT:
+                self._finish(in_flight.popleft())
 
-    def book(self, batch: Batch) -> None:
-        """Make one batch durable in both stores, then acknowledge it and count it."""
-        result = self._until_done(LEDGER, lambda: self._book_ledger(batch))
-        refused = self._until_done(
-            INFLUXDB, lambda: self._write_lines(batch.lines, batch.line_sources)
-        )
-        if refused:
-            # Kept like any rejected message, with the raw bytes, before anything is acknowledged.
-            self._until_done(LEDGER, lambda: self._ledger.book(Bookings(dead_letters=refused)))
-        self._acknowledge(batch.acks)
+    def _unexpected(self, batch: Batch, err: Exception) -> None:
+        # A bug must not stop booking for good; the batch is delivered again later.
+        log.error("unexpected error booking %d messages", batch.size, exc_info=err)
+        self._counters.add("failed.unexpected")
         self._intake.done(batch)
-        self._count(batch, result, refused)
-        self._batch_seconds.observe(time.monotonic() - batch.opened)
+
+    def _start(self, batch: Batch, writers: ThreadPoolExecutor) -> _InFlight:
+        """Book a batch in the ledger and start its InfluxDB write."""
+        result = self._until_done(LEDGER, lambda: self._book_ledger(batch))
+        refused = writers.submit(
+            self._until_done,
+            INFLUXDB,
+            lambda: self._write_lines(batch.lines, batch.line_sources),
+        )
+        return _InFlight(batch, result, refused)
+
+    def _finish(self, item: _InFlight) -> None:
+        """Wait for a batch's InfluxDB write, keep what it refused, then acknowledge the batch."""
+        try:
+            refused = item.refused.result()
+            if refused:
+                # Kept like any rejected message, with the raw bytes, before anything is acked.
+                self._until_done(LEDGER, lambda: self._ledger.book(Bookings(dead_letters=refused)))
+        except BookingAbandonedError:
+            self._intake.done(item.batch)
+            raise
+        except Exception as err:
+            self._unexpected(item.batch, err)
+            return
+        self._acknowledge(item.batch.acks)
+        self._intake.done(item.batch)
+        self._count(item.batch, item.result, refused)
+        self._batch_seconds.observe(time.monotonic() - item.batch.opened)
 
     def _book_ledger(self, batch: Batch) -> BookingResult:
         try:
