@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Acknowledge = Callable[[Sequence[tuple[int, int]]], None]
 LEDGER, INFLUXDB = "ledger", "influxdb"
+# The field a dead letter names when a store, not the contract, refused the message.
+LEDGER_FIELD, INFLUXDB_FIELD = "(ledger)", "(influxdb)"
 # InfluxDB writes in flight at once: a second overlaps the first's wait; more gain nothing on a
 # single InfluxDB and hold more messages unacknowledged.
 WRITES_IN_FLIGHT = 2
@@ -175,6 +177,9 @@ class Booker:
             if refused:
                 # Kept like any rejected message, with the raw bytes, before anything is acked.
                 self._until_done(LEDGER, lambda: self._ledger.book(Bookings(dead_letters=refused)))
+            late = [d for d in item.batch.dead_letters if d.field == LEDGER_FIELD] + refused
+            if late:
+                self._show_rejected(late)
         except BookingAbandonedError:
             self._intake.done(item.batch)
             raise
@@ -185,6 +190,16 @@ class Booker:
         self._intake.done(item.batch)
         self._count(item.batch, item.result, refused)
         self._batch_seconds.observe(time.monotonic() - item.batch.opened)
+
+    def _show_rejected(self, letters: Sequence[DeadLetter]) -> None:
+        """Count messages a store refused on the dashboards too, as the intake does the others."""
+        if self._influx is None:
+            return
+        lines = [self._intake.rejection_line(letter.topic, letter.raw) for letter in letters]
+        sources = [(letter.topic, letter.raw) for letter in letters]
+        still = self._until_done(INFLUXDB, lambda: self._write_lines(lines, sources))
+        if still:
+            log.error("InfluxDB refused %d points of rejected messages", len(still))
 
     def _book_ledger(self, batch: Batch) -> BookingResult:
         try:
@@ -206,7 +221,7 @@ class Booker:
                 raise
             except LedgerError as err:
                 log.error("the ledger refused a message on %s: %s", source[0], err)
-                letters.append(_letter(source, f"the ledger refused it: {err}", "(ledger)"))
+                letters.append(_letter(source, f"the ledger refused it: {err}", LEDGER_FIELD))
                 continue
             new_sessions |= result.new_sessions
             totals.update(
@@ -233,7 +248,7 @@ class Booker:
         except InfluxRefusedError as err:
             if len(lines) == 1:
                 log.error("InfluxDB refused the point of a message on %s: %s", sources[0][0], err)
-                return [_letter(sources[0], f"InfluxDB refused its point: {err}", "(influxdb)")]
+                return [_letter(sources[0], f"InfluxDB refused its point: {err}", INFLUXDB_FIELD)]
             half = len(lines) // 2
             return self._write_lines(lines[:half], sources[:half]) + self._write_lines(
                 lines[half:], sources[half:]

@@ -194,6 +194,13 @@ class Intake:
                 due = deadline if batch is None else batch.opened + self._flush_interval_s
                 self._ready.wait(min(due, deadline) - now)
 
+    def rejection_line(self, topic: str, raw: bytes) -> str:
+        """The `rejected` point of a message a store refused after the contract accepted it."""
+        with self._lock:
+            where, what = rejected_tags(topic)
+            at_ms = self._rejected_times.time_of(where, what, topic, raw, _now_ms())
+        return rejected_line(where, what, at_ms)
+
     def done(self, batch: Batch) -> None:
         """Record that a batch was acknowledged (or abandoned, to be delivered again)."""
         with self._ready:

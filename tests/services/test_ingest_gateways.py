@@ -17,6 +17,7 @@ from contract import GatewayStatus, GatewayStatusValue, GatewayTopic, TopicKind,
 from services.ingest import Ingest
 from services.ingest.rejections import UNKNOWN, RejectedTimes, rejected_tags
 from services.ingest.schema import (
+    TELEMETRY,
     gateway_series,
     gateway_status_line,
     gateway_status_point,
@@ -268,3 +269,25 @@ def test_every_rejected_point_gets_a_millisecond_of_its_own() -> None:
     assert times.time_of(SITE, "state", "t/d", old, received) == received
     assert times.time_of(SITE, "state", "t/e", b"not json", received) == received + 1
     assert times.time_of(SITE, "state", "t/e", b"not json", received) == received + 2
+
+
+def test_a_sample_influxdb_refuses_is_dead_lettered_and_shown_as_rejected_and_the_rest_kept(
+    ingest: Ingest, gateway: MqttProbe, influx_db: InfluxDatabase
+) -> None:
+    ts = now_ms() - 20_000
+    # `volts` already a string in this shard: InfluxDB refuses any sample that carries volts.
+    influx_db.write(f'{TELEMETRY},machine=lathe-1,site={SITE} volts="wired wrong" {ts - 5_000}')
+    with_volts = encode_payload(telemetry(0, ts=ts))
+    without = encode_payload(telemetry(1, ts=ts).model_copy(update={"volts": None}))
+    gateway.publish(topic(TopicKind.TELEMETRY), with_volts)
+    gateway.publish(topic(TopicKind.TELEMETRY), without)
+
+    assert ingest.wait_for_count("rejected", 1, WAIT_S)
+    assert ingest.wait_for_count("telemetry", 2, WAIT_S)
+    [letter] = ingest.ledger.dead_letters()
+    assert (letter.raw, letter.field) == (with_volts, "(influxdb)")
+    assert "field type conflict" in letter.error
+    [kept] = influx_db.query(f'SELECT "amps", "seq" FROM "{TELEMETRY}" WHERE "seq" >= 0')[0].rows()
+    assert kept["seq"] == 1
+    # The refusal counts on the Gateways dashboard like any message the contract refused.
+    assert rejected_counts(influx_db) == {(SITE, "telemetry"): 1.0}
