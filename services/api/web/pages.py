@@ -134,6 +134,16 @@ def _forbidden(request: Request, state: ApiState, user: Principal) -> Response:
     return _render(request, state, "message.html", user, status_code=403, message_key="forbidden")
 
 
+def _staff(request: Request, state: ApiState, session: SessionDep) -> Principal | Response:
+    """The logged-in coordinator or admin; else where to send the visitor instead."""
+    user = _user(request, state, session)
+    if user is None:
+        return _to_login(request)
+    if not user.is_staff:
+        return _forbidden(request, state, user)
+    return user
+
+
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, state: StateDep, session: SessionDep) -> Response:
     """The floor for staff, one's own month for a member."""
@@ -285,11 +295,9 @@ def member_by_pseudonym(
     request: Request, pseudonym: str, state: StateDep, session: SessionDep
 ) -> Response:
     """Staff: from a dashboard's pseudonym to the member's month (where Grafana links to)."""
-    user = _user(request, state, session)
-    if user is None:
-        return _to_login(request)
-    if not user.is_staff:
-        return _forbidden(request, state, user)
+    user = _staff(request, state, session)
+    if isinstance(user, Response):
+        return user
     key = state.settings.pseudonym_key
     found = members_of_pseudonym(session, pseudonym, key) if key and is_pseudonym(pseudonym) else []
     if len(found) != 1:
@@ -316,11 +324,9 @@ def _costs_so_far(state: ApiState, month: Month, member: str) -> int | None:
 @router.get("/manage/members", response_class=HTMLResponse)
 def manage_members(request: Request, state: StateDep, session: SessionDep) -> Response:
     """Coordinators: the members, and a form to add one."""
-    user = _user(request, state, session)
-    if user is None:
-        return _to_login(request)
-    if not user.is_staff:
-        return _forbidden(request, state, user)
+    user = _staff(request, state, session)
+    if isinstance(user, Response):
+        return user
     members = session.scalars(select(MemberRow).order_by(MemberRow.id)).all()
     return _render(request, state, "manage_members.html", user, members=members)
 
@@ -328,11 +334,9 @@ def manage_members(request: Request, state: StateDep, session: SessionDep) -> Re
 @router.get("/manage/cards", response_class=HTMLResponse)
 def manage_cards(request: Request, state: StateDep, session: SessionDep) -> Response:
     """Coordinators: every card, and forms to add one by UID or by badging it."""
-    user = _user(request, state, session)
-    if user is None:
-        return _to_login(request)
-    if not user.is_staff:
-        return _forbidden(request, state, user)
+    user = _staff(request, state, session)
+    if isinstance(user, Response):
+        return user
     cards = session.scalars(
         select(CardRow).where(CardRow.site == state.settings.site).order_by(CardRow.member)
     ).all()
@@ -348,11 +352,9 @@ def manage_cards(request: Request, state: StateDep, session: SessionDep) -> Resp
 @router.get("/manage/qualifications", response_class=HTMLResponse)
 def manage_qualifications(request: Request, state: StateDep, session: SessionDep) -> Response:
     """Coordinators: who may use which machine, and forms to grant or withdraw."""
-    user = _user(request, state, session)
-    if user is None:
-        return _to_login(request)
-    if not user.is_staff:
-        return _forbidden(request, state, user)
+    user = _staff(request, state, session)
+    if isinstance(user, Response):
+        return user
     qualifications = session.scalars(
         select(QualificationRow)
         .where(QualificationRow.site == state.settings.site)
@@ -382,11 +384,9 @@ def manage_cost_pools(
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
 ) -> Response:
     """Coordinators: a month's shared bills, and a form to enter one."""
-    user = _user(request, state, session)
-    if user is None:
-        return _to_login(request)
-    if not user.is_staff:
-        return _forbidden(request, state, user)
+    user = _staff(request, state, session)
+    if isinstance(user, Response):
+        return user
     zone = ZoneInfo(state.settings.timezone)
     first, _start, _end = _month_bounds(month, zone)
     billed = Month.of(first)
