@@ -195,7 +195,7 @@ class Intake:
                 self._ready.wait(min(due, deadline) - now)
 
     def rejection_line(self, topic: str, raw: bytes) -> str:
-        """The `rejected` point of a message a store refused after the contract accepted it."""
+        """The `rejected` point of a message the contract, or later a store, refused."""
         with self._lock:
             where, what = rejected_tags(topic)
             at_ms = self._rejected_times.time_of(where, what, topic, raw, _now_ms())
@@ -286,9 +286,7 @@ class Intake:
             log.warning("rejected message on %s: field %s: %s", topic, err.field, err)
             batch.dead_letters.append(DeadLetter(topic, bytes(raw), str(err), err.field))
             if self._with_lines:
-                where, what = rejected_tags(topic)
-                at_ms = self._rejected_times.time_of(where, what, topic, raw, _now_ms())
-                batch.lines.append(rejected_line(where, what, at_ms))
+                batch.lines.append(self.rejection_line(topic, raw))
                 batch.line_sources.append((topic, raw))
 
 
