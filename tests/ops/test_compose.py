@@ -17,8 +17,10 @@ from services.api.settings import ApiSettings
 from services.ops.errors import InitError
 from services.ops.init import SETTINGS, generate_env, read_env, write_env
 
-DEPLOY = Path(__file__).parents[2] / "deploy"
-COMPOSE = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+ROOT = Path(__file__).parents[2]
+DEPLOY = ROOT / "deploy"
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text())
 SERVICES: dict[str, dict[str, object]] = COMPOSE["services"]
 ONE_SHOT = {"broker-files"}
 # What a service may read but a deployment need not set.
@@ -82,17 +84,17 @@ def test_grafana_is_provisioned_with_the_built_dashboards() -> None:
         (DEPLOY / "grafana" / "provisioning" / "dashboards" / "officina.yaml").read_text()
     )
     path = provider["providers"][0]["options"]["path"]
-    assert f"../dashboards/json:{path}:ro" in SERVICES["grafana"]["volumes"]  # type: ignore[operator]
+    assert f"./dashboards/json:{path}:ro" in SERVICES["grafana"]["volumes"]  # type: ignore[operator]
     source = yaml.safe_load(
         (DEPLOY / "grafana" / "provisioning" / "datasources" / "officina.yaml").read_text()
     )
     assert source["datasources"][0]["uid"] == "officina-influxdb"
-    built = {p.name for p in (DEPLOY.parent / "dashboards" / "json").glob("*.json")}
+    built = {p.name for p in (ROOT / "dashboards" / "json").glob("*.json")}
     assert built == {d.file_name for d in DASHBOARDS}
 
 
 def test_every_variable_compose_reads_is_one_init_writes() -> None:
-    text = (DEPLOY / "docker-compose.yml").read_text()
+    text = COMPOSE_FILE.read_text()
     used = set(re.findall(r"(?<!\$)\$\{(\w+)\}", text))
     written = {s.name for s in SETTINGS}
     assert used <= written, used - written
@@ -175,3 +177,22 @@ def test_the_api_healthcheck_asks_a_route_the_api_serves() -> None:
         )
     )
     assert "/healthz" in {getattr(route, "path", None) for route in app.routes}
+
+
+def test_the_compose_file_mounts_and_builds_what_the_repository_holds() -> None:
+    officina = SERVICES["api"]
+    build = officina["build"]
+    assert isinstance(build, dict)
+    assert (ROOT / str(build["context"]) / str(build["dockerfile"])).is_file()
+    assert officina["env_file"] == ".env"
+    for name, service in SERVICES.items():
+        for volume in service.get("volumes", []):  # type: ignore[attr-defined]
+            source = str(volume).split(":")[0]
+            if source.startswith("."):
+                assert (ROOT / source).exists(), f"{name} mounts {source}, which is not there"
+
+
+def test_the_image_leaves_out_environments_secrets_and_caches() -> None:
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".venv", ".env", "*.env", "deploy/.env", ".git", "**/__pycache__"} <= ignored
+    assert {".env", "deploy/.env"} <= set((ROOT / ".gitignore").read_text().split())
