@@ -1,4 +1,4 @@
-"""Attacks on real servers: each test says what it tried and what held, and a table closes the run."""
+"""Attacks on real servers: each test says what it tried and what held; a table closes the run."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class AttackLog:
         self.attacks.append(Attack(item=item, tried=what))
 
     def held(self, what: str) -> None:
-        """Say what held against the last attack tried (call it after the assertions that prove it)."""
+        """Say what held against the last attack tried (after the assertions that prove it)."""
         if not self.attacks:
             raise RuntimeError("held() before tried()")
         self.attacks[-1].held = what
