@@ -40,11 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psutil  # type: ignore[import-untyped]
 
 from contract import card_hash
+from firmware_bridge.clock import ScaledClock, SystemClock
 from firmware_bridge.emulator import Emulator
 from firmware_bridge.profiles import Load
 from gateway import __version__
 from gateway.access import AccessList, Grant
-from gateway.clock import ScaledClock, SystemClock
 from gateway.config import (
     AccessConfig,
     BrokerConfig,

@@ -74,10 +74,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from psycopg import sql
 
 from contract import Envelope, MachineTopic, Message, SessionRecord, card_hash
+from firmware_bridge.clock import SystemClock
 from firmware_bridge.profiles import Load
 from gateway import __version__
 from gateway.access import AccessList, Grant
-from gateway.clock import SystemClock
 from gateway.config import MachineConfig
 from gateway.drivers import MachineDrivers, mcu
 from gateway.drivers.base import CardReading, CurrentReading

@@ -1,8 +1,9 @@
 """Serial protocol v1 between the gateway and a machine's microcontroller, and an emulated board."""
 
 from firmware_bridge.bridge import Bridge, Reading
+from firmware_bridge.clock import Clock, ManualClock, ScaledClock, SystemClock
 from firmware_bridge.codec import MAX_LINE, Decoder, crc16, decode_line, encode
-from firmware_bridge.emulator import Clock, Emulator
+from firmware_bridge.emulator import Emulator
 from firmware_bridge.errors import (
     BridgeError,
     DeviceNotRespondingError,
@@ -52,6 +53,7 @@ __all__ = [
     "LinkError",
     "Load",
     "MachineProfile",
+    "ManualClock",
     "Measurement",
     "Ping",
     "ProtocolMismatchError",
@@ -61,7 +63,9 @@ __all__ = [
     "RelayCommand",
     "RelayMismatchError",
     "RelayNotAcknowledgedError",
+    "ScaledClock",
     "SerialLink",
+    "SystemClock",
     "crc16",
     "decode_line",
     "encode",

@@ -24,8 +24,8 @@ import tty
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
 
+from firmware_bridge.clock import Clock, SystemClock
 from firmware_bridge.codec import Decoder, encode
 from firmware_bridge.errors import FrameError
 from firmware_bridge.faults import BoardFaults, FaultCounts
@@ -51,21 +51,8 @@ _CHANNELS = 1  # one machine per emulated board: CT channel 0, relay 0, reader 0
 _DETAIL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_ .-")
 
 
-class Clock(Protocol):
-    """What the emulator needs of a clock: seconds that never go backwards."""
-
-    def monotonic(self) -> float:
-        """Seconds from an arbitrary origin."""
-        ...
-
-
 HOST_SILENCE_OPEN_S = 10.0
 """Protocol v1: a board opens its relays after this long without a valid frame from the host."""
-
-
-class _SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
 
 
 def _detail(text: str) -> str:
@@ -98,7 +85,7 @@ class Emulator:
         self.profile = machine_profile(profile)
         self._sample_period_s = sample_period_s
         self._heartbeat_period_s = heartbeat_period_s
-        self._clock: Clock = clock if clock is not None else _SystemClock()
+        self._clock: Clock = clock if clock is not None else SystemClock()
         self._rng = random.Random(seed)  # noqa: S311 - simulation noise, not secrets
         self._volts_nominal = volts
         self._mains_hz = mains_hz

@@ -11,8 +11,8 @@ from contract import (
     MachineTopic,
     Message,
 )
+from firmware_bridge.clock import Clock, SystemClock
 from gateway import __version__
-from gateway.clock import Clock, SystemClock
 from gateway.config import GatewayConfig, MachineConfig
 from gateway.drivers import MachineDrivers, build_machine
 from gateway.link import GatewayLink, LinkOptions, TlsOptions

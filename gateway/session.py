@@ -21,8 +21,9 @@ from contract import (
     StateChange,
     Telemetry,
 )
+from firmware_bridge.clock import Clock
 from gateway.access import AccessList
-from gateway.clock import Clock
+from gateway.energy import NEVER_WRAPS, EnergyRegister, RegisterRange, StepKind
 from gateway.run_detection import Activity, RunDetector, RunThresholds, Segment
 
 # A wall clock before this is a Pi that booted without NTP or RTC, not a real date.
@@ -49,6 +50,16 @@ class RelayChange:
     """Close (unlock) or open (lock) the machine's interlock relay."""
 
     closed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MeterStepBack:
+    """The meter's energy register stepped back: wrapped (added across) or reset (told apart)."""
+
+    kind: StepKind
+    before_wh: float
+    reading_wh: float
+    added_wh: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +90,7 @@ class Publish:
     payload: Telemetry | StateChange | SessionRecord | Badge
 
 
-Effect = RelayChange | LockWarning | LockWarningOver | UnattributedUse | Publish
+Effect = RelayChange | LockWarning | LockWarningOver | UnattributedUse | MeterStepBack | Publish
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,7 +212,7 @@ class MachineSessions:
         self._state = MachineState.LOCKED
         self._state_since_ms = clock.wall_ms()
         self._last_sample_mono: float | None = None
-        self._last_meter_wh: float | None = None
+        self._meter: EnergyRegister | None = None
         self._energy_total_wh = 0.0
         self._telemetry_seq = 0
         self._last_telemetry_mono: float | None = None
@@ -249,6 +260,7 @@ class MachineSessions:
         volts: float | None = None,
         watts: float | None = None,
         meter_wh: float | None = None,
+        meter_range: RegisterRange | None = None,
         at: float | None = None,
     ) -> list[Effect]:
         """A current measurement (and whatever else the sensor reports) taken `at` (or now).
@@ -264,7 +276,10 @@ class MachineSessions:
         self._last_sample_mono = now
         if dt > self.policy.max_sample_gap_s:
             dt = 0.0
-        energy = self._energy_wh(dt, amps, volts, watts, meter_wh)
+        if meter_wh is not None:
+            energy = self._metered_wh(meter_wh, meter_range or NEVER_WRAPS, now, effects)
+        else:
+            energy = self._estimated_wh(dt, amps, volts, watts)
         self._energy_total_wh += energy
         session = self._session
         if session is not None:
@@ -353,20 +368,20 @@ class MachineSessions:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _energy_wh(
-        self,
-        dt: float,
-        amps: float,
-        volts: float | None,
-        watts: float | None,
-        meter_wh: float | None,
+    def _metered_wh(
+        self, meter_wh: float, meter_range: RegisterRange, now: float, effects: list[Effect]
     ) -> float:
-        if meter_wh is not None:
-            previous, self._last_meter_wh = self._last_meter_wh, meter_wh
-            if previous is None:
-                return 0.0
-            # A counter that went backwards was reset (or wrapped): count from zero.
-            return meter_wh - previous if meter_wh >= previous else meter_wh
+        meter = self._meter
+        if meter is None or meter.range != meter_range:
+            meter = self._meter = EnergyRegister(meter_range)
+        step = meter.read(meter_wh, now)
+        if step.before_wh is not None and step.kind in {StepKind.WRAPPED, StepKind.RESET}:
+            effects.append(MeterStepBack(step.kind, step.before_wh, meter_wh, step.added_wh))
+        return step.added_wh
+
+    def _estimated_wh(
+        self, dt: float, amps: float, volts: float | None, watts: float | None
+    ) -> float:
         if watts is None:
             watts = amps * (volts or self.policy.volts_nominal) * self.policy.power_factor
         return max(0.0, watts) * dt / 3600.0

@@ -57,6 +57,9 @@ class SimClock:
         """What the gateway's wall clock says now."""
         return self._now_s * 1000 + self.wall_offset_ms
 
+    def sleep(self, seconds: float) -> None:
+        """Return at once: only the floor moves this clock, and its drivers block on the floor."""
+
 
 @dataclass(slots=True)
 class BoardState:

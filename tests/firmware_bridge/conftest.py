@@ -13,21 +13,6 @@ from firmware_bridge.codec import crc16
 FAST_SAMPLE_S = 0.05
 
 
-class ManualClock:
-    """A clock that moves only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        """The test's idea of now."""
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Let `seconds` pass."""
-        self.now += seconds
-
-
 def line(payload: str, *, crc: str | None = None) -> bytes:
     """A wire line for `payload` (the text between `$` and `*`) with its right CRC unless given."""
     text = crc if crc is not None else f"{crc16(payload.encode('ascii')):04X}"

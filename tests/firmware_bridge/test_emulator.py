@@ -18,8 +18,9 @@ from firmware_bridge import (
     RelayAck,
     encode,
 )
+from firmware_bridge.clock import ManualClock
 from firmware_bridge.frames import Ping
-from tests.firmware_bridge.conftest import ManualClock, line, wait_for
+from tests.firmware_bridge.conftest import line, wait_for
 
 SLOW = 3600.0  # a sample period long enough that no sample is drawn during the test
 

@@ -17,6 +17,7 @@ from contract import (
     Telemetry,
     card_hash,
 )
+from firmware_bridge.clock import ManualClock
 from gateway.access import AccessList, Grant
 from gateway.run_detection import RunThresholds
 from gateway.session import (
@@ -40,26 +41,7 @@ STRANGER = card_hash("DEADBEEF", KEY)
 START_MS = PLAUSIBLE_WALL_MS + 1_000_000_000
 
 
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.mono = 1000.0
-        self.wall = START_MS
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def wall_ms(self) -> int:
-        return self.wall
-
-    def advance(self, seconds: float, *, wall_too: bool = True) -> None:
-        self.mono += seconds
-        if wall_too:
-            self.wall += round(seconds * 1000)
-
-
-def make(clock: FakeClock, **policy: float) -> MachineSessions:
+def make(clock: ManualClock, **policy: float) -> MachineSessions:
     counter = itertools.count()
     access = AccessList(
         [
@@ -83,7 +65,7 @@ def published(effects: list[Effect], kind: type[T]) -> list[T]:
     return [e.payload for e in effects if isinstance(e, Publish) and isinstance(e.payload, kind)]
 
 
-def feed(machine: MachineSessions, clock: FakeClock, amps: float, seconds: float) -> list[Effect]:
+def feed(machine: MachineSessions, clock: ManualClock, amps: float, seconds: float) -> list[Effect]:
     """Feed one sample per second for `seconds` seconds."""
     effects: list[Effect] = []
     for _ in range(round(seconds)):
@@ -93,7 +75,7 @@ def feed(machine: MachineSessions, clock: FakeClock, amps: float, seconds: float
 
 
 def test_granted_card_unlocks_and_badge_out_closes_one_session() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     effects = machine.badge(GIULIA)
     assert RelayChange(closed=True) in effects
@@ -116,7 +98,7 @@ def test_granted_card_unlocks_and_badge_out_closes_one_session() -> None:
 
 
 def test_unknown_and_expired_cards_are_denied_and_leave_the_machine_locked() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     unknown = published(machine.badge(STRANGER), Badge)[0]
     expired = published(machine.badge(EXPIRED), Badge)[0]
@@ -127,7 +109,7 @@ def test_unknown_and_expired_cards_are_denied_and_leave_the_machine_locked() -> 
 
 
 def test_running_state_follows_current_with_hysteresis() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     machine.badge(GIULIA)
     states = [s.state for s in published(feed(machine, clock, 3.5, 3), StateChange)]
@@ -139,7 +121,7 @@ def test_running_state_follows_current_with_hysteresis() -> None:
 
 
 def test_minimum_dwell_ignores_a_short_spike() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     machine.detector.thresholds = RunThresholds(idle_amps=0.5, run_amps=3.0, min_dwell_s=3)
     machine.badge(GIULIA)
@@ -153,7 +135,7 @@ def test_minimum_dwell_ignores_a_short_spike() -> None:
 
 
 def test_idle_timeout_warns_then_locks() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock, idle_timeout_s=120, warn_before_s=30)
     machine.badge(GIULIA)
     effects = feed(machine, clock, 1.0, 95)
@@ -165,7 +147,7 @@ def test_idle_timeout_warns_then_locks() -> None:
 
 
 def test_running_machine_never_idle_times_out_but_max_duration_applies() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock, idle_timeout_s=60, max_duration_s=300)
     machine.badge(GIULIA)
     effects = feed(machine, clock, 5.0, 299)
@@ -175,7 +157,7 @@ def test_running_machine_never_idle_times_out_but_max_duration_applies() -> None
 
 
 def test_another_member_takes_over_and_the_relay_stays_closed() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     machine.badge(GIULIA)
     feed(machine, clock, 5.0, 10)
@@ -189,7 +171,7 @@ def test_another_member_takes_over_and_the_relay_stays_closed() -> None:
 
 
 def test_current_without_a_session_is_reported_once_as_unattributed_use() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     effects = feed(machine, clock, 5.0, 10)
     assert len([e for e in effects if isinstance(e, UnattributedUse)]) == 1
@@ -197,7 +179,7 @@ def test_current_without_a_session_is_reported_once_as_unattributed_use() -> Non
 
 
 def test_remote_lock_ends_the_session() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     machine.badge(GIULIA)
     [session] = published(machine.remote_lock(), SessionRecord)
@@ -205,7 +187,7 @@ def test_remote_lock_ends_the_session() -> None:
 
 
 def test_a_wall_clock_jump_marks_the_session_clock_not_ok() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     machine.badge(GIULIA)
     feed(machine, clock, 5.0, 60)
@@ -218,7 +200,7 @@ def test_a_wall_clock_jump_marks_the_session_clock_not_ok() -> None:
 
 
 def test_a_long_gap_in_samples_is_not_billed() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     machine.badge(GIULIA)
     feed(machine, clock, 5.0, 10)
@@ -230,7 +212,7 @@ def test_a_long_gap_in_samples_is_not_billed() -> None:
 
 
 def test_energy_comes_from_the_meter_counter_across_a_reset() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     machine.badge(GIULIA)
     for wh in (100.0, 110.0, 125.0, 2.0, 7.0):
@@ -241,14 +223,14 @@ def test_energy_comes_from_the_meter_counter_across_a_reset() -> None:
 
 
 def test_telemetry_is_throttled_to_its_interval_and_numbered() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock, telemetry_interval_s=5)
     points = published(feed(machine, clock, 1.0, 20), Telemetry)
     assert [p.seq for p in points] == [1, 2, 3, 4]
 
 
 def test_a_newer_access_list_replaces_the_old_and_an_older_one_is_ignored() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     assert machine.replace_access(AccessList([Grant(STRANGER, "nuovo")], version=3))
     assert not machine.replace_access(AccessList([], version=2))
@@ -260,7 +242,7 @@ def test_a_newer_access_list_replaces_the_old_and_an_older_one_is_ignored() -> N
 
 
 def test_a_member_dropped_from_the_list_mid_session_finishes_and_badges_out() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     machine.badge(GIULIA)
     feed(machine, clock, 5.0, 30)
@@ -278,7 +260,7 @@ def test_a_member_dropped_from_the_list_mid_session_finishes_and_badges_out() ->
 
 
 def test_a_qualification_that_expires_mid_session_ends_nothing_but_the_next_badge_in() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     machine.replace_access(
         AccessList([Grant(GIULIA, "giulia", until_ms=START_MS + 60_000)], version=1)
@@ -292,7 +274,7 @@ def test_a_qualification_that_expires_mid_session_ends_nothing_but_the_next_badg
 
 
 def test_a_denied_card_cannot_take_over_a_running_session() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     machine.badge(GIULIA)
     effects = machine.badge(STRANGER)
@@ -303,7 +285,7 @@ def test_a_denied_card_cannot_take_over_a_running_session() -> None:
 
 
 def test_a_member_with_a_second_card_badges_out_with_either() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     spare = card_hash("04FFEE01", KEY)
     machine.replace_access(AccessList([Grant(GIULIA, "giulia"), Grant(spare, "giulia")], version=1))
@@ -313,7 +295,7 @@ def test_a_member_with_a_second_card_badges_out_with_either() -> None:
 
 
 def test_the_lock_warning_is_silenced_when_work_resumes_or_the_session_ends() -> None:
-    clock = FakeClock()
+    clock = ManualClock(wall_ms=START_MS)
     machine = make(clock, idle_timeout_s=120, warn_before_s=30)
     machine.badge(GIULIA)
     warned = feed(machine, clock, 1.0, 95)

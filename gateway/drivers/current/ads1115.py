@@ -24,9 +24,9 @@ from typing import Annotated, Literal, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from firmware_bridge.clock import Clock, SystemClock
 from gateway.drivers.base import CurrentReading, DeviceAbsentError, DriverError
 from gateway.drivers.faults import Tally
-from gateway.drivers.timing import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 

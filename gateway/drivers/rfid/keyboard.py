@@ -14,10 +14,10 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from firmware_bridge.clock import Clock, SystemClock
 from gateway.drivers.base import CardReading, DeviceAbsentError, DriverError
 from gateway.drivers.faults import GarbageError, Tally
 from gateway.drivers.rfid.presence import Presence
-from gateway.drivers.timing import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 

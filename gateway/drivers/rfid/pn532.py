@@ -17,11 +17,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from firmware_bridge.clock import Clock, SystemClock
 from gateway.drivers.base import CardReading, DeviceAbsentError, DriverError
 from gateway.drivers.faults import GarbageError, Tally
 from gateway.drivers.i2c_device import I2cDevice, LinuxI2cDevice
 from gateway.drivers.rfid.presence import Presence
-from gateway.drivers.timing import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from firmware_bridge.clock import Clock, SystemClock
 from gateway.drivers.base import CardReading, DeviceAbsentError, DriverError
 from gateway.drivers.faults import GarbageError, Tally
 from gateway.drivers.rfid.iso14443a import (
@@ -27,7 +28,6 @@ from gateway.drivers.rfid.iso14443a import (
     crc_a,
 )
 from gateway.drivers.rfid.presence import Presence
-from gateway.drivers.timing import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from firmware_bridge.clock import Clock, SystemClock
 from gateway.drivers.base import CardReading, DriverError
 from gateway.drivers.faults import GarbageError, Tally
 from gateway.drivers.rfid.presence import Presence
 from gateway.drivers.serial_port import SerialPort, open_serial
-from gateway.drivers.timing import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 

@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 
+from firmware_bridge.clock import ManualClock
 from gateway.drivers.base import CurrentSensor, DeviceAbsentError, DriverError
 from gateway.drivers.current import ads1115
 from tests.gateway.drivers.fakes.ads1115 import FakeAds1115, Signal, sine
-from tests.gateway.drivers.fakes.clock import FakeClock
 
 
 def _clamp(
     inputs: dict[str, Signal], *, oscillator_error: float = 0.0, **config: Any
 ) -> tuple[ads1115.Driver, FakeAds1115]:
-    clock = FakeClock()
+    clock = ManualClock()
     chip = FakeAds1115(clock, inputs=inputs, oscillator_error=oscillator_error)
     settings: dict[str, Any] = {"driver": "ads1115", "amps_per_volt": 30.0} | config
     driver = ads1115.Driver(ads1115.Config(**settings), bus=chip, clock=clock)
@@ -74,7 +74,7 @@ def test_the_dc_bias_of_a_single_ended_clamp_is_removed() -> None:
 
 def test_a_current_output_clamp_is_calibrated_by_turns_over_burden() -> None:
     # SCT-013-000: 2000 turns; 10 A in the wire is 5 mA through 33 Ω = 0.165 V RMS.
-    clock = FakeClock()
+    clock = ManualClock()
     chip = FakeAds1115(clock, inputs={"A0": sine(0.165)})
     config = ads1115.Config(driver="ads1115", ct_turns=2000, burden_ohms=33.0, full_scale_v=0.512)
     driver = ads1115.Driver(config, bus=chip, clock=clock)
@@ -124,7 +124,7 @@ def test_a_failed_transfer_is_a_driver_error_and_the_next_read_comes_through() -
 
 
 def test_no_chip_at_the_address_is_device_absent() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     chip = FakeAds1115(clock, address=0x49)
     driver = ads1115.Driver(
         ads1115.Config(driver="ads1115", amps_per_volt=30.0), bus=chip, clock=clock

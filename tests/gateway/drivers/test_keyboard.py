@@ -6,16 +6,16 @@ import logging
 
 import pytest
 
+from firmware_bridge.clock import ManualClock
 from gateway.drivers.base import CardReader, CardReading, DriverError
 from gateway.drivers.rfid import keyboard
-from tests.gateway.drivers.fakes.clock import FakeClock
 from tests.gateway.drivers.fakes.keyboard import FakeWedge
 
 
 def _reader(
     number_format: str = "decimal", release_s: float = 1.0
-) -> tuple[keyboard.Driver, FakeWedge, FakeClock]:
-    clock = FakeClock()
+) -> tuple[keyboard.Driver, FakeWedge, ManualClock]:
+    clock = ManualClock()
     wedge = FakeWedge()
     config = keyboard.Config.model_validate(
         {

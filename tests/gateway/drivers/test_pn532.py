@@ -6,24 +6,24 @@ import logging
 
 import pytest
 
+from firmware_bridge.clock import ManualClock
 from gateway.drivers.base import CardReader, CardReading, DeviceAbsentError
 from gateway.drivers.rfid import pn532
-from tests.gateway.drivers.fakes.clock import FakeClock
 from tests.gateway.drivers.fakes.pn532 import FakePn532
 
 UID4 = "1A2B3C4D"
 UID7 = "04112233445566"
 
 
-def _reader(release_s: float = 1.0) -> tuple[pn532.Driver, FakePn532, FakeClock]:
-    clock = FakeClock()
+def _reader(release_s: float = 1.0) -> tuple[pn532.Driver, FakePn532, ManualClock]:
+    clock = ManualClock()
     chip = FakePn532()
     driver = pn532.Driver(pn532.Config(driver="pn532", release_s=release_s), bus=chip, clock=clock)
     driver.open()
     return driver, chip, clock
 
 
-def _poll(driver: pn532.Driver, clock: FakeClock, seconds: float) -> list[str]:
+def _poll(driver: pn532.Driver, clock: ManualClock, seconds: float) -> list[str]:
     cards = []
     for _ in range(round(seconds / 0.1)):
         clock.advance(0.1)
@@ -92,7 +92,7 @@ def test_a_bad_answer_is_counted_and_logged_and_the_next_read_comes_through(
 
 
 def test_a_chip_that_is_not_a_pn532_is_device_absent() -> None:
-    driver = pn532.Driver(pn532.Config(driver="pn532"), bus=FakePn532(ic=0x33), clock=FakeClock())
+    driver = pn532.Driver(pn532.Config(driver="pn532"), bus=FakePn532(ic=0x33), clock=ManualClock())
     with pytest.raises(DeviceAbsentError, match="not a PN532"):
         driver.open()
 
@@ -100,6 +100,6 @@ def test_a_chip_that_is_not_a_pn532_is_device_absent() -> None:
 def test_a_silent_bus_is_device_absent() -> None:
     chip = FakePn532()
     chip.then("silent")
-    driver = pn532.Driver(pn532.Config(driver="pn532"), bus=chip, clock=FakeClock())
+    driver = pn532.Driver(pn532.Config(driver="pn532"), bus=chip, clock=ManualClock())
     with pytest.raises(DeviceAbsentError, match="no answer to command 0x02"):
         driver.open()

@@ -6,25 +6,25 @@ import logging
 
 import pytest
 
+from firmware_bridge.clock import ManualClock
 from gateway.drivers.base import CardReader, CardReading, DeviceAbsentError
 from gateway.drivers.rfid import rc522
 from gateway.drivers.rfid.iso14443a import crc_a
-from tests.gateway.drivers.fakes.clock import FakeClock
 from tests.gateway.drivers.fakes.rc522 import CardState, FakeMfrc522
 
 UID4 = "DEADBEEF"
 UID7 = "04A23C1A2B5E80"
 
 
-def _reader(release_s: float = 1.0) -> tuple[rc522.Driver, FakeMfrc522, FakeClock]:
-    clock = FakeClock()
+def _reader(release_s: float = 1.0) -> tuple[rc522.Driver, FakeMfrc522, ManualClock]:
+    clock = ManualClock()
     chip = FakeMfrc522()
     driver = rc522.Driver(rc522.Config(driver="rc522", release_s=release_s), bus=chip, clock=clock)
     driver.open()
     return driver, chip, clock
 
 
-def _poll(driver: rc522.Driver, clock: FakeClock, seconds: float) -> list[str]:
+def _poll(driver: rc522.Driver, clock: ManualClock, seconds: float) -> list[str]:
     cards = []
     for _ in range(round(seconds / 0.1)):
         clock.advance(0.1)
@@ -106,7 +106,7 @@ def test_a_spoiled_sak_crc_is_counted() -> None:
 
 def test_a_chip_that_does_not_answer_is_device_absent() -> None:
     chip = FakeMfrc522(version=0x00)
-    driver = rc522.Driver(rc522.Config(driver="rc522"), bus=chip, clock=FakeClock())
+    driver = rc522.Driver(rc522.Config(driver="rc522"), bus=chip, clock=ManualClock())
     with pytest.raises(DeviceAbsentError, match="no MFRC522"):
         driver.open()
 

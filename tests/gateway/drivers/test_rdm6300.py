@@ -6,18 +6,18 @@ import logging
 
 import pytest
 
+from firmware_bridge.clock import ManualClock
 from gateway.drivers.base import CardReader, CardReading, DriverError
 from gateway.drivers.faults import GarbageError
 from gateway.drivers.rfid import rdm6300
-from tests.gateway.drivers.fakes.clock import FakeClock
 from tests.gateway.drivers.fakes.rdm6300 import FakeRdm6300, rdm6300_frame
 
 UID = "0F00A1B2C3"
 OTHER = "1A2B3C4D5E"
 
 
-def _reader(release_s: float = 1.0) -> tuple[rdm6300.Driver, FakeRdm6300, FakeClock]:
-    clock = FakeClock()
+def _reader(release_s: float = 1.0) -> tuple[rdm6300.Driver, FakeRdm6300, ManualClock]:
+    clock = ManualClock()
     chip = FakeRdm6300(clock)
     config = rdm6300.Config(driver="rdm6300", port="/dev/ttyS0", release_s=release_s)
     driver = rdm6300.Driver(config, bus=chip, clock=clock)
@@ -25,7 +25,7 @@ def _reader(release_s: float = 1.0) -> tuple[rdm6300.Driver, FakeRdm6300, FakeCl
     return driver, chip, clock
 
 
-def _poll(driver: rdm6300.Driver, clock: FakeClock, seconds: float) -> list[str]:
+def _poll(driver: rdm6300.Driver, clock: ManualClock, seconds: float) -> list[str]:
     """Call read() every 50 ms for `seconds`, as the daemon does, collecting the cards."""
     cards = []
     for _ in range(round(seconds / 0.05)):
@@ -114,7 +114,7 @@ def test_non_hex_digits_are_rejected_as_a_bad_frame() -> None:
 def test_reading_before_open_is_a_driver_error() -> None:
     config = rdm6300.Config(driver="rdm6300", port="/dev/ttyS0")
     with pytest.raises(DriverError, match="not open"):
-        rdm6300.Driver(config, bus=FakeRdm6300(FakeClock())).read()
+        rdm6300.Driver(config, bus=FakeRdm6300(ManualClock())).read()
 
 
 def test_a_port_that_is_not_there_is_device_absent() -> None:

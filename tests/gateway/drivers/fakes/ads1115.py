@@ -6,7 +6,7 @@ import errno
 import math
 from collections.abc import Callable, Mapping
 
-from tests.gateway.drivers.fakes.clock import FakeClock
+from firmware_bridge.clock import ManualClock
 
 Signal = Callable[[float], float]
 """Volts on an input pin at a time in seconds."""
@@ -37,7 +37,7 @@ class FakeAds1115:
 
     def __init__(
         self,
-        clock: FakeClock,
+        clock: ManualClock,
         *,
         inputs: Mapping[str, Signal] | None = None,
         address: int = 0x48,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.gateway.drivers.fakes.clock import FakeClock
+from firmware_bridge.clock import ManualClock
 
 
 def rdm6300_frame(uid: str, *, checksum: int | None = None) -> bytes:
@@ -18,7 +18,7 @@ def rdm6300_frame(uid: str, *, checksum: int | None = None) -> bytes:
 class FakeRdm6300:
     """The reader's UART as pyserial shows it: `in_waiting`, `read(n)`, `close()`."""
 
-    def __init__(self, clock: FakeClock, *, repeat_s: float = 0.1) -> None:
+    def __init__(self, clock: ManualClock, *, repeat_s: float = 0.1) -> None:
         self.clock = clock
         self.repeat_s = repeat_s
         self.closed = False
