@@ -24,6 +24,8 @@ class RegisterRange:
 
     # None: the register cannot wrap within a machine's life (it may still be reset).
     wraps_at_wh: float | None
+    # The register's step: a poll may see one more step than the time allows (rounding).
+    resolution_wh: float = 0.001
 
     def __post_init__(self) -> None:
         if self.wraps_at_wh is not None and not self.wraps_at_wh > 0:
@@ -74,7 +76,7 @@ class EnergyRegister:
             return EnergyStep(StepKind.FIRST, 0.0, None, reading_wh)
         if reading_wh >= before:
             return EnergyStep(StepKind.COUNTED, reading_wh - before, before, reading_wh)
-        most_wh = self.max_watts * max(0.0, at - since) / 3600.0
+        most_wh = self.max_watts * max(0.0, at - since) / 3600.0 + self.range.resolution_wh
         top = self.range.wraps_at_wh
         if top is not None and before <= top and (top - before) + reading_wh <= most_wh:
             self.wraps += 1

@@ -44,6 +44,7 @@ from gateway.session import (
     LockWarning,
     LockWarningOver,
     MachineSessions,
+    MeterStepBack,
     Publish,
     RelayChange,
     UnattributedUse,
@@ -234,6 +235,7 @@ class MachineWorker:
                     volts=reading.volts,
                     watts=reading.watts,
                     meter_wh=reading.meter_wh,
+                    meter_range=reading.meter_range,
                     at=item.at,
                 )
             )
@@ -327,6 +329,19 @@ class MachineWorker:
                 self._set_output(self.drivers.warning, True, "warning")
             elif isinstance(effect, LockWarningOver):
                 self._set_output(self.drivers.warning, False, "warning")
+            elif isinstance(effect, MeterStepBack):
+                self._meter_stepped_back(effect)
+
+    def _meter_stepped_back(self, step: MeterStepBack) -> None:
+        self._count(f"meter.{step.kind}")
+        log.warning(
+            "machine %s: energy meter %s (%.3f Wh, then %.3f Wh): %.3f Wh added",
+            self.config.id,
+            step.kind,
+            step.before_wh,
+            step.reading_wh,
+            step.added_wh,
+        )
 
     def _note(self, payload: Envelope) -> None:
         if isinstance(payload, Badge) and payload.decision is BadgeDecision.DENIED:

@@ -4,6 +4,8 @@ A driver module for a chip (`gateway/drivers/rfid/rdm6300.py`, `current/ads1115.
 
 - `Config`: a pydantic model with a `driver: Literal["<name>"]` field and the chip's wiring
   (port, bus, address, pin, calibration), validated at start-up with the rest of the config;
+- `ENERGY_REGISTER` (current sensors): the range of the chip's energy counter
+  (`gateway.energy.RegisterRange`), or None when it has none and energy is estimated from amps;
 - `Driver`: built as `Driver(config, *, bus=None)`, where `bus` is a bus-level stand-in (a fake
   serial port, I²C bus, SPI device or input device simulating the chip) for tests; with `bus=None`
   the driver opens the real bus in `open()`, importing the hardware library there and only there,
@@ -19,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from gateway.energy import RegisterRange
 from gateway.errors import GatewayError
 
 
@@ -43,6 +46,8 @@ class CurrentReading:
     watts: float | None = None
     # The sensor's own cumulative energy counter, if it has one (it may reset or wrap).
     meter_wh: float | None = None
+    # The range that counter wraps at, as its driver declares it (None: it never wraps).
+    meter_range: RegisterRange | None = None
 
 
 @dataclass(frozen=True, slots=True)

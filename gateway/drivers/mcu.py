@@ -34,10 +34,14 @@ from gateway.drivers.base import (
     UnsupportedError,
 )
 from gateway.drivers.faults import Tally
+from gateway.energy import RegisterRange
 
 logger = logging.getLogger(__name__)
 
 Channel = Annotated[int, Field(ge=0, le=15)]
+ENERGY_REGISTER = RegisterRange(wraps_at_wh=None)
+"""The board counts milliwatt-hours in 64 bits, which no machine fills; a board reset zeroes it."""
+
 CARD_WAIT_S = 1.0  # how long the reader view waits for a card before answering None
 _KEPT_MEASUREMENTS = 64
 _KEPT_CARDS = 16
@@ -231,7 +235,11 @@ class McuCurrentSensor(_View):
         if frame is None:
             return None
         return CurrentReading(
-            amps=frame.irms, volts=frame.vrms, watts=frame.watts, meter_wh=frame.wh
+            amps=frame.irms,
+            volts=frame.vrms,
+            watts=frame.watts,
+            meter_wh=frame.wh,
+            meter_range=ENERGY_REGISTER,
         )
 
 

@@ -27,8 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from firmware_bridge.clock import Clock, SystemClock
 from gateway.drivers.base import CurrentReading, DeviceAbsentError, DriverError
 from gateway.drivers.faults import Tally
+from gateway.energy import RegisterRange
 
 logger = logging.getLogger(__name__)
+
+ENERGY_REGISTER: RegisterRange | None = None
+"""The ADS1115 measures current only: it has no energy register; energy is estimated from amps."""
 
 CONVERSION_REGISTER = 0x00
 CONFIG_REGISTER = 0x01

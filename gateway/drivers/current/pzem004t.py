@@ -2,8 +2,8 @@
 
 Registers 0x0000-0x0009 (function 0x04): voltage (0.1 V), current (32 bit, 0.001 A), power (32 bit,
 0.1 W), energy (32 bit, Wh), frequency (0.1 Hz), power factor (0.01), alarm. 32-bit values come
-low word first. The energy counter is reported raw as `meter_wh`: it wraps or is reset, and the
-session layer handles the drop.
+low word first. The energy counter is reported raw as `meter_wh`, with the range it wraps at
+(`ENERGY_REGISTER`): the session layer adds across a wrap and tells a reset apart.
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ from gateway.drivers.base import CurrentReading, DriverError
 from gateway.drivers.current.modbus import crc_ok, with_crc
 from gateway.drivers.faults import GarbageError, Tally
 from gateway.drivers.serial_port import SerialPort, open_serial
+from gateway.energy import RegisterRange
 
 logger = logging.getLogger(__name__)
+
+ENERGY_REGISTER = RegisterRange(wraps_at_wh=10_000_000, resolution_wh=1.0)
+"""The datasheet's energy range is 0-9,999.99 kWh in 1 Wh steps: after 9,999,999 Wh comes 0."""
 
 GENERAL_ADDRESS = 0xF8
 """Answered by any PZEM: usable only when it is the one meter on its line."""
@@ -118,7 +122,11 @@ class Driver:
         meter = decode_registers(words)
         self.last = meter
         return CurrentReading(
-            amps=meter.amps, volts=meter.volts, watts=meter.watts, meter_wh=float(meter.energy_wh)
+            amps=meter.amps,
+            volts=meter.volts,
+            watts=meter.watts,
+            meter_wh=float(meter.energy_wh),
+            meter_range=ENERGY_REGISTER,
         )
 
     def reset_energy(self) -> None:

@@ -34,7 +34,13 @@ def test_the_request_is_read_input_registers_0_to_9_with_crc() -> None:
 def test_a_reading_carries_amps_volts_watts_and_the_raw_energy_counter() -> None:
     driver, _ = _meter()
     assert isinstance(driver, CurrentSensor)
-    assert driver.read() == CurrentReading(amps=12.345, volts=231.4, watts=2650.7, meter_wh=123456)
+    assert driver.read() == CurrentReading(
+        amps=12.345,
+        volts=231.4,
+        watts=2650.7,
+        meter_wh=123456,
+        meter_range=pzem004t.ENERGY_REGISTER,
+    )
     assert driver.last is not None
     assert driver.last.hertz == 50.0
     assert driver.last.power_factor == 1.0
@@ -86,7 +92,13 @@ def test_a_bad_reply_gives_none_is_counted_and_the_next_reading_comes_through(
         assert driver.read() is None
     assert driver.counters[counter] == 1
     assert counter in caplog.text
-    assert driver.read() == CurrentReading(amps=12.345, volts=231.4, watts=2650.7, meter_wh=123456)
+    assert driver.read() == CurrentReading(
+        amps=12.345,
+        volts=231.4,
+        watts=2650.7,
+        meter_wh=123456,
+        meter_range=pzem004t.ENERGY_REGISTER,
+    )
 
 
 def test_an_exception_reply_is_counted_and_named(caplog: pytest.LogCaptureFixture) -> None:

@@ -7,6 +7,7 @@ from collections import deque
 from gateway.drivers.current.modbus import crc_ok, with_crc
 
 _GENERAL = 0xF8
+ENERGY_TOP_WH = 10_000_000  # the datasheet's 9,999.99 kWh, after which the counter starts at 0
 
 
 def request_function(request: bytes) -> int:
@@ -75,6 +76,10 @@ class FakePzem004t:
         self.closed = True
 
     # ----- the meter --------------------------------------------------------------------------
+
+    def draw(self, wh: int) -> None:
+        """The machine draws `wh`: the counter goes on, from 0 again past its top."""
+        self.energy_wh = (self.energy_wh + wh) % ENERGY_TOP_WH
 
     def registers(self) -> list[int]:
         """The ten input registers as the meter holds them."""
