@@ -134,9 +134,11 @@ class MachineWorker:
         pollers: list[threading.Thread] = []
         halt = threading.Event()  # stops the pollers, whichever way this worker ends
         try:
-            self._restore_access_list()
+            # The readers listen before anything slow happens: a card presented while the access
+            # list loads waits in the inbox and is decided against that list, never lost.
             self._open_drivers()
             pollers = self._start_pollers(halt)
+            self._restore_access_list()
             self._carry_out(self.sessions.start())
             while not stop.is_set():
                 try:
@@ -157,13 +159,14 @@ class MachineWorker:
             self._shut_down()
 
     def _open_drivers(self) -> None:
-        # The relay first: whatever the other drivers do, the machine starts locked.
+        # The relay first: whatever the other drivers do, the machine starts locked. The reader
+        # next: a member may be at the machine already, card in hand.
         for output in (self.drivers.relay, self.drivers.warning):
             if output is not None:
                 output.open()
-        self.drivers.current.open()
         if self.drivers.reader is not None:
             self.drivers.reader.open()
+        self.drivers.current.open()
 
     def _start_pollers(self, stop: threading.Event) -> list[threading.Thread]:
         polls: list[tuple[str, Callable[[], CurrentReading | CardReading | None], float]] = [
