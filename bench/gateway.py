@@ -210,13 +210,13 @@ def decision_latency(pairs: int, rng: random.Random) -> dict[str, object]:
     clock = time.perf_counter
     for _ in range(pairs):
         uid = rng.choice(uids)
-        for closed, into in ((True, badge_in), (False, badge_out)):
+        for energised, into in ((True, badge_in), (False, badge_out)):
             started = clock()
             effects = sessions.badge(card_hash(uid, key))
             relay = relay_of(effects)
             into.append(clock() - started)
-            if relay.closed is not closed:
-                raise RuntimeError(f"badge expected the relay closed={closed}")
+            if relay.energised is not energised:
+                raise RuntimeError(f"badge expected the relay energised={energised}")
     return {
         "access_cards": len(access),
         "badge_in": percentiles_ms(badge_in),
@@ -251,30 +251,30 @@ class TimedRelay:
     """A bench relay: remembers when, by `time.perf_counter()`, it was last told to move."""
 
     def __init__(self) -> None:
-        self.closed = False
+        self.energised = False
         self.moved_at = 0.0
         self._moved = threading.Condition()
 
     def open(self) -> None:
-        """Start open, the machine locked."""
-        self.closed = False
+        """Start de-energised, the machine locked."""
+        self.energised = False
 
-    def set(self, closed: bool) -> None:
+    def set(self, energised: bool) -> None:
         """Move the relay and note the time first, before anything else runs."""
         moved_at = time.perf_counter()
         with self._moved:
-            self.closed, self.moved_at = closed, moved_at
+            self.energised, self.moved_at = energised, moved_at
             self._moved.notify_all()
 
     def close(self) -> None:
-        """Open the relay."""
+        """De-energise the relay."""
         self.set(False)
 
-    def wait_for(self, closed: bool, timeout: float) -> float:
-        """The time the relay reached `closed`; RuntimeError after `timeout`."""
+    def wait_for(self, energised: bool, timeout: float) -> float:
+        """The time the relay reached `energised`; RuntimeError after `timeout`."""
         with self._moved:
-            if not self._moved.wait_for(lambda: self.closed is closed, timeout):
-                raise RuntimeError(f"the worker did not set the relay closed={closed}")
+            if not self._moved.wait_for(lambda: self.energised is energised, timeout):
+                raise RuntimeError(f"the worker did not set the relay energised={energised}")
             return self.moved_at
 
 
@@ -323,12 +323,12 @@ def worker_latency(pairs: int, broker_port: int, workdir: Path, rng: random.Rand
         time.sleep(0.5)  # the worker's start-up: drivers opened, machine announced locked
         for _ in range(pairs):
             uid = rng.choice(uids)
-            for closed, into in ((True, badge_in), (False, badge_out)):
+            for energised, into in ((True, badge_in), (False, badge_out)):
                 # Cards come at random moments, not straight behind the last one's journal write.
                 time.sleep(rng.uniform(0.0, 0.002))
                 started = time.perf_counter()
                 worker.inbox.put(CardReading(uid))
-                into.append(relay.wait_for(closed, 5.0) - started)
+                into.append(relay.wait_for(energised, 5.0) - started)
         link.wait_sent(10.0)
     finally:
         stop.set()

@@ -251,19 +251,19 @@ class ScriptedRelay:
     """The machine's interlock relay: remembers where it was told to be."""
 
     def __init__(self) -> None:
-        self.closed = False
+        self.energised = False
 
     def open(self) -> None:
-        """Start open: the machine locked."""
-        self.closed = False
+        """Start de-energised: the machine locked."""
+        self.energised = False
 
-    def set(self, closed: bool) -> None:
+    def set(self, energised: bool) -> None:
         """Move the relay."""
-        self.closed = closed
+        self.energised = energised
 
     def close(self) -> None:
-        """Open the relay."""
-        self.closed = False
+        """De-energise the relay."""
+        self.energised = False
 
 
 class SessionTally:

@@ -1,6 +1,6 @@
 """The per-machine session state machine: pure logic fed by badges, current samples and a clock.
 
-It never does I/O. Each call returns the effects the daemon must carry out (close the relay,
+It never does I/O. Each call returns the effects the daemon must carry out (energise the relay,
 publish a state, a badge event, a closed session, a telemetry point), so every rule here is
 tested with a fake clock and no broker.
 """
@@ -47,9 +47,9 @@ class SessionPolicy:
 
 @dataclass(frozen=True, slots=True)
 class RelayChange:
-    """Close (unlock) or open (lock) the machine's interlock relay."""
+    """Energise (unlock) or de-energise (lock) the machine's interlock relay."""
 
-    closed: bool
+    energised: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +230,7 @@ class MachineSessions:
 
     def start(self) -> list[Effect]:
         """Announce the machine locked, as it is when the gateway starts."""
-        return [RelayChange(closed=False), Publish(self._state_change())]
+        return [RelayChange(energised=False), Publish(self._state_change())]
 
     # -- events -------------------------------------------------------------------------------
 
@@ -331,7 +331,7 @@ class MachineSessions:
     def remote_lock(self) -> list[Effect]:
         """A coordinator locked the machine from the api."""
         if self._session is None:
-            return [RelayChange(closed=False)]
+            return [RelayChange(energised=False)]
         return self._close(EndReason.REMOTE_LOCK)
 
     def checkpoint(self) -> OpenSessionSnapshot | None:
@@ -357,7 +357,7 @@ class MachineSessions:
     def shutdown(self, reason: EndReason) -> list[Effect]:
         """The gateway is stopping: close the open session for `reason` and lock the machine."""
         effects = self._close(reason)
-        return effects or [RelayChange(closed=False)]
+        return effects or [RelayChange(energised=False)]
 
     def replace_access(self, access: AccessList) -> bool:
         """Take a newer access list; an older or equal version is ignored."""
@@ -398,7 +398,7 @@ class MachineSessions:
         )
         self._session = session
         effects: list[Effect] = [self._badge(card, BadgeDecision.GRANTED, "ok", member)]
-        effects.append(RelayChange(closed=True))
+        effects.append(RelayChange(energised=True))
         effects.extend(self._publish_state_if_changed())
         return effects
 
@@ -409,7 +409,7 @@ class MachineSessions:
         self._session = None
         now = self.clock.monotonic()
         session.rebill(self.detector.activity, self.detector.provisional(now))
-        # The relay is opening: whatever flows from now on must prove itself again.
+        # The relay is de-energising: whatever flows from now on must prove itself again.
         self.detector.reset()
         unlocked_s = now - session.started_mono
         wall_now = self.clock.wall_ms()
@@ -430,7 +430,7 @@ class MachineSessions:
             end_reason=reason,
             clock_ok=clock_ok,
         )
-        effects: list[Effect] = [Publish(record), RelayChange(closed=False)]
+        effects: list[Effect] = [Publish(record), RelayChange(energised=False)]
         if session.warned:
             effects.append(LockWarningOver())
         effects.extend(self._publish_state_if_changed())

@@ -118,10 +118,10 @@ def _describe(machine: str, item: CurrentReading | CardReading, site_key: bytes)
 def _click(machine: str, set_output: Callable[[bool], None], report: Report) -> bool:
     try:
         set_output(True)
-        report(WiringEvent(machine, "relay", "closed"))
+        report(WiringEvent(machine, "relay", "energised"))
         threading.Event().wait(RELAY_CLICK_S)
         set_output(False)
-        report(WiringEvent(machine, "relay", "open"))
+        report(WiringEvent(machine, "relay", "de-energised"))
     except DriverError as err:
         report(WiringEvent(machine, "failed", f"relay: {err}"))
         return False

@@ -313,7 +313,7 @@ class MachineWorker:
                 self._note(effect.payload)
                 self.publisher.publish(self.config.id, effect.payload)
             elif isinstance(effect, RelayChange):
-                self._set_relay(effect.closed)
+                self._set_relay(effect.energised)
             elif isinstance(effect, UnattributedUse):
                 self._count("unattributed_use")
                 log.warning(
@@ -363,8 +363,8 @@ class MachineWorker:
                 payload.running_s,
             )
 
-    def _set_relay(self, closed: bool) -> None:
-        self._set_output(self.drivers.relay, closed, "relay")
+    def _set_relay(self, energised: bool) -> None:
+        self._set_output(self.drivers.relay, energised, "relay")
 
     def _set_output(self, output: RelayOutput | None, on: bool, role: str) -> None:
         if output is None:

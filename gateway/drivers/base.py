@@ -13,7 +13,9 @@ A driver module for a chip (`gateway/drivers/rfid/rdm6300.py`, `current/ads1115.
 
 A driver must override `open()`, `close()` and its role's method (`read()` for current sensors
 and card readers, `set()` for relays). `close()` must leave the hardware safe: a relay driver
-opens its relay (the machine locks). A feature a chip lacks raises `UnsupportedError`.
+de-energises its relay (the machine locks). A relay is *energised* or *de-energised*, never
+"open" or "closed": those words belong to door contacts, to sessions and to a driver's bus.
+A feature a chip lacks raises `UnsupportedError`.
 """
 
 from __future__ import annotations
@@ -93,16 +95,16 @@ class CardReader(Protocol):
 
 @runtime_checkable
 class RelayOutput(Protocol):
-    """The machine's interlock: closed lets the machine run, open locks it."""
+    """The machine's interlock: energised lets the machine run, de-energised locks it."""
 
     def open(self) -> None:
-        """Claim the output, leaving the relay open (locked)."""
+        """Claim the output, leaving the relay de-energised (locked)."""
         ...
 
-    def set(self, closed: bool) -> None:
-        """Close or open the relay; raises DriverError if the hardware says it did not."""
+    def set(self, energised: bool) -> None:
+        """Energise or de-energise the relay; DriverError if the hardware says it did not."""
         ...
 
     def close(self) -> None:
-        """Open the relay (fail safe) and release the output."""
+        """De-energise the relay (fail safe) and release the output."""
         ...

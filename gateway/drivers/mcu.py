@@ -256,7 +256,7 @@ class McuRelay(_View):
     """The board's relay of this machine, as a RelayOutput."""
 
     def open(self) -> None:
-        """Open the board and make sure the relay is open (the machine locked)."""
+        """Open the board and make sure the relay is de-energised (the machine locked)."""
         super().open()
         try:
             self.set(False)
@@ -264,16 +264,17 @@ class McuRelay(_View):
             self.close()
             raise
 
-    def set(self, closed: bool) -> None:
-        """Close or open the relay; DriverError when the board does not acknowledge it."""
+    def set(self, energised: bool) -> None:
+        """Energise or de-energise the relay; DriverError when the board does not acknowledge."""
         channel = self.board.config.relay_channel
         try:
-            self.board.bridge.set_relay(channel, closed)
+            # The board's protocol says CLOSE for its contact: closed when energised.
+            self.board.bridge.set_relay(channel, energised)
         except BridgeError as err:
             raise DriverError(f"mcu {self.board.config.port}: relay {channel}: {err}") from err
 
     def close(self) -> None:
-        """Open the relay (fail safe), then release the board."""
+        """De-energise the relay (fail safe), then release the board."""
         if not self._open:
             return
         try:

@@ -339,7 +339,9 @@ class GatewayFloor:
             time.sleep(delay)
 
     def _anyone_in(self) -> bool:
-        return any(op.stage != "waiting" or op.board.relay_closed for op in self.operators.values())
+        return any(
+            op.stage != "waiting" or op.board.relay_energised for op in self.operators.values()
+        )
 
     def _fault_now(self, day: int) -> bool:
         """Strike the day's faults once a member is cutting; True when the power is gone."""
@@ -415,14 +417,14 @@ class GatewayFloor:
     def _operate(self, op: _Operator, t: int) -> None:
         board = op.board
         if op.stage == "waiting":
-            if op.visits and op.visits[0].start_s <= t and not board.relay_closed:
+            if op.visits and op.visits[0].start_s <= t and not board.relay_energised:
                 op.visit = op.visits.pop(0)
                 op.run_scale = op.visit.run_scale
                 board.cards.append(op.visit.card_uid)
                 op.stage = "badged"
         elif op.stage == "badged":
             visit = op.visit
-            if visit is None or not board.relay_closed or not visit.phases:
+            if visit is None or not board.relay_energised or not visit.phases:
                 op.stage = "waiting"  # refused, or never meant to work here
                 return
             op.phase, op.steps_left = 0, visit.phases[0][1]
@@ -431,7 +433,7 @@ class GatewayFloor:
         elif op.stage == "working":
             visit = op.visit
             assert visit is not None
-            if not board.relay_closed:
+            if not board.relay_energised:
                 self._set_load(op, Load.OFF)  # locked under the member's hands
                 op.stage = "waiting"
                 return
@@ -447,23 +449,25 @@ class GatewayFloor:
                 op.stage = "switched-off"
         elif op.stage == "switched-off":
             visit = op.visit
-            if visit is not None and visit.badge_out and board.relay_closed:
+            if visit is not None and visit.badge_out and board.relay_energised:
                 board.cards.append(visit.card_uid)
                 op.stage = "leaving"
             else:
                 op.stage = "gone"  # walked away: the idle timeout will lock the machine
-        elif op.stage in {"leaving", "gone"} and not board.relay_closed:
+        elif op.stage in {"leaving", "gone"} and not board.relay_energised:
             op.stage = "waiting"
 
     def _observe(self, op: _Operator, t: int) -> None:
         """What the interlock did at `t`: it opened a session or ended one."""
-        closed = op.board.relay_closed
-        if closed and op.session is None:
+        energised = op.board.relay_energised
+        if energised and op.session is None:
             member = op.visit.member if op.visit else None
             if member is None:
-                raise RuntimeError(f"{op.machine.id}: the interlock closed for nobody at {t}")
+                raise RuntimeError(
+                    f"{op.machine.id}: the interlock was energised for nobody at {t}"
+                )
             op.session = TruthSession(op.machine.id, member, t)
-        elif not closed and op.session is not None:
+        elif not energised and op.session is not None:
             self._close_truth(op, t, "lock")
 
     def _close_truth(self, op: _Operator, t: int, end: str) -> None:

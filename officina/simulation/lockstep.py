@@ -68,7 +68,7 @@ class BoardState:
     amps: float = 0.0
     watts: float = 0.0
     meter_mwh: int = 0
-    relay_closed: bool = False
+    relay_energised: bool = False
     cards: list[str] = field(default_factory=list)
 
 
@@ -190,24 +190,24 @@ class SimCardReader:
 
 
 class SimRelay:
-    """The machine's interlock as the floor sees it: members can work only while it is closed."""
+    """The machine's interlock as the floor sees it: members work only while it is energised."""
 
     def __init__(self, lockstep: Lockstep, board: BoardState) -> None:
         self.lockstep = lockstep
         self.board = board
 
     def open(self) -> None:
-        """The relay starts open."""
+        """The relay starts de-energised."""
         self.set(False)
 
     def close(self) -> None:
-        """Fail safe: open."""
+        """Fail safe: de-energised."""
         self.set(False)
 
-    def set(self, closed: bool) -> None:
-        """Close or open the interlock."""
+    def set(self, energised: bool) -> None:
+        """Energise or de-energise the interlock."""
         with self.lockstep.cond:
-            self.board.relay_closed = closed
+            self.board.relay_energised = energised
 
 
 class LockstepInbox(queue.Queue[Any]):

@@ -78,7 +78,7 @@ def test_granted_card_unlocks_and_badge_out_closes_one_session() -> None:
     clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     effects = machine.badge(GIULIA)
-    assert RelayChange(closed=True) in effects
+    assert RelayChange(energised=True) in effects
     assert published(effects, Badge)[0].decision is BadgeDecision.GRANTED
     assert published(effects, StateChange)[0].state is MachineState.UNLOCKED
     feed(machine, clock, 0.0, 10)
@@ -93,7 +93,7 @@ def test_granted_card_unlocks_and_badge_out_closes_one_session() -> None:
     assert session.idle_s == pytest.approx(30, abs=1)
     assert session.unlocked_s == pytest.approx(100, abs=0.01)
     assert session.clock_ok
-    assert RelayChange(closed=False) in effects
+    assert RelayChange(energised=False) in effects
     assert machine.state is MachineState.LOCKED
 
 
@@ -143,7 +143,7 @@ def test_idle_timeout_warns_then_locks() -> None:
     effects = feed(machine, clock, 1.0, 30)
     [session] = published(effects, SessionRecord)
     assert session.end_reason is EndReason.IDLE_TIMEOUT
-    assert RelayChange(closed=False) in effects
+    assert RelayChange(energised=False) in effects
 
 
 def test_running_machine_never_idle_times_out_but_max_duration_applies() -> None:
@@ -164,7 +164,7 @@ def test_another_member_takes_over_and_the_relay_stays_closed() -> None:
     effects = machine.badge(MARCO)
     [closed] = published(effects, SessionRecord)
     assert (closed.member, closed.end_reason) == ("giulia", EndReason.TAKEOVER)
-    assert RelayChange(closed=True) in effects
+    assert RelayChange(energised=True) in effects
     assert machine.open_session is not None
     [session] = published(machine.badge(MARCO), SessionRecord)
     assert session.member == "marco"
@@ -280,7 +280,7 @@ def test_a_denied_card_cannot_take_over_a_running_session() -> None:
     effects = machine.badge(STRANGER)
     assert published(effects, Badge)[0].decision is BadgeDecision.DENIED
     assert published(effects, SessionRecord) == []
-    assert RelayChange(closed=False) not in effects
+    assert RelayChange(energised=False) not in effects
     assert machine.open_session is not None
 
 

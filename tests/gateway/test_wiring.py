@@ -23,7 +23,7 @@ def test_the_live_check_clicks_the_relay_and_shows_amps_and_cards() -> None:
         timer.join()
     assert ok
     relay = [e.detail for e in events if e.what == "relay"]
-    assert relay == ["closed", "open"]
+    assert relay == ["energised", "de-energised"]
     assert sum(e.what == "current" for e in events) >= 5
     [card] = [e.detail for e in events if e.what == "card"]
     assert card.startswith("…B2C3 (hash ")

@@ -31,7 +31,7 @@ class Config(BaseModel):
 
 
 class Driver:
-    """The machine's interlock on one GPIO pin; `close()` always leaves the relay open."""
+    """The machine's interlock on one GPIO pin; `close()` always leaves the relay de-energised."""
 
     def __init__(self, config: Config, *, bus: object | None = None) -> None:
         self.config = config
@@ -46,12 +46,12 @@ class Driver:
         return self._tally.snapshot
 
     @property
-    def closed(self) -> bool:
-        """Whether the relay is closed now (the machine can run), as the pin reads."""
+    def energised(self) -> bool:
+        """Whether the relay is energised now (the machine can run), as the pin reads."""
         return self._device is not None and bool(self._device.value)
 
     def open(self) -> None:
-        """Claim the pin as an output with the relay open (DeviceAbsentError if it cannot be)."""
+        """Claim the pin as an output, relay de-energised (DeviceAbsentError if it cannot be)."""
         if self._device is not None:
             return
         import gpiozero  # type: ignore[import-not-found,import-untyped,unused-ignore]
@@ -69,28 +69,27 @@ class Driver:
             self._device = None
             raise DeviceAbsentError(f"gpio relay {self.config.pin}: {err}") from err
 
-    def set(self, closed: bool) -> None:
-        """Close or open the relay; DriverError if the pin does not read back as set."""
+    def set(self, energised: bool) -> None:
+        """Energise or de-energise the relay; DriverError if the pin does not read back as set."""
         device = self._device
         if device is None:
             raise DriverError(f"gpio relay {self.config.pin}: not open")
         try:
-            if closed:
+            if energised:
                 device.on()
             else:
                 device.off()
             now = bool(device.value)
         except self._errors as err:
             raise DriverError(f"gpio relay {self.config.pin}: {err}") from err
-        if now != closed:
-            self._tally.reject("not_switched", f"asked closed={closed}, pin reads closed={now}")
-            raise DriverError(
-                f"gpio relay {self.config.pin}: asked closed={closed}, pin reads closed={now}"
-            )
+        if now != energised:
+            asked = f"asked energised={energised}, pin reads energised={now}"
+            self._tally.reject("not_switched", asked)
+            raise DriverError(f"gpio relay {self.config.pin}: {asked}")
         self._tally.count("switches")
 
     def close(self) -> None:
-        """Open the relay (fail safe) and release the pin."""
+        """De-energise the relay (fail safe) and release the pin."""
         device, self._device = self._device, None
         if device is None:
             return

@@ -34,14 +34,14 @@ def _relay(factory: Any, *, active_high: bool = True) -> gpio.Driver:
     return driver
 
 
-def test_the_relay_starts_open(factory: Any) -> None:
+def test_the_relay_starts_de_energised(factory: Any) -> None:
     driver = _relay(factory)
     assert isinstance(driver, RelayOutput)
-    assert not driver.closed
+    assert not driver.energised
     assert factory.pin(17).state == 0
 
 
-def test_set_closes_and_opens_the_relay(factory: Any) -> None:
+def test_set_energises_and_de_energises_the_relay(factory: Any) -> None:
     driver = _relay(factory)
     driver.set(True)
     assert factory.pin(17).state == 1
@@ -50,15 +50,15 @@ def test_set_closes_and_opens_the_relay(factory: Any) -> None:
     assert driver.counters["switches"] == 2
 
 
-def test_an_active_low_board_closes_with_the_pin_low(factory: Any) -> None:
+def test_an_active_low_board_energises_with_the_pin_low(factory: Any) -> None:
     driver = _relay(factory, active_high=False)
     assert factory.pin(17).state == 1  # open
     driver.set(True)
     assert factory.pin(17).state == 0
-    assert driver.closed
+    assert driver.energised
 
 
-def test_close_opens_the_relay_and_releases_the_pin(factory: Any) -> None:
+def test_close_de_energises_the_relay_and_releases_the_pin(factory: Any) -> None:
     driver = _relay(factory)
     driver.set(True)
     driver.close()
@@ -71,7 +71,7 @@ def test_close_opens_the_relay_and_releases_the_pin(factory: Any) -> None:
 def test_a_pin_that_does_not_follow_is_a_driver_error_and_counted(factory: Any) -> None:
     factory.pin_class = WeldedPin
     driver = _relay(factory)
-    with pytest.raises(DriverError, match="pin reads closed=False"):
+    with pytest.raises(DriverError, match="pin reads energised=False"):
         driver.set(True)
     assert driver.counters["not_switched"] == 1
     driver.set(False)  # opening still works: the pin reads open
