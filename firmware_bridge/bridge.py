@@ -150,7 +150,7 @@ class Bridge:
                 raise self._mismatch
             self._watch_silence(link)
             if time.monotonic() - self._last_probe >= self._keepalive_s:
-                self._ping()  # the board opens its relays if the host falls silent
+                self._ping()  # the board de-energises its relays if the host falls silent
             if self._restarted:
                 self._reapply_relays()
             remaining = deadline - time.monotonic()
@@ -160,8 +160,8 @@ class Bridge:
                 if remaining <= 0.5:
                     return None
 
-    def set_relay(self, channel: int, closed: bool) -> None:
-        """Close or open a relay and wait for its ACK (RelayNotAcknowledgedError after retries)."""
+    def set_relay(self, channel: int, energised: bool) -> None:
+        """Energise or de-energise a relay; wait for its ACK (RelayNotAcknowledgedError if none)."""
         link = self._require_link()
         if self._mismatch is not None:
             raise self._mismatch
@@ -169,7 +169,7 @@ class Bridge:
             raise ValueError(f"channel: the board has relays 0..{self._hello.channels - 1}")
         with self._relay_lock:
             self._seq = (self._seq + 1) & MAX_U16
-            command = RelayCommand(channel=channel, closed=closed, seq=self._seq)
+            command = RelayCommand(channel=channel, closed=energised, seq=self._seq)
             last_error: LinkError | None = None
             for attempt in range(1, self._relay_attempts + 1):
                 if attempt > 1:
@@ -187,16 +187,16 @@ class Bridge:
                     last_error = err
                 ack = self._await_ack(command.seq)
                 if ack is not None:
-                    self._commanded[channel] = closed
-                    if ack.channel != channel or ack.closed != closed:
+                    self._commanded[channel] = energised
+                    if ack.channel != channel or ack.closed != energised:
                         raise RelayMismatchError(
-                            f"relay {channel}: asked closed={closed}, board reports "
-                            f"relay {ack.channel} closed={ack.closed}"
+                            f"relay {channel}: asked energised={energised}, board reports "
+                            f"relay {ack.channel} energised={ack.closed}"
                         )
                     return
             self._counts["relay_failures"] += 1
             raise RelayNotAcknowledgedError(
-                channel=channel, closed=closed, attempts=self._relay_attempts
+                channel=channel, energised=energised, attempts=self._relay_attempts
             ) from last_error
 
     # ----- on the reader thread --------------------------------------------------------------
@@ -263,9 +263,9 @@ class Bridge:
     def _reapply_relays(self) -> None:
         """A restarted board opened its relays: put back what the host had commanded."""
         self._restarted = False
-        for channel, closed in sorted(self._commanded.items()):
-            if closed:
-                logger.warning("%s: board restarted, closing relay %d again", self.port, channel)
+        for channel, energised in sorted(self._commanded.items()):
+            if energised:
+                logger.warning("%s: board restarted, energising relay %d again", self.port, channel)
                 self.set_relay(channel, True)
 
     def _ping(self) -> None:

@@ -52,7 +52,7 @@ _DETAIL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 
 
 HOST_SILENCE_OPEN_S = 10.0
-"""Protocol v1: a board opens its relays after this long without a valid frame from the host."""
+"""Protocol v1: a board de-energises its relays after this long without a frame from the host."""
 
 
 def _detail(text: str) -> str:
@@ -98,7 +98,7 @@ class Emulator:
         self._boot = now
         self._last_t = now
         self._load = Load.OFF
-        self._relay_closed = False
+        self._relay_energised = False
         self._running_s = 0.0
         self._energy_wh = 0.0  # what the machine drew, board resets or not
         self._board_wh = 0.0  # the board's counter: back to 0 at a reset
@@ -113,7 +113,7 @@ class Emulator:
         self._errors_sent = 0
         self._listening = True
         self._decoder = Decoder(source="emulator", on_reject=self._answer_reject)
-        # The guard against a host that died: relays open after this long without a host frame.
+        # The guard against a host that died: relays de-energise after this long without its frames.
         self._host_silence_open_s = host_silence_open_s
         self._host_heard = time.monotonic()
 
@@ -137,9 +137,9 @@ class Emulator:
         return self._port
 
     @property
-    def relay_closed(self) -> bool:
-        """Whether the interlock relay is closed (the machine can draw current)."""
-        return self._relay_closed
+    def relay_energised(self) -> bool:
+        """Whether the interlock relay is energised (the machine can draw current)."""
+        return self._relay_energised
 
     @property
     def load(self) -> Load:
@@ -148,7 +148,7 @@ class Emulator:
 
     @property
     def running_seconds(self) -> float:
-        """Ground truth: clock seconds with the load RUNNING and the relay closed."""
+        """Ground truth: clock seconds with the load RUNNING and the relay energised."""
         with self._state_lock:
             self._advance(self._clock.monotonic())
             return self._running_s
@@ -237,7 +237,7 @@ class Emulator:
         self._faults.hung = True
 
     def reset_board(self) -> None:
-        """Reset the board: HELLO again, seq and Wh counter from 0, relay open (unless welded)."""
+        """Reset the board: HELLO, seq and Wh counter from 0, relay de-energised (unless stuck)."""
         self._in_thread(self._reset)
 
     def unplug(self) -> None:
@@ -274,7 +274,7 @@ class Emulator:
     # ----- physics ---------------------------------------------------------------------------
 
     def _electrical_load(self) -> Load:
-        return self._load if self._relay_closed else Load.OFF
+        return self._load if self._relay_energised else Load.OFF
 
     def _draw_volts(self) -> float:
         return max(0.0, self._rng.gauss(self._volts_nominal, 0.5))
@@ -288,7 +288,7 @@ class Emulator:
         self._window = self._window + window
         self._energy_wh += window.watt_s / 3600.0
         self._board_wh += window.watt_s / 3600.0
-        if self._relay_closed and self._load is Load.RUNNING:
+        if self._relay_energised and self._load is Load.RUNNING:
             self._running_s += dt
         self._last_t = now
 
@@ -316,16 +316,16 @@ class Emulator:
                 cycles=cycles,
             )
 
-    def _set_relay(self, closed: bool) -> None:
+    def _set_relay(self, energised: bool) -> None:
         with self._state_lock:
             now = self._clock.monotonic()
             self._advance(now)
             if self._faults.relay_stuck:
-                if closed != self._relay_closed:
+                if energised != self._relay_energised:
                     self._faults.relay_ignored()
                 return
-            if closed != self._relay_closed:
-                self._relay_closed = closed
+            if energised != self._relay_energised:
+                self._relay_energised = energised
                 # Closing onto a machine already switched on starts its parts without an inrush:
                 # a machine with a no-volt-release switch would need a fresh start (set_load).
                 self._circuit.switch(self._electrical_load(), now, inrush=False)
@@ -361,7 +361,7 @@ class Emulator:
         if limit is None or self._faults.hung or now - self._host_heard < limit:
             return
         self._host_heard = now  # once per silence: the host that returns closes them again
-        if self._relay_closed:
+        if self._relay_energised:
             self._set_relay(False)
             self._send_error("HOST_SILENT", "relays opened")
 
@@ -390,7 +390,7 @@ class Emulator:
                 self._send_error("BAD_CHANNEL", f"relay {frame.channel} seq {frame.seq}")
                 return
             self._set_relay(frame.closed)
-            self._write(encode(RelayAck(frame.channel, self._relay_closed, frame.seq)))
+            self._write(encode(RelayAck(frame.channel, self._relay_energised, frame.seq)))
         elif isinstance(frame, Ping):
             self._write(encode(self._hello))
             if frame.protocol != self._hello.protocol:
@@ -470,8 +470,8 @@ class Emulator:
             self._seq = 0
             self._board_wh = 0.0
             self._window = Window()
-            if not self._faults.relay_stuck:  # the board opens every relay at power-up
-                self._relay_closed = False
+            if not self._faults.relay_stuck:  # every relay is de-energised at power-up
+                self._relay_energised = False
                 self._circuit.switch(self._electrical_load(), now)
         self._faults.board_reset()
         self._decoder.reset()

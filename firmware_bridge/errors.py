@@ -76,11 +76,11 @@ class DeviceNotRespondingError(BridgeError):
 class RelayNotAcknowledgedError(BridgeError):
     """A relay command got no ACK after every retry: the interlock state is unknown."""
 
-    def __init__(self, *, channel: int, closed: bool, attempts: int) -> None:
+    def __init__(self, *, channel: int, energised: bool, attempts: int) -> None:
         self.channel = channel
-        self.closed = closed
+        self.energised = energised
         self.attempts = attempts
-        action = "close" if closed else "open"
+        action = "energise" if energised else "de-energise"
         super().__init__(f"relay {channel}: no ACK to {action} after {attempts} attempts")
 
 

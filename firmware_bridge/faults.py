@@ -10,7 +10,8 @@ Each fault, how a test switches it on, and what the host sees:
   powered by the same cable).
 - a welded relay, `Emulator.stick_relay()` / `free_relay()`: the relay ignores commands and the
   ACK tells its real state, so `Bridge.set_relay` raises `RelayMismatchError`.
-- a board reset, `Emulator.reset_board()`: HELLO, `M` seq from 1 again, `wh` from 0, relay open.
+- a board reset, `Emulator.reset_board()`: HELLO, `M` seq from 1 again, `wh` from 0, relay
+  de-energised.
 - a deaf board, `Emulator.listening = False`: measurements go on, RELAY and PING go unanswered.
 - a hung board, `Emulator.hang()` until `reset_board()`: silence; the host's link goes down.
 """

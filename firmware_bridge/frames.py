@@ -125,6 +125,7 @@ def _text(frame_type: str, field: str, value: str, pattern: re.Pattern[str], exp
     return value
 
 
+# Protocol v1 and the firmware name the relay's contact: `closed` is the relay energised.
 _RELAY_WORDS = MappingProxyType({"CLOSE": True, "OPEN": False})
 _STATE_WORDS = MappingProxyType({"CLOSED": True, "OPEN": False})
 _DETAIL_EXPECTED = "up to 48 printable ASCII characters without '$', '*' or ','"
@@ -306,7 +307,7 @@ class DeviceError:
 
 @dataclass(frozen=True, slots=True)
 class RelayCommand:
-    """Host → device: close or open one relay; `seq` comes back in the ACK."""
+    """Host → device: energise (CLOSE) or de-energise (OPEN) one relay; `seq` comes back."""
 
     channel: int
     closed: bool

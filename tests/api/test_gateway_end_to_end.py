@@ -37,7 +37,7 @@ def test_a_granted_qualification_opens_the_machine_within_two_seconds(
         eventually(lambda: decision() == "unknown_card", what="the empty access list")
         emulator.present_card(CARD)
         eventually(lambda: gateway.counters.get("lathe-1.badges", 0) == 1, what="the badge")
-        assert not emulator.relay_closed
+        assert not emulator.relay_energised
 
         granted = api.client.put(
             "/api/v1/qualifications", json={"member": "giulia", "machine": "lathe-1"}, headers=staff
@@ -45,7 +45,7 @@ def test_a_granted_qualification_opens_the_machine_within_two_seconds(
         assert granted.status_code == 200
         eventually(lambda: decision() == "ok", timeout=ACL_DELAY_S, what="the gateway to grant")
         emulator.present_card(CARD)
-        eventually(lambda: emulator.relay_closed, what="the relay to close for giulia")
+        eventually(lambda: emulator.relay_energised, what="the relay to close for giulia")
 
         withdrawn = api.client.delete("/api/v1/qualifications/giulia/lathe-1", headers=staff)
         assert withdrawn.status_code == 204

@@ -115,7 +115,7 @@ def test_a_badged_session_is_booked_once_with_its_running_time_and_telemetry(
                 what="the gateway to read the machine's sensor",
             )
             emulator.present_card(CARD)
-            eventually(lambda: emulator.relay_closed, what="the relay to close after badge-in")
+            eventually(lambda: emulator.relay_energised, what="the relay to close after badge-in")
             pause = threading.Event()
             emulator.set_load(Load.IDLE)
             pause.wait(1.0)
@@ -125,7 +125,7 @@ def test_a_badged_session_is_booked_once_with_its_running_time_and_telemetry(
             pause.wait(1.0)
             emulator.set_load(Load.OFF)
             emulator.present_card(CARD)
-            eventually(lambda: not emulator.relay_closed, what="the relay to open at badge-out")
+            eventually(lambda: not emulator.relay_energised, what="the relay to open at badge-out")
             eventually(lambda: len(ingest.ledger.sessions()) == 1, what="the session booked")
             [row] = ingest.ledger.sessions()
             assert (row.site, row.machine, row.member) == (SITE, MACHINE, "giulia")

@@ -45,12 +45,12 @@ def test_closing_the_relay_lets_the_running_machine_draw_current(emulator: Emula
         emulator.set_load("running")
         assert fresh_measurement(bridge).irms < 0.1  # interlock open: nothing flows
         bridge.set_relay(0, True)
-        assert emulator.relay_closed
+        assert emulator.relay_energised
         flowing = fresh_measurement(bridge)
         assert flowing.irms == pytest.approx(running_amps, rel=0.2)
         assert flowing.watts > 500
         bridge.set_relay(0, False)
-        assert not emulator.relay_closed
+        assert not emulator.relay_energised
         assert fresh_measurement(bridge).irms < 0.1
 
 
@@ -74,7 +74,7 @@ def test_a_relay_command_without_ack_is_retried_then_raises(emulator: Emulator) 
             bridge.set_relay(0, True)
         assert bridge.counters["relay_retries"] == 2
         assert bridge.counters["relay_failures"] == 1
-        assert not emulator.relay_closed
+        assert not emulator.relay_energised
 
 
 def test_a_silent_board_is_reported_as_link_down_and_back_up(emulator: Emulator) -> None:

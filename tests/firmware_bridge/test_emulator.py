@@ -29,10 +29,10 @@ def close_relay(board: Emulator) -> None:
     """Close the board's relay the way the host does: a RELAY frame on its serial port."""
     with serial.Serial(board.port, 115200, timeout=0.05) as port:
         port.write(line("RELAY,0,CLOSE,1"))
-        wait_for(lambda: board.relay_closed)
+        wait_for(lambda: board.relay_energised)
 
 
-def test_running_time_counts_only_while_running_with_the_relay_closed() -> None:
+def test_running_time_counts_only_while_running_with_the_relay_energised() -> None:
     clock = ManualClock()
     with Emulator("lathe", sample_period_s=SLOW, clock=clock, seed=1) as board:
         board.set_load(Load.RUNNING)
@@ -97,7 +97,7 @@ def test_the_board_answers_a_bad_checksum_with_err_and_leaves_the_relay_alone(
         port.write(line("RELAY,0,CLOSE,1", crc="0000"))
         errors = _frames_from(port, Decoder(), DeviceError)
     assert errors[0].code == "BAD_CRC"
-    assert not emulator.relay_closed
+    assert not emulator.relay_energised
     assert emulator.counters["errors_sent"] == 1
 
 
@@ -109,7 +109,7 @@ def test_the_board_answers_relay_with_ack_and_ping_with_hello(emulator: Emulator
         port.write(encode(Ping()))
         hellos = _frames_from(port, decoder, Hello)
     assert acks[0] == RelayAck(channel=0, closed=True, seq=41)
-    assert emulator.relay_closed
+    assert emulator.relay_energised
     assert hellos[0].protocol == 1
 
 
@@ -141,7 +141,7 @@ def test_a_laser_reading_averages_its_pulses_over_the_sample_period() -> None:
         serial.Serial(board.port, 115200, timeout=0.05) as port,
     ):
         port.write(line("RELAY,0,CLOSE,1"))
-        wait_for(lambda: board.relay_closed)
+        wait_for(lambda: board.relay_energised)
         board.set_load(Load.RUNNING)
         readings = measurements(port, 6)[2:]  # past the reading that held the chiller's start
     assert all(r.irms > laser.idle_amps + 1.5 for r in readings)
@@ -157,7 +157,7 @@ def test_a_laser_read_cycle_by_cycle_shows_its_tube_switching_on_and_off() -> No
         serial.Serial(board.port, 115200, timeout=0.05) as port,
     ):
         port.write(line("RELAY,0,CLOSE,1"))
-        wait_for(lambda: board.relay_closed)
+        wait_for(lambda: board.relay_energised)
         board.set_load(Load.RUNNING)
         readings = [r.irms for r in measurements(port, 80)[20:]]
     assert min(readings) < laser.idle_amps * 1.1  # between bursts: chiller and fans only
@@ -171,7 +171,7 @@ def test_a_lathe_switched_on_shows_its_inrush_and_then_idles() -> None:
         serial.Serial(board.port, 115200, timeout=0.05) as port,
     ):
         port.write(line("RELAY,0,CLOSE,1"))
-        wait_for(lambda: board.relay_closed)
+        wait_for(lambda: board.relay_energised)
         board.set_load(Load.IDLE)
         readings = [r.irms for r in measurements(port, 12)]
     assert max(readings[:5]) > 3 * lathe.idle_amps
@@ -186,7 +186,7 @@ def test_closing_the_relay_on_a_machine_left_switched_on_starts_it_without_inrus
     ):
         board.set_load(Load.IDLE)
         port.write(line("RELAY,0,CLOSE,1"))
-        wait_for(lambda: board.relay_closed)
+        wait_for(lambda: board.relay_energised)
         readings = [r.irms for r in measurements(port, 10)]
     assert max(readings) < 1.2 * lathe.idle_amps
 
@@ -198,7 +198,7 @@ def test_the_wh_counter_in_a_measurement_is_the_energy_the_machine_drew() -> Non
         serial.Serial(board.port, 115200, timeout=0.05) as port,
     ):
         port.write(line("RELAY,0,CLOSE,1"))
-        wait_for(lambda: board.relay_closed)
+        wait_for(lambda: board.relay_energised)
         board.set_load(Load.RUNNING)
         clock.advance(600)
         decoder, after = Decoder(), []

@@ -82,15 +82,15 @@ def test_a_welded_relay_is_caught_by_its_truthful_ack(emulator: Emulator, bridge
     bridge.set_relay(0, True)
     emulator.set_load(Load.RUNNING)
     emulator.stick_relay()
-    with pytest.raises(RelayMismatchError, match="closed=True"):
+    with pytest.raises(RelayMismatchError, match="energised=True"):
         bridge.set_relay(0, False)
-    assert emulator.relay_closed
+    assert emulator.relay_energised
     assert emulator.counters["relay_commands_ignored"] == 1
     assert measurements(bridge, 6)[-1].irms > 1.0  # the machine can still run: a hazard
 
     emulator.free_relay()
     bridge.set_relay(0, False)
-    assert not emulator.relay_closed
+    assert not emulator.relay_energised
 
 
 def test_a_board_reset_restarts_seq_and_wh_and_the_host_closes_its_relay_again(
@@ -111,10 +111,10 @@ def test_a_board_reset_restarts_seq_and_wh_and_the_host_closes_its_relay_again(
     assert after.wh < before.wh
     assert emulator.counters["resets"] == 1
     # The board opened every relay at power-up; the host, which still has a session open on
-    # it, notices the unasked HELLO and closes the relay again on its next read.
+    # it, notices the unasked HELLO and energises the relay again on its next read.
     assert bridge.counters["board_starts"] == 1
-    wait_for(lambda: bridge.read(0.1) is not None and emulator.relay_closed)
-    assert "board restarted, closing relay 0 again" in caplog.text
+    wait_for(lambda: bridge.read(0.1) is not None and emulator.relay_energised)
+    assert "board restarted, energising relay 0 again" in caplog.text
 
 
 def test_a_hung_board_takes_the_link_down_until_it_is_reset(
@@ -124,7 +124,7 @@ def test_a_hung_board_takes_the_link_down_until_it_is_reset(
     emulator.hang()
     with pytest.raises(RelayNotAcknowledgedError):
         bridge.set_relay(0, True)
-    assert not emulator.relay_closed
+    assert not emulator.relay_energised
     wait_for(lambda: bridge.read(0.1) is None and bridge.counters["silences"] > 0)
     assert not bridge.link_up
     assert bridge.counters["silences"] == 1
@@ -136,7 +136,7 @@ def test_a_hung_board_takes_the_link_down_until_it_is_reset(
     assert readings[0].seq == 1
     assert bridge.link_up
     bridge.set_relay(0, True)
-    assert emulator.relay_closed
+    assert emulator.relay_energised
 
 
 def test_a_deaf_board_keeps_measuring_but_leaves_relay_commands_unanswered(
@@ -151,7 +151,7 @@ def test_a_deaf_board_keeps_measuring_but_leaves_relay_commands_unanswered(
 
     emulator.listening = True
     bridge.set_relay(0, True)
-    assert emulator.relay_closed
+    assert emulator.relay_energised
 
 
 def test_garbage_on_the_line_is_counted_and_measurements_go_on(

@@ -58,7 +58,7 @@ def test_measurements_go_on_after_the_cable_is_pulled_and_plugged_back(
     emulator.present_card("04A1B2C3")
     assert next_reading(bridge, CardRead) == CardRead("04A1B2C3")
     bridge.set_relay(0, False)  # relay commands work again on the reopened port
-    assert not emulator.relay_closed
+    assert not emulator.relay_energised
 
 
 def test_a_board_powered_by_the_pulled_cable_comes_back_reset_and_locked(
@@ -81,10 +81,10 @@ def test_a_board_powered_by_the_pulled_cable_comes_back_reset_and_locked(
         after = next_reading(bridge, Measurement)
     assert isinstance(after, Measurement)
     assert before.wh > 0 and after.wh == 0  # the counter restarted, and nothing flows
-    assert not emulator.relay_closed
+    assert not emulator.relay_energised
     assert after.irms < 0.1  # locked: the running machine draws nothing
     bridge.set_relay(0, True)
-    assert emulator.relay_closed
+    assert emulator.relay_energised
 
 
 def test_a_long_pull_takes_the_link_down_and_the_plug_brings_it_back(

@@ -129,10 +129,10 @@ def test_an_unknown_card_is_denied_logged_and_counted_and_the_next_card_unlocks(
     assert gateway.counters[f"{MACHINE}.badges.denied.unknown_card"] == 1
     assert "denied (unknown_card)" in caplog.text
     assert "DEADBEEF" not in caplog.text  # card UIDs never reach the logs in clear
-    assert not emulator.relay_closed
+    assert not emulator.relay_energised
 
     emulator.present_card(GIULIA_CARD)
-    eventually(lambda: emulator.relay_closed, what="the relay to close for a known card")
+    eventually(lambda: emulator.relay_energised, what="the relay to close for a known card")
     eventually(lambda: len(observer.badges) == 2, what="the grant")
     assert observer.badges[-1].decision is BadgeDecision.GRANTED
     assert observer.badges[-1].member == "giulia"
@@ -143,7 +143,7 @@ def test_garbage_on_the_serial_line_is_counted_and_the_session_goes_on(
 ) -> None:
     emulator, gateway = floor
     emulator.present_card(GIULIA_CARD)
-    eventually(lambda: emulator.relay_closed)
+    eventually(lambda: emulator.relay_energised)
     emulator.set_load(Load.RUNNING)
     samples = gateway.counters[f"{MACHINE}.samples"]
     emulator.inject_garbage(b"\x00\xff$M,0,zz*0000\r\n~~~noise~~~\n")
@@ -177,7 +177,7 @@ def test_a_malformed_access_list_is_rejected_and_the_next_valid_one_applies(
     observer.publish(TopicKind.ACL, encode_payload(good), retain=True)
     eventually(lambda: gateway.counters.get("link.received.acl", 0) == 1)
     emulator.present_card(NEW_CARD)
-    eventually(lambda: emulator.relay_closed, what="the card from the new list to unlock")
+    eventually(lambda: emulator.relay_energised, what="the card from the new list to unlock")
     # The new list replaced the configured fallback: Giulia is no longer on it.
     emulator.present_card(GIULIA_CARD)
     eventually(lambda: observer.badges[-1].decision is BadgeDecision.DENIED)
@@ -188,12 +188,12 @@ def test_a_remote_lock_ends_the_session_and_opens_the_relay(
 ) -> None:
     emulator, _ = floor
     emulator.present_card(GIULIA_CARD)
-    eventually(lambda: emulator.relay_closed)
+    eventually(lambda: emulator.relay_energised)
     command = Command(id="c1", ts=1, action=CommandAction.LOCK, by="coordinator")
     observer.publish(TopicKind.COMMANDS, encode_payload(command))
     eventually(lambda: len(observer.sessions) == 1, what="the remote lock")
     assert observer.sessions[0].end_reason == "remote_lock"
-    eventually(lambda: not emulator.relay_closed)
+    eventually(lambda: not emulator.relay_energised)
 
 
 def test_the_gateway_keeps_reading_through_an_unplugged_and_replugged_board(
@@ -201,7 +201,7 @@ def test_the_gateway_keeps_reading_through_an_unplugged_and_replugged_board(
 ) -> None:
     emulator, gateway = floor
     emulator.present_card(GIULIA_CARD)
-    eventually(lambda: emulator.relay_closed)
+    eventually(lambda: emulator.relay_energised)
     emulator.set_load(Load.RUNNING)
     emulator.unplug()  # a USB cable knocked out mid-session
     samples = gateway.counters[f"{MACHINE}.samples"]
@@ -212,7 +212,7 @@ def test_the_gateway_keeps_reading_through_an_unplugged_and_replugged_board(
         what="readings after the replug",
     )
     assert gateway.counters[f"{MACHINE}.current.reconnects"] >= 1
-    eventually(lambda: emulator.relay_closed, what="the relay as the session needs it")
+    eventually(lambda: emulator.relay_energised, what="the relay as the session needs it")
     emulator.present_card(GIULIA_CARD)
     eventually(lambda: len(observer.sessions) == 1, what="the session after the replug")
     assert observer.sessions[0].end_reason == "badge_out"

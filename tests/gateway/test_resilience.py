@@ -105,7 +105,7 @@ def work(emulator: Emulator, *, running_s: float, idle_s: float = 0.6) -> float:
     """
     before = emulator.running_seconds
     emulator.present_card(CARD)
-    eventually(lambda: emulator.relay_closed, what="badge-in")
+    eventually(lambda: emulator.relay_energised, what="badge-in")
     emulator.set_load(Load.IDLE)
     pause.wait(1.0)
     emulator.set_load(Load.RUNNING)
@@ -114,7 +114,7 @@ def work(emulator: Emulator, *, running_s: float, idle_s: float = 0.6) -> float:
     pause.wait(idle_s)
     emulator.set_load(Load.OFF)
     emulator.present_card(CARD)
-    eventually(lambda: not emulator.relay_closed, what="badge-out")
+    eventually(lambda: not emulator.relay_energised, what="badge-out")
     return emulator.running_seconds - before
 
 
@@ -198,14 +198,14 @@ member = "giulia"
     try:
         eventually(lambda: ingest.counters.get("states", 0) > 0, what="the gateway online")
         emulator.present_card(CARD)
-        eventually(lambda: emulator.relay_closed, what="badge-in")
+        eventually(lambda: emulator.relay_energised, what="badge-in")
         emulator.set_load(Load.RUNNING)
         pause.wait(2.0)
         gateway.send_signal(signal.SIGKILL)
         gateway.wait(10)
         truth = emulator.running_seconds
         # Nobody is left to meter the machine: its board locks it once the host falls silent.
-        eventually(lambda: not emulator.relay_closed, what="the board's host-silence guard")
+        eventually(lambda: not emulator.relay_energised, what="the board's host-silence guard")
         emulator.set_load(Load.OFF)
         assert ingest.ledger.sessions() == []
 

@@ -156,7 +156,7 @@ def test_running_machine_never_idle_times_out_but_max_duration_applies() -> None
     assert session.end_reason is EndReason.MAX_DURATION
 
 
-def test_another_member_takes_over_and_the_relay_stays_closed() -> None:
+def test_another_member_takes_over_and_the_relay_stays_energised() -> None:
     clock = ManualClock(wall_ms=START_MS)
     machine = make(clock)
     machine.badge(GIULIA)

@@ -65,7 +65,7 @@ def test_a_real_card_reader_opens_polls_and_closes(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(RELAY_DRIVERS))
-def test_a_real_relay_closes_and_is_left_open(name: str) -> None:
+def test_a_real_relay_energises_and_is_left_de_energised(name: str) -> None:
     config = TypeAdapter(RelayConfig).validate_json(_config_json(f"{name}_relay"))
     relay = build_relay(config)
     try:

@@ -96,14 +96,14 @@ def test_the_reader_view_finds_a_card_on_its_own(board: Emulator) -> None:
         reader.close()
 
 
-def test_the_relay_view_closes_the_relay_and_close_opens_it(board: Emulator) -> None:
+def test_the_relay_view_energises_the_relay_and_close_de_energises_it(board: Emulator) -> None:
     driver = _driver(board)
     relay = driver.relay()
     relay.open()
     relay.set(True)
-    assert board.relay_closed
+    assert board.relay_energised
     relay.close()
-    assert not board.relay_closed
+    assert not board.relay_energised
 
 
 def test_garbage_on_the_line_is_counted_and_the_next_measurement_comes_through(
