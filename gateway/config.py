@@ -18,9 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from contract import card_hash
+from contract import Id, card_hash
 from contract.cards import normalise_uid
-from contract.topics import ID_PATTERN
 from gateway.access import AccessList, Grant
 from gateway.drivers import CurrentConfig, ReaderConfig, RelayConfig, mcu
 from gateway.errors import ConfigError
@@ -28,7 +27,6 @@ from gateway.run_detection import RunThresholds
 from gateway.session import SessionPolicy
 from gateway.spool import FullPolicy
 
-Id = Annotated[str, StringConstraints(pattern=f"^{ID_PATTERN}$")]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 WEAK_SITE_KEYS = frozenset({"", "changeme", "change-me", "secret", "demo"})

@@ -48,7 +48,7 @@ from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings, MqttProtocol
 from services.ledger.db import open_ledger
 from services.ledger.models import SessionRow
-from services.ledger.pseudonyms import DEMO_PSEUDONYM_KEY
+from contract.secrets import DEMO_PSEUDONYM_KEY
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from contract import TopicKind, encode_payload
 from services.ingest import Ingest, IngestSettings, SettingsError
 from services.ingest.cli import app
 from services.ledger import member_pseudonym
-from services.ledger.pseudonyms import DEMO_PSEUDONYM_KEY, is_pseudonym
+from contract.secrets import DEMO_PSEUDONYM_KEY
+from services.ledger.pseudonyms import is_pseudonym
 from tests.harness.influxdb import InfluxDatabase
 from tests.harness.mosquitto import MosquittoServer
 from tests.harness.mqtt import MqttProbe
@@ -121,9 +122,9 @@ def test_without_a_pseudonym_key_sessions_are_booked_but_stay_out_of_influxdb(
     ("key", "problem"),
     [
         ("", "must not be empty"),
-        ("too short", "at least 32 bytes"),
-        (DEMO_PSEUDONYM_KEY, "default value is refused"),
-        ("changethis", "default value is refused"),
+        ("too short", "at least 32 characters"),
+        (DEMO_PSEUDONYM_KEY, "well-known value is refused"),
+        ("changethis", "placeholder from an example is refused"),
     ],
 )
 def test_a_weak_pseudonym_key_is_refused_outside_the_demo(key: str, problem: str) -> None:
