@@ -13,7 +13,6 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    StringConstraints,
     ValidationError,
     model_validator,
 )

@@ -19,7 +19,6 @@ from services.billing.settings import BillingSettings
 from services.ledger.pseudonyms import pseudonym_key_problems
 
 
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoginLimits:
     """How many failed logins a user name, or a client address, may make in a window."""

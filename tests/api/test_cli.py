@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from services.api.cli import app
 from contract.secrets import DEMO_API_SECRET
+from services.api.cli import app
 from services.ledger import Registry, open_ledger
 
 runner = CliRunner()
@@ -18,7 +18,10 @@ def test_run_refuses_to_start_without_secrets() -> None:
 
 
 def test_run_refuses_the_demo_secret_outside_the_demo() -> None:
-    env = {"OFFICINA_API_SECRET": DEMO_API_SECRET, "OFFICINA_SITE_KEY": "a-real-site-key-of-this-workshop-0123"}
+    env = {
+        "OFFICINA_API_SECRET": DEMO_API_SECRET,
+        "OFFICINA_SITE_KEY": "a-real-site-key-of-this-workshop-0123",
+    }
     result = runner.invoke(app, ["run", "--site", "officina-1"], env=env)
     assert result.exit_code == 2
     assert "a default value is refused" in result.output

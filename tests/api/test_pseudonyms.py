@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from contract.secrets import DEMO_PSEUDONYM_KEY
 from services.api.errors import SettingsError
 from services.api.security import Role
 from services.api.settings import ApiSettings
 from services.ledger import member_pseudonym
-from contract.secrets import DEMO_PSEUDONYM_KEY
 from tests.api.conftest import (
     PASSWORD,
     PSEUDONYM_KEY,

@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from contract import TopicKind, encode_payload
+from contract.secrets import DEMO_PSEUDONYM_KEY
 from services.ingest import Ingest, IngestSettings, SettingsError
 from services.ingest.cli import app
 from services.ledger import member_pseudonym
-from contract.secrets import DEMO_PSEUDONYM_KEY
 from services.ledger.pseudonyms import is_pseudonym
 from tests.harness.influxdb import InfluxDatabase
 from tests.harness.mosquitto import MosquittoServer
