@@ -54,34 +54,46 @@ def _placeholder(value: str) -> bool:
     return folded in PLACEHOLDERS or any(mark in folded for mark in PLACEHOLDER_MARKS)
 
 
-def secret_problem(name: str, value: str | None, *, demo: bool = False) -> str | None:
-    """What is wrong with the secret setting `name`, as one line naming it; None if it will do."""
+def weak_secret_reason(value: str | None, *, demo: bool = False) -> str | None:
+    """Why a secret must not be used, without the setting's name; None if it will do."""
     if value is None or value == "":
-        return f"{name}: must be set"
+        return "must be set"
     if not value.strip():
-        return f"{name}: must not be blank"
+        return "must not be blank"
     if value in DEMO_SECRETS:
-        return None if demo else f"{name}: the demo's well-known value is refused outside the demo"
+        return None if demo else "the demo's well-known value is refused outside the demo"
     if _placeholder(value):
-        return f"{name}: a placeholder from an example is refused; generate a random secret"
+        return "a placeholder from an example is refused; generate a random secret"
     if value != value.strip():
-        return f"{name}: has spaces or line breaks around it"
+        return "has spaces or line breaks around it"
     if len(value) < MIN_SECRET_LENGTH:
-        return f"{name}: must be at least {MIN_SECRET_LENGTH} characters (has {len(value)})"
+        return f"must be at least {MIN_SECRET_LENGTH} characters (has {len(value)})"
     if len(set(value)) < MIN_DISTINCT_CHARACTERS:
-        return f"{name}: repeats too few characters to be a random secret"
+        return "repeats too few characters to be a random secret"
     return None
 
 
-def password_problem(name: str, value: str | None) -> str | None:
-    """What is wrong with the password setting `name` (blank or a placeholder); None if fine."""
+def weak_password_reason(value: str | None) -> str | None:
+    """Why a password must not be used (blank, or a placeholder), without its setting's name."""
     if value is None:
         return None
     if not value.strip():
-        return f"{name}: must not be blank"
+        return "must not be blank"
     if _placeholder(value):
-        return f"{name}: a placeholder from an example is refused; use the issued password"
+        return "a placeholder from an example is refused; use the issued password"
     return None
+
+
+def secret_problem(name: str, value: str | None, *, demo: bool = False) -> str | None:
+    """What is wrong with the secret setting `name`, as one line naming it; None if it will do."""
+    reason = weak_secret_reason(value, demo=demo)
+    return None if reason is None else f"{name}: {reason}"
+
+
+def password_problem(name: str, value: str | None) -> str | None:
+    """What is wrong with the password setting `name`, as one line naming it; None if fine."""
+    reason = weak_password_reason(value)
+    return None if reason is None else f"{name}: {reason}"
 
 
 def check_secret(name: str, value: str | None, *, demo: bool = False) -> str:

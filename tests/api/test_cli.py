@@ -14,7 +14,7 @@ runner = CliRunner()
 def test_run_refuses_to_start_without_secrets() -> None:
     result = runner.invoke(app, ["run", "--site", "officina-1"], env={})
     assert result.exit_code == 2
-    assert "secret: must be set outside the demo" in result.output
+    assert "secret: must be set" in result.output
 
 
 def test_run_refuses_the_demo_secret_outside_the_demo() -> None:
@@ -24,7 +24,7 @@ def test_run_refuses_the_demo_secret_outside_the_demo() -> None:
     }
     result = runner.invoke(app, ["run", "--site", "officina-1"], env=env)
     assert result.exit_code == 2
-    assert "a default value is refused" in result.output
+    assert "well-known value is refused" in result.output
 
 
 def test_add_user_makes_a_member_login_for_a_registered_member(sqlite_url: str) -> None:

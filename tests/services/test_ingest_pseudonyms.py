@@ -145,4 +145,4 @@ def test_ingest_run_names_a_weak_pseudonym_key(sqlite_url: str) -> None:
     result = CliRunner().invoke(app, arguments, env={"COLUMNS": "200"})
 
     assert result.exit_code == 2
-    assert "pseudonym_key: must be at least 32 bytes" in result.output
+    assert "pseudonym_key: must be at least 32 characters" in result.output
