@@ -15,7 +15,9 @@ from contract.secrets import (
 )
 from services.api.errors import SettingsError
 from services.api.security import PasswordCost
+from services.billing.months import DEFAULT_TIMEZONE
 from services.billing.settings import BillingSettings
+from services.ledger.db import DEFAULT_LEDGER_URL
 from services.ledger.pseudonyms import pseudonym_key_problems
 
 
@@ -37,7 +39,7 @@ class ApiSettings:
     """Where the api reads (ledger, broker), which site it serves, and its secrets."""
 
     site: str
-    ledger_url: str = "sqlite:///officina.db"
+    ledger_url: str = DEFAULT_LEDGER_URL
     broker_host: str = "127.0.0.1"
     broker_port: int = 1883
     broker_username: str | None = None
@@ -58,7 +60,7 @@ class ApiSettings:
     # SSE clients get the machines' amps at most this often (state changes go out at once).
     amps_every_s: float = 2.0
     # Times on the pages are shown in the workshop's zone.
-    timezone: str = "Europe/Rome"
+    timezone: str = DEFAULT_TIMEZONE
     # Statements: the workshop printed on them, their currency and default language.
     billing: BillingSettings = field(default_factory=BillingSettings)
     # A cookie marked Secure is sent only over https: off for a plain-http workshop LAN.
