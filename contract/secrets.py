@@ -41,14 +41,6 @@ PLACEHOLDER_MARKS = (
 )
 
 
-class WeakSecretError(ValueError):
-    """A secret or password that must not be used; the message names the setting."""
-
-    def __init__(self, problem: str) -> None:
-        super().__init__(problem)
-        self.problem = problem
-
-
 def _placeholder(value: str) -> bool:
     folded = value.strip().lower()
     return folded in PLACEHOLDERS or any(mark in folded for mark in PLACEHOLDER_MARKS)
@@ -94,11 +86,3 @@ def password_problem(name: str, value: str | None) -> str | None:
     """What is wrong with the password setting `name`, as one line naming it; None if fine."""
     reason = weak_password_reason(value)
     return None if reason is None else f"{name}: {reason}"
-
-
-def check_secret(name: str, value: str | None, *, demo: bool = False) -> str:
-    """The secret itself when it will do; otherwise `WeakSecretError` naming the setting."""
-    problem = secret_problem(name, value, demo=demo)
-    if problem is not None or value is None:
-        raise WeakSecretError(problem or f"{name}: must be set")
-    return value
