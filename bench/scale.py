@@ -94,7 +94,7 @@ from tests.harness.sql import PostgresServer
 log = logging.getLogger("bench.scale")
 
 REPO = Path(__file__).resolve().parents[1]
-SITE_KEY = "scale-site-key-0123456789abcdef"
+SITE_KEY = "scale-site-key-0123456789abcdef-gw"
 INFLUX_DB = "officina_scale"
 SHARED_GROUP = "ingest"
 TRACER = "m-00"  # one machine per workshop whose telemetry is timed

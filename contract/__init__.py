@@ -25,17 +25,21 @@ from contract.payloads import (
 )
 from contract.topics import (
     CONTRACT_VERSION,
+    ID_PATTERN,
     ROOT,
     GatewayTopic,
+    Id,
     MachineTopic,
     Topic,
     TopicKind,
+    is_id,
     parse_topic,
 )
 from contract.wire import Message, decode_message
 
 __all__ = [
     "CONTRACT_VERSION",
+    "ID_PATTERN",
     "PAYLOAD_MODELS",
     "ROOT",
     "AccessList",
@@ -51,6 +55,7 @@ __all__ = [
     "GatewayStatus",
     "GatewayStatusValue",
     "GatewayTopic",
+    "Id",
     "MachineState",
     "MachineTopic",
     "Message",
@@ -65,5 +70,6 @@ __all__ = [
     "decode_payload",
     "decode_telemetry",
     "encode_payload",
+    "is_id",
     "parse_topic",
 ]

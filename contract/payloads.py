@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from contract.errors import ContractError
-from contract.topics import ID_PATTERN, TopicKind
+from contract.topics import Id, TopicKind
 
 MAX_PAYLOAD_BYTES = 1 << 20
 # 2100-01-01T00:00:00Z: anything later is a clock gone mad, not a date.
@@ -39,7 +39,6 @@ def _canonical_uuid(value: str) -> str:
         raise ValueError("must be a UUID") from None
 
 
-Id = Annotated[str, StringConstraints(pattern=f"^{ID_PATTERN}$")]
 MessageId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[!-~]+$")]
 SessionId = Annotated[str, AfterValidator(_canonical_uuid)]
 EpochMs = Annotated[int, Field(ge=0, le=MAX_EPOCH_MS, strict=True)]

@@ -5,13 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import StringConstraints
 
 from contract.errors import ContractError
 
 CONTRACT_VERSION = 1
 ROOT = f"officina/v{CONTRACT_VERSION}"
+# Sites, machines, gateways and members: lower case, digits and dashes, as topic levels allow.
 ID_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"
 _ID = re.compile(ID_PATTERN)
+# An id field of a pydantic model: refused, naming the field, unless it matches `ID_PATTERN`.
+Id = Annotated[str, StringConstraints(pattern=f"^{ID_PATTERN}$")]
 
 
 class TopicKind(StrEnum):
@@ -39,9 +45,14 @@ MACHINE_KINDS = frozenset(
 RETAINED_KINDS = frozenset({TopicKind.STATE, TopicKind.ACL, TopicKind.STATUS})
 
 
+def is_id(value: str) -> bool:
+    """Whether a text is a valid officina id (site, machine, gateway, member)."""
+    return _ID.fullmatch(value) is not None
+
+
 def check_id(value: str, field: str) -> str:
     """Return value if it is a valid officina id, else raise naming the field."""
-    if not _ID.fullmatch(value):
+    if not is_id(value):
         raise ContractError.single(field, f"must match {ID_PATTERN}", what="topic")
     return value
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Literal, Self, TypedDict
 from urllib.parse import urlsplit
@@ -13,14 +15,15 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    StringConstraints,
     ValidationError,
+    field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
-from contract import card_hash
+from contract import Id, card_hash
 from contract.cards import normalise_uid
-from contract.topics import ID_PATTERN
+from contract.secrets import weak_password_reason, weak_secret_reason
 from gateway.access import AccessList, Grant
 from gateway.drivers import CurrentConfig, ReaderConfig, RelayConfig, mcu
 from gateway.errors import ConfigError
@@ -28,10 +31,8 @@ from gateway.run_detection import RunThresholds
 from gateway.session import SessionPolicy
 from gateway.spool import FullPolicy
 
-Id = Annotated[str, StringConstraints(pattern=f"^{ID_PATTERN}$")]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-WEAK_SITE_KEYS = frozenset({"", "changeme", "change-me", "secret", "demo"})
 
 
 class _Strict(BaseModel):
@@ -49,11 +50,27 @@ class BrokerConfig(_Strict):
     status_interval_s: Annotated[float, Field(ge=1, le=3600, allow_inf_nan=False)] = 60.0
     tls: TlsConfig | None = None
 
+    @field_validator("password")
+    @classmethod
+    def _password_ok(cls, value: SecretStr | None) -> SecretStr | None:
+        reason = weak_password_reason(value.get_secret_value() if value is not None else None)
+        if reason is not None:
+            raise ValueError(reason)
+        return value
+
     @model_validator(mode="after")
     def _url_ok(self) -> Self:
         parts = urlsplit(self.url)
         if parts.scheme not in {"mqtt", "mqtts", "tcp"} or not parts.hostname:
             raise ValueError("url: expected mqtt://host:port or mqtts://host:port")
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1  # urlsplit refuses ports above 65535 and text
+        if port is not None and not 0 < port < 65_536:
+            raise ValueError("url: the port must be a number from 1 to 65535")
+        if self.password is not None and self.username is None:
+            raise ValueError("password: given without a username")
         if parts.scheme == "mqtts" and self.tls is None:
             object.__setattr__(self, "tls", TlsConfig())
         return self
@@ -211,6 +228,15 @@ class GatewayConfig(_Strict):
     machines: Annotated[tuple[MachineConfig, ...], Field(max_length=8)]
     access: tuple[AccessConfig, ...] = ()
 
+    @field_validator("site_key")
+    @classmethod
+    def _site_key_ok(cls, value: SecretStr) -> SecretStr:
+        # The gateway never runs the demo's api, so the demo's well-known key is refused too.
+        reason = weak_secret_reason(value.get_secret_value())
+        if reason is not None:
+            raise ValueError(reason)
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if not self.machines:
@@ -232,12 +258,9 @@ class GatewayConfig(_Strict):
                 raise ValueError(f"access.{n}.machines: names a machine not in machines")
         return self
 
-    def site_key_bytes(self, *, allow_weak: bool = False) -> bytes:
-        """The secret that keys card hashes; refuses a default or empty one outside the demo."""
-        key = self.site_key.get_secret_value()
-        if not allow_weak and (key.lower() in WEAK_SITE_KEYS or len(key) < 16):
-            raise ConfigError("site_key: use a random secret of at least 16 characters")
-        return key.encode("utf-8")
+    def site_key_bytes(self) -> bytes:
+        """The secret that keys card hashes (checked against `contract.secrets` on load)."""
+        return self.site_key.get_secret_value().encode("utf-8")
 
     def access_for(self, machine: str, key: bytes) -> AccessList:
         """The fallback access list of one machine, card UIDs hashed with the site key."""
@@ -254,30 +277,63 @@ class GatewayConfig(_Strict):
         return AccessList(grants, version=-1)
 
 
+# Pydantic's types of a number or a yes/no, which a value written in quotes is not.
+_NUMBER_TYPES = frozenset({"int_type", "int_parsing", "float_type", "float_parsing", "bool_type"})
+_NAMED = re.compile(r"(?P<field>[a-z_][a-z0-9_]*): (?P<message>.*)", re.DOTALL)
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One validation error as `field: what was wrong`, in the file's own words."""
+    where = ".".join(str(p) for p in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    # A check across fields names its field first ("url: …"): join it to the location.
+    named = _NAMED.fullmatch(message)
+    if named is not None:
+        where = f"{where}.{named['field']}" if where else named["field"]
+        message = named["message"]
+    where = where or "(file)"
+    if error["type"] in _NUMBER_TYPES and isinstance(error["input"], str):
+        message = f"{message}, not text in quotes ({error['input']!r})"
+    return f"{where}: {message}"
+
+
 def _describe(err: ValidationError, source: str) -> str:
-    lines = [f"{source}: {err.error_count()} problem(s)"]
-    for e in err.errors(include_url=False):
-        where = ".".join(str(p) for p in e["loc"]) or "(file)"
-        lines.append(f"  {where}: {e['msg']}")
-    return "\n".join(lines)
+    # One line per problem, each naming the file, so each is whole when it stands alone.
+    return "\n".join(f"{source}: {_problem(e)}" for e in err.errors(include_url=False))
+
+
+def _as_json(value: object) -> str:
+    # TOML's dates and times travel as ISO text, which the strict JSON validation accepts.
+    def iso(item: object) -> str:
+        if isinstance(item, datetime | date | time):
+            return item.isoformat()
+        raise TypeError(f"{type(item).__name__} is not a TOML value")
+
+    return json.dumps(value, default=iso)
 
 
 def parse_config(text: str, *, source: str = "gateway.toml") -> GatewayConfig:
-    """Parse TOML text; every problem is reported at once, each with its field."""
+    """Parse TOML text strictly (no number in quotes); every problem at once, with its field."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{source}: not valid TOML: {err}") from err
     try:
-        return GatewayConfig.model_validate(data)
+        # Strict as JSON: a number or yes/no in quotes is refused, while paths, names of
+        # policies and lists are read from the text TOML gives them as.
+        return GatewayConfig.model_validate_json(_as_json(data), strict=True)
     except ValidationError as err:
         raise ConfigError(_describe(err, source)) from err
 
 
 def load_config(path: Path) -> GatewayConfig:
-    """Read and validate a gateway configuration file."""
+    """Read and validate a gateway configuration file: what `check` accepts, `run` accepts."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not valid UTF-8 (byte {err.start}); save it as UTF-8") from err
     return parse_config(text, source=str(path))

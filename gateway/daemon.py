@@ -43,12 +43,11 @@ class Gateway:
         config: GatewayConfig,
         *,
         clock: Clock | None = None,
-        allow_weak_key: bool = False,
         drivers_factory: DriversFactory = _build_drivers,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        key = config.site_key_bytes(allow_weak=allow_weak_key)
+        key = config.site_key_bytes()
         password = config.broker.password.get_secret_value() if config.broker.password else None
         self.spool = Spool(
             config.spool.path,

@@ -19,6 +19,7 @@ from officina.showcase import Live, ShowcaseOptions, ShowcaseReport, run_showcas
 from officina.simulation.workshop import MEMBERS
 from services.billing.errors import BillingInputError
 from services.billing.months import Month
+from services.cli_options import DEFAULT_INFLUX_DB, InfluxDbOption
 from services.ingest.influx import InfluxSettings
 
 STATE_STYLE = {
@@ -137,7 +138,7 @@ def demo(
     influx_url: Annotated[
         str | None, typer.Option(help="InfluxDB URL (v1 API) for telemetry; off by default.")
     ] = None,
-    influx_db: Annotated[str, typer.Option(help="InfluxDB database.")] = "officina",
+    influx_db: InfluxDbOption = DEFAULT_INFLUX_DB,
     api_port: Annotated[int, typer.Option(help="Port of the live floor page (0: any).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the members' habits.")] = 2026,
     workdir: Annotated[

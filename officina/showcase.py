@@ -28,6 +28,7 @@ import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from contract.secrets import DEMO_PSEUDONYM_KEY
 from officina.embedded_broker import EmbeddedBroker
 from officina.simulation.month import MonthPlan, MonthRun
 from officina.simulation.truth import Truth, differences, read_truth, truth_statements
@@ -48,7 +49,6 @@ from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings, MqttProtocol
 from services.ledger.db import open_ledger
 from services.ledger.models import SessionRow
-from services.ledger.pseudonyms import DEMO_PSEUDONYM_KEY
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,16 @@ from services.api.settings import ApiSettings
 from services.api.state import utc_now
 from services.billing.errors import SettingsError as BillingSettingsError
 from services.billing.settings import BillingSettings, load_settings
+from services.cli_options import (
+    DEFAULT_LEDGER_URL,
+    DEFAULT_TIMEZONE,
+    DemoOption,
+    LedgerOption,
+    PseudonymKeyOption,
+    SiteOption,
+    TimezoneOption,
+    refused,
+)
 from services.ledger import LedgerError, MemberRow, open_ledger
 
 log = logging.getLogger(__name__)
@@ -28,9 +38,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-LedgerOption = Annotated[
-    str, typer.Option(help="SQLAlchemy URL of the ledger", envvar="OFFICINA_LEDGER")
-]
 SHUTDOWN_GRACE_S = 5
 
 
@@ -59,37 +66,30 @@ def _billing(path: Path | None) -> BillingSettings:
 
 @app.command()
 def run(
-    site: Annotated[str, typer.Option(help="the site this api serves", envvar="OFFICINA_SITE")],
+    site: SiteOption,
     secret: Annotated[
         str,
-        typer.Option(help="keys api tokens (32+ bytes)", envvar="OFFICINA_API_SECRET"),
+        typer.Option(help="keys api tokens (32+ characters)", envvar="OFFICINA_API_SECRET"),
     ] = "",
     site_key: Annotated[
-        str, typer.Option(help="the site's card-hash key", envvar="OFFICINA_SITE_KEY")
+        str,
+        typer.Option(help="the site's card-hash key (32+ characters)", envvar="OFFICINA_SITE_KEY"),
     ] = "",
     broker: Annotated[
         str, typer.Option(help="mqtt://[user[:password]@]host[:port]", envvar="OFFICINA_BROKER")
     ] = "mqtt://127.0.0.1:1883",
-    ledger: LedgerOption = "sqlite:///officina.db",
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    timezone: Annotated[str, typer.Option(help="the workshop's time zone")] = "Europe/Rome",
+    port: Annotated[int, typer.Option(min=1, max=65_535, help="port to listen on")] = 8000,
+    timezone: TimezoneOption = DEFAULT_TIMEZONE,
     billing_config: Annotated[
         Path | None, typer.Option(help="TOML with the [billing] settings (workshop, currency)")
     ] = None,
     secure_cookies: Annotated[
         bool, typer.Option(help="mark the pages' cookie Secure (serve over https)")
     ] = False,
-    demo: Annotated[
-        bool, typer.Option(help="allow the demo's well-known secrets (never in production)")
-    ] = False,
-    pseudonym_key: Annotated[
-        str | None,
-        typer.Option(
-            help="the dashboards' pseudonym key (32+ bytes), to resolve pseudonyms for staff",
-            envvar="OFFICINA_PSEUDONYM_KEY",
-        ),
-    ] = None,
+    demo: DemoOption = False,
+    pseudonym_key: PseudonymKeyOption = None,
 ) -> None:
     """Serve the api and the web pages until Ctrl-C or SIGTERM."""
     broker_host, broker_port, user, password = parse_broker(broker)
@@ -110,7 +110,7 @@ def run(
             pseudonym_key=pseudonym_key,
         )
     except SettingsError as err:
-        raise typer.BadParameter(str(err)) from err
+        raise refused(str(err)) from err
     log.info("api for site %s on http://%s:%d", site, host, port)
     uvicorn.run(
         create_app(settings),
@@ -136,7 +136,7 @@ def add_login(
             help="the password (prompted when not given)",
         ),
     ] = "",
-    ledger: LedgerOption = "sqlite:///officina.db",
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
 ) -> None:
     """Create a login in the ledger: the first admin, or a login for someone without one."""
     if role is Role.GATEWAY:

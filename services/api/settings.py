@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from contract import ID_PATTERN, is_id
+from contract.secrets import (
+    DEMO_API_SECRET,
+    DEMO_PSEUDONYM_KEY,
+    DEMO_SITE_KEY,
+    password_problem,
+    secret_problem,
+)
 from services.api.errors import SettingsError
 from services.api.security import PasswordCost
+from services.billing.months import DEFAULT_TIMEZONE
 from services.billing.settings import BillingSettings
-from services.ledger.pseudonyms import DEMO_PSEUDONYM_KEY, pseudonym_key_problems
-
-_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-MIN_SECRET_BYTES = 32
-# Secrets shipped in examples and the demo: never acceptable outside the demo.
-DEMO_SECRET = "demo-api-secret-not-for-production-use-ever"  # noqa: S105 - refused outside the demo
-DEMO_SITE_KEY = "demo-site-key-not-for-production"
-KNOWN_DEFAULTS = frozenset(
-    {DEMO_SECRET, DEMO_SITE_KEY, "changethis", "change-me", "secret", "password", "officina"}
-)
+from services.ledger.db import DEFAULT_LEDGER_URL
+from services.ledger.pseudonyms import pseudonym_key_problems
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,7 +39,7 @@ class ApiSettings:
     """Where the api reads (ledger, broker), which site it serves, and its secrets."""
 
     site: str
-    ledger_url: str = "sqlite:///officina.db"
+    ledger_url: str = DEFAULT_LEDGER_URL
     broker_host: str = "127.0.0.1"
     broker_port: int = 1883
     broker_username: str | None = None
@@ -60,7 +60,7 @@ class ApiSettings:
     # SSE clients get the machines' amps at most this often (state changes go out at once).
     amps_every_s: float = 2.0
     # Times on the pages are shown in the workshop's zone.
-    timezone: str = "Europe/Rome"
+    timezone: str = DEFAULT_TIMEZONE
     # Statements: the workshop printed on them, their currency and default language.
     billing: BillingSettings = field(default_factory=BillingSettings)
     # A cookie marked Secure is sent only over https: off for a plain-http workshop LAN.
@@ -71,8 +71,8 @@ class ApiSettings:
     def __post_init__(self) -> None:
         problems = [*self._secret_problems()]
         problems += pseudonym_key_problems(self.pseudonym_key, demo=self.demo)
-        if not _ID.fullmatch(self.site):
-            problems.append(f"site: {self.site!r} must match [a-z0-9][a-z0-9-]{{0,63}}")
+        if not is_id(self.site):
+            problems.append(f"site: {self.site!r} must match {ID_PATTERN}")
         if not self.broker_host:
             problems.append("broker_host: must not be empty")
         if not 0 < self.broker_port < 65_536:
@@ -97,20 +97,12 @@ class ApiSettings:
             raise SettingsError("invalid api settings: " + "; ".join(problems))
 
     def _secret_problems(self) -> list[str]:
-        if self.demo:
-            return [f"{name}: must not be empty" for name in self._empty_secrets()]
-        problems = []
-        for name, value in (("secret", self.secret), ("site_key", self.site_key)):
-            if not value:
-                problems.append(f"{name}: must be set outside the demo")
-            elif value.lower() in KNOWN_DEFAULTS:
-                problems.append(f"{name}: a default value is refused outside the demo")
-            elif name == "secret" and len(value.encode()) < MIN_SECRET_BYTES:
-                problems.append(f"secret: must be at least {MIN_SECRET_BYTES} bytes")
-        return problems
-
-    def _empty_secrets(self) -> list[str]:
-        return [n for n, v in (("secret", self.secret), ("site_key", self.site_key)) if not v]
+        found = (
+            secret_problem("secret", self.secret, demo=self.demo),
+            secret_problem("site_key", self.site_key, demo=self.demo),
+            password_problem("broker_password", self.broker_password),
+        )
+        return [problem for problem in found if problem is not None]
 
     @classmethod
     def for_demo(
@@ -122,7 +114,7 @@ class ApiSettings:
             ledger_url=ledger_url,
             broker_host=broker_host,
             broker_port=broker_port,
-            secret=DEMO_SECRET,
+            secret=DEMO_API_SECRET,
             site_key=DEMO_SITE_KEY,
             pseudonym_key=DEMO_PSEUDONYM_KEY,
             demo=True,

@@ -41,14 +41,22 @@ from services.billing.scheduler import StatementScheduler
 from services.billing.service import Billing
 from services.billing.settings import load_settings
 from services.billing.tariffs import METER_UNITS, Allowance, Meter, Plan, Tariff
+from services.cli_options import (
+    DEFAULT_INFLUX_DB,
+    DEFAULT_LEDGER_URL,
+    InfluxDbOption,
+    InfluxTokenOption,
+    InfluxUrlOption,
+    LedgerOption,
+    PseudonymKeyOption,
+    refused,
+)
 from services.ingest.errors import SettingsError as InfluxSettingsError
 from services.ingest.influx import InfluxClient, InfluxSettings
 from services.ledger import LedgerError, member_pseudonym
 from services.ledger.pseudonyms import pseudonym_key_problems
 
 log = logging.getLogger(__name__)
-
-DEFAULT_LEDGER = "sqlite:///officina.db"
 
 statements_app = typer.Typer(
     help="Monthly statements: run, issue, export, credit, send.", no_args_is_help=True
@@ -66,35 +74,11 @@ app = typer.Typer(help="officina billing.", no_args_is_help=True)
 app.add_typer(statements_app, name="statements")
 app.add_typer(billing_app, name="billing")
 
-LedgerOption = Annotated[
-    str, typer.Option("--ledger", help="SQLAlchemy URL of the ledger", envvar="OFFICINA_LEDGER")
-]
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", help="billing settings (TOML)", envvar="OFFICINA_BILLING_CONFIG"),
 ]
 MonthOption = Annotated[str, typer.Option("--month", help="the month, YYYY-MM")]
-InfluxUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--influx-url",
-        help="InfluxDB base URL: where the projected pool shares go",
-        envvar="OFFICINA_INFLUX_URL",
-    ),
-]
-InfluxDbOption = Annotated[str, typer.Option("--influx-db", help="InfluxDB v1 database (or DBRP)")]
-InfluxTokenOption = Annotated[
-    str | None,
-    typer.Option("--influx-token", help="InfluxDB 2.x/3.x token", envvar="OFFICINA_INFLUX_TOKEN"),
-]
-PseudonymKeyOption = Annotated[
-    str | None,
-    typer.Option(
-        "--pseudonym-key",
-        help="keys the members' pseudonyms on the dashboards (as ingest's)",
-        envvar="OFFICINA_PSEUDONYM_KEY",
-    ),
-]
 ProjectEveryOption = Annotated[
     float,
     typer.Option("--project-every", min=60, help="seconds between projections of pool shares"),
@@ -152,7 +136,7 @@ def _money(cents: int, billing: Billing) -> str:
 def run_statements(
     month: MonthOption,
     issue: Annotated[bool, typer.Option("--issue", help="issue the drafts right away")] = False,
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
     """Make (or make again) one draft per member for a month; `--issue` issues them."""
@@ -199,7 +183,7 @@ def _print_month(console: Console, billing: Billing, month: Month) -> None:
 
 @statements_app.command("issue")
 def issue_statements(
-    month: MonthOption, ledger: LedgerOption = DEFAULT_LEDGER, config: ConfigOption = None
+    month: MonthOption, ledger: LedgerOption = DEFAULT_LEDGER_URL, config: ConfigOption = None
 ) -> None:
     """Issue a month's drafts: numbered YYYY/NNNN, never changed afterwards."""
     which = _month(month)
@@ -212,7 +196,7 @@ def issue_statements(
 
 @statements_app.command("list")
 def list_statements(
-    month: MonthOption, ledger: LedgerOption = DEFAULT_LEDGER, config: ConfigOption = None
+    month: MonthOption, ledger: LedgerOption = DEFAULT_LEDGER_URL, config: ConfigOption = None
 ) -> None:
     """A month's statements and credit notes with their totals."""
     which = _month(month)
@@ -223,7 +207,7 @@ def list_statements(
 @statements_app.command("show")
 def show_statement(
     number: Annotated[str, typer.Argument(help="YYYY/NNNN")],
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
     """An issued statement or credit note as JSON."""
@@ -239,7 +223,7 @@ def export_statements(
     json: Annotated[bool, typer.Option(help="one JSON per statement")] = True,
     csv: Annotated[bool, typer.Option(help="register.csv and lines.csv")] = True,
     drafts: Annotated[bool, typer.Option(help="drafts too, not only issued")] = False,
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
     """Write a month's statements as PDF, JSON and CSV files."""
@@ -272,7 +256,7 @@ def credit_statement(
         str | None, typer.Option("--amount", help="net amount to credit (default: all of it)")
     ] = None,
     vat: Annotated[str | None, typer.Option("--vat", help="VAT rate in percent")] = None,
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
     """Correct an issued statement with a credit note that references it."""
@@ -292,7 +276,7 @@ def credit_statement(
 @statements_app.command("send")
 def send_statements(
     month: Annotated[str | None, typer.Option("--month", help="only this month")] = None,
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
     """E-mail every issued statement not yet sent, with its PDF."""
@@ -317,7 +301,7 @@ def _influx(url: str | None, database: str, token: str | None) -> Iterator[Influ
     try:
         settings = InfluxSettings(url=url, database=database, token=token)
     except InfluxSettingsError as err:
-        raise typer.BadParameter(str(err), param_hint="--influx-url") from err
+        raise refused(str(err)) from err
     with InfluxClient(settings) as client:
         yield client
 
@@ -330,17 +314,17 @@ def _pseudonym_key(key: str | None) -> str:
         )
     problems = pseudonym_key_problems(key, demo=False)
     if problems:
-        raise typer.BadParameter("; ".join(problems), param_hint="--pseudonym-key")
+        raise refused("; ".join(problems))
     return key
 
 
 @statements_app.command("schedule")
 def schedule_statements(
     once: Annotated[bool, typer.Option("--once", help="one tick, then exit (for cron)")] = False,
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
     influx_url: InfluxUrlOption = None,
-    influx_db: InfluxDbOption = "officina",
+    influx_db: InfluxDbOption = DEFAULT_INFLUX_DB,
     influx_token: InfluxTokenOption = None,
     pseudonym_key: PseudonymKeyOption = None,
     project_every: ProjectEveryOption = DEFAULT_EVERY_S,
@@ -396,7 +380,7 @@ def schedule_statements(
 @statements_app.command("runs")
 def show_runs(
     month: Annotated[str | None, typer.Option("--month", help="only this month")] = None,
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
     """The run log: every draft, issue and mail step and how it ended."""
@@ -441,7 +425,7 @@ def add_pool(
     remainder_key: Annotated[str | None, typer.Option("--remainder-key")] = None,
     remainder_weights: Annotated[str | None, typer.Option("--remainder-weights")] = None,
     vat: Annotated[str, typer.Option("--vat", help="VAT rate in percent")] = "0",
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
     """Enter a month's shared bill and how to split it."""
@@ -466,7 +450,7 @@ def add_pool(
 @pool_app.command("import")
 def import_pool_csv(
     path: Annotated[Path, typer.Argument(help="CSV with month,name,total,key,…")],
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
     """Enter cost pools from a CSV file; bad rows are listed, good ones entered."""
@@ -485,7 +469,7 @@ def import_pool_csv(
 
 @pool_app.command("list")
 def list_pools(
-    month: MonthOption, ledger: LedgerOption = DEFAULT_LEDGER, config: ConfigOption = None
+    month: MonthOption, ledger: LedgerOption = DEFAULT_LEDGER_URL, config: ConfigOption = None
 ) -> None:
     """A month's cost pools."""
     which = _month(month)
@@ -508,7 +492,7 @@ def list_pools(
 def remove_pool(
     month: MonthOption,
     name: Annotated[str, typer.Option("--name")],
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
     """Take back a pool entered by mistake (before the month is issued)."""
@@ -531,7 +515,7 @@ def add_tariff(
     per_kwh: Annotated[str, typer.Option("--per-kwh")] = "0",
     minimum: Annotated[str, typer.Option("--minimum", help="minimum per session")] = "0",
     vat: Annotated[str, typer.Option("--vat", help="VAT rate in percent")] = "0",
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
     """Add a tariff from a day on; sessions of earlier days keep their price."""
@@ -553,7 +537,7 @@ def add_tariff(
 
 
 @tariff_app.command("list")
-def list_tariffs(ledger: LedgerOption = DEFAULT_LEDGER, config: ConfigOption = None) -> None:
+def list_tariffs(ledger: LedgerOption = DEFAULT_LEDGER_URL, config: ConfigOption = None) -> None:
     """Every tariff, by scope and day."""
     with _billing(ledger, config) as billing:
         table = Table(title="tariffs")
@@ -614,7 +598,7 @@ def set_plan(
             help="meter:quantity[@site/machine], e.g. running_minutes:600@nord/laser-1",
         ),
     ] = None,
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
     """Create or change a plan: its monthly fee and included machine time."""
@@ -634,7 +618,7 @@ def assign_plan(
     member: Annotated[str, typer.Argument()],
     plan: Annotated[str, typer.Argument(help="plan name, or `none`")],
     valid_from: Annotated[str, typer.Option("--from", help="first local day, YYYY-MM-DD")],
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
     """Put a member on a plan from a day on."""
@@ -648,7 +632,7 @@ def set_weight(
     weight_set: Annotated[str, typer.Argument(help="e.g. desks, square-metres")],
     member: Annotated[str, typer.Argument()],
     value: Annotated[str, typer.Argument(help="e.g. 12.5")],
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
     """A member's weight in a named set, for pools split by fixed weights."""
@@ -660,7 +644,7 @@ def set_weight(
 def set_language(
     member: Annotated[str, typer.Argument()],
     language: Annotated[str, typer.Argument(help="it or en")],
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
     """The language of a member's statements."""
@@ -675,10 +659,10 @@ def project_pools(
     month: Annotated[
         str | None, typer.Option("--month", help="the month, YYYY-MM (default: this one)")
     ] = None,
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
     influx_url: InfluxUrlOption = None,
-    influx_db: InfluxDbOption = "officina",
+    influx_db: InfluxDbOption = DEFAULT_INFLUX_DB,
     influx_token: InfluxTokenOption = None,
     pseudonym_key: PseudonymKeyOption = None,
 ) -> None:

@@ -14,6 +14,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.cli_options import (
+    DEFAULT_INFLUX_DB,
+    DEFAULT_LEDGER_URL,
+    DemoOption,
+    InfluxDbOption,
+    InfluxTokenOption,
+    InfluxUrlOption,
+    LedgerOption,
+    PseudonymKeyOption,
+    refused,
+)
 from services.ingest import influx_setup
 from services.ingest.errors import IngestError, NotConnectedError, SettingsError
 from services.ingest.influx import MAX_BATCH_LINES, InfluxClient, InfluxError, InfluxSettings
@@ -31,27 +42,7 @@ app = typer.Typer(
     help="Book the gateways' messages into the ledger and InfluxDB.", no_args_is_help=True
 )
 
-DEFAULT_LEDGER = "sqlite:///officina.db"
 STATUS_EVERY_S = 60.0
-
-LedgerOption = Annotated[
-    str, typer.Option(help="SQLAlchemy URL of the ledger", envvar="OFFICINA_LEDGER")
-]
-InfluxUrlOption = Annotated[
-    str | None, typer.Option(help="InfluxDB base URL", envvar="OFFICINA_INFLUX_URL")
-]
-InfluxDbOption = Annotated[str, typer.Option(help="InfluxDB v1 database (or DBRP)")]
-InfluxTokenOption = Annotated[
-    str | None, typer.Option(help="InfluxDB 2.x/3.x token", envvar="OFFICINA_INFLUX_TOKEN")
-]
-PseudonymKeyOption = Annotated[
-    str | None,
-    typer.Option(
-        help="keys the members' pseudonyms on the dashboards (32+ bytes); none: no sessions "
-        "in InfluxDB",
-        envvar="OFFICINA_PSEUDONYM_KEY",
-    ),
-]
 
 
 def parse_broker(url: str) -> tuple[str, int, str | None, str | None]:
@@ -78,7 +69,7 @@ def _influx_settings(
     try:
         return InfluxSettings(url=url, database=database, token=token, retention_policy=rp)
     except SettingsError as err:
-        raise typer.BadParameter(str(err), param_hint="--influx-url") from err
+        raise refused(str(err)) from err
 
 
 @app.command()
@@ -86,9 +77,9 @@ def run(
     broker: Annotated[
         str, typer.Option(help="mqtt://[user[:password]@]host[:port]", envvar="OFFICINA_BROKER")
     ] = "mqtt://127.0.0.1:1883",
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     influx_url: InfluxUrlOption = None,
-    influx_db: InfluxDbOption = "officina",
+    influx_db: InfluxDbOption = DEFAULT_INFLUX_DB,
     influx_token: InfluxTokenOption = None,
     influx_rp: Annotated[
         str | None, typer.Option(help="InfluxDB retention policy (default: the database's)")
@@ -120,9 +111,7 @@ def run(
     ),
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
     pseudonym_key: PseudonymKeyOption = None,
-    demo: Annotated[
-        bool, typer.Option(help="allow the demo's well-known pseudonym key (never in production)")
-    ] = False,
+    demo: DemoOption = False,
 ) -> None:
     """Run ingest until Ctrl-C or SIGTERM."""
     level = logging.getLevelName(log_level.upper())
@@ -148,7 +137,7 @@ def run(
             demo=demo,
         )
     except SettingsError as err:
-        raise typer.BadParameter(str(err)) from err
+        raise refused(str(err)) from err
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -179,7 +168,7 @@ def run(
 @app.command("influx-setup")
 def influx_setup_command(
     influx_url: InfluxUrlOption = None,
-    influx_db: InfluxDbOption = "officina",
+    influx_db: InfluxDbOption = DEFAULT_INFLUX_DB,
     influx_token: InfluxTokenOption = None,
     backfill_hours: Annotated[
         int, typer.Option(min=0, help="also roll up the raw data of the last N hours")
@@ -203,13 +192,13 @@ def influx_setup_command(
 
 @app.command("dead-letters")
 def dead_letters(
-    ledger: LedgerOption = DEFAULT_LEDGER,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
     limit: Annotated[int, typer.Option(min=1, help="at most this many, newest first")] = 50,
     replay: Annotated[
         bool, typer.Option("--replay", help="check them again and book those that now pass")
     ] = False,
     influx_url: InfluxUrlOption = None,
-    influx_db: InfluxDbOption = "officina",
+    influx_db: InfluxDbOption = DEFAULT_INFLUX_DB,
     influx_token: InfluxTokenOption = None,
     pseudonym_key: PseudonymKeyOption = None,
 ) -> None:
@@ -218,7 +207,7 @@ def dead_letters(
     influx = _influx_settings(influx_url, influx_db, influx_token)
     problems = pseudonym_key_problems(pseudonym_key, demo=False)
     if problems:
-        raise typer.BadParameter("; ".join(problems), param_hint="--pseudonym-key")
+        raise refused("; ".join(problems))
     try:
         opened = Ledger.open(ledger)
     except LedgerError as err:

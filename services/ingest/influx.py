@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from contract.secrets import password_problem, secret_problem
 from services.ingest.errors import SettingsError
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,12 @@ class InfluxSettings:
             raise SettingsError("influx database: must not be empty")
         if self.token and self.username:
             raise SettingsError("influx token and username: give one way of logging in, not both")
+        weak = [
+            secret_problem("influx token", self.token) if self.token else None,
+            password_problem("influx password", self.password or None),
+        ]
+        if any(weak):
+            raise SettingsError("; ".join(problem for problem in weak if problem))
 
 
 class InfluxClient:

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 
-from contract import ROOT, TopicKind
-from contract.topics import ID_PATTERN
+from contract import ROOT, TopicKind, is_id
 
 UNKNOWN = "unknown"
-_ID = re.compile(ID_PATTERN)
 _KINDS = frozenset(kind.value for kind in TopicKind)
 HOUR_MS = 3_600_000
 # A `ts` older than this would fall out of the raw retention (90 days) before long and, with
@@ -34,7 +31,7 @@ def rejected_tags(topic: str) -> tuple[str, str]:
     """The site and kind a rejected message's topic names; `unknown` for a level that is bad."""
     parts = topic.split("/")
     site = UNKNOWN
-    if len(parts) >= 3 and "/".join(parts[:2]) == ROOT and _ID.fullmatch(parts[2]):
+    if len(parts) >= 3 and "/".join(parts[:2]) == ROOT and is_id(parts[2]):
         site = parts[2]
     kind = parts[-1] if len(parts) == 6 and parts[-1] in _KINDS else UNKNOWN
     return site, kind

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from contract.secrets import password_problem
 from services.ingest.errors import SettingsError
 from services.ingest.influx import MAX_BATCH_LINES, InfluxSettings
+from services.ledger.db import DEFAULT_LEDGER_URL
 from services.ledger.pseudonyms import pseudonym_key_problems
 
 _GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -56,7 +58,7 @@ class IngestSettings:
     client_id: str = "officina-ingest"
     # Set to share the subscription among several ingest processes (`$share/<group>/...`).
     shared_group: str | None = None
-    ledger_url: str = "sqlite:///officina.db"
+    ledger_url: str = DEFAULT_LEDGER_URL
     influx: InfluxSettings | None = None
     protocol: MqttProtocol = MqttProtocol.V5
     session_expiry_s: int = 86_400
@@ -94,6 +96,9 @@ class IngestSettings:
             problems.append("shared_group: shared subscriptions need MQTT 5")
         if self.password is not None and self.username is None:
             problems.append("password: given without a username")
+        weak_password = password_problem("password", self.password)
+        if weak_password is not None:
+            problems.append(weak_password)
         if not 1 <= self.batch_size <= MAX_BATCH_LINES:
             problems.append(f"batch_size: must be between 1 and {MAX_BATCH_LINES}")
         if not self.flush_interval_s > 0:

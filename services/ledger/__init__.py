@@ -7,7 +7,7 @@ from services.ledger.bookings import (
     MachineEvent,
     SiteSession,
 )
-from services.ledger.db import open_ledger
+from services.ledger.db import DEFAULT_LEDGER_URL, open_ledger
 from services.ledger.errors import (
     LedgerError,
     LedgerUnavailableError,
@@ -30,6 +30,7 @@ from services.ledger.registry import AccessEntry, MachineSpec, Registry
 from services.ledger.repository import Ledger
 
 __all__ = [
+    "DEFAULT_LEDGER_URL",
     "AccessEntry",
     "BadgeEventRow",
     "Base",

@@ -30,6 +30,8 @@ from services.ledger.errors import LedgerError, MigrationError
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Where every command finds the ledger when told nothing: a SQLite file in the working directory.
+DEFAULT_LEDGER_URL = "sqlite:///officina.db"
 # Any constant will do: it only has to be the same for every process migrating one database.
 _PG_MIGRATION_LOCK = 0x0FF1C1A
 SQLITE_BUSY_TIMEOUT_MS = 5000

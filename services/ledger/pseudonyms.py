@@ -17,18 +17,14 @@ import hmac
 import re
 from collections.abc import Iterable
 
+from contract.secrets import secret_problem
+
 PREFIX = "m-"
 HEX_DIGITS = 10
 PSEUDONYM_PATTERN = rf"^{PREFIX}[0-9a-f]{{{HEX_DIGITS}}}$"
 _PSEUDONYM = re.compile(PSEUDONYM_PATTERN)
 # Separates these digests from any other HMAC made with the same key by mistake.
 _PURPOSE = b"officina display pseudonym:"
-MIN_KEY_BYTES = 32
-# The demo's key: refused everywhere but the demo.
-DEMO_PSEUDONYM_KEY = "demo-pseudonym-key-not-for-production-use"
-_KNOWN_DEFAULTS = frozenset(
-    {DEMO_PSEUDONYM_KEY, "changethis", "change-me", "secret", "password", "officina"}
-)
 
 
 def member_pseudonym(member: str, key: str) -> str:
@@ -55,10 +51,5 @@ def pseudonym_key_problems(
         return []
     if not key:
         return [f"{name}: must not be empty (leave it out to write no pseudonyms)"]
-    if demo:
-        return []
-    if key.lower() in _KNOWN_DEFAULTS:
-        return [f"{name}: a default value is refused outside the demo"]
-    if len(key.encode()) < MIN_KEY_BYTES:
-        return [f"{name}: must be at least {MIN_KEY_BYTES} bytes"]
-    return []
+    problem = secret_problem(name, key, demo=demo)
+    return [] if problem is None else [problem]

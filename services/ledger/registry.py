@@ -12,10 +12,10 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from contract import ID_PATTERN, is_id
 from services.ledger.errors import LedgerError, RegistryError
 from services.ledger.models import CardRow, MachineRow, MemberRow, QualificationRow
 
-_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _CARD_HASH = re.compile(r"[0-9a-f]{64}")
 
 
@@ -24,8 +24,8 @@ def _utc_now() -> datetime:
 
 
 def _check_id(value: str, field: str) -> str:
-    if not _ID.fullmatch(value):
-        raise RegistryError(field, f"{value!r} must match [a-z0-9][a-z0-9-]{{0,63}}")
+    if not is_id(value):
+        raise RegistryError(field, f"{value!r} must match {ID_PATTERN}")
     return value
 
 

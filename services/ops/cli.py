@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from services.cli_options import LedgerOption
 from services.ledger import LedgerError, open_ledger
 from services.ops.backup import backup, restore
 from services.ops.broker_acl import ServiceLogin, broker_files, write_broker_files
@@ -14,10 +15,6 @@ from services.ops.errors import OpsError
 from services.ops.init import write_env
 
 app = typer.Typer(help="Run the workshop's server: broker files, secrets, backups.")
-
-LedgerOption = Annotated[
-    str, typer.Option("--ledger", envvar="OFFICINA_LEDGER", help="SQLAlchemy URL.")
-]
 
 
 def _fail(err: Exception) -> typer.Exit:

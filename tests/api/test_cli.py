@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
+from contract.secrets import DEMO_API_SECRET
 from services.api.cli import app
-from services.api.settings import DEMO_SECRET
 from services.ledger import Registry, open_ledger
 
 runner = CliRunner()
@@ -14,14 +14,17 @@ runner = CliRunner()
 def test_run_refuses_to_start_without_secrets() -> None:
     result = runner.invoke(app, ["run", "--site", "officina-1"], env={})
     assert result.exit_code == 2
-    assert "secret: must be set outside the demo" in result.output
+    assert "secret: must be set" in result.output
 
 
 def test_run_refuses_the_demo_secret_outside_the_demo() -> None:
-    env = {"OFFICINA_API_SECRET": DEMO_SECRET, "OFFICINA_SITE_KEY": "a-real-site-key-123"}
+    env = {
+        "OFFICINA_API_SECRET": DEMO_API_SECRET,
+        "OFFICINA_SITE_KEY": "a-real-site-key-of-this-workshop-0123",
+    }
     result = runner.invoke(app, ["run", "--site", "officina-1"], env=env)
     assert result.exit_code == 2
-    assert "a default value is refused" in result.output
+    assert "well-known value is refused" in result.output
 
 
 def test_add_user_makes_a_member_login_for_a_registered_member(sqlite_url: str) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from contract.secrets import DEMO_PSEUDONYM_KEY
 from services.api.errors import SettingsError
 from services.api.security import Role
 from services.api.settings import ApiSettings
 from services.ledger import member_pseudonym
-from services.ledger.pseudonyms import DEMO_PSEUDONYM_KEY
 from tests.api.conftest import (
     PASSWORD,
     PSEUDONYM_KEY,
@@ -115,7 +115,7 @@ def test_an_api_without_a_pseudonym_key_resolves_none(
 
 @pytest.mark.parametrize(
     ("key", "problem"),
-    [("short", "at least 32 bytes"), (DEMO_PSEUDONYM_KEY, "default value is refused")],
+    [("short", "at least 32 characters"), (DEMO_PSEUDONYM_KEY, "well-known value is refused")],
 )
 def test_a_weak_pseudonym_key_is_refused_outside_the_demo(key: str, problem: str) -> None:
     with pytest.raises(SettingsError, match=f"pseudonym_key: .*{problem}"):

@@ -6,15 +6,25 @@ import configparser
 import shlex
 from pathlib import Path
 
+import pytest
+
 import gateway
 from gateway.cli import app
-from gateway.config import load_config
+from gateway.config import parse_config
+from gateway.errors import ConfigError
 
 DEPLOY = Path(gateway.__file__).parent / "deploy"
 
 
-def test_the_example_configuration_is_valid_and_uses_tls() -> None:
-    config = load_config(DEPLOY / "gateway.example.toml")
+def test_the_example_configuration_is_valid_once_filled_in_and_uses_tls() -> None:
+    text = (DEPLOY / "gateway.example.toml").read_text(encoding="utf-8")
+    with pytest.raises(ConfigError, match="site_key: a placeholder"):
+        parse_config(text)
+    filled = text.replace(
+        "REPLACE-with-the-site-key-from-officina-init", "Zr4kT9mWq2-a-long-random-site-key-0123"
+    ).replace("REPLACE-with-this-gateway-broker-password", "the-issued-password")
+    config = parse_config(filled)
+    assert config.broker.username == "gateway-gw-hall-a"
     assert config.broker.tls is not None
     assert config.broker.port == 8883
     assert config.spool.path == Path("/var/lib/officina/gateway.db")

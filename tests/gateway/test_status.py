@@ -30,7 +30,7 @@ from tests.waiting import eventually
 
 SITE = "officine-status"
 MACHINE = "drill-1"
-KEY = "status-test-site-key-0123456789"
+KEY = "status-test-site-key-0123456789abcdef"
 STATUS_EVERY_S = 1.0
 CUT_S = 1.5
 pause = threading.Event()

@@ -45,7 +45,7 @@ def test_check_validates_a_file_and_lists_its_machines(tmp_path: Path) -> None:
         """
 site = "officine-zero"
 gateway = "gw-a"
-site_key = "a-long-enough-site-key-here"
+site_key = "a-long-enough-site-key-of-the-wiring-tests"
 
 [[machines]]
 id = "laser-1"

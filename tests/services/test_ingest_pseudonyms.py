@@ -9,10 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from contract import TopicKind, encode_payload
+from contract.secrets import DEMO_PSEUDONYM_KEY
 from services.ingest import Ingest, IngestSettings, SettingsError
 from services.ingest.cli import app
 from services.ledger import member_pseudonym
-from services.ledger.pseudonyms import DEMO_PSEUDONYM_KEY, is_pseudonym
+from services.ledger.pseudonyms import is_pseudonym
 from tests.harness.influxdb import InfluxDatabase
 from tests.harness.mosquitto import MosquittoServer
 from tests.harness.mqtt import MqttProbe
@@ -121,9 +122,9 @@ def test_without_a_pseudonym_key_sessions_are_booked_but_stay_out_of_influxdb(
     ("key", "problem"),
     [
         ("", "must not be empty"),
-        ("too short", "at least 32 bytes"),
-        (DEMO_PSEUDONYM_KEY, "default value is refused"),
-        ("changethis", "default value is refused"),
+        ("too short", "at least 32 characters"),
+        (DEMO_PSEUDONYM_KEY, "well-known value is refused"),
+        ("changethis", "placeholder from an example is refused"),
     ],
 )
 def test_a_weak_pseudonym_key_is_refused_outside_the_demo(key: str, problem: str) -> None:
@@ -144,4 +145,4 @@ def test_ingest_run_names_a_weak_pseudonym_key(sqlite_url: str) -> None:
     result = CliRunner().invoke(app, arguments, env={"COLUMNS": "200"})
 
     assert result.exit_code == 2
-    assert "pseudonym_key: must be at least 32 bytes" in result.output
+    assert "pseudonym_key: must be at least 32 characters" in result.output

@@ -6,9 +6,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, StringConstraints
 
-from contract.topics import ID_PATTERN
+from contract import Id as Id  # the contract's id, re-exported for the schemas
 
-Id = Annotated[str, StringConstraints(pattern=f"^{ID_PATTERN}$")]
 CardHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Label = Annotated[str, StringConstraints(max_length=200)]
