@@ -20,6 +20,7 @@ from pydantic import (
 
 from contract import card_hash
 from contract.cards import normalise_uid
+from contract.mqtt import BrokerOptions, MqttOptionsError
 from contract.topics import ID_PATTERN
 from gateway.access import AccessList, Grant
 from gateway.drivers import CurrentConfig, ReaderConfig, RelayConfig, mcu
@@ -56,6 +57,10 @@ class BrokerConfig(_Strict):
             raise ValueError("url: expected mqtt://host:port or mqtts://host:port")
         if parts.scheme == "mqtts" and self.tls is None:
             object.__setattr__(self, "tls", TlsConfig())
+        try:
+            self.options()
+        except MqttOptionsError as err:
+            raise ValueError(f"broker.{err}") from err
         return self
 
     @property
@@ -67,6 +72,21 @@ class BrokerConfig(_Strict):
     def port(self) -> int:
         """The broker's port (1883, or 8883 with TLS, when not given)."""
         return urlsplit(self.url).port or (8883 if self.tls is not None else 1883)
+
+    def options(self) -> BrokerOptions:
+        """The connection's options: TLS when the URL is mqtts:// or a [broker.tls] is given."""
+        tls = self.tls
+        return BrokerOptions(
+            host=self.host,
+            port=self.port,
+            tls=tls is not None,
+            username=self.username,
+            password=self.password.get_secret_value() if self.password else None,
+            ca_file=tls.ca_file if tls else None,
+            cert_file=tls.cert_file if tls else None,
+            key_file=tls.key_file if tls else None,
+            keepalive_s=self.keepalive_s,
+        )
 
 
 class SpoolConfig(_Strict):

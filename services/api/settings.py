@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from contract.mqtt import BrokerOptions
 from services.api.errors import SettingsError
 from services.api.security import PasswordCost
 from services.billing.settings import BillingSettings
@@ -13,6 +14,7 @@ from services.ledger.pseudonyms import DEMO_PSEUDONYM_KEY, pseudonym_key_problem
 
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MIN_SECRET_BYTES = 32
+DEFAULT_CLIENT_ID = "officina-api"
 # Secrets shipped in examples and the demo: never acceptable outside the demo.
 DEMO_SECRET = "demo-api-secret-not-for-production-use-ever"  # noqa: S105 - refused outside the demo
 DEMO_SITE_KEY = "demo-site-key-not-for-production"
@@ -40,11 +42,7 @@ class ApiSettings:
 
     site: str
     ledger_url: str = "sqlite:///officina.db"
-    broker_host: str = "127.0.0.1"
-    broker_port: int = 1883
-    broker_username: str | None = None
-    broker_password: str | None = None
-    client_id: str = "officina-api"
+    broker: BrokerOptions = field(default_factory=BrokerOptions)
     # Keys the stored hashes of api tokens: a copied database yields no usable token.
     secret: str = ""
     # The site's card key: the api hashes a typed card UID exactly as the gateways do.
@@ -73,14 +71,6 @@ class ApiSettings:
         problems += pseudonym_key_problems(self.pseudonym_key, demo=self.demo)
         if not _ID.fullmatch(self.site):
             problems.append(f"site: {self.site!r} must match [a-z0-9][a-z0-9-]{{0,63}}")
-        if not self.broker_host:
-            problems.append("broker_host: must not be empty")
-        if not 0 < self.broker_port < 65_536:
-            problems.append(f"broker_port: {self.broker_port} is not a TCP port")
-        if self.broker_password is not None and self.broker_username is None:
-            problems.append("broker_password: given without a username")
-        if not self.client_id or len(self.client_id) > 128:
-            problems.append("client_id: must be 1-128 characters")
         if self.token_ttl_s < 60:
             problems.append("token_ttl_s: must be at least 60")
         if not 0 < self.enrol_timeout_s <= 600:
@@ -95,6 +85,11 @@ class ApiSettings:
             problems.append(f"timezone: {self.timezone!r} is not a known time zone")
         if problems:
             raise SettingsError("invalid api settings: " + "; ".join(problems))
+
+    @property
+    def client_id(self) -> str:
+        """The client id the api connects with: its broker login's name, else officina-api."""
+        return self.broker.identity(DEFAULT_CLIENT_ID)
 
     def _secret_problems(self) -> list[str]:
         if self.demo:
@@ -113,15 +108,12 @@ class ApiSettings:
         return [n for n, v in (("secret", self.secret), ("site_key", self.site_key)) if not v]
 
     @classmethod
-    def for_demo(
-        cls, *, site: str, ledger_url: str, broker_host: str, broker_port: int
-    ) -> ApiSettings:
+    def for_demo(cls, *, site: str, ledger_url: str, broker: BrokerOptions) -> ApiSettings:
         """Settings for the embedded demo: its well-known secrets are allowed only here."""
         return cls(
             site=site,
             ledger_url=ledger_url,
-            broker_host=broker_host,
-            broker_port=broker_port,
+            broker=broker,
             secret=DEMO_SECRET,
             site_key=DEMO_SITE_KEY,
             pseudonym_key=DEMO_PSEUDONYM_KEY,
