@@ -1,4 +1,4 @@
-"""15.2: the broker passes nothing larger than the contract's payload limit, and loses nothing else."""
+"""15.2: the broker passes nothing above the contract's payload limit, and loses nothing else."""
 
 from __future__ import annotations
 
