@@ -26,10 +26,13 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The gateway'
 
 def _load(path: Path) -> GatewayConfig:
     try:
-        return load_config(path)
+        config = load_config(path)
+        # The broker's certificate files, as `run` would open them.
+        config.broker.options()
     except ConfigError as err:
         console.print(f"[red]{err}[/red]")
         raise typer.Exit(2) from err
+    return config
 
 
 @app.command()

@@ -57,10 +57,6 @@ class BrokerConfig(_Strict):
             raise ValueError("url: expected mqtt://host:port or mqtts://host:port")
         if parts.scheme == "mqtts" and self.tls is None:
             object.__setattr__(self, "tls", TlsConfig())
-        try:
-            self.options()
-        except MqttOptionsError as err:
-            raise ValueError(f"broker.{err}") from err
         return self
 
     @property
@@ -74,8 +70,18 @@ class BrokerConfig(_Strict):
         return urlsplit(self.url).port or (8883 if self.tls is not None else 1883)
 
     def options(self) -> BrokerOptions:
-        """The connection's options: TLS when the URL is mqtts:// or a [broker.tls] is given."""
+        """The connection's options: TLS when the URL is mqtts:// or a [broker.tls] is given.
+
+        Certificate files are looked at here, on the gateway that uses them, not when the file
+        is validated elsewhere; a missing one raises ConfigError naming it.
+        """
         tls = self.tls
+        try:
+            return self._options(tls)
+        except MqttOptionsError as err:
+            raise ConfigError(f"broker.{err}") from err
+
+    def _options(self, tls: TlsConfig | None) -> BrokerOptions:
         return BrokerOptions(
             host=self.host,
             port=self.port,

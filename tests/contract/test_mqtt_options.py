@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pytest
 import typer
+from pydantic import SecretStr
 
 from contract.mqtt import BrokerOptions, MqttOptionsError, MqttProtocol
 from contract.mqtt_cli import broker_options
+from gateway.config import BrokerConfig, TlsConfig
+from gateway.errors import ConfigError
 
 
 def test_a_plain_url_gives_host_port_and_login() -> None:
@@ -121,3 +124,20 @@ def test_the_command_line_keeps_the_protocol_asked_for() -> None:
     options = broker_options("mqtt://127.0.0.1:1883", protocol=MqttProtocol.V5)
 
     assert options.protocol is MqttProtocol.V5
+
+
+def test_a_gateway_whose_ca_file_is_missing_is_refused_naming_it(tmp_path: Path) -> None:
+    broker = BrokerConfig(url="mqtts://broker.lan", tls=TlsConfig(ca_file=tmp_path / "ca.crt"))
+
+    with pytest.raises(ConfigError) as refused:
+        broker.options()
+
+    assert str(refused.value).startswith("broker.ca_file: ")
+
+
+def test_a_gateway_with_a_ca_speaks_tls_as_its_own_login() -> None:
+    broker = BrokerConfig(url="mqtts://broker.lan", username="gw-a", password=SecretStr("pw"))
+
+    options = broker.options()
+
+    assert (options.tls, options.port, options.identity("officina-gw")) == (True, 8883, "gw-a")
