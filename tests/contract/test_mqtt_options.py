@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 import typer
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
 from contract.mqtt import BrokerOptions, MqttOptionsError, MqttProtocol
 from contract.mqtt_cli import broker_options
 from gateway.config import BrokerConfig, TlsConfig
 from gateway.errors import ConfigError
+from officina.cli import app as officina_app
 
 
 def test_a_plain_url_gives_host_port_and_login() -> None:
@@ -141,3 +143,19 @@ def test_a_gateway_with_a_ca_speaks_tls_as_its_own_login() -> None:
     options = broker.options()
 
     assert (options.tls, options.port, options.identity("officina-gw")) == (True, 8883, "gw-a")
+
+
+@pytest.mark.parametrize("command", ["ingest", "api"])
+def test_every_service_reports_a_missing_broker_ca_on_its_option(
+    command: str, tmp_path: Path
+) -> None:
+    arguments = [command, "run", "--broker", "mqtts://127.0.0.1:8883"]
+    arguments += ["--broker-ca", str(tmp_path / "nowhere.crt")]
+    if command == "api":
+        arguments += ["--site", "officina-nord", "--demo"]
+
+    result = CliRunner().invoke(officina_app, arguments, env={"COLUMNS": "200"})
+
+    assert result.exit_code == 2, result.output
+    assert "--broker-ca" in result.output
+    assert "nowhere.crt" in result.output
