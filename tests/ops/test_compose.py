@@ -25,7 +25,13 @@ COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text())
 SERVICES: dict[str, dict[str, object]] = COMPOSE["services"]
 ONE_SHOT = {"broker-files"}
 # What a service may read but a deployment need not set.
-OPTIONAL_VARIABLES = {"OFFICINA_BILLING_CONFIG"}
+# Inside compose the services reach Mosquitto on its private network, without TLS files.
+OPTIONAL_VARIABLES = {
+    "OFFICINA_BILLING_CONFIG",
+    "OFFICINA_BROKER_CA",
+    "OFFICINA_BROKER_CERT",
+    "OFFICINA_BROKER_KEY",
+}
 
 
 def test_the_server_runs_every_part() -> None:
