@@ -45,6 +45,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.orm import Session
 
 from contract import MachineState, MachineTopic, StateChange, TopicKind, encode_payload
+from contract.mqtt import BrokerOptions
 from services.api.accounts import add_user
 from services.api.app import create_app
 from services.api.security import PasswordCost, Passwords, Role
@@ -102,7 +103,7 @@ def percentile(values: list[float], share: float) -> float:
 def serve(ledger_url: str, broker_port: int, port: int) -> None:
     """Child mode: the api for the bench site, in demo mode, until SIGTERM."""
     settings = ApiSettings.for_demo(
-        site=SITE, ledger_url=ledger_url, broker_host=LOOPBACK, broker_port=broker_port
+        site=SITE, ledger_url=ledger_url, broker=BrokerOptions(host=LOOPBACK, port=broker_port)
     )
     uvicorn.run(create_app(settings), host=LOOPBACK, port=port, log_level="warning")
 

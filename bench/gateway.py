@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psutil  # type: ignore[import-untyped]
 
 from contract import card_hash
+from contract.mqtt import BrokerOptions
 from firmware_bridge.clock import ScaledClock, SystemClock
 from firmware_bridge.emulator import Emulator
 from firmware_bridge.profiles import Load
@@ -288,8 +289,7 @@ def worker_latency(pairs: int, broker_port: int, workdir: Path, rng: random.Rand
             site=SITE,
             gateway="gw-latency",
             machines=("lathe-1",),
-            host=LOOPBACK,
-            port=broker_port,
+            broker=BrokerOptions(host=LOOPBACK, port=broker_port),
             software_version=__version__,
         ),
         spool=spool,

@@ -74,6 +74,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from psycopg import sql
 
 from contract import Envelope, MachineTopic, Message, SessionRecord, card_hash
+from contract.mqtt import BrokerOptions
 from firmware_bridge.clock import SystemClock
 from firmware_bridge.profiles import Load
 from gateway import __version__
@@ -329,8 +330,7 @@ class SimulatedGateway:
                 site=plan.site,
                 gateway=plan.gateway,
                 machines=machine_ids,
-                host="127.0.0.1",
-                port=plan.broker_port,
+                broker=BrokerOptions(host="127.0.0.1", port=plan.broker_port),
                 software_version=__version__,
             ),
             spool=self.spool,

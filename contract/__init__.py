@@ -3,6 +3,7 @@
 from contract.cards import card_hash
 from contract.errors import ContractError, FieldProblem
 from contract.payloads import (
+    MAX_PAYLOAD_BYTES,
     PAYLOAD_MODELS,
     AccessList,
     AclEntry,
@@ -40,6 +41,7 @@ from contract.wire import Message, decode_message
 __all__ = [
     "CONTRACT_VERSION",
     "ID_PATTERN",
+    "MAX_PAYLOAD_BYTES",
     "PAYLOAD_MODELS",
     "ROOT",
     "AccessList",

@@ -26,11 +26,14 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The gateway'
 def _load(path: Path) -> GatewayConfig:
     """The configuration `check` and `run` both start from: refused alike, one line a problem."""
     try:
-        return load_config(path)
+        config = load_config(path)
+        # The broker's certificate files, as `run` would open them.
+        config.broker.options()
     except ConfigError as err:
         # Plain lines, not rich markup: an id pattern's brackets would be taken for a style.
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from err
+    return config
 
 
 @app.command()

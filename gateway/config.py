@@ -23,6 +23,7 @@ from pydantic_core import ErrorDetails
 
 from contract import Id, card_hash
 from contract.cards import normalise_uid
+from contract.mqtt import BrokerOptions, MqttOptionsError
 from contract.secrets import weak_password_reason, weak_secret_reason
 from gateway.access import AccessList, Grant
 from gateway.drivers import CurrentConfig, ReaderConfig, RelayConfig, mcu
@@ -84,6 +85,31 @@ class BrokerConfig(_Strict):
     def port(self) -> int:
         """The broker's port (1883, or 8883 with TLS, when not given)."""
         return urlsplit(self.url).port or (8883 if self.tls is not None else 1883)
+
+    def options(self) -> BrokerOptions:
+        """The connection's options: TLS when the URL is mqtts:// or a [broker.tls] is given.
+
+        Certificate files are looked at here, on the gateway that uses them, not when the file
+        is validated elsewhere; a missing one raises ConfigError naming it.
+        """
+        tls = self.tls
+        try:
+            return self._options(tls)
+        except MqttOptionsError as err:
+            raise ConfigError(f"broker.{err}") from err
+
+    def _options(self, tls: TlsConfig | None) -> BrokerOptions:
+        return BrokerOptions(
+            host=self.host,
+            port=self.port,
+            tls=tls is not None,
+            username=self.username,
+            password=self.password.get_secret_value() if self.password else None,
+            ca_file=tls.ca_file if tls else None,
+            cert_file=tls.cert_file if tls else None,
+            key_file=tls.key_file if tls else None,
+            keepalive_s=self.keepalive_s,
+        )
 
 
 class SpoolConfig(_Strict):

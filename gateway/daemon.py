@@ -15,7 +15,7 @@ from firmware_bridge.clock import Clock, SystemClock
 from gateway import __version__
 from gateway.config import GatewayConfig, MachineConfig
 from gateway.drivers import MachineDrivers, build_machine
-from gateway.link import GatewayLink, LinkOptions, TlsOptions
+from gateway.link import GatewayLink, LinkOptions
 from gateway.session import (
     MachineSessions,
     OpenSessionSnapshot,
@@ -48,28 +48,19 @@ class Gateway:
         self.config = config
         self.clock = clock or SystemClock()
         key = config.site_key_bytes()
-        password = config.broker.password.get_secret_value() if config.broker.password else None
         self.spool = Spool(
             config.spool.path,
             max_telemetry=config.spool.max_telemetry,
             full_policy=config.spool.full_policy,
         )
-        tls = config.broker.tls
         self.link = GatewayLink(
             LinkOptions(
                 site=config.site,
                 gateway=config.gateway,
                 machines=tuple(m.id for m in config.machines),
-                host=config.broker.host,
-                port=config.broker.port,
-                username=config.broker.username,
-                password=password,
-                keepalive_s=config.broker.keepalive_s,
+                broker=config.broker.options(),
                 status_interval_s=config.broker.status_interval_s,
                 software_version=__version__,
-                tls=TlsOptions(ca_file=tls.ca_file, cert_file=tls.cert_file, key_file=tls.key_file)
-                if tls
-                else None,
             ),
             spool=self.spool,
             deliver=self._deliver,

@@ -12,12 +12,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum, auto
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 
 from contract import (
     ContractError,
@@ -31,6 +30,7 @@ from contract import (
     decode_message,
     encode_payload,
 )
+from contract.mqtt import BrokerOptions, MqttConnectError, MqttError, make_client
 from contract.topics import RETAINED_KINDS
 from gateway.errors import LinkError
 from gateway.spool import Spool, SpoolError, Waiting
@@ -40,28 +40,14 @@ QOS = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TlsOptions:
-    """TLS to the broker: the CA that signed it and, for client certificates, ours."""
-
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class LinkOptions:
     """Who the gateway is on the broker and where the broker is."""
 
     site: str
     gateway: str
     machines: tuple[str, ...]
-    host: str
-    port: int
+    broker: BrokerOptions
     software_version: str
-    username: str | None = None
-    password: str | None = None
-    keepalive_s: int = 30
-    tls: TlsOptions | None = None
     # How many spooled messages may be handed to the broker before their acknowledgements.
     window: int = 100
     # While connected, the retained online status is sent again this often, with the spool.
@@ -105,21 +91,14 @@ class GatewayLink:
         self._lock = threading.Lock()
         self._counters: Counter[str] = Counter()
         self._status_topic = str(GatewayTopic(options.site, options.gateway))
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"officina-gw-{options.site}-{options.gateway}",
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
-        )
-        if options.username:
-            self._client.username_pw_set(options.username, options.password)
-        if options.tls is not None:
-            self._client.tls_set(
-                ca_certs=str(options.tls.ca_file) if options.tls.ca_file else None,
-                certfile=str(options.tls.cert_file) if options.tls.cert_file else None,
-                keyfile=str(options.tls.key_file) if options.tls.key_file else None,
+        try:
+            self._client = make_client(
+                options.broker,
+                fallback_client_id=f"officina-gw-{options.site}-{options.gateway}",
+                persistent=True,
             )
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        except MqttError as err:
+            raise LinkError(str(err)) from err
         self._client.will_set(
             self._status_topic,
             encode_payload(self._status(GatewayStatusValue.OFFLINE, with_spool=False)),
@@ -189,17 +168,19 @@ class GatewayLink:
     def start(self) -> None:
         """Connect in the background; paho reconnects by itself when the broker goes away."""
         try:
-            self._client.connect_async(
-                self.options.host, self.options.port, keepalive=self.options.keepalive_s
-            )
-        except (OSError, ValueError) as err:
-            raise LinkError(f"broker {self.options.host}:{self.options.port}: {err}") from err
-        self._client.loop_start()
+            self._client.connect_in_background()
+        except MqttError as err:
+            raise LinkError(str(err)) from err
         self._sender.start()
 
     def wait_connected(self, timeout: float) -> bool:
         """Block until connected to the broker, or the timeout passes."""
         return self._connected.wait(timeout)
+
+    @property
+    def connect_error(self) -> MqttConnectError | None:
+        """Why the last attempt to connect failed (an untrusted certificate, a refusal), if so."""
+        return self._client.connect_error
 
     def wait_sent(self, timeout: float) -> bool:
         """Block until the spool is empty (everything acknowledged), or the timeout passes."""
@@ -343,7 +324,7 @@ class GatewayLink:
         self._connected.set()
         self._events.put(_Event.CONNECTED)
         self._count("connected")
-        log.info("connected to %s:%d", self.options.host, self.options.port)
+        log.info("connected to %s", self.options.broker.url)
         self._publish_raw(self._status_topic, self._status(GatewayStatusValue.ONLINE), retain=True)
         filters = [
             (MachineTopic.filter(self.options.site, machine, kind), QOS)

@@ -21,13 +21,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from contract.mqtt import BrokerOptions, MqttOptionsError, MqttProtocol
 from contract.secrets import DEMO_PSEUDONYM_KEY
 from officina.embedded_broker import EmbeddedBroker
 from officina.simulation.month import MonthPlan, MonthRun
@@ -46,7 +46,7 @@ from services.billing.service import Billing
 from services.billing.settings import BillingSettings, Workshop
 from services.ingest.influx import InfluxClient, InfluxSettings
 from services.ingest.service import Ingest
-from services.ingest.settings import IngestSettings, MqttProtocol
+from services.ingest.settings import IngestSettings
 from services.ledger.db import open_ledger
 from services.ledger.models import SessionRow
 
@@ -98,16 +98,16 @@ Tick = Callable[[Live], None]
 
 
 @contextlib.contextmanager
-def _broker(url: str | None) -> Iterator[tuple[str, int, MqttProtocol]]:
+def _broker(url: str | None) -> Iterator[BrokerOptions]:
     if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme not in {"mqtt", "tcp"} or not parts.hostname:
-            raise ValueError(f"--broker: expected mqtt://host:port, got {url!r}")
-        yield parts.hostname, parts.port or 1883, MqttProtocol.V5
+        try:
+            yield BrokerOptions.from_url(url, protocol=MqttProtocol.V5)
+        except MqttOptionsError as err:
+            raise ValueError(f"--broker: {err}") from err
         return
     with EmbeddedBroker() as embedded:
         # amqtt 0.12 speaks MQTT 3.1.1 only.
-        yield embedded.host, embedded.port, MqttProtocol.V311
+        yield BrokerOptions(host=embedded.host, port=embedded.port, protocol=MqttProtocol.V311)
 
 
 @contextlib.contextmanager
@@ -183,7 +183,7 @@ def run_showcase(
     announce: Callable[[str, str], None] | None = None,
 ) -> ShowcaseReport:
     """Run the month (or until `stop`), then bill it and check the bill against the truth."""
-    with _workdir(options.workdir) as workdir, _broker(options.broker_url) as (host, port, proto):
+    with _workdir(options.workdir) as workdir, _broker(options.broker_url) as broker:
         floor_dir = workdir / "floor"
         shutil.rmtree(floor_dir, ignore_errors=True)
         ledger_path = workdir / "officina-demo.db"
@@ -192,23 +192,20 @@ def run_showcase(
         enter_workshop(ledger_url, options.month)
         password = secrets.token_urlsafe(12)
         _add_coordinator(ledger_url, password)
-        broker_url = f"mqtt://{host}:{port}"
+        broker_url = broker.url
         ingest_settings = IngestSettings(
-            broker_host=host,
-            broker_port=port,
-            client_id=f"officina-ingest-demo-{time.time_ns()}",
+            broker=broker.but(client_id=f"officina-ingest-demo-{time.time_ns()}"),
             ledger_url=ledger_url,
             influx=options.influx,
-            protocol=proto,
             pseudonym_key=DEMO_PSEUDONYM_KEY,
             demo=True,
         )
         api_settings = ApiSettings(
             site=SITE,
             ledger_url=ledger_url,
-            broker_host=host,
-            broker_port=port,
-            client_id=f"officina-api-demo-{time.time_ns()}",
+            broker=broker.but(
+                client_id=f"officina-api-demo-{time.time_ns()}", protocol=MqttProtocol.V311
+            ),
             secret=secrets.token_urlsafe(32),
             site_key=SITE_KEY,
             pseudonym_key=DEMO_PSEUDONYM_KEY,
@@ -234,7 +231,7 @@ def run_showcase(
 
         with (
             Ingest(ingest_settings) as ingest,
-            FloorWatcher(host=host, port=port, site=SITE) as watcher,
+            FloorWatcher(broker=broker.but(protocol=MqttProtocol.V311), site=SITE) as watcher,
             _ApiServer(api_settings, options.api_port) as api,
         ):
             ingest.wait_connected(10.0)

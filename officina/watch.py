@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from contract import (
     ContractError,
@@ -21,6 +21,7 @@ from contract import (
     TopicKind,
     decode_message,
 )
+from contract.mqtt import BrokerOptions, MqttConnectError, make_client
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +40,22 @@ class MachineView:
 class FloorWatcher:
     """Follows the retained states, the telemetry and the closed sessions of one site."""
 
-    def __init__(self, *, host: str, port: int, site: str) -> None:
+    def __init__(self, *, broker: BrokerOptions, site: str) -> None:
         self.site = site
         self._lock = threading.Lock()
         self._machines: dict[str, MachineView] = {}
         self._sessions_seen: set[str] = set()
         self._subscribed = threading.Event()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        # Each watcher is its own client: several coordinators may watch at once.
+        self._client = make_client(
+            broker, fallback_client_id=f"officina-watch-{site}-{uuid.uuid4().hex[:8]}"
+        )
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
-        self._host, self._port = host, port
 
     def __enter__(self) -> FloorWatcher:
-        self._client.connect_async(self._host, self._port)
-        self._client.loop_start()
+        self._client.connect_in_background()
         return self
 
     def __exit__(
@@ -68,6 +70,11 @@ class FloorWatcher:
     def wait_subscribed(self, timeout: float) -> bool:
         """Block until the watcher receives what the broker publishes."""
         return self._subscribed.wait(timeout)
+
+    @property
+    def connect_error(self) -> MqttConnectError | None:
+        """Why the last attempt to connect failed (an untrusted certificate, a refusal), if so."""
+        return self._client.connect_error
 
     def machines(self) -> list[MachineView]:
         """A snapshot of every machine seen, by id."""

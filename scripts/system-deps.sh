@@ -40,6 +40,10 @@ if [ "$servers" = yes ]; then
   if ! have influxd; then
     missing+=(influxdb)
   fi
+  # The TLS tests make their CA and certificates with the openssl command.
+  if ! have openssl; then
+    missing+=(openssl)
+  fi
   # The firmware's protocol and RMS code is compiled and tested on the host.
   if ! have g++; then
     missing+=(g++)

@@ -10,16 +10,15 @@ from types import TracebackType
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from contract import ContractError, Message, decode_message
+from contract.mqtt import MqttError, make_client
 from services.api.errors import BrokerError
-from services.api.settings import ApiSettings
+from services.api.settings import DEFAULT_CLIENT_ID, ApiSettings
 
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 5.0
-KEEPALIVE_S = 30
 
 MessageHandler = Callable[[Message], None]
 ConnectHandler = Callable[[], None]
@@ -43,20 +42,15 @@ class BrokerLink:
         self._connected = threading.Event()
         self._lock = threading.Lock()
         self.rejected = 0
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=settings.client_id,
-            protocol=mqtt.MQTTv311,
+        self._client = make_client(
+            settings.broker, fallback_client_id=DEFAULT_CLIENT_ID, reconnect_delay_s=(1, 10)
         )
-        if settings.broker_username is not None:
-            self._client.username_pw_set(settings.broker_username, settings.broker_password)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
         self._subscribe_mid: int | None = None
         self._closing = False
-        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
 
     def follow(self, topic_filter: str, handler: MessageHandler) -> None:
         """Receive the valid messages of a filter; call before entering the context."""
@@ -75,11 +69,16 @@ class BrokerLink:
         """Block until connected and subscribed, or the timeout passes."""
         return self._connected.wait(timeout)
 
+    @property
+    def connect_error(self) -> MqttError | None:
+        """Why the last attempt to connect failed (an untrusted certificate, a refusal), if so."""
+        return self._client.connect_error
+
     def __enter__(self) -> BrokerLink:
-        self._client.connect_async(
-            self._settings.broker_host, self._settings.broker_port, keepalive=KEEPALIVE_S
-        )
-        self._client.loop_start()
+        try:
+            self._client.connect_in_background()
+        except MqttError as err:
+            raise BrokerError(str(err)) from err
         return self
 
     def __exit__(

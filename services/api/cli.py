@@ -5,12 +5,19 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import unquote, urlsplit
 
 import typer
 import uvicorn
 from sqlalchemy.orm import Session
 
+from contract.mqtt_cli import (
+    DEFAULT_BROKER,
+    BrokerCaOption,
+    BrokerCertOption,
+    BrokerKeyOption,
+    BrokerUrlOption,
+    broker_options,
+)
 from services.api.accounts import AccountError, add_user
 from services.api.app import create_app
 from services.api.errors import SettingsError
@@ -41,22 +48,6 @@ app = typer.Typer(
 SHUTDOWN_GRACE_S = 5
 
 
-def parse_broker(url: str) -> tuple[str, int, str | None, str | None]:
-    """Host, port, user and password of an `mqtt://[user[:password]@]host[:port]` URL."""
-    parts = urlsplit(url)
-    if parts.scheme != "mqtt" or not parts.hostname:
-        raise typer.BadParameter(
-            "expected mqtt://[user[:password]@]host[:port]", param_hint="--broker"
-        )
-    try:
-        port = parts.port or 1883
-    except ValueError as err:
-        raise typer.BadParameter(str(err), param_hint="--broker") from err
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    return parts.hostname, port, user, password
-
-
 def _billing(path: Path | None) -> BillingSettings:
     try:
         return load_settings(path)
@@ -75,9 +66,10 @@ def run(
         str,
         typer.Option(help="the site's card-hash key (32+ characters)", envvar="OFFICINA_SITE_KEY"),
     ] = "",
-    broker: Annotated[
-        str, typer.Option(help="mqtt://[user[:password]@]host[:port]", envvar="OFFICINA_BROKER")
-    ] = "mqtt://127.0.0.1:1883",
+    broker: BrokerUrlOption = DEFAULT_BROKER,
+    broker_ca: BrokerCaOption = None,
+    broker_cert: BrokerCertOption = None,
+    broker_key: BrokerKeyOption = None,
     ledger: LedgerOption = DEFAULT_LEDGER_URL,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65_535, help="port to listen on")] = 8000,
@@ -92,15 +84,12 @@ def run(
     pseudonym_key: PseudonymKeyOption = None,
 ) -> None:
     """Serve the api and the web pages until Ctrl-C or SIGTERM."""
-    broker_host, broker_port, user, password = parse_broker(broker)
+    options = broker_options(broker, broker_ca, broker_cert, broker_key)
     try:
         settings = ApiSettings(
             site=site,
             ledger_url=ledger,
-            broker_host=broker_host,
-            broker_port=broker_port,
-            broker_username=user,
-            broker_password=password,
+            broker=options,
             secret=secret,
             site_key=site_key,
             demo=demo,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from contract import ID_PATTERN, is_id
+from contract.mqtt import BrokerOptions
 from contract.secrets import (
     DEMO_API_SECRET,
     DEMO_PSEUDONYM_KEY,
@@ -19,6 +20,8 @@ from services.billing.months import DEFAULT_TIMEZONE
 from services.billing.settings import BillingSettings
 from services.ledger.db import DEFAULT_LEDGER_URL
 from services.ledger.pseudonyms import pseudonym_key_problems
+
+DEFAULT_CLIENT_ID = "officina-api"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,11 +43,7 @@ class ApiSettings:
 
     site: str
     ledger_url: str = DEFAULT_LEDGER_URL
-    broker_host: str = "127.0.0.1"
-    broker_port: int = 1883
-    broker_username: str | None = None
-    broker_password: str | None = None
-    client_id: str = "officina-api"
+    broker: BrokerOptions = field(default_factory=BrokerOptions)
     # Keys the stored hashes of api tokens: a copied database yields no usable token.
     secret: str = ""
     # The site's card key: the api hashes a typed card UID exactly as the gateways do.
@@ -73,14 +72,6 @@ class ApiSettings:
         problems += pseudonym_key_problems(self.pseudonym_key, demo=self.demo)
         if not is_id(self.site):
             problems.append(f"site: {self.site!r} must match {ID_PATTERN}")
-        if not self.broker_host:
-            problems.append("broker_host: must not be empty")
-        if not 0 < self.broker_port < 65_536:
-            problems.append(f"broker_port: {self.broker_port} is not a TCP port")
-        if self.broker_password is not None and self.broker_username is None:
-            problems.append("broker_password: given without a username")
-        if not self.client_id or len(self.client_id) > 128:
-            problems.append("client_id: must be 1-128 characters")
         if self.token_ttl_s < 60:
             problems.append("token_ttl_s: must be at least 60")
         if not 0 < self.enrol_timeout_s <= 600:
@@ -96,24 +87,26 @@ class ApiSettings:
         if problems:
             raise SettingsError("invalid api settings: " + "; ".join(problems))
 
+    @property
+    def client_id(self) -> str:
+        """The client id the api connects with: its broker login's name, else officina-api."""
+        return self.broker.identity(DEFAULT_CLIENT_ID)
+
     def _secret_problems(self) -> list[str]:
         found = (
             secret_problem("secret", self.secret, demo=self.demo),
             secret_problem("site_key", self.site_key, demo=self.demo),
-            password_problem("broker_password", self.broker_password),
+            password_problem("broker_password", self.broker.password),
         )
         return [problem for problem in found if problem is not None]
 
     @classmethod
-    def for_demo(
-        cls, *, site: str, ledger_url: str, broker_host: str, broker_port: int
-    ) -> ApiSettings:
+    def for_demo(cls, *, site: str, ledger_url: str, broker: BrokerOptions) -> ApiSettings:
         """Settings for the embedded demo: its well-known secrets are allowed only here."""
         return cls(
             site=site,
             ledger_url=ledger_url,
-            broker_host=broker_host,
-            broker_port=broker_port,
+            broker=broker,
             secret=DEMO_API_SECRET,
             site_key=DEMO_SITE_KEY,
             pseudonym_key=DEMO_PSEUDONYM_KEY,

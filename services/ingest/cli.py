@@ -8,12 +8,20 @@ import threading
 from contextlib import ExitStack
 from types import FrameType
 from typing import Annotated
-from urllib.parse import unquote, urlsplit
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from contract.mqtt import MqttProtocol
+from contract.mqtt_cli import (
+    DEFAULT_BROKER,
+    BrokerCaOption,
+    BrokerCertOption,
+    BrokerKeyOption,
+    BrokerUrlOption,
+    broker_options,
+)
 from services.cli_options import (
     DEFAULT_INFLUX_DB,
     DEFAULT_LEDGER_URL,
@@ -32,7 +40,7 @@ from services.ingest.logs import LogFormat, configure_logging
 from services.ingest.metrics import MetricsServer
 from services.ingest.replay import replay_dead_letters
 from services.ingest.service import Ingest
-from services.ingest.settings import IngestSettings, MqttProtocol
+from services.ingest.settings import IngestSettings
 from services.ledger import Ledger, LedgerError
 from services.ledger.pseudonyms import pseudonym_key_problems
 
@@ -43,22 +51,6 @@ app = typer.Typer(
 )
 
 STATUS_EVERY_S = 60.0
-
-
-def parse_broker(url: str) -> tuple[str, int, str | None, str | None]:
-    """Host, port, user and password of an `mqtt://[user[:password]@]host[:port]` URL."""
-    parts = urlsplit(url)
-    if parts.scheme != "mqtt":
-        raise typer.BadParameter("expected mqtt://host:port", param_hint="--broker")
-    try:
-        port = parts.port or 1883
-    except ValueError as err:
-        raise typer.BadParameter(str(err), param_hint="--broker") from err
-    if not parts.hostname:
-        raise typer.BadParameter("no host in the broker URL", param_hint="--broker")
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    return parts.hostname, port, user, password
 
 
 def _influx_settings(
@@ -74,9 +66,10 @@ def _influx_settings(
 
 @app.command()
 def run(
-    broker: Annotated[
-        str, typer.Option(help="mqtt://[user[:password]@]host[:port]", envvar="OFFICINA_BROKER")
-    ] = "mqtt://127.0.0.1:1883",
+    broker: BrokerUrlOption = DEFAULT_BROKER,
+    broker_ca: BrokerCaOption = None,
+    broker_cert: BrokerCertOption = None,
+    broker_key: BrokerKeyOption = None,
     ledger: LedgerOption = DEFAULT_LEDGER_URL,
     influx_url: InfluxUrlOption = None,
     influx_db: InfluxDbOption = DEFAULT_INFLUX_DB,
@@ -85,8 +78,9 @@ def run(
         str | None, typer.Option(help="InfluxDB retention policy (default: the database's)")
     ] = None,
     client_id: Annotated[
-        str, typer.Option(help="MQTT client id; keep it stable across restarts")
-    ] = "officina-ingest",
+        str | None,
+        typer.Option(help="MQTT client id (default: the broker login, else officina-ingest)"),
+    ] = None,
     shared_group: Annotated[
         str | None, typer.Option(help="share the subscription with other ingests in this group")
     ] = None,
@@ -118,18 +112,15 @@ def run(
     if not isinstance(level, int):
         raise typer.BadParameter(f"unknown level {log_level!r}", param_hint="--log-level")
     configure_logging(log_format, level=level)
-    host, port, user, password = parse_broker(broker)
+    options = broker_options(
+        broker, broker_ca, broker_cert, broker_key, client_id=client_id, protocol=mqtt_version
+    )
     try:
         settings = IngestSettings(
-            broker_host=host,
-            broker_port=port,
-            username=user,
-            password=password,
-            client_id=client_id,
+            broker=options,
             shared_group=shared_group,
             ledger_url=ledger,
             influx=_influx_settings(influx_url, influx_db, influx_token, influx_rp),
-            protocol=mqtt_version,
             batch_size=batch_size,
             flush_interval_s=flush_interval,
             max_unacked=max_unacked,

@@ -32,6 +32,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.exception import MalformedPacket
 
+from contract.mqtt import BrokerClient
+
 _PUBACK = 0x40
 _PUBLISH = 0x30
 _RECV_SIZE = 65_536
@@ -91,7 +93,7 @@ class BufferedSocket:
 Delivery = Callable[[bytes, bytes, int, int], None]
 
 
-class IngestClient(mqtt.Client):
+class IngestClient(BrokerClient):
     """A paho client tuned for receiving many small QoS 1 messages and acknowledging in bulk."""
 
     # Called on the network thread for each QoS 0/1 PUBLISH without properties, instead of

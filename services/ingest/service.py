@@ -16,13 +16,13 @@ from types import TracebackType
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from contract import GatewayTopic, MachineTopic
+from contract.mqtt import MqttError, MqttProtocol, make_client
 from services.ingest.booker import Booker
 from services.ingest.counters import Counters
 from services.ingest.errors import IngestError, NotConnectedError
@@ -30,7 +30,7 @@ from services.ingest.influx import InfluxClient
 from services.ingest.intake import Intake
 from services.ingest.metrics import BATCH_SECONDS_BUCKETS, Histogram, IngestMetrics
 from services.ingest.mqtt_client import IngestClient
-from services.ingest.settings import IngestSettings, MqttProtocol
+from services.ingest.settings import DEFAULT_CLIENT_ID, IngestSettings
 from services.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -153,27 +153,22 @@ class Ingest:
             retry=settings.retry,
         )
         self._booker.start()
-        self._client = self._make_client()
         try:
+            self._client = self._make_client()
             self._connect(self._client)
-        except (OSError, ValueError) as err:
+        except MqttError as err:
             self.stop()
-            raise IngestError(
-                f"broker {settings.broker_host}:{settings.broker_port}: {err}"
-            ) from err
-        log.info(
-            "ingest connecting to %s:%d as %s",
-            settings.broker_host,
-            settings.broker_port,
-            settings.client_id,
-        )
+            raise IngestError(str(err)) from err
+        log.info("ingest connecting to %s as %s", settings.broker.url, settings.client_id)
 
     def wait_connected(self, timeout: float = 10.0) -> None:
         """Block until connected and subscribed; raise NotConnectedError after timeout seconds."""
         if not self._subscribed.wait(timeout):
+            client = self._client
+            why = client.connect_error if client is not None else None
             raise NotConnectedError(
-                f"not subscribed on {self.settings.broker_host}:{self.settings.broker_port} "
-                f"after {timeout} s"
+                f"not subscribed on {self.settings.broker.address} after {timeout} s"
+                + (f": {why}" if why is not None else "")
             )
 
     def stop(self) -> None:
@@ -194,23 +189,16 @@ class Ingest:
         self._connected.clear()
         self._subscribed.clear()
 
-    def _connect(self, client: mqtt.Client) -> None:
+    def _connect(self, client: IngestClient) -> None:
         settings = self.settings
         properties = None
-        if settings.protocol is MqttProtocol.V5:
+        if settings.broker.protocol is MqttProtocol.V5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             # The broker keeps our session, and the messages for it, this long after we go.
             properties.SessionExpiryInterval = settings.session_expiry_s
             # Brokers that honour Receive Maximum stop here; the intake enforces it anyway.
             properties.ReceiveMaximum = settings.max_unacked
-        client.connect_async(
-            settings.broker_host,
-            settings.broker_port,
-            keepalive=settings.keepalive_s,
-            clean_start=False,
-            properties=properties,
-        )
-        client.loop_start()
+        client.connect_in_background(clean_start=False, properties=properties)
 
     def _reconnect(self) -> None:
         """Reconnect, so the broker delivers again what ingest left unacknowledged with it."""
@@ -223,7 +211,7 @@ class Ingest:
         client.loop_stop()
         try:
             self._connect(client)
-        except (OSError, ValueError) as err:
+        except MqttError as err:
             log.error("could not reconnect to the broker: %s", err)
 
     def _acknowledge(self, acks: Sequence[tuple[int, int]]) -> None:
@@ -235,19 +223,13 @@ class Ingest:
         client.ack_many(mid for given_on, mid in acks if given_on == generation)
 
     def _make_client(self) -> IngestClient:
-        settings = self.settings
-        v5 = settings.protocol is MqttProtocol.V5
-        client = IngestClient(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=settings.client_id,
-            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-            # MQTT 3.1.1 keeps the session with clean_session False (v5 uses clean_start).
-            clean_session=None if v5 else False,
+        client = make_client(
+            self.settings.broker,
+            fallback_client_id=DEFAULT_CLIENT_ID,
+            persistent=True,
+            client_class=IngestClient,
         )
         client.manual_ack_set(True)
-        if settings.username is not None:
-            client.username_pw_set(settings.username, settings.password)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
@@ -270,7 +252,7 @@ class Ingest:
         self._connected.set()
         log.info("ingest connected (session present: %s)", flags.session_present)
         filters = subscription_filters(self.settings.shared_group)
-        if self.settings.protocol is MqttProtocol.V5:
+        if self.settings.broker.protocol is MqttProtocol.V5:
             # Retained messages only for a new subscription, not again on every reconnect.
             options = SubscribeOptions(qos=QOS, retainHandling=1)
             client.subscribe([(f, options) for f in filters])

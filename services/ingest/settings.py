@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from contract.mqtt import BrokerOptions, MqttProtocol
 from contract.secrets import password_problem
 from services.ingest.errors import SettingsError
 from services.ingest.influx import MAX_BATCH_LINES, InfluxSettings
@@ -39,30 +39,24 @@ class RetryPolicy:
         return step
 
 
-class MqttProtocol(StrEnum):
-    """The MQTT version ingest speaks: 5 on Mosquitto, 3.1.1 on the embedded amqtt broker."""
+# Stable across restarts, so the broker keeps ingest's backlog while it is down; a login
+# names the client instead (the broker binds client ids to logins).
+DEFAULT_CLIENT_ID = "officina-ingest"
 
-    V5 = "5"
-    V311 = "3.1.1"
+__all__ = ["DEFAULT_CLIENT_ID", "IngestSettings", "MqttProtocol", "RetryPolicy"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IngestSettings:
     """Where ingest reads from (the broker) and books into (ledger, optionally InfluxDB)."""
 
-    broker_host: str = "127.0.0.1"
-    broker_port: int = 1883
-    username: str | None = None
-    password: str | None = None
-    # Stable across restarts: the broker keeps this client's backlog while it is down.
-    client_id: str = "officina-ingest"
+    # MQTT 5 on Mosquitto (Receive Maximum, session expiry); 3.1.1 on the embedded broker.
+    broker: BrokerOptions = field(default_factory=lambda: BrokerOptions(protocol=MqttProtocol.V5))
     # Set to share the subscription among several ingest processes (`$share/<group>/...`).
     shared_group: str | None = None
     ledger_url: str = DEFAULT_LEDGER_URL
     influx: InfluxSettings | None = None
-    protocol: MqttProtocol = MqttProtocol.V5
     session_expiry_s: int = 86_400
-    keepalive_s: int = 30
     # A batch closes at this many messages (each is at most one line: InfluxDB's 5,000 cap)...
     batch_size: int = MAX_BATCH_LINES
     # ...or when its first message has waited this long.
@@ -82,21 +76,18 @@ class IngestSettings:
     # The demo may use its well-known pseudonym key; nothing else may.
     demo: bool = False
 
+    @property
+    def client_id(self) -> str:
+        """The client id ingest connects with."""
+        return self.broker.identity(DEFAULT_CLIENT_ID)
+
     def __post_init__(self) -> None:
         problems = pseudonym_key_problems(self.pseudonym_key, demo=self.demo)
-        if not self.broker_host:
-            problems.append("broker_host: must not be empty")
-        if not 0 < self.broker_port < 65_536:
-            problems.append(f"broker_port: {self.broker_port} is not a TCP port")
-        if not self.client_id or len(self.client_id) > 128:
-            problems.append("client_id: must be 1-128 characters")
         if self.shared_group is not None and not _GROUP.fullmatch(self.shared_group):
             problems.append(f"shared_group {self.shared_group!r}: letters, digits, '_' or '-'")
-        if self.shared_group is not None and self.protocol is not MqttProtocol.V5:
+        if self.shared_group is not None and self.broker.protocol is not MqttProtocol.V5:
             problems.append("shared_group: shared subscriptions need MQTT 5")
-        if self.password is not None and self.username is None:
-            problems.append("password: given without a username")
-        weak_password = password_problem("password", self.password)
+        weak_password = password_problem("password", self.broker.password)
         if weak_password is not None:
             problems.append(weak_password)
         if not 1 <= self.batch_size <= MAX_BATCH_LINES:
@@ -105,7 +96,7 @@ class IngestSettings:
             problems.append("flush_interval_s: must be positive")
         if not self.batch_size <= self.max_unacked <= 65_535:
             problems.append("max_unacked: must be between batch_size and 65535")
-        if not 0 <= self.hold_wait_s < self.keepalive_s:
+        if not 0 <= self.hold_wait_s < self.broker.keepalive_s:
             problems.append("hold_wait_s: must be at least 0 and below keepalive_s")
         if self.stop_timeout_s < 0:
             problems.append("stop_timeout_s: must not be negative")

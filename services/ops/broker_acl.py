@@ -4,6 +4,10 @@ Each gateway may write only its own machines' topics and read only their access 
 commands; ingest reads everything under `officina/v1/`; the api publishes access lists and
 commands and reads what the live board shows. Gateway passwords are issued by the api (only
 their hashes are kept); the service passwords come from the server's `.env`.
+
+Mosquitto runs with `use_username_as_clientid true` (deploy/mosquitto/mosquitto.conf): each
+login listed here is also its client's id, so no login can connect as another client and take
+over its session.
 """
 
 from __future__ import annotations

@@ -90,9 +90,7 @@ def make_settings(
     options: dict[str, object] = {
         "site": site,
         "ledger_url": ledger_url,
-        "broker_host": broker.host,
-        "broker_port": broker.port,
-        "client_id": f"api-{site}",
+        "broker": broker.options(client_id=f"api-{site}"),
         "secret": SECRET,
         "site_key": SITE_KEY,
         "pseudonym_key": PSEUDONYM_KEY,

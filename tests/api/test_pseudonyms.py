@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from contract.mqtt import BrokerOptions
 from contract.secrets import DEMO_PSEUDONYM_KEY
 from services.api.errors import SettingsError
 from services.api.security import Role
@@ -123,8 +124,6 @@ def test_a_weak_pseudonym_key_is_refused_outside_the_demo(key: str, problem: str
 
 
 def test_the_demo_resolves_under_its_own_key() -> None:
-    demo = ApiSettings.for_demo(
-        site="nord", ledger_url="sqlite://", broker_host="127.0.0.1", broker_port=1883
-    )
+    demo = ApiSettings.for_demo(site="nord", ledger_url="sqlite://", broker=BrokerOptions())
 
     assert demo.pseudonym_key == DEMO_PSEUDONYM_KEY

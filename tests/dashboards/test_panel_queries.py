@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from contract import encode_payload
+from contract.mqtt import MqttProtocol
 from dashboards import DASHBOARDS, Panel
 from dashboards.expand import TimeRange, expand, panel_queries
 from dashboards.grafana_json import ALL
@@ -100,9 +101,9 @@ def seeded(
     messages += [status for gateway in week.GATEWAYS for status in week.statuses(start_ms, gateway)]
     garbage = week.rejected(start_ms)
     settings = IngestSettings(
-        broker_host=broker.host,
-        broker_port=broker.port,
-        client_id=f"ingest-week-{uuid.uuid4().hex[:8]}",
+        broker=broker.options(
+            client_id=f"ingest-week-{uuid.uuid4().hex[:8]}", protocol=MqttProtocol.V5
+        ),
         ledger_url=f"sqlite:///{tmp_path_factory.mktemp('week-ledger') / 'ledger.sqlite3'}",
         influx=influx_settings,
         flush_interval_s=0.2,

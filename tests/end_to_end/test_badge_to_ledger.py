@@ -13,6 +13,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from contract import MachineTopic, TopicKind
+from contract.mqtt import MqttProtocol
 from firmware_bridge.emulator import Emulator
 from firmware_bridge.profiles import Load
 from gateway.config import (
@@ -96,9 +97,7 @@ def test_a_badged_session_is_booked_once_with_its_running_time_and_telemetry(
 ) -> None:
     caplog.set_level(logging.INFO)
     settings = IngestSettings(
-        broker_host=mosquitto.host,
-        broker_port=mosquitto.port,
-        client_id="ingest-e2e",
+        broker=mosquitto.options(client_id="ingest-e2e", protocol=MqttProtocol.V5),
         ledger_url=sqlite_url,
         influx=InfluxSettings(url=influx_db.url, database=influx_db.database),
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from contract.mqtt import MqttProtocol
 from firmware_bridge.emulator import Emulator
 from gateway.config import (
     AccessConfig,
@@ -44,11 +45,12 @@ def broker(mosquitto_factory: MosquittoFactory) -> MosquittoServer:
 @pytest.fixture
 def ingest(broker: MosquittoServer, sqlite_url: str) -> Iterator[Ingest]:
     settings = IngestSettings(
-        broker_host=broker.host,
-        broker_port=broker.port,
-        username="ingest",
-        password="ingest-secret",
-        client_id="ingest-cred",
+        broker=broker.options(
+            username="ingest",
+            password="ingest-secret",
+            client_id="ingest-cred",
+            protocol=MqttProtocol.V5,
+        ),
         ledger_url=sqlite_url,
     )
     with Ingest(settings) as running:

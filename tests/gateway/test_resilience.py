@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from contract.mqtt import MqttProtocol
 from firmware_bridge.emulator import Emulator
 from firmware_bridge.profiles import Load, machine_profile
 from gateway.config import (
@@ -78,9 +79,7 @@ def broker(mosquitto_factory: MosquittoFactory) -> MosquittoServer:
 @pytest.fixture
 def ingest(broker: MosquittoServer, sqlite_url: str) -> Iterator[Ingest]:
     settings = IngestSettings(
-        broker_host=broker.host,
-        broker_port=broker.port,
-        client_id="ingest-res",
+        broker=broker.options(client_id="ingest-res", protocol=MqttProtocol.V5),
         ledger_url=sqlite_url,
     )
     with Ingest(settings) as running:

@@ -1,5 +1,6 @@
 """Test harness: real Mosquitto, InfluxDB and PostgreSQL servers started for the tests."""
 
+from tests.harness.certificates import Certificate, CertificateAuthority, make_ca
 from tests.harness.errors import (
     HarnessError,
     InfluxQueryError,
@@ -9,7 +10,7 @@ from tests.harness.errors import (
     ServerStartError,
 )
 from tests.harness.influxdb import InfluxDatabase, InfluxServer, Series, start_influxdb
-from tests.harness.mosquitto import MosquittoServer, start_mosquitto
+from tests.harness.mosquitto import MosquittoServer, TlsListener, start_mosquitto
 from tests.harness.mqtt import MqttProbe, Received
 from tests.harness.plugin import InfluxFactory, MosquittoFactory
 from tests.harness.ports import (
@@ -22,6 +23,8 @@ from tests.harness.ports import (
 from tests.harness.sql import PostgresServer
 
 __all__ = [
+    "Certificate",
+    "CertificateAuthority",
     "HarnessError",
     "InfluxDatabase",
     "InfluxFactory",
@@ -37,7 +40,9 @@ __all__ = [
     "Received",
     "Series",
     "ServerStartError",
+    "TlsListener",
     "free_port",
+    "make_ca",
     "poll_until",
     "port_accepts",
     "process_listens_on",

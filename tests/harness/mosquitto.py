@@ -5,13 +5,27 @@ from __future__ import annotations
 import getpass
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
+from contract import MAX_PAYLOAD_BYTES
+from contract.mqtt import BrokerOptions
 from tests.harness.errors import ServerStartError
 from tests.harness.ports import LOOPBACK, free_port, process_listens_on
 from tests.harness.process import ServerProcess, find_binary, start_on_free_ports
 
 START_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsListener:
+    """A second, TLS listener: the CA that signs client certificates, and the broker's own."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    # Refuse clients that present no certificate signed by ca_file.
+    require_certificate: bool = False
 
 
 class MosquittoServer:
@@ -25,9 +39,14 @@ class MosquittoServer:
         acl: str | None = None,
         persistence: bool = False,
         port: int | None = None,
+        tls: TlsListener | None = None,
+        bind_client_ids: bool = False,
     ) -> None:
         self.host = LOOPBACK
         self.port = port or free_port()
+        self.tls = tls
+        self.tls_port = free_port() if tls is not None else None
+        self.bind_client_ids = bind_client_ids
         self.workdir = workdir
         self.data_dir = workdir / "data"
         self.config_path = workdir / "mosquitto.conf"
@@ -46,6 +65,19 @@ class MosquittoServer:
 
     def __repr__(self) -> str:
         return f"MosquittoServer({self.host}:{self.port})"
+
+    def options(self, **changes: object) -> BrokerOptions:
+        """Broker options for a client of this broker's plain listener."""
+        return BrokerOptions(host=self.host, port=self.port).but(**changes)
+
+    def tls_options(self, **changes: object) -> BrokerOptions:
+        """Broker options for its TLS listener, trusting the test CA (change ca_file to test)."""
+        if self.tls is None or self.tls_port is None:
+            raise ServerStartError(f"{self!r} has no TLS listener")
+        options = BrokerOptions(
+            host=self.host, port=self.tls_port, tls=True, ca_file=self.tls.ca_file
+        )
+        return options.but(**changes)
 
     @property
     def running(self) -> bool:
@@ -90,7 +122,20 @@ class MosquittoServer:
             f"persistence_location {self.data_dir}/",
             # A persistent session must hold an outage's whole backlog, not the default 1,000.
             "max_queued_messages 0" if self.persistence else "max_queued_messages 1000",
+            # As deployed: no message larger than the contract allows reaches a subscriber.
+            f"message_size_limit {MAX_PAYLOAD_BYTES}",
         ]
+        if self.bind_client_ids:
+            # As deployed: a login cannot take another client's id (and its session).
+            lines.append("use_username_as_clientid true")
+        if self.tls is not None:
+            lines += [
+                f"listener {self.tls_port} {self.host}",
+                f"cafile {self.tls.ca_file}",
+                f"certfile {self.tls.cert_file}",
+                f"keyfile {self.tls.key_file}",
+                f"require_certificate {'true' if self.tls.require_certificate else 'false'}",
+            ]
         if self.users:
             password_file = self.workdir / "passwords"
             self._write_password_file(password_file)
@@ -124,8 +169,17 @@ def start_mosquitto(
     users: Mapping[str, str] | None = None,
     acl: str | None = None,
     persistence: bool = False,
+    tls: TlsListener | None = None,
+    bind_client_ids: bool = False,
 ) -> MosquittoServer:
     """Write a config into workdir, start a broker with it, and return it running."""
     return start_on_free_ports(
-        lambda: MosquittoServer(workdir=workdir, users=users, acl=acl, persistence=persistence)
+        lambda: MosquittoServer(
+            workdir=workdir,
+            users=users,
+            acl=acl,
+            persistence=persistence,
+            tls=tls,
+            bind_client_ids=bind_client_ids,
+        )
     )

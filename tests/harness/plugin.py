@@ -12,7 +12,7 @@ import pytest
 
 from tests.harness.errors import MissingServerError
 from tests.harness.influxdb import InfluxDatabase, InfluxServer, start_influxdb
-from tests.harness.mosquitto import MosquittoServer, start_mosquitto
+from tests.harness.mosquitto import MosquittoServer, TlsListener, start_mosquitto
 from tests.harness.sql import PostgresServer
 
 _FALSE_WORDS = frozenset({"", "0", "false", "no"})
@@ -27,6 +27,8 @@ class MosquittoFactory(Protocol):
         users: Mapping[str, str] | None = None,
         acl: str | None = None,
         persistence: bool = False,
+        tls: TlsListener | None = None,
+        bind_client_ids: bool = False,
     ) -> MosquittoServer: ...
 
 
@@ -64,10 +66,19 @@ def mosquitto_factory(tmp_path: Path) -> Iterator[MosquittoFactory]:
         users: Mapping[str, str] | None = None,
         acl: str | None = None,
         persistence: bool = False,
+        tls: TlsListener | None = None,
+        bind_client_ids: bool = False,
     ) -> MosquittoServer:
         workdir = tmp_path / f"mosquitto-{len(started) + 1}"
         try:
-            server = start_mosquitto(workdir=workdir, users=users, acl=acl, persistence=persistence)
+            server = start_mosquitto(
+                workdir=workdir,
+                users=users,
+                acl=acl,
+                persistence=persistence,
+                tls=tls,
+                bind_client_ids=bind_client_ids,
+            )
         except MissingServerError as missing:
             pytest.fail(str(missing), pytrace=False)
         started.append(server)

@@ -10,6 +10,7 @@ import typer.main
 import yaml  # type: ignore[import-untyped]
 from typer.core import TyperGroup
 
+from contract.mqtt import BrokerOptions
 from dashboards.catalogue import DASHBOARDS
 from officina.cli import app as officina_app
 from services.api.app import create_app
@@ -24,7 +25,13 @@ COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text())
 SERVICES: dict[str, dict[str, object]] = COMPOSE["services"]
 ONE_SHOT = {"broker-files"}
 # What a service may read but a deployment need not set.
-OPTIONAL_VARIABLES = {"OFFICINA_BILLING_CONFIG"}
+# Inside compose the services reach Mosquitto on its private network, without TLS files.
+OPTIONAL_VARIABLES = {
+    "OFFICINA_BILLING_CONFIG",
+    "OFFICINA_BROKER_CA",
+    "OFFICINA_BROKER_CERT",
+    "OFFICINA_BROKER_KEY",
+}
 
 
 def test_the_server_runs_every_part() -> None:
@@ -172,9 +179,7 @@ def test_the_api_healthcheck_asks_a_route_the_api_serves() -> None:
     test = " ".join(str(part) for part in SERVICES["api"]["healthcheck"]["test"])  # type: ignore[index]
     assert "http://127.0.0.1:8000/healthz" in test
     app = create_app(
-        ApiSettings.for_demo(
-            site="officina", ledger_url="sqlite://", broker_host="127.0.0.1", broker_port=1
-        )
+        ApiSettings.for_demo(site="officina", ledger_url="sqlite://", broker=BrokerOptions(port=1))
     )
     assert "/healthz" in {getattr(route, "path", None) for route in app.routes}
 

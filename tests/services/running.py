@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from contract.mqtt import MqttProtocol
 from services.ingest import InfluxSettings, IngestSettings, RetryPolicy
 from tests.harness.influxdb import InfluxDatabase, InfluxServer
 from tests.harness.mosquitto import MosquittoServer
@@ -36,10 +37,11 @@ def ingest_settings(
         "hold_wait_s": 0.3,
     }
     values.update(options)
+    protocol = values.pop("protocol", MqttProtocol.V5)
     return IngestSettings(
-        broker_host=broker.host,
-        broker_port=broker.port,
-        client_id=client_id or f"ingest-{uuid.uuid4().hex[:8]}",
+        broker=broker.options(
+            client_id=client_id or f"ingest-{uuid.uuid4().hex[:8]}", protocol=protocol
+        ),
         ledger_url=ledger_url,
         influx=InfluxSettings(url=influx.url, database=influx.database) if influx else None,
         **values,  # type: ignore[arg-type]
