@@ -19,7 +19,7 @@ from officina.showcase import Live, ShowcaseOptions, ShowcaseReport, run_showcas
 from officina.simulation.workshop import MEMBERS
 from services.billing.errors import BillingInputError
 from services.billing.months import Month
-from services.ingest.influx import InfluxSettings
+from services.influx import InfluxSettings
 
 STATE_STYLE = {
     MachineState.RUNNING: "bold green",

@@ -41,8 +41,7 @@ from services.billing.scheduler import StatementScheduler
 from services.billing.service import Billing
 from services.billing.settings import load_settings
 from services.billing.tariffs import METER_UNITS, Allowance, Meter, Plan, Tariff
-from services.ingest.errors import SettingsError as InfluxSettingsError
-from services.ingest.influx import InfluxClient, InfluxSettings
+from services.influx import InfluxClient, InfluxSettings, InfluxSettingsError
 from services.ledger import LedgerError, member_pseudonym
 from services.ledger.pseudonyms import pseudonym_key_problems
 

@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TypeVar
 
-from services.ingest.batch import Batch, Source
-from services.ingest.counters import Counters
-from services.ingest.errors import IngestError
-from services.ingest.influx import (
+from services.influx import (
     InfluxClient,
     InfluxRefusedError,
     InfluxUnavailableError,
 )
+from services.ingest.batch import Batch, Source
+from services.ingest.counters import Counters
+from services.ingest.errors import IngestError
 from services.ingest.intake import Intake
 from services.ingest.metrics import Histogram
 from services.ingest.settings import RetryPolicy
@@ -38,9 +38,9 @@ from services.ledger import (
     BookingResult,
     Bookings,
     DeadLetter,
-    Ledger,
     LedgerError,
     LedgerUnavailableError,
+    SessionBook,
 )
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Booker:
         self,
         *,
         intake: Intake,
-        ledger: Ledger,
+        ledger: SessionBook,
         influx: InfluxClient | None,
         acknowledge: Acknowledge,
         redeliver: Callable[[], None],

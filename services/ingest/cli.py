@@ -14,15 +14,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.ingest import influx_setup
+from services.influx import (
+    MAX_BATCH_LINES,
+    InfluxClient,
+    InfluxError,
+    InfluxSettings,
+    InfluxSettingsError,
+)
+from services.influx import setup as influx_setup
 from services.ingest.errors import IngestError, NotConnectedError, SettingsError
-from services.ingest.influx import MAX_BATCH_LINES, InfluxClient, InfluxError, InfluxSettings
 from services.ingest.logs import LogFormat, configure_logging
 from services.ingest.metrics import MetricsServer
 from services.ingest.replay import replay_dead_letters
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings, MqttProtocol
-from services.ledger import Ledger, LedgerError
+from services.ledger import LedgerError, SessionBook
 from services.ledger.pseudonyms import pseudonym_key_problems
 
 log = logging.getLogger(__name__)
@@ -77,7 +83,7 @@ def _influx_settings(
         return None
     try:
         return InfluxSettings(url=url, database=database, token=token, retention_policy=rp)
-    except SettingsError as err:
+    except InfluxSettingsError as err:
         raise typer.BadParameter(str(err), param_hint="--influx-url") from err
 
 
@@ -220,7 +226,7 @@ def dead_letters(
     if problems:
         raise typer.BadParameter("; ".join(problems), param_hint="--pseudonym-key")
     try:
-        opened = Ledger.open(ledger)
+        opened = SessionBook.open(ledger)
     except LedgerError as err:
         console.print(f"[red]cannot open the ledger:[/red] {err}")
         raise typer.Exit(1) from err
@@ -235,7 +241,7 @@ def dead_letters(
 
 def _replay(
     console: Console,
-    ledger: Ledger,
+    ledger: SessionBook,
     influx: InfluxSettings | None,
     limit: int,
     pseudonym_key: str | None,
@@ -261,7 +267,7 @@ def _replay(
         console.print("Give --influx-url to replay telemetry and state changes.")
 
 
-def _list(console: Console, ledger: Ledger, limit: int) -> None:
+def _list(console: Console, ledger: SessionBook, limit: int) -> None:
     letters = ledger.dead_letters(limit=limit)
     if not letters:
         console.print("No dead letters.")

@@ -12,9 +12,9 @@ import logging
 from dataclasses import dataclass, field
 
 from contract import ContractError, TopicKind, parse_topic
-from services.ingest.influx import InfluxClient
+from services.influx import InfluxClient
 from services.ingest.intake import Intake
-from services.ledger import DeadLetterRow, Ledger
+from services.ledger import DeadLetterRow, SessionBook
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def _needs_influx(topic: str) -> bool:
 
 def replay_dead_letters(
     *,
-    ledger: Ledger,
+    ledger: SessionBook,
     influx: InfluxClient | None,
     limit: int | None = None,
     pseudonym_key: str | None = None,
@@ -80,7 +80,7 @@ def replay_dead_letters(
 def _book_again(
     letter: DeadLetterRow,
     *,
-    ledger: Ledger,
+    ledger: SessionBook,
     influx: InfluxClient | None,
     pseudonym_key: str | None,
 ) -> str | None:

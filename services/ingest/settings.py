@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from services.influx import MAX_BATCH_LINES, InfluxSettings
 from services.ingest.errors import SettingsError
-from services.ingest.influx import MAX_BATCH_LINES, InfluxSettings
 from services.ledger.pseudonyms import pseudonym_key_problems
 
 _GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

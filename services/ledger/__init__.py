@@ -27,7 +27,7 @@ from services.ledger.models import (
 )
 from services.ledger.pseudonyms import member_pseudonym, members_behind
 from services.ledger.registry import AccessEntry, MachineSpec, Registry
-from services.ledger.repository import Ledger
+from services.ledger.session_book import SessionBook
 
 __all__ = [
     "AccessEntry",
@@ -38,7 +38,6 @@ __all__ = [
     "CardRow",
     "DeadLetter",
     "DeadLetterRow",
-    "Ledger",
     "LedgerError",
     "LedgerUnavailableError",
     "MachineEvent",
@@ -50,6 +49,7 @@ __all__ = [
     "QualificationRow",
     "Registry",
     "RegistryError",
+    "SessionBook",
     "SessionRow",
     "SiteSession",
     "member_pseudonym",

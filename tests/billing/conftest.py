@@ -17,7 +17,7 @@ from contract import EndReason, SessionRecord, card_hash
 from services.billing.repository import BillingLedger
 from services.billing.service import Billing
 from services.billing.settings import BillingSettings, Workshop
-from services.ledger import Ledger, Registry
+from services.ledger import Registry, SessionBook
 from tests.billing.examples import SITE
 from tests.harness.ports import free_port
 
@@ -37,7 +37,7 @@ class Clock:
 class Shop(NamedTuple):
     """One workshop's ledger, seen by ingest (sessions), the registry and billing."""
 
-    sessions: Ledger
+    sessions: SessionBook
     registry: Registry
     billing: Billing
     clock: Clock
@@ -93,7 +93,7 @@ def shop(ledger_url: str) -> Iterator[Shop]:
     settings = BillingSettings(workshop=Workshop(name="Officina Comune", address=("Via Roma 1",)))
     try:
         yield Shop(
-            Ledger(engine),
+            SessionBook(engine),
             Registry(engine),
             Billing(billing_ledger, settings, terminal=False),
             clock,

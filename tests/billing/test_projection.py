@@ -21,7 +21,7 @@ from services.billing.projection import (
 )
 from services.billing.scheduler import StatementScheduler
 from services.billing.usage import epoch_ms
-from services.ingest import InfluxClient, InfluxSettings
+from services.influx import InfluxClient, InfluxSettings
 from services.ledger import member_pseudonym
 from tests.billing.conftest import Shop, book, join
 from tests.billing.examples import rome

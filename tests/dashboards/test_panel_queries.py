@@ -21,8 +21,9 @@ from dashboards.rollups import backfill_statements
 from services.billing import AllocationKey, Billing, BillingLedger, BillingSettings, CostPool
 from services.billing.months import Month
 from services.billing.projection import PoolProjector
-from services.ingest import InfluxClient, InfluxSettings, Ingest, IngestSettings
-from services.ingest.influx_setup import apply as setup_influx
+from services.influx import InfluxClient, InfluxSettings
+from services.influx.setup import apply as setup_influx
+from services.ingest import Ingest, IngestSettings
 from services.ledger import member_pseudonym
 from tests.dashboards import week
 from tests.dashboards.questions import SAME_ANSWERS, SameAnswer, answers, assert_same

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from services.ingest import InfluxSettings, IngestSettings, RetryPolicy
+from services.influx import InfluxSettings
+from services.ingest import IngestSettings, RetryPolicy
 from tests.harness.influxdb import InfluxDatabase, InfluxServer
 from tests.harness.mosquitto import MosquittoServer
 from tests.harness.ports import free_port

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from contract import TopicKind, encode_payload
 from services.ingest.cli import app
-from services.ledger import Ledger
+from services.ledger import SessionBook
 from tests.harness.mosquitto import MosquittoServer
 from tests.harness.mqtt import MqttProbe
 from tests.services.examples import session_record, topic
@@ -23,7 +23,7 @@ runner = CliRunner()
 
 
 def test_dead_letters_lists_each_rejected_message_with_its_field(sqlite_url: str) -> None:
-    ledger = Ledger.open(sqlite_url)
+    ledger = SessionBook.open(sqlite_url)
     ledger.dead_letter(topic(TopicKind.TELEMETRY), b"\xffoops", "invalid payload", field="amps")
     ledger.close()
 
@@ -98,7 +98,7 @@ def test_run_books_sessions_until_sigterm(mosquitto: MosquittoServer, tmp_path: 
             process.kill()
             process.wait()
 
-    ledger = Ledger.open(ledger_url)
+    ledger = SessionBook.open(ledger_url)
     try:
         assert [s.id for s in ledger.sessions()] == [record.id]
     finally:

@@ -1,4 +1,4 @@
-"""The ledger as ingest sees it: idempotent bookings and the queries that read them back."""
+"""The session book: what ingest books in the ledger, idempotently, and the queries reading it."""
 
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ def _translated(err: SQLAlchemyError, what: str) -> LedgerError:
     return LedgerError(f"{what}: {err}")
 
 
-class Ledger:
-    """Books what ingest receives; every booking is safe to repeat."""
+class SessionBook:
+    """The book of sessions, badges, states and dead letters; each safe to repeat."""
 
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _utc_now) -> None:
         self.engine = engine
@@ -65,7 +65,7 @@ class Ledger:
         self._insert: Callable[[Any], Any] = dialects[engine.dialect.name]
 
     @classmethod
-    def open(cls, url: str) -> Ledger:
+    def open(cls, url: str) -> SessionBook:
         """Open (and migrate) the ledger at a SQLAlchemy URL."""
         return cls(open_ledger(url))
 

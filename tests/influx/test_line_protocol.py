@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contract import EndReason, MachineState, SessionRecord, StateChange, Telemetry, card_hash
-from services.ingest.line_protocol import (
+from services.influx.line_protocol import (
     INT64_MAX,
     INT64_MIN,
     FieldValue,
@@ -29,7 +29,7 @@ from services.ingest.schema import (
 )
 from services.ledger import member_pseudonym
 from tests.harness.influxdb import InfluxDatabase
-from tests.services.lineproto_reader import read_line
+from tests.influx.lineproto_reader import read_line
 
 # Backslashes and line breaks are refused in names (InfluxDB versions disagree on them).
 names = st.text(st.characters(codec="utf-8", exclude_characters="\\\n\r"), min_size=1)
