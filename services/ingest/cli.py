@@ -129,6 +129,9 @@ def run(
     demo: Annotated[
         bool, typer.Option(help="allow the demo's well-known pseudonym key (never in production)")
     ] = False,
+    session_max_age_days: Annotated[
+        float, typer.Option(help="refuse sessions that started longer ago than this many days")
+    ] = 90.0,
 ) -> None:
     """Run ingest until Ctrl-C or SIGTERM."""
     level = logging.getLevelName(log_level.upper())
@@ -152,6 +155,7 @@ def run(
             max_unacked=max_unacked,
             pseudonym_key=pseudonym_key,
             demo=demo,
+            session_max_age_days=session_max_age_days,
         )
     except SettingsError as err:
         raise typer.BadParameter(str(err)) from err

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from contract import ContractError, TopicKind, parse_topic
 from services.influx import InfluxClient
-from services.ingest.intake import Intake
+from services.ingest.intake import DAY_MS, Intake
+from services.ingest.settings import MAX_SESSION_AGE_DAYS
 from services.ledger import DeadLetterRow, SessionBook
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,10 @@ def replay_dead_letters(
         if influx is None and _needs_influx(letter.topic):
             waiting += 1
             continue
+        if letter.raw_size is not None and letter.raw_size > len(letter.raw):
+            why = f"only the first {len(letter.raw)} of its {letter.raw_size} bytes were kept"
+            still.append(StillRejected(letter.id, letter.topic, why))
+            continue
         outcome = _book_again(letter, ledger=ledger, influx=influx, pseudonym_key=pseudonym_key)
         if outcome is None:
             ledger.mark_replayed([letter.id])
@@ -90,6 +95,9 @@ def _book_again(
         flush_interval_s=1.0,
         with_lines=influx is not None,
         pseudonym_key=pseudonym_key,
+        # An operator replays letters on purpose, after looking at them: a session's age is no
+        # reason to refuse it again (its plausibility still is).
+        session_max_age_ms=round(MAX_SESSION_AGE_DAYS * DAY_MS),
     )
     intake.take(letter.topic, bytes(letter.raw), generation=0, mid=0)
     batch = intake.next_batch(0.0)

@@ -14,10 +14,18 @@ from services.influx.measurements import (
     MACHINE_STATE,
     REJECTED,
     SESSION,
+    SESSION_CONFLICT,
     TELEMETRY,
 )
 
-__all__ = ["GATEWAY_STATUS", "MACHINE_STATE", "REJECTED", "SESSION", "TELEMETRY"]
+__all__ = [
+    "GATEWAY_STATUS",
+    "MACHINE_STATE",
+    "REJECTED",
+    "SESSION",
+    "SESSION_CONFLICT",
+    "TELEMETRY",
+]
 
 
 def series_key(measurement: str, site: str, machine: str) -> str:
@@ -113,6 +121,11 @@ def gateway_status_line(series: str, status: GatewayStatus, at_ms: int) -> str:
     if status.spool_oldest_s is not None:
         line += f",spool_oldest_s={float(status.spool_oldest_s)!r}"
     return f"{line} {at_ms}"
+
+
+def conflict_line(site: str, machine: str, at_ms: int) -> str:
+    """One session delivered again with another body, counted under its site and machine."""
+    return f"{SESSION_CONFLICT},machine={machine},site={site} count=1.0 {at_ms}"
 
 
 def rejected_line(site: str, kind: str, at_ms: int) -> str:

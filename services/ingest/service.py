@@ -27,7 +27,7 @@ from services.influx import InfluxClient
 from services.ingest.booker import Booker
 from services.ingest.counters import Counters
 from services.ingest.errors import IngestError, NotConnectedError
-from services.ingest.intake import Intake
+from services.ingest.intake import DAY_MS, Intake
 from services.ingest.metrics import BATCH_SECONDS_BUCKETS, Histogram, IngestMetrics
 from services.ingest.mqtt_client import IngestClient
 from services.ingest.settings import IngestSettings, MqttProtocol
@@ -136,6 +136,7 @@ class Ingest:
             max_held=settings.max_unacked,
             hold_wait_s=settings.hold_wait_s,
             pseudonym_key=settings.pseudonym_key,
+            session_max_age_ms=round(settings.session_max_age_days * DAY_MS),
         )
         if self._influx is not None and settings.pseudonym_key is None:
             log.warning(
