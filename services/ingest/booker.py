@@ -13,6 +13,7 @@ dead-lettered the same way, so one bad message never holds back the good ones ne
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -173,7 +174,7 @@ class Booker:
             lines, sources = list(lines), list(sources)
             for conflict in result.conflicts:
                 lines.append(self._conflict_line(conflict))
-                sources.append((conflict.topic, b""))
+                sources.append((conflict.topic, json.dumps(conflict.delivered).encode()))
         refused = writers.submit(
             self._until_done, INFLUXDB, lambda: self._write_lines(lines, sources)
         )
@@ -212,7 +213,7 @@ class Booker:
 
     def _conflict_line(self, conflict: SessionConflict) -> str:
         """The `session_conflict` point of a conflicting copy, at a millisecond of its own."""
-        at_ms = self._intake.conflict_time(conflict.site, conflict.machine)
+        at_ms = self._intake.conflict_time(conflict)
         return conflict_line(conflict.site, conflict.machine, at_ms)
 
     def _refuse_beyond_rated_power(self, batch: Batch) -> None:

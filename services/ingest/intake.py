@@ -8,6 +8,7 @@ messages or its first message has waited `flush_interval_s`; the booker takes cl
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -42,7 +43,13 @@ from services.ingest.schema import (
     state_line,
     telemetry_line,
 )
-from services.ledger import DeadLetter, MachineEvent, SiteSession, member_pseudonym
+from services.ledger import (
+    DeadLetter,
+    MachineEvent,
+    SessionConflict,
+    SiteSession,
+    member_pseudonym,
+)
 
 log = logging.getLogger(__name__)
 
@@ -207,10 +214,15 @@ class Intake:
             at_ms = self._rejected_times.time_of(where, what, topic, raw, _now_ms())
         return rejected_line(where, what, at_ms)
 
-    def conflict_time(self, site: str, machine: str) -> int:
-        """When a conflicting copy is counted in InfluxDB: now, at a millisecond of its own."""
+    def conflict_time(self, conflict: SessionConflict) -> int:
+        """When a conflicting copy is counted in InfluxDB: at its `ts` if near now, else now."""
+        # Placed as a rejected message is, by its session's id and its time: delivered again,
+        # it lands on the same point; two copies never share a millisecond of a machine.
+        placed_by = json.dumps({"ts": conflict.ts}).encode()
         with self._lock:
-            return self._conflict_times.time_of(site, machine, "", b"", _now_ms())
+            return self._conflict_times.time_of(
+                conflict.site, conflict.machine, conflict.session_id, placed_by, _now_ms()
+            )
 
     def done(self, batch: Batch) -> None:
         """Record that a batch was acknowledged (or abandoned, to be delivered again)."""

@@ -121,6 +121,7 @@ class SessionConflict:
     site: str
     machine: str
     topic: str
+    ts: int  # the copy's message time, on its gateway's clock
     booked: Mapping[str, object]
     delivered: Mapping[str, object]
 
@@ -229,6 +230,7 @@ def _conflicts(
                 item.site,
                 item.record.machine,
                 item.topic,
+                item.record.ts,
                 {name: stands[name] for name in _COMPARED},
                 {name: came[name] for name in _COMPARED},
             )
