@@ -7,8 +7,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from contract import EndReason, SessionRecord, TopicKind, card_hash, encode_payload
+from services.billing import BillingLedger, Month, Tariff, bill_month
 from services.ingest import Ingest
 from services.ingest.metrics import MetricsServer
 from tests.harness.mosquitto import MosquittoServer
@@ -86,3 +89,32 @@ def publish_all(broker: MosquittoServer, messages: list[tuple[str, bytes]]) -> N
     with MqttProbe(host=broker.host, port=broker.port) as gateway:
         for where, raw in messages:
             gateway.publish(where, raw)
+
+
+def month_of_ms(at_ms: int) -> Month:
+    """The workshop's month (Europe/Rome) an instant falls in."""
+    return Month.of(datetime.fromtimestamp(at_ms / 1000, WORKSHOP_TZ).date())
+
+
+def billed(ledger_url: str, month: Month) -> tuple[list[str], int]:
+    """The session ids billing reads for a month, and the month's net total in cents."""
+    billing = BillingLedger.open(ledger_url)
+    try:
+        inputs = billing.month_inputs(month, WORKSHOP_TZ)
+    finally:
+        billing.close()
+    return sorted(s.id for s in inputs.sessions), bill_month(inputs).net_cents
+
+
+def price_machine_time(ledger_url: str) -> None:
+    """A tariff of 1 cent a running minute and 30 cents a kWh, from long ago."""
+    billing = BillingLedger.open(ledger_url)
+    try:
+        billing.add_tariff(
+            Tariff(valid_from=date(2020, 1, 1), per_running_minute=10_000, per_kwh=300_000)
+        )
+    finally:
+        billing.close()
+
+
+WORKSHOP_TZ = ZoneInfo("Europe/Rome")
