@@ -13,7 +13,6 @@ dead-lettered the same way, so one bad message never holds back the good ones ne
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -174,7 +173,8 @@ class Booker:
             lines, sources = list(lines), list(sources)
             for conflict in result.conflicts:
                 lines.append(self._conflict_line(conflict))
-                sources.append((conflict.topic, json.dumps(conflict.delivered).encode()))
+                # Should InfluxDB refuse the point, its dead letter names the session.
+                sources.append((conflict.topic, conflict.session_id.encode()))
         refused = writers.submit(
             self._until_done, INFLUXDB, lambda: self._write_lines(lines, sources)
         )
