@@ -170,7 +170,7 @@ class Booker:
         result = self._until_done(LEDGER, lambda: self._book_ledger(batch))
         lines, sources = batch.lines, batch.line_sources
         if result.conflicts and self._influx is not None:
-            lines, sources = list(lines), list(sources)
+            lines, sources = self._without_conflicting_points(batch, result.conflicts)
             for conflict in result.conflicts:
                 lines.append(self._conflict_line(conflict))
                 # Should InfluxDB refuse the point, its dead letter names the session.
@@ -210,6 +210,19 @@ class Booker:
         still = self._until_done(INFLUXDB, lambda: self._write_lines(lines, sources))
         if still:
             log.error("InfluxDB refused %d points of rejected messages", len(still))
+
+    def _without_conflicting_points(
+        self, batch: Batch, conflicts: Sequence[SessionConflict]
+    ) -> tuple[list[str], list[Source]]:
+        """The batch's lines but the `session` points of conflicting copies: the first stands."""
+        copies = {id(conflict.copy) for conflict in conflicts}
+        gone = {id(source) for session, source in batch.sessions if id(session.record) in copies}
+        kept = [
+            (line, source)
+            for line, source in zip(batch.lines, batch.line_sources, strict=True)
+            if id(source) not in gone
+        ]
+        return [line for line, _ in kept], [source for _, source in kept]
 
     def _conflict_line(self, conflict: SessionConflict) -> str:
         """The `session_conflict` point of a conflicting copy, at a millisecond of its own."""

@@ -124,6 +124,7 @@ class SessionConflict:
     ts: int  # the copy's message time, on its gateway's clock
     booked: Mapping[str, object]
     delivered: Mapping[str, object]
+    copy: SessionRecord  # the conflicting copy itself, as it came
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +234,7 @@ def _conflicts(
                 item.record.ts,
                 {name: stands[name] for name in _COMPARED},
                 {name: came[name] for name in _COMPARED},
+                item.record,
             )
         )
     if found:
