@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from contract import TopicKind, encode_payload
 from services.ingest.cli import app
+from services.ingest.settings import MAX_SESSION_AGE_DAYS
 from services.ledger import SessionBook
 from tests.harness.mosquitto import MosquittoServer
 from tests.harness.mqtt import MqttProbe
@@ -78,6 +79,9 @@ def test_run_books_sessions_until_sigterm(mosquitto: MosquittoServer, tmp_path: 
         ledger_url,
         "--client-id",
         f"cli-{tmp_path.name}",
+        # The example session is dated 2026-01-01.
+        "--session-max-age-days",
+        str(MAX_SESSION_AGE_DAYS),
     ]
     process = subprocess.Popen(
         command, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2]
