@@ -281,6 +281,9 @@ def _list(console: Console, ledger: SessionBook, limit: int) -> None:
         table.add_column(column, overflow="fold")
     for letter in letters:
         raw = repr(letter.raw[:60]) + ("…" if len(letter.raw) > 60 else "")
+        size = letter.raw_size if letter.raw_size is not None else len(letter.raw)
+        if size > len(letter.raw):
+            raw += f" ({len(letter.raw)} of {size} bytes kept)"
         table.add_row(
             str(letter.id),
             letter.received_at.strftime("%Y-%m-%d %H:%M:%S"),

@@ -61,3 +61,20 @@ def test_replay_without_influxdb_leaves_telemetry_for_later(sqlite_url: str) -> 
     assert result.exit_code == 0, result.output
     assert "Replayed 0; still rejected 0; waiting for InfluxDB 1." in result.output
     assert "--influx-url" in result.output
+
+
+def test_a_letter_kept_only_in_part_is_listed_with_its_size_and_never_replayed(
+    sqlite_url: str,
+) -> None:
+    huge = encode_payload(session_record())[:-1] + b',"padding":"' + b"x" * 20_000 + b'"}'
+    ledger = SessionBook.open(sqlite_url)
+    ledger.dead_letter(topic(TopicKind.SESSIONS), huge, "too large", field="(root)")
+    ledger.close()
+
+    replayed = runner.invoke(app, ["dead-letters", "--ledger", sqlite_url, "--replay"], env=WIDE)
+    listed = runner.invoke(app, ["dead-letters", "--ledger", sqlite_url], env=WIDE)
+
+    assert replayed.exit_code == 0, replayed.output
+    assert "Replayed 0; still rejected 1" in replayed.output
+    assert f"only the first 4096 of its {len(huge)} bytes were kept" in replayed.output
+    assert f"(4096 of {len(huge)} bytes kept)" in listed.output
