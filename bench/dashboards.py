@@ -44,8 +44,8 @@ from dashboards import DASHBOARDS  # noqa: E402
 from dashboards.expand import TimeRange, panel_queries  # noqa: E402
 from dashboards.grafana_json import ALL  # noqa: E402
 from dashboards.rollups import UNATTRIBUTED_THRESHOLDS  # noqa: E402
-from services.ingest import InfluxClient, InfluxSettings  # noqa: E402
-from services.ingest.influx_setup import apply as setup_influx  # noqa: E402
+from services.influx import InfluxClient, InfluxSettings  # noqa: E402
+from services.influx.setup import apply as setup_influx  # noqa: E402
 from services.ledger import member_pseudonym  # noqa: E402
 from tests.harness.influxdb import start_influxdb  # noqa: E402
 

@@ -20,7 +20,7 @@ InfluxDB 1.x, and a private PostgreSQL (initdb'd in a temp dir) for the ledger.
    holding it came back minus its `ts` (so it includes up to one poll and one query).
    p50/p99/max over those samples, with the rate the publishers really reached, the most
    messages ingest held unacknowledged, and the CPU share ingest used.
-3. Session upserts: `Ledger.book` with batches of 5,000 new sessions on the private
+3. Session upserts: `SessionBook.book` with batches of 5,000 new sessions on the private
    PostgreSQL, then the same sessions again (every one a duplicate).
 """
 
@@ -64,8 +64,8 @@ from contract import (
     decode_payload,
     encode_payload,
 )
-from services.ingest.influx import InfluxClient, InfluxSettings
-from services.ledger import Bookings, Ledger, SiteSession
+from services.influx import InfluxClient, InfluxSettings
+from services.ledger import Bookings, SessionBook, SiteSession
 from tests.harness.influxdb import InfluxServer, start_influxdb
 from tests.harness.mosquitto import MosquittoServer
 from tests.harness.ports import free_port
@@ -595,7 +595,7 @@ def expected_probes(machines: int, total: int, publishers: int, sites: set[str])
 
 def session_upserts(ledger_url: str, count: int) -> dict[str, float]:
     """Phase 3: new sessions, then the same again, booked in batches of 5,000."""
-    ledger = Ledger.open(ledger_url)
+    ledger = SessionBook.open(ledger_url)
     card = card_hash("04A1B2C3", b"bench")
     start = (int(time.time()) - 86_400) * 1000
     records = [

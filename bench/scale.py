@@ -86,7 +86,7 @@ from gateway.link import GatewayLink, LinkOptions
 from gateway.session import MachineSessions
 from gateway.spool import Spool
 from gateway.worker import MachineWorker, Timed
-from services.ledger import Ledger
+from services.ledger import SessionBook
 from tests.harness.influxdb import InfluxServer, start_influxdb
 from tests.harness.mosquitto import MosquittoServer
 from tests.harness.ports import free_port
@@ -988,7 +988,7 @@ class Run:
             influx = start_influxdb(workdir=workdir / "influxdb", database=INFLUX_DB)
             stack.callback(influx.stop)
             database, ledger_url, dsn = stack.enter_context(ledger_database(postgres))
-            Ledger.open(ledger_url).close()  # migrated once, before two processes try
+            SessionBook.open(ledger_url).close()  # migrated once, before two processes try
             ingests = [IngestProcess(n, broker, ledger_url, influx, workdir) for n in (1, 2)]
             for ingest in ingests:
                 stack.callback(ingest.stop)

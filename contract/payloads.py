@@ -30,6 +30,14 @@ MAX_PAYLOAD_BYTES = 1 << 20
 MAX_EPOCH_MS = 4_102_444_800_000
 # Running and idle seconds are measured between samples; allow this much slack over unlocked time.
 DURATION_SLACK_S = 2.0
+# A session's durations are measured on the gateway's monotonic clock and its span is made of
+# them (`ended` = `started` + unlocked time, rounded to the millisecond): a second is plenty.
+SPAN_SLACK_S = 1.0
+# More than any machine a shared workshop's supply feeds (a 3-phase 400 V, 125 A board is
+# about 87 kW): energy beyond this power over the session's span is a broken meter or a forgery.
+CEILING_W = 100_000.0
+# Integers are stored as 64-bit (PostgreSQL BIGINT, InfluxDB integers): nothing larger fits.
+INT64_MAX = (1 << 63) - 1
 
 
 def _canonical_uuid(value: str) -> str:
@@ -42,6 +50,7 @@ def _canonical_uuid(value: str) -> str:
 MessageId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[!-~]+$")]
 SessionId = Annotated[str, AfterValidator(_canonical_uuid)]
 EpochMs = Annotated[int, Field(ge=0, le=MAX_EPOCH_MS, strict=True)]
+Counter64 = Annotated[int, Field(ge=0, le=INT64_MAX, strict=True)]
 CardHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -111,7 +120,7 @@ class Telemetry(Envelope):
 
     kind: ClassVar[TopicKind] = TopicKind.TELEMETRY
 
-    seq: Annotated[int, Field(ge=0, strict=True)]
+    seq: Counter64
     amps: NonNegative
     volts: NonNegative | None = None
     watts: Finite | None = None
@@ -160,6 +169,27 @@ class SessionRecord(Envelope):
             raise ValueError("must not be before started")
         return value
 
+    @field_validator("unlocked_s", "running_s", "idle_s")
+    @classmethod
+    def _within_span(cls, value: float, info: ValidationInfo) -> float:
+        span_s = _span_s(info)
+        if span_s is not None and value > span_s + SPAN_SLACK_S:
+            raise ValueError(
+                f"must not exceed the session's span (ended - started = {span_s:g} s) "
+                f"by more than {SPAN_SLACK_S:g} s"
+            )
+        return value
+
+    @field_validator("energy_wh")
+    @classmethod
+    def _within_ceiling(cls, value: float, info: ValidationInfo) -> float:
+        span_s = _span_s(info)
+        if span_s is not None and value > CEILING_W * (span_s + SPAN_SLACK_S) / 3600:
+            raise ValueError(
+                f"more than {CEILING_W:g} W could draw in the session's span of {span_s:g} s"
+            )
+        return value
+
     @field_validator("idle_s")
     @classmethod
     def _durations_fit(cls, value: float, info: ValidationInfo) -> float:
@@ -168,6 +198,14 @@ class SessionRecord(Envelope):
         if not fits:
             raise ValueError("running_s + idle_s must not exceed unlocked_s")
         return value
+
+
+def _span_s(info: ValidationInfo) -> float | None:
+    """A session's span in seconds, once `started` and `ended` were both valid."""
+    started, ended = info.data.get("started"), info.data.get("ended")
+    if started is None or ended is None:
+        return None
+    return float(ended - started) / 1000
 
 
 class Badge(Envelope):
@@ -197,7 +235,7 @@ class AccessList(Envelope):
 
     kind: ClassVar[TopicKind] = TopicKind.ACL
 
-    version: Annotated[int, Field(ge=0, strict=True)]
+    version: Counter64
     entries: tuple[AclEntry, ...]
 
 

@@ -2,7 +2,8 @@
 
 No panel reads more of the raw points (`telemetry`, kept 90 days) than its last hour, the live
 current; state changes (`machine_state`), gateway statuses (`gateway_status`, one a minute per
-gateway) and rejected messages (`rejected`) are few and read raw. Everything else reads the
+gateway), rejected messages (`rejected`) and session conflicts (`session_conflict`) are few and
+read raw. Everything else reads the
 rollups, so a year costs what a day does: the latest minute (what a machine draws now, when a
 gateway was last heard) and unattributed use per minute; hours in each state, energy, peak
 current and samples per hour (those panels count the whole hours of their range). Durations
@@ -393,7 +394,8 @@ GATEWAYS = Dashboard(
     title="Gateways",
     description=(
         "Each gateway online or offline and its spool, when each machine was last heard, "
-        "samples per minute, samples lost on the way, and messages ingest rejected."
+        "samples per minute, samples lost on the way, messages ingest rejected and sessions "
+        "delivered again with another body."
     ),
     variables=MACHINE_VARIABLES,
     time_from="now-24h",
@@ -499,6 +501,24 @@ GATEWAYS = Dashboard(
                     influxql=(
                         'SELECT sum("count") AS "rejected" FROM "rejected" '
                         f'WHERE {SITE_WHERE} GROUP BY "site", "kind"'
+                    ),
+                    table=True,
+                ),
+            ),
+        ),
+        Panel(
+            title="Session conflicts",
+            kind=PanelKind.TABLE,
+            description=(
+                "Sessions a gateway delivered again with a body other than the one booked, per "
+                "machine, over the range. The first booking stands; coordinators see both "
+                "bodies under Review (`/api/v1/review/conflicts`). None is the normal count."
+            ),
+            queries=(
+                Query(
+                    influxql=(
+                        'SELECT sum("count") AS "conflicts" FROM "session_conflict" '
+                        f'WHERE {WHERE} GROUP BY "site", "machine"'
                     ),
                     table=True,
                 ),

@@ -1,6 +1,6 @@
 """The rollups the dashboards read, as InfluxQL sources, and the statements that fill them.
 
-Ingest's setup (`services.ingest.influx_setup`) defines them and creates their continuous
+Ingest's setup (`services.influx.setup`) defines them and creates their continuous
 queries: per minute, `telemetry_1m` (mean and peak amps, mean watts, samples, the sample
 counter's range), `telemetry_states_1m` (samples in each state) and `unattributed_1m` (samples
 of current on a locked machine, per threshold, only minutes that had any); per hour,
@@ -10,7 +10,7 @@ of current on a locked machine, per threshold, only minutes that had any); per h
 
 from __future__ import annotations
 
-from services.ingest.influx_setup import (
+from services.influx.setup import (
     FOREVER,
     ROLLUPS,
     STATES_1H,

@@ -20,7 +20,7 @@ from officina.simulation.workshop import MEMBERS
 from services.billing.errors import BillingInputError
 from services.billing.months import Month
 from services.cli_options import DEFAULT_INFLUX_DB, InfluxDbOption
-from services.ingest.influx import InfluxSettings
+from services.influx import InfluxSettings
 
 STATE_STYLE = {
     MachineState.RUNNING: "bold green",

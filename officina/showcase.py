@@ -44,7 +44,7 @@ from services.billing.projection import PoolProjector
 from services.billing.repository import BillingLedger
 from services.billing.service import Billing
 from services.billing.settings import BillingSettings, Workshop
-from services.ingest.influx import InfluxClient, InfluxSettings
+from services.influx import InfluxClient, InfluxSettings
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings
 from services.ledger.db import open_ledger

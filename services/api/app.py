@@ -57,6 +57,7 @@ TAGS = [
     {"name": "cost pools", "description": "A month's shared bills and their allocation keys."},
     {"name": "statements", "description": "Drafts, issue, credit notes, PDF."},
     {"name": "gateways", "description": "Gateway credentials, issued once and shown once."},
+    {"name": "review", "description": "Sessions held from billing, and conflicting copies."},
 ]
 
 

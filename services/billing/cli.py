@@ -51,8 +51,7 @@ from services.cli_options import (
     PseudonymKeyOption,
     refused,
 )
-from services.ingest.errors import SettingsError as InfluxSettingsError
-from services.ingest.influx import InfluxClient, InfluxSettings
+from services.influx import InfluxClient, InfluxSettings, InfluxSettingsError
 from services.ledger import LedgerError, member_pseudonym
 from services.ledger.pseudonyms import pseudonym_key_problems
 

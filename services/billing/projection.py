@@ -28,8 +28,7 @@ from services.billing.money import CENTS_PER_UNIT
 from services.billing.months import Month, MonthWindow
 from services.billing.service import Billing
 from services.billing.usage import epoch_ms
-from services.ingest.influx import MAX_BATCH_LINES, InfluxClient, InfluxError
-from services.ingest.line_protocol import LineProtocolError, Point
+from services.influx import MAX_BATCH_LINES, InfluxClient, InfluxError, LineProtocolError, Point
 from services.ledger.pseudonyms import member_pseudonym
 
 log = logging.getLogger(__name__)

@@ -69,6 +69,7 @@ from services.billing.tariffs import Allowance, Meter, Plan, PlanPeriod, Tariff,
 from services.billing.usage import UsageSession
 from services.ledger.db import open_ledger
 from services.ledger.models import MemberRow, SessionRow
+from services.ledger.review import unbilled_session_ids
 
 log = logging.getLogger(__name__)
 
@@ -298,7 +299,10 @@ class BillingLedger:
         with self._transaction(f"read {month}") as session, collector_paused():
             connection = session.connection()
             query = select(*columns).where(
-                _ended_since_sql(connection, window.start), SESSIONS.c.started < window.end
+                _ended_since_sql(connection, window.start),
+                SESSIONS.c.started < window.end,
+                # Held for review (a member the registry did not know) or dismissed: not billed.
+                SESSIONS.c.id.not_in(unbilled_session_ids()),
             )
             sessions: list[UsageSession] = []
             # Plain tuples in chunks: no ORM object, no second list of every row.

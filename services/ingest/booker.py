@@ -23,24 +23,26 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TypeVar
 
-from services.ingest.batch import Batch, Source
-from services.ingest.counters import Counters
-from services.ingest.errors import IngestError
-from services.ingest.influx import (
+from services.influx import (
     InfluxClient,
     InfluxRefusedError,
     InfluxUnavailableError,
 )
+from services.ingest.batch import Batch, Source
+from services.ingest.counters import Counters
+from services.ingest.errors import IngestError
 from services.ingest.intake import Intake
 from services.ingest.metrics import Histogram
+from services.ingest.schema import conflict_line
 from services.ingest.settings import RetryPolicy
 from services.ledger import (
     BookingResult,
     Bookings,
     DeadLetter,
-    Ledger,
     LedgerError,
     LedgerUnavailableError,
+    SessionBook,
+    SessionConflict,
 )
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,9 @@ Acknowledge = Callable[[Sequence[tuple[int, int]]], None]
 LEDGER, INFLUXDB = "ledger", "influxdb"
 # The field a dead letter names when a store, not the contract, refused the message.
 LEDGER_FIELD, INFLUXDB_FIELD = "(ledger)", "(influxdb)"
+# A machine draws more than its plate says when starting (inrush) and when the plate is
+# optimistic; half as much again over a whole session is not a machine but a bad meter or a lie.
+RATED_POWER_MARGIN = 1.5
 # InfluxDB writes in flight at once: a second overlaps the first's wait; more gain nothing on a
 # single InfluxDB and hold more messages unacknowledged.
 WRITES_IN_FLIGHT = 2
@@ -75,7 +80,7 @@ class Booker:
         self,
         *,
         intake: Intake,
-        ledger: Ledger,
+        ledger: SessionBook,
         influx: InfluxClient | None,
         acknowledge: Acknowledge,
         redeliver: Callable[[], None],
@@ -163,10 +168,15 @@ class Booker:
     def _start(self, batch: Batch, writers: ThreadPoolExecutor) -> _InFlight:
         """Book a batch in the ledger and start its InfluxDB write."""
         result = self._until_done(LEDGER, lambda: self._book_ledger(batch))
+        lines, sources = batch.lines, batch.line_sources
+        if result.conflicts and self._influx is not None:
+            lines, sources = self._without_conflicting_points(batch, result.conflicts)
+            for conflict in result.conflicts:
+                lines.append(self._conflict_line(conflict))
+                # Should InfluxDB refuse the point, its dead letter names the session.
+                sources.append((conflict.topic, conflict.session_id.encode()))
         refused = writers.submit(
-            self._until_done,
-            INFLUXDB,
-            lambda: self._write_lines(batch.lines, batch.line_sources),
+            self._until_done, INFLUXDB, lambda: self._write_lines(lines, sources)
         )
         return _InFlight(batch, result, refused)
 
@@ -201,7 +211,66 @@ class Booker:
         if still:
             log.error("InfluxDB refused %d points of rejected messages", len(still))
 
+    def _without_conflicting_points(
+        self, batch: Batch, conflicts: Sequence[SessionConflict]
+    ) -> tuple[list[str], list[Source]]:
+        """The batch's lines but the `session` points of conflicting copies: the first stands."""
+        copies = {id(conflict.copy) for conflict in conflicts}
+        gone = {id(source) for session, source in batch.sessions if id(session.record) in copies}
+        kept = [
+            (line, source)
+            for line, source in zip(batch.lines, batch.line_sources, strict=True)
+            if id(source) not in gone
+        ]
+        return [line for line, _ in kept], [source for _, source in kept]
+
+    def _conflict_line(self, conflict: SessionConflict) -> str:
+        """The `session_conflict` point of a conflicting copy, at a millisecond of its own."""
+        at_ms = self._intake.conflict_time(conflict)
+        return conflict_line(conflict.site, conflict.machine, at_ms)
+
+    def _refuse_beyond_rated_power(self, batch: Batch) -> None:
+        """Dead-letter sessions whose energy their machine's rated power could not have drawn."""
+        if not batch.sessions:
+            return
+        rated = self._ledger.rated_powers({(s.site, s.record.machine) for s, _ in batch.sessions})
+        if not rated:
+            return
+        kept, refused = [], []
+        for item in batch.sessions:
+            session, source = item
+            watts = rated.get((session.site, session.record.machine))
+            record = session.record
+            span_h = (record.ended - record.started) / 3_600_000
+            if watts is None or record.energy_wh <= RATED_POWER_MARGIN * watts * span_h:
+                kept.append(item)
+                continue
+            error = (
+                f"energy_wh: {record.energy_wh:g} Wh is more than {RATED_POWER_MARGIN:g} x the "
+                f"machine's rated {watts:g} W could draw in the session's {span_h * 3600:g} s"
+            )
+            log.warning("rejected message on %s: %s", source[0], error)
+            refused.append(source)
+            batch.dead_letters.append(_letter(source, error, "energy_wh"))
+        if not refused:
+            return
+        batch.sessions = kept
+        # Its `session` point must not reach the dashboards either: its rejection does.
+        gone = {id(source) for source in refused}
+        pairs = [
+            (line, source)
+            for line, source in zip(batch.lines, batch.line_sources, strict=True)
+            if id(source) not in gone
+        ]
+        batch.lines = [line for line, _ in pairs]
+        batch.line_sources = [source for _, source in pairs]
+        if self._influx is not None:
+            for topic, raw in refused:
+                batch.lines.append(self._intake.rejection_line(topic, raw))
+                batch.line_sources.append((topic, raw))
+
     def _book_ledger(self, batch: Batch) -> BookingResult:
+        self._refuse_beyond_rated_power(batch)
         try:
             return self._ledger.book(batch.bookings())
         except LedgerUnavailableError:
@@ -213,6 +282,8 @@ class Booker:
     def _book_one_by_one(self, batch: Batch) -> BookingResult:
         totals: Counter[str] = Counter()
         new_sessions: set[str] = set()
+        held: set[str] = set()
+        conflicts: list[SessionConflict] = []
         letters = list(batch.dead_letters)
         for bookings, source in batch.ledger_items():
             try:
@@ -224,6 +295,8 @@ class Booker:
                 letters.append(_letter(source, f"the ledger refused it: {err}", LEDGER_FIELD))
                 continue
             new_sessions |= result.new_sessions
+            held |= result.held_sessions
+            conflicts.extend(result.conflicts)
             totals.update(
                 repeated_sessions=result.repeated_sessions,
                 new_badges=result.new_badges,
@@ -235,8 +308,14 @@ class Booker:
         batch.dead_letters = letters
         return BookingResult(
             new_sessions=frozenset(new_sessions),
+            repeated_sessions=totals["repeated_sessions"],
+            conflicts=tuple(conflicts),
+            held_sessions=frozenset(held),
+            new_badges=totals["new_badges"],
+            repeated_badges=totals["repeated_badges"],
+            states_kept=totals["states_kept"],
+            states_stale=totals["states_stale"],
             dead_letters=len(letters),
-            **totals,
         )
 
     def _write_lines(self, lines: Sequence[str], sources: Sequence[Source]) -> list[DeadLetter]:
@@ -293,6 +372,16 @@ class Booker:
                 )
         counts["sessions_booked"] += len(result.new_sessions)
         counts["sessions_duplicate"] += result.repeated_sessions
+        counts["session_conflicts"] += len(result.conflicts)
+        counts["sessions_held"] += len(result.held_sessions)
+        for conflict in result.conflicts:
+            log.warning(
+                "session %s delivered again on %s with another body; the first booking stands",
+                conflict.session_id,
+                conflict.topic,
+            )
+        for held in sorted(result.held_sessions):
+            log.warning("session %s names a member the registry does not know: held", held)
         counts["badges_booked"] += result.new_badges
         counts["badges_duplicate"] += result.repeated_badges
         counts["states"] += result.states_kept + result.states_stale

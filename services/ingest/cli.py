@@ -33,15 +33,21 @@ from services.cli_options import (
     PseudonymKeyOption,
     refused,
 )
-from services.ingest import influx_setup
+from services.influx import (
+    MAX_BATCH_LINES,
+    InfluxClient,
+    InfluxError,
+    InfluxSettings,
+    InfluxSettingsError,
+)
+from services.influx import setup as influx_setup
 from services.ingest.errors import IngestError, NotConnectedError, SettingsError
-from services.ingest.influx import MAX_BATCH_LINES, InfluxClient, InfluxError, InfluxSettings
 from services.ingest.logs import LogFormat, configure_logging
 from services.ingest.metrics import MetricsServer
 from services.ingest.replay import replay_dead_letters
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings
-from services.ledger import Ledger, LedgerError
+from services.ledger import LedgerError, SessionBook
 from services.ledger.pseudonyms import pseudonym_key_problems
 
 log = logging.getLogger(__name__)
@@ -60,7 +66,7 @@ def _influx_settings(
         return None
     try:
         return InfluxSettings(url=url, database=database, token=token, retention_policy=rp)
-    except SettingsError as err:
+    except InfluxSettingsError as err:
         raise refused(str(err)) from err
 
 
@@ -106,6 +112,9 @@ def run(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
     pseudonym_key: PseudonymKeyOption = None,
     demo: DemoOption = False,
+    session_max_age_days: Annotated[
+        float, typer.Option(help="refuse sessions that started longer ago than this many days")
+    ] = 90.0,
 ) -> None:
     """Run ingest until Ctrl-C or SIGTERM."""
     level = logging.getLevelName(log_level.upper())
@@ -126,6 +135,7 @@ def run(
             max_unacked=max_unacked,
             pseudonym_key=pseudonym_key,
             demo=demo,
+            session_max_age_days=session_max_age_days,
         )
     except SettingsError as err:
         raise refused(str(err)) from err
@@ -200,7 +210,7 @@ def dead_letters(
     if problems:
         raise refused("; ".join(problems))
     try:
-        opened = Ledger.open(ledger)
+        opened = SessionBook.open(ledger)
     except LedgerError as err:
         console.print(f"[red]cannot open the ledger:[/red] {err}")
         raise typer.Exit(1) from err
@@ -215,7 +225,7 @@ def dead_letters(
 
 def _replay(
     console: Console,
-    ledger: Ledger,
+    ledger: SessionBook,
     influx: InfluxSettings | None,
     limit: int,
     pseudonym_key: str | None,
@@ -241,7 +251,7 @@ def _replay(
         console.print("Give --influx-url to replay telemetry and state changes.")
 
 
-def _list(console: Console, ledger: Ledger, limit: int) -> None:
+def _list(console: Console, ledger: SessionBook, limit: int) -> None:
     letters = ledger.dead_letters(limit=limit)
     if not letters:
         console.print("No dead letters.")
@@ -251,6 +261,9 @@ def _list(console: Console, ledger: Ledger, limit: int) -> None:
         table.add_column(column, overflow="fold")
     for letter in letters:
         raw = repr(letter.raw[:60]) + ("…" if len(letter.raw) > 60 else "")
+        size = letter.raw_size if letter.raw_size is not None else len(letter.raw)
+        if size > len(letter.raw):
+            raw += f" ({len(letter.raw)} of {size} bytes kept)"
         table.add_row(
             str(letter.id),
             letter.received_at.strftime("%Y-%m-%d %H:%M:%S"),

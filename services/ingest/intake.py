@@ -8,6 +8,7 @@ messages or its first message has waited `flush_interval_s`; the booker takes cl
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -42,12 +43,21 @@ from services.ingest.schema import (
     state_line,
     telemetry_line,
 )
-from services.ledger import DeadLetter, MachineEvent, SiteSession, member_pseudonym
+from services.ledger import (
+    DeadLetter,
+    MachineEvent,
+    SessionConflict,
+    SiteSession,
+    member_pseudonym,
+)
 
 log = logging.getLogger(__name__)
 
 # Published by the api for the gateways (access lists, remote commands): not ingest's to book.
 API_KINDS = frozenset({TopicKind.ACL, TopicKind.COMMANDS})
+DAY_MS = 86_400_000
+# A gateway's clock may run a little ahead (it is set by NTP when it can); an hour is not a little.
+SESSION_AHEAD_MS = 3_600_000
 # Topics are bounded by the machines on the broker; this only guards against a topic flood.
 MAX_REMEMBERED_TOPICS = 200_000
 
@@ -84,8 +94,10 @@ class Intake:
         max_held: int | None = None,
         hold_wait_s: float = 5.0,
         pseudonym_key: str | None = None,
+        session_max_age_ms: int = 90 * DAY_MS,
     ) -> None:
         self._batch_size = batch_size
+        self._session_max_age_ms = session_max_age_ms
         # Sessions go to InfluxDB only under a pseudonym, so only when there is a key for it.
         self._pseudonym_key = pseudonym_key if with_lines else None
         self._max_held = max_held
@@ -94,6 +106,7 @@ class Intake:
         self._with_lines = with_lines
         self._routes: dict[str, Route] = {}
         self._rejected_times = RejectedTimes()
+        self._conflict_times = RejectedTimes()
         # `take` holds the lock itself, not through the condition: two Python calls fewer a message.
         self._lock = threading.RLock()
         self._ready = threading.Condition(self._lock)
@@ -201,6 +214,16 @@ class Intake:
             at_ms = self._rejected_times.time_of(where, what, topic, raw, _now_ms())
         return rejected_line(where, what, at_ms)
 
+    def conflict_time(self, conflict: SessionConflict) -> int:
+        """When a conflicting copy is counted in InfluxDB: at its `ts` if near now, else now."""
+        # Placed as a rejected message is, by its session's id and its time: delivered again,
+        # it lands on the same point; two copies never share a millisecond of a machine.
+        placed_by = json.dumps({"ts": conflict.ts}).encode()
+        with self._lock:
+            return self._conflict_times.time_of(
+                conflict.site, conflict.machine, conflict.session_id, placed_by, _now_ms()
+            )
+
     def done(self, batch: Batch) -> None:
         """Record that a batch was acknowledged (or abandoned, to be delivered again)."""
         with self._ready:
@@ -256,12 +279,13 @@ class Intake:
                     raise ContractError.single(
                         "machine", f"must equal the topic's machine {route.entity!r}"
                     )
+                self._check_near_now(payload)
                 source = (topic, raw)
                 if self._pseudonym_key is not None:
                     user = member_pseudonym(payload.member, self._pseudonym_key)
                     batch.lines.append(session_line(route.site, payload, user))
                     batch.line_sources.append(source)
-                batch.sessions.append((SiteSession(route.site, payload), source))
+                batch.sessions.append((SiteSession(route.site, payload, topic), source))
             elif isinstance(payload, Badge):
                 event = MachineEvent(route.site, route.entity, payload)
                 batch.badges.append((event, (topic, raw)))
@@ -288,6 +312,15 @@ class Intake:
             if self._with_lines:
                 batch.lines.append(self.rejection_line(topic, raw))
                 batch.line_sources.append((topic, raw))
+
+    def _check_near_now(self, record: SessionRecord) -> None:
+        """Refuse a session whose times no spool catching up could explain."""
+        now = _now_ms()
+        if record.started < now - self._session_max_age_ms:
+            days = self._session_max_age_ms / DAY_MS
+            raise ContractError.single("started", f"more than {days:g} days before now")
+        if record.ended > now + SESSION_AHEAD_MS:
+            raise ContractError.single("ended", "more than an hour after now")
 
 
 def _now_ms() -> int:

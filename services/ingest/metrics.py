@@ -60,6 +60,16 @@ COUNTER_METRICS = (
     CounterMetric("sessions_duplicate", _DUPLICATE, _DUPLICATE_HELP, {"kind": "session"}),
     CounterMetric("badges_duplicate", _DUPLICATE, _DUPLICATE_HELP, {"kind": "badge"}),
     CounterMetric(
+        "session_conflicts",
+        "officina_ingest_session_conflicts_total",
+        "Sessions delivered again with another body: the first booking stands, the copy is kept.",
+    ),
+    CounterMetric(
+        "sessions_held",
+        "officina_ingest_sessions_held_total",
+        "Sessions booked but held from billing: their member is not in the registry.",
+    ),
+    CounterMetric(
         "states_stale",
         "officina_ingest_states_stale_total",
         "State changes older than the machine's stored state.",

@@ -12,9 +12,10 @@ import logging
 from dataclasses import dataclass, field
 
 from contract import ContractError, TopicKind, parse_topic
-from services.ingest.influx import InfluxClient
-from services.ingest.intake import Intake
-from services.ledger import DeadLetterRow, Ledger
+from services.influx import InfluxClient
+from services.ingest.intake import DAY_MS, Intake
+from services.ingest.settings import MAX_SESSION_AGE_DAYS
+from services.ledger import DeadLetterRow, SessionBook
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def _needs_influx(topic: str) -> bool:
 
 def replay_dead_letters(
     *,
-    ledger: Ledger,
+    ledger: SessionBook,
     influx: InfluxClient | None,
     limit: int | None = None,
     pseudonym_key: str | None = None,
@@ -61,6 +62,10 @@ def replay_dead_letters(
     for letter in ledger.dead_letters(oldest_first=True, limit=limit):
         if influx is None and _needs_influx(letter.topic):
             waiting += 1
+            continue
+        if letter.raw_size is not None and letter.raw_size > len(letter.raw):
+            why = f"only the first {len(letter.raw)} of its {letter.raw_size} bytes were kept"
+            still.append(StillRejected(letter.id, letter.topic, why))
             continue
         outcome = _book_again(letter, ledger=ledger, influx=influx, pseudonym_key=pseudonym_key)
         if outcome is None:
@@ -80,7 +85,7 @@ def replay_dead_letters(
 def _book_again(
     letter: DeadLetterRow,
     *,
-    ledger: Ledger,
+    ledger: SessionBook,
     influx: InfluxClient | None,
     pseudonym_key: str | None,
 ) -> str | None:
@@ -90,6 +95,9 @@ def _book_again(
         flush_interval_s=1.0,
         with_lines=influx is not None,
         pseudonym_key=pseudonym_key,
+        # An operator replays letters on purpose, after looking at them: a session's age is no
+        # reason to refuse it again (its plausibility still is).
+        session_max_age_ms=round(MAX_SESSION_AGE_DAYS * DAY_MS),
     )
     intake.take(letter.topic, bytes(letter.raw), generation=0, mid=0)
     batch = intake.next_batch(0.0)

@@ -1,4 +1,4 @@
-"""What ingest writes to InfluxDB, one function per measurement (documented in SCHEMA.md).
+"""What ingest writes to InfluxDB, one function per measurement (see services/influx/SCHEMA.md).
 
 Lines are built with plain string operations: every name in them is an officina id
 (`[a-z0-9][a-z0-9-]{0,63}`, checked by the contract), so nothing needs escaping, and numbers are
@@ -8,13 +8,24 @@ written as `repr(float)` exactly as `Point.to_line` writes them. Tests hold the 
 from __future__ import annotations
 
 from contract import GatewayStatus, GatewayStatusValue, SessionRecord, StateChange, Telemetry
-from services.ingest.line_protocol import FieldValue, Point
+from services.influx import FieldValue, Point
+from services.influx.measurements import (
+    GATEWAY_STATUS,
+    MACHINE_STATE,
+    REJECTED,
+    SESSION,
+    SESSION_CONFLICT,
+    TELEMETRY,
+)
 
-TELEMETRY = "telemetry"
-MACHINE_STATE = "machine_state"
-GATEWAY_STATUS = "gateway_status"
-REJECTED = "rejected"
-SESSION = "session"
+__all__ = [
+    "GATEWAY_STATUS",
+    "MACHINE_STATE",
+    "REJECTED",
+    "SESSION",
+    "SESSION_CONFLICT",
+    "TELEMETRY",
+]
 
 
 def series_key(measurement: str, site: str, machine: str) -> str:
@@ -110,6 +121,11 @@ def gateway_status_line(series: str, status: GatewayStatus, at_ms: int) -> str:
     if status.spool_oldest_s is not None:
         line += f",spool_oldest_s={float(status.spool_oldest_s)!r}"
     return f"{line} {at_ms}"
+
+
+def conflict_line(site: str, machine: str, at_ms: int) -> str:
+    """One session delivered again with another body, counted under its site and machine."""
+    return f"{SESSION_CONFLICT},machine={machine},site={site} count=1.0 {at_ms}"
 
 
 def rejected_line(site: str, kind: str, at_ms: int) -> str:

@@ -23,15 +23,15 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from contract import GatewayTopic, MachineTopic
 from contract.mqtt import MqttError, MqttProtocol, make_client
+from services.influx import InfluxClient
 from services.ingest.booker import Booker
 from services.ingest.counters import Counters
 from services.ingest.errors import IngestError, NotConnectedError
-from services.ingest.influx import InfluxClient
-from services.ingest.intake import Intake
+from services.ingest.intake import DAY_MS, Intake
 from services.ingest.metrics import BATCH_SECONDS_BUCKETS, Histogram, IngestMetrics
 from services.ingest.mqtt_client import IngestClient
 from services.ingest.settings import DEFAULT_CLIENT_ID, IngestSettings
-from services.ledger import Ledger
+from services.ledger import SessionBook
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class Ingest:
         self._subscribed = threading.Event()
         self._generation = 0
         self._client: IngestClient | None = None
-        self._ledger: Ledger | None = None
+        self._ledger: SessionBook | None = None
         self._influx: InfluxClient | None = None
         self._intake: Intake | None = None
         self._booker: Booker | None = None
@@ -110,7 +110,7 @@ class Ingest:
         )
 
     @property
-    def ledger(self) -> Ledger:
+    def ledger(self) -> SessionBook:
         """The ledger ingest books into (after start)."""
         if self._ledger is None:
             raise IngestError("ingest is not started")
@@ -126,7 +126,7 @@ class Ingest:
         if self._client is not None:
             raise IngestError("ingest is already started")
         settings = self.settings
-        self._ledger = Ledger.open(settings.ledger_url)
+        self._ledger = SessionBook.open(settings.ledger_url)
         if settings.influx is not None:
             self._influx = InfluxClient(settings.influx)
         self._intake = Intake(
@@ -136,6 +136,7 @@ class Ingest:
             max_held=settings.max_unacked,
             hold_wait_s=settings.hold_wait_s,
             pseudonym_key=settings.pseudonym_key,
+            session_max_age_ms=round(settings.session_max_age_days * DAY_MS),
         )
         if self._influx is not None and settings.pseudonym_key is None:
             log.warning(

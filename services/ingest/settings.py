@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from contract.mqtt import BrokerOptions, MqttProtocol
 from contract.secrets import password_problem
+from services.influx import MAX_BATCH_LINES, InfluxSettings
 from services.ingest.errors import SettingsError
-from services.ingest.influx import MAX_BATCH_LINES, InfluxSettings
 from services.ledger.db import DEFAULT_LEDGER_URL
 from services.ledger.pseudonyms import pseudonym_key_problems
 
@@ -46,6 +46,10 @@ DEFAULT_CLIENT_ID = "officina-ingest"
 __all__ = ["DEFAULT_CLIENT_ID", "IngestSettings", "MqttProtocol", "RetryPolicy"]
 
 
+# Ten years: longer would accept sessions from before any workshop ran officina.
+MAX_SESSION_AGE_DAYS = 3650.0
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IngestSettings:
     """Where ingest reads from (the broker) and books into (ledger, optionally InfluxDB)."""
@@ -75,6 +79,9 @@ class IngestSettings:
     pseudonym_key: str | None = field(default=None, repr=False)
     # The demo may use its well-known pseudonym key; nothing else may.
     demo: bool = False
+    # A session that started longer ago than this is a clock gone wrong (or a replay of the
+    # distant past), not a spool catching up: it is refused. 90 days is the raw retention.
+    session_max_age_days: float = 90.0
 
     @property
     def client_id(self) -> str:
@@ -100,6 +107,10 @@ class IngestSettings:
             problems.append("hold_wait_s: must be at least 0 and below keepalive_s")
         if self.stop_timeout_s < 0:
             problems.append("stop_timeout_s: must not be negative")
+        if not 0 < self.session_max_age_days <= MAX_SESSION_AGE_DAYS:
+            problems.append(
+                f"session_max_age_days: must be above 0 and at most {MAX_SESSION_AGE_DAYS}"
+            )
         if self.session_expiry_s < 0:
             problems.append("session_expiry_s: must not be negative")
         if problems:

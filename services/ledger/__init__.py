@@ -1,10 +1,12 @@
 """The SQL ledger: the registry (members, cards, machines, qualifications) and what ingest books."""
 
 from services.ledger.bookings import (
+    DEAD_LETTER_KEEP_BYTES,
     BookingResult,
     Bookings,
     DeadLetter,
     MachineEvent,
+    SessionConflict,
     SiteSession,
 )
 from services.ledger.db import DEFAULT_LEDGER_URL, open_ledger
@@ -19,17 +21,26 @@ from services.ledger.models import (
     Base,
     CardRow,
     DeadLetterRow,
+    HeldSessionRow,
     MachineRow,
     MachineStateRow,
     MemberRow,
     QualificationRow,
+    SessionConflictRow,
     SessionRow,
 )
 from services.ledger.pseudonyms import member_pseudonym, members_behind
 from services.ledger.registry import AccessEntry, MachineSpec, Registry
-from services.ledger.repository import Ledger
+from services.ledger.review import (
+    HeldSessionNotFoundError,
+    HoldOutcome,
+    ReviewQueue,
+    unbilled_session_ids,
+)
+from services.ledger.session_book import SessionBook
 
 __all__ = [
+    "DEAD_LETTER_KEEP_BYTES",
     "DEFAULT_LEDGER_URL",
     "AccessEntry",
     "BadgeEventRow",
@@ -39,7 +50,9 @@ __all__ = [
     "CardRow",
     "DeadLetter",
     "DeadLetterRow",
-    "Ledger",
+    "HeldSessionNotFoundError",
+    "HeldSessionRow",
+    "HoldOutcome",
     "LedgerError",
     "LedgerUnavailableError",
     "MachineEvent",
@@ -51,9 +64,14 @@ __all__ = [
     "QualificationRow",
     "Registry",
     "RegistryError",
+    "ReviewQueue",
+    "SessionBook",
+    "SessionConflict",
+    "SessionConflictRow",
     "SessionRow",
     "SiteSession",
     "member_pseudonym",
     "members_behind",
     "open_ledger",
+    "unbilled_session_ids",
 ]

@@ -4,30 +4,72 @@ Every statement is idempotent by the message's id, so a batch booked twice (a cr
 commit and the broker's acknowledgement) changes nothing but the sessions' delivery counts.
 On PostgreSQL the rows of a batch go as one array per column (binary, see `db`), so a batch of
 thousands of sessions is one short statement and one round trip, plus one for repeats.
+
+A repeat whose body differs from the booked session is a conflict: the booking stands and the
+copy is kept in `session_conflicts`. A new session naming a member the registry does not know
+is booked and held (`held_sessions`) until a coordinator releases or dismisses it.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from contract import Badge, SessionRecord, StateChange
-from services.ledger.models import BadgeEventRow, DeadLetterRow, MachineStateRow, SessionRow
-from services.ledger.types import from_epoch_ms
+from services.ledger.models import (
+    BadgeEventRow,
+    DeadLetterRow,
+    HeldSessionRow,
+    MachineRow,
+    MachineStateRow,
+    MemberRow,
+    SessionConflictRow,
+    SessionRow,
+)
+from services.ledger.types import from_epoch_ms, to_epoch_ms
 
 Insert = Callable[[Any], Any]
 SESSIONS = cast(Table, SessionRow.__table__)
 BADGE_EVENTS = cast(Table, BadgeEventRow.__table__)
 MACHINE_STATES = cast(Table, MachineStateRow.__table__)
 DEAD_LETTERS = cast(Table, DeadLetterRow.__table__)
+HELD_SESSIONS = cast(Table, HeldSessionRow.__table__)
+SESSION_CONFLICTS = cast(Table, SessionConflictRow.__table__)
+MEMBERS = cast(Table, MemberRow.__table__)
+MACHINES = cast(Table, MachineRow.__table__)
+# A dead letter keeps this much of a refused message: enough to see what it was and why it was
+# refused, while a flood of megabyte payloads cannot fill the ledger's disk.
+DEAD_LETTER_KEEP_BYTES = 4096
+UNKNOWN_MEMBER = "member not in the registry"
+# What a session is compared on when it comes again: every field the contract gives it.
+_COMPARED = (
+    "site",
+    "machine",
+    "member",
+    "card_hash",
+    "started",
+    "ended",
+    "unlocked_s",
+    "running_s",
+    "idle_s",
+    "energy_wh",
+    "end_reason",
+    "clock_ok",
+)
+
+
+def kept_raw(raw: bytes) -> bytes:
+    """What a dead letter keeps of a message's bytes: a bounded prefix."""
+    return bytes(raw[:DEAD_LETTER_KEEP_BYTES])
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +88,7 @@ class SiteSession:
 
     site: str
     record: SessionRecord
+    topic: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +114,27 @@ class Bookings:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionConflict:
+    """A session delivered again with another body: the booked one and the copy that came."""
+
+    session_id: str
+    site: str
+    machine: str
+    topic: str
+    ts: int  # the copy's message time, on its gateway's clock
+    booked: Mapping[str, object]
+    delivered: Mapping[str, object]
+    copy: SessionRecord  # the conflicting copy itself, as it came
+
+
+@dataclass(frozen=True, slots=True)
 class BookingResult:
-    """What a transaction changed: new ids, repeats, states kept or stale, letters kept."""
+    """What a transaction changed: new ids, repeats, conflicts, holds, states, letters kept."""
 
     new_sessions: frozenset[str] = frozenset()
     repeated_sessions: int = 0
+    conflicts: tuple[SessionConflict, ...] = ()
+    held_sessions: frozenset[str] = frozenset()
     new_badges: int = 0
     repeated_badges: int = 0
     states_kept: int = 0
@@ -87,7 +146,10 @@ def book_all(
     connection: Connection, insert: Insert, bookings: Bookings, now: datetime
 ) -> BookingResult:
     """Book everything in `bookings` on an open transaction; the caller commits."""
-    new_sessions, repeated_sessions = _book_sessions(connection, insert, bookings.sessions, now)
+    new_sessions, repeated_sessions, conflicts = _book_sessions(
+        connection, insert, bookings.sessions, now
+    )
+    held = _hold_unknown_members(connection, bookings.sessions, new_sessions, now)
     new_badges = _book_badges(connection, insert, bookings.badges, now)
     kept = _record_states(connection, insert, bookings.states, now)
     if bookings.dead_letters:
@@ -97,7 +159,8 @@ def book_all(
                 {
                     "received_at": now,
                     "topic": letter.topic,
-                    "raw": bytes(letter.raw),
+                    "raw": kept_raw(letter.raw),
+                    "raw_size": len(letter.raw),
                     "error": letter.error,
                     "field": letter.field,
                 }
@@ -107,6 +170,8 @@ def book_all(
     return BookingResult(
         new_sessions=new_sessions,
         repeated_sessions=repeated_sessions,
+        conflicts=conflicts,
+        held_sessions=held,
         new_badges=new_badges,
         repeated_badges=len(bookings.badges) - new_badges,
         states_kept=kept,
@@ -117,18 +182,139 @@ def book_all(
 
 def _book_sessions(
     connection: Connection, insert: Insert, sessions: Sequence[SiteSession], now: datetime
-) -> tuple[frozenset[str], int]:
+) -> tuple[frozenset[str], int, tuple[SessionConflict, ...]]:
     if not sessions:
-        return frozenset(), 0
+        return frozenset(), 0, ()
     deliveries = Counter(item.record.id for item in sessions)
     first = {item.record.id: item for item in reversed(sessions)}  # the first arrival wins
     table = SESSIONS
-    rows = [_session_values(item, now, deliveries[key]) for key, item in first.items()]
-    new = _insert_new(connection, insert, table, rows)
+    rows = {key: _session_values(item, now, deliveries[key]) for key, item in first.items()}
+    new = _insert_new(connection, insert, table, list(rows.values()))
     again = [(key, count) for key, count in deliveries.items() if key not in new]
+    conflicts: tuple[SessionConflict, ...] = ()
     if again:
         _add_deliveries(connection, again)
-    return new, len(sessions) - len(new)
+        conflicts = _conflicts(connection, sessions, rows, new, now)
+    return new, len(sessions) - len(new), conflicts
+
+
+def _conflicts(
+    connection: Connection,
+    sessions: Sequence[SiteSession],
+    rows: Mapping[str, Mapping[str, object]],
+    new: frozenset[str],
+    now: datetime,
+) -> tuple[SessionConflict, ...]:
+    """The repeats whose body differs from the booked session, recorded for review."""
+    # What each id is booked as: this batch's first copy if it was new here, else the stored row.
+    booked: dict[str, Mapping[str, object]] = {key: rows[key] for key in new}
+    stored_ids = [key for key in rows if key not in new]
+    for start in range(0, len(stored_ids), _READ_IDS):
+        chunk = stored_ids[start : start + _READ_IDS]
+        columns = [SESSIONS.c.id, *(SESSIONS.c[name] for name in _COMPARED)]
+        for row in connection.execute(select(*columns).where(SESSIONS.c.id.in_(chunk))):
+            booked[row.id] = dict(row._mapping)
+    seen_first: set[str] = set()
+    found: list[SessionConflict] = []
+    for item in sessions:
+        key = item.record.id
+        if key in new and key not in seen_first:
+            seen_first.add(key)  # the copy that was booked
+            continue
+        stands = booked.get(key)
+        came = _session_values(item, now, 1)
+        if stands is None or all(stands[name] == came[name] for name in _COMPARED):
+            continue
+        found.append(
+            SessionConflict(
+                key,
+                item.site,
+                item.record.machine,
+                item.topic,
+                item.record.ts,
+                {name: stands[name] for name in _COMPARED},
+                {name: came[name] for name in _COMPARED},
+                item.record,
+            )
+        )
+    if found:
+        _record_conflicts(connection, found, now)
+    return tuple(found)
+
+
+# Ids per query when reading back booked sessions (well under every driver's parameter limit).
+_READ_IDS = 500
+
+
+def _record_conflicts(
+    connection: Connection, conflicts: Sequence[SessionConflict], now: datetime
+) -> None:
+    machines = {(c.site, c.machine) for c in conflicts}
+    gateways = {
+        (row.site, row.id): row.gateway
+        for row in connection.execute(
+            select(MACHINES.c.site, MACHINES.c.id, MACHINES.c.gateway).where(
+                tuple_(MACHINES.c.site, MACHINES.c.id).in_(machines)
+            )
+        )
+    }
+    connection.execute(
+        SESSION_CONFLICTS.insert(),
+        [
+            {
+                "session_id": c.session_id,
+                "site": c.site,
+                "topic": c.topic,
+                "gateway": gateways.get((c.site, c.machine)),
+                "booked": _as_json(c.booked),
+                "delivered": _as_json(c.delivered),
+                "received_at": now,
+            }
+            for c in conflicts
+        ],
+    )
+
+
+def _as_json(values: Mapping[str, object]) -> str:
+    """A session's compared fields as JSON, times in the contract's epoch milliseconds."""
+    plain = {
+        name: (to_epoch_ms(value) if isinstance(value, datetime) else value)
+        for name, value in values.items()
+    }
+    return json.dumps(plain, sort_keys=True)
+
+
+def _hold_unknown_members(
+    connection: Connection,
+    sessions: Sequence[SiteSession],
+    new: frozenset[str],
+    now: datetime,
+) -> frozenset[str]:
+    """Hold the new sessions whose member the registry does not know; their ids."""
+    if not new:
+        return frozenset()
+    named = {item.record.member for item in sessions if item.record.id in new}
+    known = set(connection.execute(select(MEMBERS.c.id).where(MEMBERS.c.id.in_(named))).scalars())
+    held: dict[str, SiteSession] = {}
+    for item in sessions:
+        key = item.record.id
+        if key in new and item.record.member not in known and key not in held:
+            held[key] = item
+    if held:
+        connection.execute(
+            HELD_SESSIONS.insert(),
+            [
+                {
+                    "session_id": key,
+                    "site": item.site,
+                    "member": item.record.member,
+                    "reason": UNKNOWN_MEMBER,
+                    "held_at": now,
+                }
+                for key, item in held.items()
+            ],
+        )
+    return frozenset(held)
 
 
 def _add_deliveries(connection: Connection, again: Sequence[tuple[str, int]]) -> None:

@@ -93,18 +93,53 @@ class BadgeEventRow(Base):
 
 
 class DeadLetterRow(Base):
-    """A rejected MQTT message, kept with its raw bytes so nothing is lost."""
+    """A rejected MQTT message, kept with (a bounded prefix of) its raw bytes and its size."""
 
     __tablename__ = "dead_letters"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     topic: Mapped[str] = mapped_column(Text)
+    # At most DEAD_LETTER_KEEP_BYTES of the message; `raw_size` says how long it was.
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw_size: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str] = mapped_column(Text)
     field: Mapped[str | None] = mapped_column(String(255))
     # Set when a replay booked the message after a fix; kept for the audit trail, not deleted.
     replayed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class HeldSessionRow(Base):
+    """A booked session kept out of billing until a coordinator releases or dismisses it."""
+
+    __tablename__ = "held_sessions"
+
+    session_id: Mapped[str] = mapped_column(String(SESSION_ID_LEN), primary_key=True)
+    site: Mapped[str] = mapped_column(String(ID_LEN))
+    member: Mapped[str] = mapped_column(String(ID_LEN))
+    reason: Mapped[str] = mapped_column(String(NAME_LEN))
+    held_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    # `released` (billed from then on) or `dismissed` (never billed); none while it waits.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(NAME_LEN))
+
+
+class SessionConflictRow(Base):
+    """A session delivered again with a body other than the one booked: kept for review."""
+
+    __tablename__ = "session_conflicts"
+    __table_args__ = (Index("ix_session_conflicts_session_id", "session_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(String(SESSION_ID_LEN))
+    site: Mapped[str] = mapped_column(String(ID_LEN))
+    topic: Mapped[str] = mapped_column(Text)
+    # The machine's gateway in the registry when the copy came, if the machine is registered.
+    gateway: Mapped[str | None] = mapped_column(String(ID_LEN))
+    booked: Mapped[str] = mapped_column(Text)  # the booked session, as contract JSON
+    delivered: Mapped[str] = mapped_column(Text)  # the conflicting copy, as contract JSON
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class MachineStateRow(Base):
@@ -171,6 +206,8 @@ class MachineRow(Base):
     run_amps: Mapped[float]
     hysteresis_amps: Mapped[float]
     min_dwell_s: Mapped[float]
+    # The most the machine draws, from its plate: a session's energy is checked against it.
+    rated_w: Mapped[float | None]
     added_at: Mapped[datetime] = mapped_column(UtcDateTime())
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -47,6 +48,7 @@ class MachineSpec:
     run_amps: float
     hysteresis_amps: float = 0.0
     min_dwell_s: float = 2.0
+    rated_w: float | None = None
 
     def __post_init__(self) -> None:
         _check_id(self.site, "site")
@@ -62,6 +64,8 @@ class MachineSpec:
             raise RegistryError("hysteresis_amps", "must be at least 0 and below idle_amps")
         if not self.min_dwell_s >= 0:
             raise RegistryError("min_dwell_s", "must not be negative")
+        if self.rated_w is not None and not 0 < self.rated_w < math.inf:
+            raise RegistryError("rated_w", "must be a finite number of watts above 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +167,7 @@ class Registry:
             row.run_amps = spec.run_amps
             row.hysteresis_amps = spec.hysteresis_amps
             row.min_dwell_s = spec.min_dwell_s
+            row.rated_w = spec.rated_w
             return row
 
     def machine(self, site: str, machine: str) -> MachineRow | None:

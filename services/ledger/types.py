@@ -39,3 +39,8 @@ def from_epoch_ms(ms: int) -> datetime:
     """The UTC instant of a wire timestamp (epoch milliseconds)."""
     # Exact arithmetic: a float division would round some milliseconds away.
     return _EPOCH + timedelta(milliseconds=ms)
+
+
+def to_epoch_ms(instant: datetime) -> int:
+    """A UTC instant as a wire timestamp (epoch milliseconds)."""
+    return (instant - _EPOCH) // timedelta(milliseconds=1)

@@ -35,7 +35,7 @@ from services.api.app import create_app
 from services.api.security import PasswordCost, Role
 from services.api.settings import ApiSettings
 from services.api.state import ApiState, utc_now
-from services.ledger import Ledger, MachineSpec
+from services.ledger import MachineSpec, SessionBook
 from tests.harness.mosquitto import MosquittoServer
 from tests.harness.mqtt import MqttProbe
 from tests.harness.ports import LOOPBACK, free_port
@@ -273,7 +273,7 @@ def book_session(
         end_reason=EndReason.BADGE_OUT,
         clock_ok=True,
     )
-    Ledger(state.engine).book_session(state.settings.site, record)
+    SessionBook(state.engine).book_session(state.settings.site, record)
     return record.id
 
 

@@ -157,6 +157,14 @@ MEMBER: dict[str, Call | str] = {
         "POST", "/api/v1/gateways/gw-1/credentials"
     ),
     "GET /api/v1/gateways/broker-files": Call("GET", "/api/v1/gateways/broker-files"),
+    "GET /api/v1/review/held": Call("GET", "/api/v1/review/held"),
+    "POST /api/v1/review/held/{session_id}/release": Call(
+        "POST", "/api/v1/review/held/00000000-0000-0000-0000-000000000000/release"
+    ),
+    "POST /api/v1/review/held/{session_id}/dismiss": Call(
+        "POST", "/api/v1/review/held/00000000-0000-0000-0000-000000000000/dismiss"
+    ),
+    "GET /api/v1/review/conflicts": Call("GET", "/api/v1/review/conflicts"),
 }
 
 # What only an admin may do: a coordinator is refused.

@@ -17,7 +17,7 @@ from contract import EndReason, SessionRecord, card_hash
 from services.billing.repository import BillingLedger
 from services.billing.service import Billing
 from services.billing.settings import BillingSettings, Workshop
-from services.ledger import Ledger, Registry
+from services.ledger import Registry, ReviewQueue, SessionBook
 from tests.billing.examples import SITE
 from tests.harness.ports import free_port
 
@@ -37,7 +37,7 @@ class Clock:
 class Shop(NamedTuple):
     """One workshop's ledger, seen by ingest (sessions), the registry and billing."""
 
-    sessions: Ledger
+    sessions: SessionBook
     registry: Registry
     billing: Billing
     clock: Clock
@@ -77,11 +77,16 @@ def book(
 
 
 def join(shop: Shop, member: str, *, at: datetime | None = None, email: str | None = None) -> None:
-    """Register a member, joined at a moment (long ago by default)."""
+    """Register a member, joined at a moment (long ago by default), and release what was held."""
     registry = Registry(shop.registry.engine, clock=lambda: at or datetime(2025, 1, 1, tzinfo=UTC))
     registry.add_member(
         member_id=member, name=member.title(), email=email or f"{member}@example.org"
     )
+    # Sessions booked before the member was registered wait for a coordinator, as in a workshop.
+    queue = ReviewQueue(shop.registry.engine)
+    for held in queue.held():
+        if held.member == member:
+            queue.release(held.session_id, by="coordinator")
 
 
 @pytest.fixture
@@ -93,7 +98,7 @@ def shop(ledger_url: str) -> Iterator[Shop]:
     settings = BillingSettings(workshop=Workshop(name="Officina Comune", address=("Via Roma 1",)))
     try:
         yield Shop(
-            Ledger(engine),
+            SessionBook(engine),
             Registry(engine),
             Billing(billing_ledger, settings, terminal=False),
             clock,

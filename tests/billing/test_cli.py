@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from services.billing.cli import app
 from services.billing.months import Month
 from services.billing.repository import BillingLedger
-from services.ledger import Ledger, Registry
+from services.ledger import Registry, SessionBook
 from tests.billing.conftest import Clock, Shop, book
 from tests.billing.examples import rome
 
@@ -24,7 +24,7 @@ def url(sqlite_url: str) -> str:
     registry = Registry(ledger.engine)
     for member in ("anna", "bruno"):
         registry.add_member(member_id=member, name=member.title(), email=f"{member}@example.org")
-    shop = Shop(Ledger(ledger.engine), registry, None, Clock(rome(2026, 11, 2)))  # type: ignore[arg-type]
+    shop = Shop(SessionBook(ledger.engine), registry, None, Clock(rome(2026, 11, 2)))  # type: ignore[arg-type]
     book(shop, "anna", rome(2026, 10, 5, 9), minutes=90, kwh=3)
     book(shop, "bruno", rome(2026, 10, 6, 9), minutes=30, kwh=1)
     ledger.close()

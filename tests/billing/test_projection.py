@@ -21,7 +21,7 @@ from services.billing.projection import (
 )
 from services.billing.scheduler import StatementScheduler
 from services.billing.usage import epoch_ms
-from services.ingest import InfluxClient, InfluxSettings
+from services.influx import InfluxClient, InfluxSettings
 from services.ledger import member_pseudonym
 from tests.billing.conftest import Shop, book, join
 from tests.billing.examples import rome
@@ -59,8 +59,8 @@ def _usage_before_and_after_now(shop: Shop) -> None:
     join(shop, "marco")
     book(shop, "giulia", rome(2026, 11, 3, 10), minutes=60, kwh=60)
     book(shop, "marco", rome(2026, 11, 5, 10), minutes=30, kwh=20)
-    book(shop, "giulia", rome(2026, 11, 20, 10), minutes=90, kwh=500)  # after now: not counted
-    book(shop, "marco", rome(2026, 10, 20, 10), minutes=90, kwh=500)  # last month: not counted
+    book(shop, "giulia", rome(2026, 11, 20, 10), minutes=90, kwh=100)  # after now: not counted
+    book(shop, "marco", rome(2026, 10, 20, 10), minutes=90, kwh=100)  # last month: not counted
 
 
 def test_the_months_pools_are_split_over_the_usage_so_far(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 
 import pytest
@@ -34,7 +35,7 @@ from contract import (
     encode_payload,
     parse_topic,
 )
-from contract.payloads import MAX_EPOCH_MS, MAX_PAYLOAD_BYTES, Envelope
+from contract.payloads import CEILING_W, MAX_EPOCH_MS, MAX_PAYLOAD_BYTES, Envelope
 from contract.topics import ID_PATTERN, MACHINE_KINDS
 
 # Correctness only: a slow machine must not turn a round trip into a failure.
@@ -56,12 +57,15 @@ short_texts = st.text(min_size=1, max_size=64)
 
 @st.composite
 def session_records(draw: st.DrawFn) -> SessionRecord:
-    """A closed session whose times and durations agree with each other."""
-    started = draw(st.integers(min_value=0, max_value=MAX_EPOCH_MS))
-    ended = draw(st.integers(min_value=started, max_value=MAX_EPOCH_MS))
-    running = draw(amounts)
-    idle = draw(amounts)
-    unlocked = running + idle + draw(amounts)
+    """A closed session whose times, durations and energy agree with each other."""
+    durations = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False)
+    running = draw(durations)
+    idle = draw(durations)
+    unlocked = running + idle + draw(durations)
+    span_ms = math.ceil(unlocked * 1000)
+    started = draw(st.integers(min_value=0, max_value=MAX_EPOCH_MS - span_ms))
+    ended = started + span_ms
+    most_wh = CEILING_W * span_ms / 3_600_000
     return SessionRecord(
         id=draw(session_ids),
         ts=draw(epoch_ms),
@@ -73,7 +77,7 @@ def session_records(draw: st.DrawFn) -> SessionRecord:
         unlocked_s=unlocked,
         running_s=running,
         idle_s=idle,
-        energy_wh=draw(amounts),
+        energy_wh=draw(st.floats(min_value=0, max_value=most_wh)),
         end_reason=draw(st.sampled_from(EndReason)),
         clock_ok=draw(st.booleans()),
     )

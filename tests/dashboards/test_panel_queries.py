@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from contract import encode_payload
+from contract import Envelope, SessionRecord, encode_payload
 from contract.mqtt import MqttProtocol
 from dashboards import DASHBOARDS, Panel
 from dashboards.expand import TimeRange, expand, panel_queries
@@ -22,9 +22,10 @@ from dashboards.rollups import backfill_statements
 from services.billing import AllocationKey, Billing, BillingLedger, BillingSettings, CostPool
 from services.billing.months import Month
 from services.billing.projection import PoolProjector
-from services.ingest import InfluxClient, InfluxSettings, Ingest, IngestSettings
-from services.ingest.influx_setup import apply as setup_influx
-from services.ledger import member_pseudonym
+from services.influx import InfluxClient, InfluxSettings
+from services.influx.setup import apply as setup_influx
+from services.ingest import Ingest, IngestSettings
+from services.ledger import Registry, member_pseudonym, open_ledger
 from tests.dashboards import week
 from tests.dashboards.questions import SAME_ANSWERS, SameAnswer, answers, assert_same
 from tests.harness.influxdb import InfluxServer, Series
@@ -100,6 +101,12 @@ def seeded(
     ]
     messages += [status for gateway in week.GATEWAYS for status in week.statuses(start_ms, gateway)]
     garbage = week.rejected(start_ms)
+    conflicted = next(
+        (topic, payload)
+        for topic, payload in messages
+        if isinstance(payload, SessionRecord)
+        and (topic.split("/")[2], payload.machine) == week.CONFLICTED_MACHINE
+    )
     settings = IngestSettings(
         broker=broker.options(
             client_id=f"ingest-week-{uuid.uuid4().hex[:8]}", protocol=MqttProtocol.V5
@@ -109,6 +116,7 @@ def seeded(
         flush_interval_s=0.2,
         pseudonym_key=PSEUDONYM_KEY,
     )
+    _register_members(settings.ledger_url, messages)
     try:
         with Ingest(settings) as ingest:
             ingest.wait_connected(WAIT_S)
@@ -121,6 +129,12 @@ def seeded(
             lines = len(messages) + len(garbage)
             assert ingest.wait_for_count("influx_lines", lines, WAIT_S), ingest.counters
             assert ingest.wait_for_count("rejected", len(garbage), WAIT_S), ingest.counters
+            # Once the first copy is booked, the altered one is a conflict, and a point too.
+            topic, record = conflicted
+            with MqttProbe(host=broker.host, port=broker.port) as gateway:
+                gateway.publish(topic, encode_payload(week.conflicting_copy(record)))
+            assert ingest.wait_for_count("session_conflicts", 1, WAIT_S), ingest.counters
+            assert ingest.wait_for_count("influx_lines", lines + 1, WAIT_S), ingest.counters
         end_ms = start_ms + week.DAYS * week.DAY_MS - 1
         for statement in backfill_statements(
             database, where=f"time >= {start_ms}ms AND time <= {end_ms}ms"
@@ -141,6 +155,17 @@ def seeded(
         )
     finally:
         influxdb.drop_database(database)
+
+
+def _register_members(ledger_url: str, messages: list[tuple[str, Envelope]]) -> None:
+    """The week's members in the registry, so their sessions are billed (and projected)."""
+    registry = Registry(open_ledger(ledger_url))
+    try:
+        members = {p.member for _, p in messages if isinstance(p, SessionRecord)}
+        for member in sorted(members):
+            registry.add_member(member_id=member, name=member.title())
+    finally:
+        registry.engine.dispose()
 
 
 def _projected_at_ms(week_start_ms: int) -> int:
@@ -363,6 +388,12 @@ def _check_spool_backlog(answers: list[list[Series]], seeded: SeededWeek) -> Non
     assert all(len(s.rows()) > len(shown[s.tags["gateway"]]) for s in backlog)
 
 
+def _check_session_conflicts(answers: list[list[Series]], seeded: SeededWeek) -> None:
+    (counts,) = answers
+    shown = {(s.tags["site"], s.tags["machine"]): _number(s.rows()[0]["conflicts"]) for s in counts}
+    assert shown == week.SESSION_CONFLICTS
+
+
 def _check_rejected(answers: list[list[Series]], seeded: SeededWeek) -> None:
     (counts,) = answers
     shown = {(s.tags["site"], s.tags["kind"]): _number(s.rows()[0]["rejected"]) for s in counts}
@@ -459,6 +490,7 @@ EXPECTED: dict[tuple[str, str], Check] = {
     ("officina-gateways", "Online"): _check_online,
     ("officina-gateways", "Spool backlog"): _check_spool_backlog,
     ("officina-gateways", "Rejected messages"): _check_rejected,
+    ("officina-gateways", "Session conflicts"): _check_session_conflicts,
     ("officina-gateways", "Last heard"): _check_last_heard,
     ("officina-gateways", "Samples per minute"): _check_samples_per_minute,
     ("officina-gateways", "Samples lost"): _check_lost,

@@ -16,8 +16,8 @@ import pytest
 
 from dashboards.expand import TimeRange
 from dashboards.rollups import backfill_statements
-from services.ingest import InfluxClient, InfluxSettings
-from services.ingest.influx_setup import apply as setup_influx
+from services.influx import InfluxClient, InfluxSettings
+from services.influx.setup import apply as setup_influx
 from tests.dashboards.questions import SAME_ANSWERS, SameAnswer, answers, assert_same
 from tests.harness.influxdb import InfluxServer
 

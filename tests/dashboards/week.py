@@ -243,6 +243,16 @@ REJECTED = {
 }
 
 
+# What the Session conflicts panel counts: the lathe's first session comes again, altered.
+CONFLICTED_MACHINE = ("officina-nord", "lathe-1")
+SESSION_CONFLICTS = {CONFLICTED_MACHINE: 1.0}
+
+
+def conflicting_copy(record: SessionRecord) -> SessionRecord:
+    """The same session sent again a second later with more energy: a conflict, not a repeat."""
+    return record.model_copy(update={"ts": record.ts + 1000, "energy_wh": record.energy_wh + 1})
+
+
 SESSION_START_MINUTE, SESSION_END_MINUTE = 60, 300  # from running to locked again
 SARAS_LASER_DAYS = 3
 

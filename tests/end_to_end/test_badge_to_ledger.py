@@ -25,7 +25,7 @@ from gateway.config import (
     mcu_roles,
 )
 from gateway.daemon import Gateway
-from services.ingest.influx import InfluxSettings
+from services.influx import InfluxSettings
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings
 from tests.harness.influxdb import InfluxDatabase

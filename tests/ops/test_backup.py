@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from contract import EndReason, SessionRecord, card_hash
-from services.ledger import Ledger, MachineRow, MachineSpec, Registry, SessionRow, open_ledger
+from services.ledger import MachineRow, MachineSpec, Registry, SessionBook, SessionRow, open_ledger
 from services.ops import BackupError, backup, restore
 from tests.harness.sql import PostgresServer
 
@@ -28,7 +28,7 @@ def _fill(ledger_url: str) -> None:
                 site="nord", id="lathe-1", name="Tornio", gateway="gw-a", idle_amps=0.5, run_amps=2
             )
         )
-        ledger = Ledger(engine)
+        ledger = SessionBook(engine)
         record = SessionRecord(
             id="7d5f3c1e-8a9b-4c2d-9e0f-1a2b3c4d5e6f",
             ts=T0 + 600_000,

@@ -11,7 +11,9 @@ from pathlib import Path
 import httpx
 
 from contract.mqtt import MqttProtocol
-from services.ingest import InfluxSettings, IngestSettings, RetryPolicy
+from services.influx import InfluxSettings
+from services.ingest import IngestSettings, RetryPolicy
+from services.ingest.settings import MAX_SESSION_AGE_DAYS
 from tests.harness.influxdb import InfluxDatabase, InfluxServer
 from tests.harness.mosquitto import MosquittoServer
 from tests.harness.ports import free_port
@@ -35,6 +37,8 @@ def ingest_settings(
         "flush_interval_s": FLUSH_INTERVAL_S,
         "retry": QUICK_RETRY,
         "hold_wait_s": 0.3,
+        # The examples' sessions are dated 2026-01-01, however long ago that is when they run.
+        "session_max_age_days": MAX_SESSION_AGE_DAYS,
     }
     values.update(options)
     protocol = values.pop("protocol", MqttProtocol.V5)
@@ -86,6 +90,9 @@ class IngestProcess:
             "0.2",
             "--metrics-port",
             str(self.metrics_port),
+            # The tests' months are fixed dates, however long ago they are when the tests run.
+            "--session-max-age-days",
+            str(MAX_SESSION_AGE_DAYS),
             *extra,
         ]
         with log_path.open("ab") as log:

@@ -12,7 +12,7 @@ import pytest
 
 from contract import BadgeDecision, MachineState, TopicKind, encode_payload
 from services.ingest import Ingest, MqttProtocol
-from services.ledger import Ledger
+from services.ledger import SessionBook
 from tests.harness.influxdb import InfluxDatabase
 from tests.harness.mosquitto import MosquittoServer
 from tests.harness.mqtt import MqttProbe
@@ -69,7 +69,7 @@ def gateway(mosquitto: MosquittoServer) -> Iterator[MqttProbe]:
         yield probe
 
 
-def read_ledger(ingest: Ingest) -> Ledger:
+def read_ledger(ingest: Ingest) -> SessionBook:
     """The ledger the running ingest books into."""
     return ingest.ledger
 

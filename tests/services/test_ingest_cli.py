@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from contract import TopicKind, encode_payload
 from services.ingest.cli import app
-from services.ledger import Ledger
+from services.ingest.settings import MAX_SESSION_AGE_DAYS
+from services.ledger import SessionBook
 from tests.harness.mosquitto import MosquittoServer
 from tests.harness.mqtt import MqttProbe
 from tests.services.examples import session_record, topic
@@ -23,7 +24,7 @@ runner = CliRunner()
 
 
 def test_dead_letters_lists_each_rejected_message_with_its_field(sqlite_url: str) -> None:
-    ledger = Ledger.open(sqlite_url)
+    ledger = SessionBook.open(sqlite_url)
     ledger.dead_letter(topic(TopicKind.TELEMETRY), b"\xffoops", "invalid payload", field="amps")
     ledger.close()
 
@@ -78,6 +79,9 @@ def test_run_books_sessions_until_sigterm(mosquitto: MosquittoServer, tmp_path: 
         ledger_url,
         "--client-id",
         f"cli-{tmp_path.name}",
+        # The example session is dated 2026-01-01.
+        "--session-max-age-days",
+        str(MAX_SESSION_AGE_DAYS),
     ]
     process = subprocess.Popen(
         command, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2]
@@ -98,7 +102,7 @@ def test_run_books_sessions_until_sigterm(mosquitto: MosquittoServer, tmp_path: 
             process.kill()
             process.wait()
 
-    ledger = Ledger.open(ledger_url)
+    ledger = SessionBook.open(ledger_url)
     try:
         assert [s.id for s in ledger.sessions()] == [record.id]
     finally:

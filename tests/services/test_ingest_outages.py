@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from services.ingest import Ingest
-from services.ledger import Ledger
+from services.ledger import SessionBook
 from tests.harness.influxdb import InfluxServer
 from tests.harness.mosquitto import MosquittoServer
 from tests.harness.plugin import InfluxFactory
@@ -34,7 +34,7 @@ def telemetry_in(messages: Sequence[tuple[str, bytes]]) -> int:
 
 def assert_booked_exactly(ledger_url: str, influx: InfluxServer, load: Load) -> None:
     """Every session once, every sample once, nothing rejected."""
-    ledger = Ledger.open(ledger_url)
+    ledger = SessionBook.open(ledger_url)
     try:
         sessions = ledger.sessions()
         assert len(sessions) == len(load.sessions)
@@ -124,7 +124,7 @@ def test_sqlite_locked_by_another_writer_mid_stream_loses_and_doubles_nothing(
     path = tmp_path / "ledger.sqlite3"
     # A short lock wait, so each attempt fails fast while the other writer holds the file.
     ledger_url = f"sqlite:///{path}?timeout=0.1"
-    Ledger.open(ledger_url).close()
+    SessionBook.open(ledger_url).close()
     blocker = sqlite3.connect(path, timeout=0, isolation_level=None)
 
     def lock() -> None:

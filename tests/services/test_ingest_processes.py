@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from services.ledger import Ledger
+from services.ledger import SessionBook
 from services.ledger.db import make_engine, migration_lock
 from tests.harness.influxdb import InfluxDatabase
 from tests.harness.mosquitto import MosquittoServer
@@ -40,7 +40,7 @@ def processes() -> Iterator[list[IngestProcess]]:
 
 def booked_sessions(ledger_url: str) -> list[str]:
     """The ids of the sessions in the ledger (a row per booking)."""
-    ledger = Ledger.open(ledger_url)
+    ledger = SessionBook.open(ledger_url)
     try:
         return [row.id for row in ledger.sessions()]
     finally:

@@ -9,22 +9,22 @@ from datetime import UTC, datetime
 import pytest
 
 from contract import BadgeDecision, MachineState
-from services.ledger import Bookings, Ledger, MachineEvent, SiteSession
+from services.ledger import Bookings, MachineEvent, SessionBook, SiteSession
 from tests.services.examples import CARD, MACHINE, MEMBER, SITE, T0, badge, session_record
 from tests.services.examples import state_change as change
 
 
 @pytest.fixture
-def ledger(ledger_url: str) -> Iterator[Ledger]:
+def ledger(ledger_url: str) -> Iterator[SessionBook]:
     """A freshly migrated ledger on SQLite and on PostgreSQL."""
-    opened = Ledger.open(ledger_url)
+    opened = SessionBook.open(ledger_url)
     try:
         yield opened
     finally:
         opened.close()
 
 
-def test_booking_a_session_twice_keeps_one_row_counted_twice(ledger: Ledger) -> None:
+def test_booking_a_session_twice_keeps_one_row_counted_twice(ledger: SessionBook) -> None:
     record = session_record()
 
     assert ledger.book_session(SITE, record) is True
@@ -35,7 +35,7 @@ def test_booking_a_session_twice_keeps_one_row_counted_twice(ledger: Ledger) -> 
     assert booked.deliveries == 2
 
 
-def test_a_redelivery_changes_nothing_but_the_delivery_count(ledger: Ledger) -> None:
+def test_a_redelivery_changes_nothing_but_the_delivery_count(ledger: SessionBook) -> None:
     record = session_record()
     ledger.book_session(SITE, record)
     altered = record.model_copy(update={"energy_wh": 9999.0, "member": "someone-else"})
@@ -46,7 +46,7 @@ def test_a_redelivery_changes_nothing_but_the_delivery_count(ledger: Ledger) -> 
     assert (booked.energy_wh, booked.member, booked.deliveries) == (1200.0, MEMBER, 2)
 
 
-def test_a_batch_books_each_session_once_and_counts_every_delivery(ledger: Ledger) -> None:
+def test_a_batch_books_each_session_once_and_counts_every_delivery(ledger: SessionBook) -> None:
     early, twice, once = (session_record(start=T0 + n * 60_000) for n in range(3))
     ledger.book_session(SITE, early)
     arrivals = [early, twice, twice, once, early]
@@ -59,7 +59,7 @@ def test_a_batch_books_each_session_once_and_counts_every_delivery(ledger: Ledge
     assert booked == {early.id: 3, twice.id: 2, once.id: 1}
 
 
-def test_a_booked_session_reads_back_as_sent_with_utc_times(ledger: Ledger) -> None:
+def test_a_booked_session_reads_back_as_sent_with_utc_times(ledger: SessionBook) -> None:
     record = session_record()
     ledger.book_session(SITE, record)
 
@@ -77,7 +77,7 @@ def test_a_booked_session_reads_back_as_sent_with_utc_times(ledger: Ledger) -> N
     assert booked.received_at.tzinfo is not None
 
 
-def test_sessions_can_be_read_per_machine_and_per_member(ledger: Ledger) -> None:
+def test_sessions_can_be_read_per_machine_and_per_member(ledger: SessionBook) -> None:
     ledger.book_session(SITE, session_record(machine="lathe-1", member="giulia"))
     ledger.book_session(SITE, session_record(machine="laser-2", member="giulia", start=T0 + 1))
     ledger.book_session(SITE, session_record(machine="laser-2", member="marco", start=T0 + 2))
@@ -88,7 +88,7 @@ def test_sessions_can_be_read_per_machine_and_per_member(ledger: Ledger) -> None
     assert ledger.sessions(machine="cnc-9") == []
 
 
-def test_a_badge_event_is_booked_once(ledger: Ledger) -> None:
+def test_a_badge_event_is_booked_once(ledger: SessionBook) -> None:
     denied = badge(BadgeDecision.DENIED)
 
     assert ledger.book_badge(SITE, MACHINE, denied) is True
@@ -99,7 +99,7 @@ def test_a_badge_event_is_booked_once(ledger: Ledger) -> None:
     assert event.at == datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def test_a_batch_of_badges_with_and_without_a_member_books_each_once(ledger: Ledger) -> None:
+def test_a_batch_of_badges_with_and_without_a_member_books_each_once(ledger: SessionBook) -> None:
     granted = badge(BadgeDecision.GRANTED, ts=T0)
     denied = badge(BadgeDecision.DENIED, ts=T0 + 1000)
     ledger.book_badge(SITE, MACHINE, granted)
@@ -112,7 +112,7 @@ def test_a_batch_of_badges_with_and_without_a_member_books_each_once(ledger: Led
     assert events == [(granted.id, MEMBER), (denied.id, None)]
 
 
-def test_the_latest_state_wins_even_when_an_older_one_arrives_late(ledger: Ledger) -> None:
+def test_the_latest_state_wins_even_when_an_older_one_arrives_late(ledger: SessionBook) -> None:
     session = str(uuid.uuid4())
     running = change(MachineState.RUNNING, since=T0 + 60_000, session=session)
     unlocked = change(MachineState.UNLOCKED, since=T0, session=session)
@@ -126,7 +126,7 @@ def test_the_latest_state_wins_even_when_an_older_one_arrives_late(ledger: Ledge
     assert stored.since == datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
 
 
-def test_a_newer_state_replaces_the_stored_one(ledger: Ledger) -> None:
+def test_a_newer_state_replaces_the_stored_one(ledger: SessionBook) -> None:
     ledger.record_state(SITE, MACHINE, change(MachineState.RUNNING, since=T0, session=None))
     ledger.record_state(SITE, MACHINE, change(MachineState.LOCKED, since=T0 + 1))
 
@@ -134,7 +134,7 @@ def test_a_newer_state_replaces_the_stored_one(ledger: Ledger) -> None:
     assert (stored.state, stored.session) == ("locked", None)
 
 
-def test_a_dead_letter_keeps_the_raw_bytes_and_the_field(ledger: Ledger) -> None:
+def test_a_dead_letter_keeps_the_raw_bytes_and_the_field(ledger: SessionBook) -> None:
     raw = b"\xff\xfe not json \x00"
     topic = f"officina/v1/{SITE}/machines/{MACHINE}/telemetry"
 

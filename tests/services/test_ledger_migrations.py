@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 import services
-from services.ledger import Base, Ledger, open_ledger
+from services.ledger import Base, SessionBook, open_ledger
 from services.ledger.db import alembic_config, downgrade, migrate
 from tests.services.examples import SITE, session_record
 
@@ -48,10 +48,10 @@ def test_migrations_and_models_agree(ledger_url: str) -> None:
 
 
 def test_opening_a_migrated_ledger_again_keeps_its_data(ledger_url: str) -> None:
-    first = Ledger.open(ledger_url)
+    first = SessionBook.open(ledger_url)
     first.book_session(SITE, session_record())
     first.close()
-    second = Ledger.open(ledger_url)
+    second = SessionBook.open(ledger_url)
     try:
         assert len(second.sessions()) == 1
     finally:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from contract import card_hash
-from services.ledger import Ledger, MachineSpec, Registry, RegistryError
+from services.ledger import MachineSpec, Registry, RegistryError, SessionBook
 from tests.services.examples import SITE
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -21,7 +21,7 @@ LATHE = MachineSpec(
 @pytest.fixture
 def registry(ledger_url: str) -> Iterator[Registry]:
     """A registry on a fresh ledger, on SQLite and on PostgreSQL."""
-    ledger = Ledger.open(ledger_url)
+    ledger = SessionBook.open(ledger_url)
     try:
         yield Registry(ledger.engine, clock=lambda: NOW)
     finally:

@@ -3,7 +3,7 @@
 # officina speaks the v1 API: map database "$INFLUX_BUCKET" to the raw bucket (90 days) and its
 # retention policy "rollups" to a bucket kept for good, then roll raw points up every minute, and
 # the minutes every hour, with tasks (InfluxDB 2 has no continuous queries), writing what
-# `dashboards/rollups.py` reads (services/ingest/SCHEMA.md). Windows are stamped with their
+# `dashboards/rollups.py` reads (services/influx/SCHEMA.md). Windows are stamped with their
 # start, as InfluxQL's GROUP BY time() stamps them.
 set -eu
 

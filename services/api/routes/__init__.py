@@ -11,6 +11,7 @@ from services.api.routes import (
     machines,
     members,
     qualifications,
+    review,
     sessions,
     statements,
     tariffs,
@@ -30,4 +31,5 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     statements.router,
     floor.router,
     gateways.router,
+    review.router,
 )

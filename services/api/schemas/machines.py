@@ -21,6 +21,8 @@ class MachineBase(BaseModel):
     run_amps: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
     hysteresis_amps: Amps = 0.0
     min_dwell_s: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)] = 2.0
+    # From the machine's plate; a session's energy beyond 1.5 times what it could draw is refused.
+    rated_w: Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False)] | None = None
 
 
 class MachineSave(MachineBase):

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from services.ingest.errors import SettingsError
-from services.ingest.influx import InfluxClient
-from services.ingest.schema import MACHINE_STATE, TELEMETRY
+from services.influx.client import InfluxClient
+from services.influx.errors import InfluxSettingsError
+from services.influx.measurements import MACHINE_STATE, TELEMETRY
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,9 @@ def select_into(database: str, rollup: Rollup, *, where: str = "") -> str:
 
 def _check_identifier(name: str) -> None:
     if not name or any(c in name for c in '"\\\n'):
-        raise SettingsError(f"influx database {name!r}: no quotes, backslashes or line breaks")
+        raise InfluxSettingsError(
+            f"influx database {name!r}: no quotes, backslashes or line breaks"
+        )
 
 
 def continuous_query(database: str, rollup: Rollup) -> str:

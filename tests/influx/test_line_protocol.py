@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contract import EndReason, MachineState, SessionRecord, StateChange, Telemetry, card_hash
-from services.ingest.line_protocol import (
+from contract.payloads import CEILING_W
+from services.influx.line_protocol import (
     INT64_MAX,
     INT64_MIN,
     FieldValue,
@@ -29,7 +30,7 @@ from services.ingest.schema import (
 )
 from services.ledger import member_pseudonym
 from tests.harness.influxdb import InfluxDatabase
-from tests.services.lineproto_reader import read_line
+from tests.influx.lineproto_reader import read_line
 
 # Backslashes and line breaks are refused in names (InfluxDB versions disagree on them).
 names = st.text(st.characters(codec="utf-8", exclude_characters="\\\n\r"), min_size=1)
@@ -176,23 +177,26 @@ def test_the_fast_state_line_is_the_escaped_general_line() -> None:
     member=st.from_regex(r"[a-z0-9][a-z0-9-]{0,63}", fullmatch=True),
     running_s=st.floats(min_value=0, max_value=1e6, allow_nan=False),
     idle_s=st.floats(min_value=0, max_value=1e6, allow_nan=False),
-    energy_wh=st.floats(min_value=0, max_value=1e9, allow_nan=False),
+    energy_share=st.floats(min_value=0, max_value=1, allow_nan=False),
 )
 def test_the_fast_session_line_is_the_escaped_general_line(
-    member: str, running_s: float, idle_s: float, energy_wh: float
+    member: str, running_s: float, idle_s: float, energy_share: float
 ) -> None:
+    started = 1_767_225_600_123
+    # The contract wants a session's span to hold its durations and its energy a ceiling power.
+    ended = started + math.ceil((running_s + idle_s) * 1000)
     record = SessionRecord(
         id="7f1d1c6e-4b1a-4f49-9d7e-3f1c2a0b9e11",
-        ts=1_767_226_800_000,
+        ts=ended,
         machine="lathe-1",
         member=member,
         card=card_hash("04A1B2C3", b"k"),
-        started=1_767_225_600_123,
-        ended=1_767_226_800_000,
+        started=started,
+        ended=ended,
         unlocked_s=running_s + idle_s,
         running_s=running_s,
         idle_s=idle_s,
-        energy_wh=energy_wh,
+        energy_wh=energy_share * CEILING_W * (ended - started) / 3_600_000,
         end_reason=EndReason.BADGE_OUT,
         clock_ok=True,
     )

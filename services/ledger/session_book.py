@@ -1,14 +1,14 @@
-"""The ledger as ingest sees it: idempotent bookings and the queries that read them back."""
+"""The session book: what ingest books in the ledger, idempotently, and the queries reading it."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import (
     DisconnectionError,
@@ -26,10 +26,17 @@ from services.ledger.bookings import (
     MachineEvent,
     SiteSession,
     book_all,
+    kept_raw,
 )
 from services.ledger.db import open_ledger
 from services.ledger.errors import LedgerError, LedgerUnavailableError
-from services.ledger.models import BadgeEventRow, DeadLetterRow, MachineStateRow, SessionRow
+from services.ledger.models import (
+    BadgeEventRow,
+    DeadLetterRow,
+    MachineRow,
+    MachineStateRow,
+    SessionRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +56,8 @@ def _translated(err: SQLAlchemyError, what: str) -> LedgerError:
     return LedgerError(f"{what}: {err}")
 
 
-class Ledger:
-    """Books what ingest receives; every booking is safe to repeat."""
+class SessionBook:
+    """The book of sessions, badges, states and dead letters; each safe to repeat."""
 
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _utc_now) -> None:
         self.engine = engine
@@ -65,7 +72,7 @@ class Ledger:
         self._insert: Callable[[Any], Any] = dialects[engine.dialect.name]
 
     @classmethod
-    def open(cls, url: str) -> Ledger:
+    def open(cls, url: str) -> SessionBook:
         """Open (and migrate) the ledger at a SQLAlchemy URL."""
         return cls(open_ledger(url))
 
@@ -109,9 +116,14 @@ class Ledger:
         return self.book(Bookings(states=[MachineEvent(site, machine, change)])).states_kept == 1
 
     def dead_letter(self, topic: str, raw: bytes, error: str, *, field: str | None = None) -> int:
-        """Keep a rejected message with its raw bytes; returns its dead-letter id."""
+        """Keep a rejected message (a bounded prefix of its bytes); returns its dead-letter id."""
         row = DeadLetterRow(
-            received_at=self._clock(), topic=topic, raw=bytes(raw), error=error, field=field
+            received_at=self._clock(),
+            topic=topic,
+            raw=kept_raw(raw),
+            raw_size=len(raw),
+            error=error,
+            field=field,
         )
         with self._transaction(f"dead-letter a message on {topic!r}") as session:
             session.add(row)
@@ -128,6 +140,18 @@ class Ledger:
                 .where(DeadLetterRow.id.in_(letter_ids))
                 .values(replayed_at=self._clock())
             )
+
+    def rated_powers(self, machines: Iterable[tuple[str, str]]) -> dict[tuple[str, str], float]:
+        """The rated power in watts of those of the (site, machine) pairs registered with one."""
+        wanted = list(machines)
+        if not wanted:
+            return {}
+        query = select(MachineRow.site, MachineRow.id, MachineRow.rated_w).where(
+            tuple_(MachineRow.site, MachineRow.id).in_(wanted), MachineRow.rated_w.is_not(None)
+        )
+        with self._transaction("read machines' rated power") as session:
+            rows = session.execute(query).all()
+        return {(site, machine): watts for site, machine, watts in rows if watts is not None}
 
     def sessions(
         self, *, site: str | None = None, machine: str | None = None, member: str | None = None

@@ -6,9 +6,8 @@ import time
 
 from typer.testing import CliRunner
 
-from services.ingest import InfluxClient, InfluxSettings
-from services.ingest.cli import app
-from services.ingest.influx_setup import (
+from services.influx import InfluxClient, InfluxSettings
+from services.influx.setup import (
     FOREVER,
     RAW,
     ROLLUPS,
@@ -16,6 +15,7 @@ from services.ingest.influx_setup import (
     continuous_query,
     select_into,
 )
+from services.ingest.cli import app
 from tests.harness.influxdb import InfluxServer
 
 runner = CliRunner()

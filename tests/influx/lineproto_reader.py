@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.ingest.line_protocol import FieldValue
+from services.influx import FieldValue
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 The client sends one batch per call and says plainly what went wrong: InfluxDB away, busy or
 not letting us in (`InfluxUnavailableError`: the same batch may succeed later) or InfluxDB
 refusing the lines themselves (`InfluxRefusedError`, HTTP 400/413: sending them again would fail
-again). Batching, retrying and acknowledging are the booker's job.
+again). Batching, retrying and acknowledging are the writer's job (ingest's booker,
+billing's projection).
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from dataclasses import dataclass
 import httpx
 
 from contract.secrets import password_problem, secret_problem
-from services.ingest.errors import SettingsError
+from services.influx.errors import (
+    InfluxError,
+    InfluxRefusedError,
+    InfluxSettingsError,
+    InfluxUnavailableError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,26 +30,6 @@ MAX_BATCH_LINES = 5_000
 # Level 1 compresses line protocol about 8:1 at a fraction of level 6's time.
 GZIP_LEVEL = 1
 _REFUSED = frozenset({400, 413})
-
-
-class InfluxError(Exception):
-    """InfluxDB could not be written or queried."""
-
-
-class InfluxUnavailableError(InfluxError):
-    """InfluxDB did not take the request now (down, overloaded, auth): try again later."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class InfluxRefusedError(InfluxError):
-    """InfluxDB refused the lines themselves (malformed, type conflict, too old): do not retry."""
-
-    def __init__(self, message: str, *, status: int) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +46,21 @@ class InfluxSettings:
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
-            raise SettingsError(f"influx url {self.url!r}: must start with http:// or https://")
+            raise InfluxSettingsError(
+                f"influx url {self.url!r}: must start with http:// or https://"
+            )
         if not self.database:
-            raise SettingsError("influx database: must not be empty")
+            raise InfluxSettingsError("influx database: must not be empty")
         if self.token and self.username:
-            raise SettingsError("influx token and username: give one way of logging in, not both")
+            raise InfluxSettingsError(
+                "influx token and username: give one way of logging in, not both"
+            )
         weak = [
             secret_problem("influx token", self.token) if self.token else None,
             password_problem("influx password", self.password or None),
         ]
         if any(weak):
-            raise SettingsError("; ".join(problem for problem in weak if problem))
+            raise InfluxSettingsError("; ".join(problem for problem in weak if problem))
 
 
 class InfluxClient:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from services.ingest import (
+from services.influx import (
     InfluxClient,
     InfluxRefusedError,
     InfluxSettings,
+    InfluxSettingsError,
     InfluxUnavailableError,
-    SettingsError,
 )
 from tests.harness.influxdb import InfluxDatabase
 from tests.harness.plugin import InfluxFactory
@@ -89,5 +89,5 @@ def test_influxdb_stopped_then_started_takes_the_same_batch(
 def test_settings_that_cannot_work_are_refused_naming_the_field(
     options: dict[str, str], field: str
 ) -> None:
-    with pytest.raises(SettingsError, match=field):
+    with pytest.raises(InfluxSettingsError, match=field):
         InfluxSettings(**options)  # type: ignore[arg-type]
