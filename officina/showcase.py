@@ -40,9 +40,9 @@ from services.api.settings import ApiSettings
 from services.billing.engine import MonthStatements, bill_month
 from services.billing.months import Month
 from services.billing.projection import PoolProjector
-from services.billing.repository import BillingLedger
 from services.billing.service import Billing
 from services.billing.settings import BillingSettings, Workshop
+from services.billing.store import BillingLedger
 from services.ingest.influx import InfluxClient, InfluxSettings
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings, MqttProtocol

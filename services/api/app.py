@@ -37,8 +37,8 @@ from services.billing.errors import (
     StatementStateError,
     UnallocatablePoolError,
 )
-from services.billing.repository import BillingLedger
 from services.billing.service import Billing
+from services.billing.store import BillingLedger
 from services.ledger import LedgerError, Registry, RegistryError, open_ledger
 
 log = logging.getLogger(__name__)
