@@ -8,7 +8,8 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.concurrency import run_in_threadpool
 
 from contract import card_hash
-from services.api.deps import PersonUser, SessionDep, StaffUser, StateDep
+from services.api import queries
+from services.api.deps import DbDep, PersonUser, StaffUser, StateDep
 from services.api.schemas.cards import CardCreate, CardEnrol, CardPublic
 from services.api.schemas.common import CardHash, Id
 from services.api.state import ApiState
@@ -91,15 +92,15 @@ def revoke_card(
     card: Annotated[CardHash, Path(description="The card's keyed hash")],
     staff: StaffUser,
     state: StateDep,
-    session: SessionDep,
+    db: DbDep,
 ) -> CardPublic:
     """Stop a card from opening anything (lost, stolen, given back); revoking twice is harmless."""
     site = state.settings.site
-    if session.get(CardRow, (site, card)) is None:
+    if queries.card(db, site, card) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such card at this site")
     state.registry.revoke_card(site=site, card_hash=card)
-    session.expire_all()
-    row = session.get(CardRow, (site, card))
+    db.expire_all()
+    row = queries.card(db, site, card)
     assert row is not None
     state.acl.machines_changed(_machines_granting(state, row.member))
     return CardPublic.model_validate(row)
