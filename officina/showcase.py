@@ -153,16 +153,16 @@ class _ApiServer:
 def _add_coordinator(ledger_url: str, password: str) -> None:
     engine = open_ledger(ledger_url)
     try:
-        with Session(engine) as session:
+        with Session(engine) as db:
             add_user(
-                session,
+                db,
                 passwords=Passwords(PasswordCost()),
                 username=COORDINATOR,
                 password=password,
                 role=Role.COORDINATOR,
                 now=datetime.now(UTC),
             )
-            session.commit()
+            db.commit()
     finally:
         engine.dispose()
 
