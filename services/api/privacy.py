@@ -19,7 +19,6 @@ from services.ledger import (
     MemberRow,
     QualificationRow,
     SessionRow,
-    members_behind,
 )
 
 ERASED_NAME = "(erased)"
@@ -29,18 +28,6 @@ def pseudonym(member: str, secret: str) -> str:
     """The stable stand-in id an erased member's past sessions are booked under."""
     digest = hmac.new(secret.encode(), b"erase:" + member.encode(), hashlib.sha256).hexdigest()
     return f"erased-{digest[:16]}"
-
-
-def members_of_pseudonym(db: Session, display: str, key: str) -> list[MemberRow]:
-    """The members behind a dashboard pseudonym; erased members are never matched."""
-    living = db.scalars(
-        select(MemberRow.id).where(MemberRow.erased_at.is_(None)).order_by(MemberRow.id)
-    ).all()
-    return [
-        row
-        for member in members_behind(display, living, key)
-        if (row := db.get(MemberRow, member)) is not None
-    ]
 
 
 def _erased_card(card: str, secret: str) -> str:

@@ -24,13 +24,16 @@ from services.billing.allocation import CostPool
 from services.billing.errors import BillingError
 from services.billing.months import Month
 from services.billing.records import StoredStatement
+from services.billing.tariffs import Tariff
 from services.ledger import (
+    AccessEntry,
     BadgeEventRow,
     CardRow,
     MachineRow,
     MemberRow,
     QualificationRow,
     SessionRow,
+    members_behind,
 )
 
 log = logging.getLogger(__name__)
@@ -203,12 +206,59 @@ def floor_now(state: ApiState, user: Principal) -> FloorPublic:
     )
 
 
-# --- machines and cost pools -------------------------------------------------------------------
+def members_of_pseudonym(db: Session, display: str, key: str) -> list[MemberRow]:
+    """The members behind a dashboard pseudonym; erased members are never matched."""
+    living = db.scalars(
+        select(MemberRow.id).where(MemberRow.erased_at.is_(None)).order_by(MemberRow.id)
+    ).all()
+    return [
+        row
+        for member in members_behind(display, living, key)
+        if (row := db.get(MemberRow, member)) is not None
+    ]
+
+
+def member_cards(state: ApiState, member_id: str) -> Sequence[CardRow]:
+    """A member's cards."""
+    return state.registry.cards(member_id)
+
+
+# --- machines, access lists, tariffs and cost pools --------------------------------------------
 
 
 def machines(state: ApiState) -> Sequence[MachineRow]:
     """The site's registered machines, by id."""
     return state.registry.machines(site=state.settings.site)
+
+
+def machine(state: ApiState, machine_id: str) -> MachineRow | None:
+    """A machine of the site; None if there is none."""
+    return state.registry.machine(state.settings.site, machine_id)
+
+
+def access_list(state: ApiState, machine_id: str) -> Sequence[AccessEntry]:
+    """The cards a machine grants now."""
+    return state.registry.access_list(state.settings.site, machine_id, at=state.clock())
+
+
+def machines_granting(state: ApiState, member_id: str) -> list[str]:
+    """The machines whose access list carries this member's cards."""
+    site, now = state.settings.site, state.clock()
+    return [
+        m.id
+        for m in state.registry.machines(site=site)
+        if state.registry.is_qualified(member_id, site, m.id, at=now)
+    ]
+
+
+def tariffs(state: ApiState, machine_id: str | None = None) -> list[Tariff]:
+    """Tariffs of the site's machines (and site-wide ones), of one machine or all, oldest first."""
+    site = state.settings.site
+    return [
+        t
+        for t in state.billing.ledger.tariffs()
+        if t.site in (None, site) and (machine_id is None or t.machine in (None, machine_id))
+    ]
 
 
 def pools(state: ApiState, month: Month) -> list[CostPool]:

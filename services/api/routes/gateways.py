@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
+from services.api import queries
 from services.api.deps import AdminUser, DbDep, StaffUser, StateDep
 from services.api.gateways import acl_file, credentials, issue_credentials, password_file
 from services.api.schemas.common import Id
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/gateways", tags=["gateways"])
 
 def _machines_by_gateway(state: ApiState) -> dict[str, list[str]]:
     by_gateway: dict[str, list[str]] = defaultdict(list)
-    for machine in state.registry.machines(site=state.settings.site):
+    for machine in queries.machines(state):
         by_gateway[machine.gateway].append(machine.id)
     return by_gateway
 

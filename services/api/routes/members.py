@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, status
 
 from services.api import queries
 from services.api.deps import AdminUser, DbDep, PersonUser, StaffUser, StateDep
-from services.api.privacy import erase_member, members_of_pseudonym
+from services.api.privacy import erase_member
 from services.api.schemas.cards import CardPublic
 from services.api.schemas.common import Id
 from services.api.schemas.members import (
@@ -47,9 +47,9 @@ def member_or_404(db: DbDep, member_id: str) -> MemberRow:
 
 
 @router.get("")
-def list_members(staff: StaffUser, state: StateDep) -> list[MemberPublic]:
+def list_members(staff: StaffUser, db: DbDep) -> list[MemberPublic]:
     """Every member, by id."""
-    return [MemberPublic.model_validate(m) for m in state.registry.members()]
+    return [MemberPublic.model_validate(m) for m in queries.members(db)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -81,7 +81,7 @@ def resolve_pseudonym(state: StateDep, db: DbDep, pseudonym: str) -> MemberRow:
             status.HTTP_404_NOT_FOUND,
             detail="this api has no pseudonym key (--pseudonym-key): it resolves no pseudonym",
         )
-    found = members_of_pseudonym(db, pseudonym, key)
+    found = queries.members_of_pseudonym(db, pseudonym, key)
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no member is {pseudonym!r}")
     if len(found) > 1:

@@ -21,7 +21,6 @@ from fastapi.templating import Jinja2Templates
 
 from services.api import queries
 from services.api.deps import DbDep, Principal, StateDep
-from services.api.privacy import members_of_pseudonym
 from services.api.schemas.common import Id
 from services.api.security import Role, csrf_for
 from services.api.state import ApiState
@@ -258,7 +257,9 @@ def member_by_pseudonym(
 ) -> Response:
     """Staff: from a dashboard's pseudonym to the member's month (where Grafana links to)."""
     key = state.settings.pseudonym_key
-    found = members_of_pseudonym(db, pseudonym, key) if key and is_pseudonym(pseudonym) else []
+    found = (
+        queries.members_of_pseudonym(db, pseudonym, key) if key and is_pseudonym(pseudonym) else []
+    )
     if len(found) != 1:
         # None, or two members sharing one (the api's route names them).
         return _render(
