@@ -14,7 +14,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_currency_symbol
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -84,6 +84,10 @@ class _Formats:
     def money(self, cents: int) -> str:
         """An amount in the workshop's currency, as billing writes it on statements."""
         return formats.money(cents, self.currency, self.lang)
+
+    def currency_symbol(self) -> str:
+        """The workshop currency's symbol in the page's language (`€`, `CHF`)."""
+        return get_currency_symbol(self.currency, locale=self.lang)
 
 
 def _render(
