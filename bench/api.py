@@ -124,16 +124,16 @@ def prepare_ledger(ledger_url: str, machines: int) -> None:
                     run_amps=4.0,
                 )
             )
-        with Session(engine) as session:
+        with Session(engine) as db:
             add_user(
-                session,
+                db,
                 passwords=Passwords(PasswordCost()),
                 username=USERNAME,
                 password=PASSWORD,
                 role=Role.COORDINATOR,
                 now=utc_now(),
             )
-            session.commit()
+            db.commit()
     finally:
         engine.dispose()
 

@@ -58,8 +58,8 @@ from services.billing.models import (
 from services.billing.months import Month, MonthWindow, zone
 from services.billing.pdf import statement_pdf
 from services.billing.records import StoredStatement
-from services.billing.repository import BillingLedger
 from services.billing.settings import Workshop
+from services.billing.store import BillingLedger
 from services.ledger.models import MemberRow, SessionRow
 
 MONTH = Month(2026, 10)

@@ -41,9 +41,9 @@ from services.api.settings import ApiSettings
 from services.billing.engine import MonthStatements, bill_month
 from services.billing.months import Month
 from services.billing.projection import PoolProjector
-from services.billing.repository import BillingLedger
 from services.billing.service import Billing
 from services.billing.settings import BillingSettings, Workshop
+from services.billing.store import BillingLedger
 from services.influx import InfluxClient, InfluxSettings
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings
@@ -153,16 +153,16 @@ class _ApiServer:
 def _add_coordinator(ledger_url: str, password: str) -> None:
     engine = open_ledger(ledger_url)
     try:
-        with Session(engine) as session:
+        with Session(engine) as db:
             add_user(
-                session,
+                db,
                 passwords=Passwords(PasswordCost()),
                 username=COORDINATOR,
                 password=password,
                 role=Role.COORDINATOR,
                 now=datetime.now(UTC),
             )
-            session.commit()
+            db.commit()
     finally:
         engine.dispose()
 

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from contract import card_hash
 from services.billing.allocation import AllocationKey, CostPool
 from services.billing.months import Month
-from services.billing.repository import BillingLedger
+from services.billing.store import BillingLedger
 from services.billing.tariffs import Allowance, Meter, Plan, Tariff
 from services.ledger.db import open_ledger
 from services.ledger.registry import MachineSpec, Registry

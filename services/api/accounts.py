@@ -42,7 +42,7 @@ def check_new_password(password: str) -> None:
 
 
 def add_user(
-    session: Session,
+    db: Session,
     *,
     passwords: Passwords,
     username: str,
@@ -60,7 +60,7 @@ def add_user(
         raise AccountError("member", "a member login, and only one, names its member")
     if (role is Role.GATEWAY) != (gateway is not None):
         raise AccountError("gateway", "a gateway login, and only one, names its gateway")
-    if session.scalar(select(ApiUserRow.id).where(ApiUserRow.username == username)) is not None:
+    if db.scalar(select(ApiUserRow.id).where(ApiUserRow.username == username)) is not None:
         raise AccountError("username", f"{username!r} is taken")
     row = ApiUserRow(
         username=username,
@@ -70,16 +70,16 @@ def add_user(
         gateway=gateway,
         created_at=now,
     )
-    session.add(row)
-    session.flush()
+    db.add(row)
+    db.flush()
     return row
 
 
 def authenticate(
-    session: Session, passwords: Passwords, username: str, password: str
+    db: Session, passwords: Passwords, username: str, password: str
 ) -> ApiUserRow | None:
     """The enabled user with this name and password, or None (as slowly either way)."""
-    row = session.scalar(select(ApiUserRow).where(ApiUserRow.username == username))
+    row = db.scalar(select(ApiUserRow).where(ApiUserRow.username == username))
     usable = row is not None and row.disabled_at is None
     if not passwords.check(password, row.password_hash if usable and row else None):
         return None
@@ -87,12 +87,12 @@ def authenticate(
 
 
 def issue_token(
-    session: Session, user: ApiUserRow, *, secret: str, now: datetime, ttl_s: int
+    db: Session, user: ApiUserRow, *, secret: str, now: datetime, ttl_s: int
 ) -> IssuedToken:
     """A new bearer token for user; only its keyed digest is stored."""
     token = new_token()
     expires = now + timedelta(seconds=ttl_s)
-    session.add(
+    db.add(
         ApiTokenRow(
             digest=token_digest(token, secret), user_id=user.id, issued_at=now, expires_at=expires
         )
@@ -100,9 +100,7 @@ def issue_token(
     return IssuedToken(token, expires)
 
 
-def user_for_token(
-    session: Session, token: str, *, secret: str, now: datetime
-) -> ApiUserRow | None:
+def user_for_token(db: Session, token: str, *, secret: str, now: datetime) -> ApiUserRow | None:
     """The enabled user a valid (unexpired, unrevoked) token belongs to."""
     query = (
         select(ApiUserRow)
@@ -114,22 +112,22 @@ def user_for_token(
             ApiUserRow.disabled_at.is_(None),
         )
     )
-    return session.scalar(query)
+    return db.scalar(query)
 
 
-def revoke_token(session: Session, token: str, *, secret: str, now: datetime) -> None:
+def revoke_token(db: Session, token: str, *, secret: str, now: datetime) -> None:
     """End a token before it expires (logout)."""
-    session.execute(
+    db.execute(
         update(ApiTokenRow)
         .where(ApiTokenRow.digest == token_digest(token, secret))
         .values(revoked_at=now)
     )
 
 
-def disable_user(session: Session, user: ApiUserRow, *, now: datetime) -> None:
+def disable_user(db: Session, user: ApiUserRow, *, now: datetime) -> None:
     """Stop a login from working; its tokens die with it."""
     user.disabled_at = now
-    session.execute(
+    db.execute(
         update(ApiTokenRow)
         .where(ApiTokenRow.user_id == user.id, ApiTokenRow.revoked_at.is_(None))
         .values(revoked_at=now)

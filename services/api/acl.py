@@ -94,7 +94,7 @@ class AclPublisher:
         self.site = site
         self._link = link
         self._source = source
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._open_db = sessionmaker(engine, expire_on_commit=False)
         self._clock = clock
         self._changed: queue.Queue[frozenset[str] | None] = queue.Queue()
         self._seen_lock = threading.Lock()
@@ -201,11 +201,11 @@ class AclPublisher:
         with self._seen_lock:
             seen = self._seen.get(machine, -1)
         try:
-            with self._sessions.begin() as session:
-                row = session.get(AclVersionRow, (self.site, machine), with_for_update=True)
+            with self._open_db.begin() as db:
+                row = db.get(AclVersionRow, (self.site, machine), with_for_update=True)
                 if row is None:
                     row = AclVersionRow(site=self.site, machine=machine, version=-1)
-                    session.add(row)
+                    db.add(row)
                 row.version = max(row.version, seen) + 1
                 row.entries = entries
                 row.published_at = now

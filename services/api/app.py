@@ -8,8 +8,6 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -17,11 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from contract import GatewayTopic, MachineTopic, TopicKind
-from services.api.accounts import AccountError
 from services.api.acl import AclPublisher
 from services.api.broker import BrokerLink
 from services.api.enrolment import BadgeWaiters
-from services.api.errors import BrokerError, EnrolmentTimeoutError
+from services.api.error_handlers import install_error_handlers
 from services.api.events import FloorHub
 from services.api.floor import Floor
 from services.api.ratelimit import LoginLimiter
@@ -31,15 +28,9 @@ from services.api.settings import ApiSettings
 from services.api.state import ApiState, utc_now
 from services.api.web.pages import STATIC_DIR
 from services.api.web.pages import router as pages_router
-from services.billing.errors import (
-    BillingError,
-    BillingInputError,
-    StatementStateError,
-    UnallocatablePoolError,
-)
-from services.billing.repository import BillingLedger
 from services.billing.service import Billing
-from services.ledger import LedgerError, Registry, RegistryError, open_ledger
+from services.billing.store import BillingLedger
+from services.ledger import Registry, open_ledger
 
 log = logging.getLogger(__name__)
 
@@ -59,59 +50,6 @@ TAGS = [
     {"name": "gateways", "description": "Gateway credentials, issued once and shown once."},
     {"name": "review", "description": "Sessions held from billing, and conflicting copies."},
 ]
-
-
-def _field_error(field: str, message: str) -> list[dict[str, object]]:
-    return [{"loc": ["body", field], "msg": message, "type": "value_error"}]
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    def counted(request: Request, field: str) -> None:
-        api: ApiState | None = getattr(request.app.state, "api", None)
-        if api is not None:
-            api.rejections.count(field)
-
-    @app.exception_handler(RegistryError)
-    async def registry_error(request: Request, err: RegistryError) -> Response:
-        counted(request, err.field)
-        return JSONResponse({"detail": _field_error(err.field, str(err))}, status_code=422)
-
-    @app.exception_handler(AccountError)
-    async def account_error(request: Request, err: AccountError) -> Response:
-        counted(request, err.field)
-        return JSONResponse({"detail": _field_error(err.field, str(err))}, status_code=422)
-
-    @app.exception_handler(BillingInputError)
-    async def billing_input_error(request: Request, err: BillingInputError) -> Response:
-        counted(request, err.field)
-        return JSONResponse({"detail": _field_error(err.field, str(err))}, status_code=422)
-
-    @app.exception_handler(BillingError)
-    async def billing_error(request: Request, err: BillingError) -> Response:
-        if isinstance(err, StatementStateError | UnallocatablePoolError):
-            return JSONResponse({"detail": str(err)}, status_code=409)
-        log.error("billing error on %s %s: %s", request.method, request.url.path, err)
-        return JSONResponse({"detail": "billing is unavailable; try again"}, status_code=503)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, err: RequestValidationError) -> Response:
-        for problem in err.errors():
-            counted(request, ".".join(str(p) for p in problem.get("loc", ())) or "(request)")
-        return await request_validation_exception_handler(request, err)
-
-    @app.exception_handler(LedgerError)
-    async def ledger_error(request: Request, err: LedgerError) -> Response:
-        log.error("ledger error on %s %s: %s", request.method, request.url.path, err)
-        return JSONResponse({"detail": "the ledger is unavailable; try again"}, status_code=503)
-
-    @app.exception_handler(BrokerError)
-    async def broker_error(request: Request, err: BrokerError) -> Response:
-        log.error("broker error on %s %s: %s", request.method, request.url.path, err)
-        return JSONResponse({"detail": f"the broker is unavailable: {err}"}, status_code=503)
-
-    @app.exception_handler(EnrolmentTimeoutError)
-    async def enrolment_timeout(request: Request, err: EnrolmentTimeoutError) -> Response:
-        return JSONResponse({"detail": str(err)}, status_code=408)
 
 
 def _health(request: Request) -> Response:
@@ -150,7 +88,7 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
         app.state.api = ApiState(
             settings=settings,
             engine=engine,
-            sessions=sessionmaker(engine, expire_on_commit=False),
+            open_db=sessionmaker(engine, expire_on_commit=False),
             registry=registry,
             link=link,
             floor=floor,
@@ -178,7 +116,7 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
         openapi_tags=TAGS,
         lifespan=lifespan,
     )
-    _install_error_handlers(app)
+    install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(pages_router)

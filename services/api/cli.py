@@ -137,13 +137,13 @@ def add_login(
     except LedgerError as err:
         raise typer.BadParameter(str(err), param_hint="--ledger") from err
     try:
-        with Session(engine) as session:
-            if member is not None and session.get(MemberRow, member) is None:
+        with Session(engine) as db:
+            if member is not None and db.get(MemberRow, member) is None:
                 raise typer.BadParameter(
                     f"{member!r} is not a registered member", param_hint="--member"
                 )
             add_user(
-                session,
+                db,
                 passwords=Passwords(PasswordCost()),
                 username=username,
                 password=password,
@@ -151,7 +151,7 @@ def add_login(
                 member=member,
                 now=utc_now(),
             )
-            session.commit()
+            db.commit()
     except AccountError as err:
         raise typer.BadParameter(str(err), param_hint=f"--{err.field}") from err
     finally:

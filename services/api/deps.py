@@ -1,4 +1,4 @@
-"""Dependencies routes declare: the database session, who is asking, and what they may reach."""
+"""Dependencies routes declare: the database handle, who is asking, and what they may reach."""
 
 from __future__ import annotations
 
@@ -31,12 +31,12 @@ StateDep = Annotated[ApiState, Depends(get_state)]
 
 
 def get_db(state: StateDep) -> Iterator[Session]:
-    """A database session for one request; routes commit what they change."""
-    with state.sessions() as session:
-        yield session
+    """The database handle of one request; routes commit what they change."""
+    with state.open_db() as db:
+        yield db
 
 
-SessionDep = Annotated[Session, Depends(get_db)]
+DbDep = Annotated[Session, Depends(get_db)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +96,9 @@ def get_current_user(
         ):
             raise forbidden(f"missing or wrong {CSRF_HEADER}")
         token = cookie
-    # A session of its own, closed at once: an event stream must not hold a connection for hours.
-    with state.sessions() as session:
-        user = user_for_token(session, token, secret=state.settings.secret, now=state.clock())
+    # A handle of its own, closed at once: an event stream must not hold a connection for hours.
+    with state.open_db() as db:
+        user = user_for_token(db, token, secret=state.settings.secret, now=state.clock())
     if user is None:
         raise _unauthorized("token invalid or expired")
     return Principal(

@@ -34,43 +34,43 @@ def gateway_username(gateway: str) -> str:
 
 
 def issue_credentials(
-    session: Session, *, passwords: Passwords, site: str, gateway: str, now: datetime
+    db: Session, *, passwords: Passwords, site: str, gateway: str, now: datetime
 ) -> IssuedCredentials:
     """New credentials for a gateway; any earlier ones stop working."""
     username = gateway_username(gateway)
     password = new_gateway_password()
-    user = session.scalar(select(ApiUserRow).where(ApiUserRow.username == username))
+    user = db.scalar(select(ApiUserRow).where(ApiUserRow.username == username))
     if user is None:
         user = ApiUserRow(
             username=username, role=Role.GATEWAY.value, gateway=gateway, created_at=now
         )
-        session.add(user)
+        db.add(user)
     user.password_hash = passwords.hash(password)
     user.disabled_at = None
-    session.flush()
-    session.execute(
+    db.flush()
+    db.execute(
         update(ApiTokenRow)
         .where(ApiTokenRow.user_id == user.id, ApiTokenRow.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    row = session.get(GatewayCredentialRow, (site, gateway))
+    row = db.get(GatewayCredentialRow, (site, gateway))
     if row is None:
         row = GatewayCredentialRow(site=site, gateway=gateway, mqtt_username=username)
-        session.add(row)
+        db.add(row)
     row.mqtt_password_hash = mosquitto_hash(password)
     row.api_user_id = user.id
     row.issued_at = now
     return IssuedCredentials(gateway, username, password, now)
 
 
-def credentials(session: Session, site: str) -> Sequence[GatewayCredentialRow]:
+def credentials(db: Session, site: str) -> Sequence[GatewayCredentialRow]:
     """Every gateway of the site that has credentials, by id."""
     query = (
         select(GatewayCredentialRow)
         .where(GatewayCredentialRow.site == site)
         .order_by(GatewayCredentialRow.gateway)
     )
-    return session.scalars(query).all()
+    return db.scalars(query).all()
 
 
 def password_file(rows: Sequence[GatewayCredentialRow]) -> str:

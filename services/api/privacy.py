@@ -19,7 +19,6 @@ from services.ledger import (
     MemberRow,
     QualificationRow,
     SessionRow,
-    members_behind,
 )
 
 ERASED_NAME = "(erased)"
@@ -29,18 +28,6 @@ def pseudonym(member: str, secret: str) -> str:
     """The stable stand-in id an erased member's past sessions are booked under."""
     digest = hmac.new(secret.encode(), b"erase:" + member.encode(), hashlib.sha256).hexdigest()
     return f"erased-{digest[:16]}"
-
-
-def members_of_pseudonym(session: Session, display: str, key: str) -> list[MemberRow]:
-    """The members behind a dashboard pseudonym; erased members are never matched."""
-    living = session.scalars(
-        select(MemberRow.id).where(MemberRow.erased_at.is_(None)).order_by(MemberRow.id)
-    ).all()
-    return [
-        row
-        for member in members_behind(display, living, key)
-        if (row := session.get(MemberRow, member)) is not None
-    ]
 
 
 def _erased_card(card: str, secret: str) -> str:
@@ -61,31 +48,31 @@ class Erasure:
     logins_disabled: int
 
 
-def erase_member(session: Session, member: MemberRow, *, secret: str, now: datetime) -> Erasure:
+def erase_member(db: Session, member: MemberRow, *, secret: str, now: datetime) -> Erasure:
     """Drop a member's personal data; past sessions stay, with their amounts, under a pseudonym."""
     stand_in = pseudonym(member.id, secret)
-    sessions = session.scalars(select(SessionRow).where(SessionRow.member == member.id)).all()
+    sessions = db.scalars(select(SessionRow).where(SessionRow.member == member.id)).all()
     for row in sessions:
         row.member = stand_in
         row.card_hash = _erased_card(row.card_hash, secret)
-    badges = session.scalars(select(BadgeEventRow).where(BadgeEventRow.member == member.id)).all()
+    badges = db.scalars(select(BadgeEventRow).where(BadgeEventRow.member == member.id)).all()
     for badge in badges:
         badge.member = stand_in
         badge.card_hash = _erased_card(badge.card_hash, secret)
-    session.execute(
+    db.execute(
         update(MachineStateRow).where(MachineStateRow.member == member.id).values(member=stand_in)
     )
-    cards = session.scalars(select(CardRow).where(CardRow.member == member.id)).all()
-    qualifications = session.scalars(
+    cards = db.scalars(select(CardRow).where(CardRow.member == member.id)).all()
+    qualifications = db.scalars(
         select(QualificationRow).where(QualificationRow.member == member.id)
     ).all()
     for gone in (*cards, *qualifications):
-        session.delete(gone)
-    logins = session.scalars(
+        db.delete(gone)
+    logins = db.scalars(
         select(ApiUserRow).where(ApiUserRow.member == member.id, ApiUserRow.disabled_at.is_(None))
     ).all()
     for login in logins:
-        disable_user(session, login, now=now)
+        disable_user(db, login, now=now)
     member.name = ERASED_NAME
     member.email = None
     member.erased_at = now

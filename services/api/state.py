@@ -70,7 +70,7 @@ class ApiState:
         """The site's machine names by id (cached for a few seconds)."""
         return self.names.get(self.registry, self.settings.site)
 
-    sessions: sessionmaker[Session]
+    open_db: sessionmaker[Session]
 
 
 class MachineNames:

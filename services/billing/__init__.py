@@ -1,6 +1,6 @@
 """Billing: exact monthly statements from machine time, plans and the workshop's shared bills.
 
-`engine.bill_month` is pure (rows in, statements out); `repository.BillingLedger` keeps billing's
+`engine.bill_month` is pure (rows in, statements out); `store.BillingLedger` keeps billing's
 tables in the ledger; `service.Billing` runs a month's steps; `scheduler.StatementScheduler`
 runs them by itself. The rules (rounding, splitting, numbering) are written in RULES.md.
 """
@@ -18,10 +18,10 @@ from services.billing.errors import (
 )
 from services.billing.months import Month
 from services.billing.records import StatementKind, StatementStatus, StoredStatement
-from services.billing.repository import BillingLedger, DraftResult
 from services.billing.scheduler import StatementScheduler, TickReport
 from services.billing.service import Billing, SendResult
 from services.billing.settings import BillingSettings, load_settings
+from services.billing.store import BillingLedger, DraftResult
 from services.billing.tariffs import Allowance, Meter, Plan, PlanPeriod, Tariff, TariffBook
 
 __all__ = [

@@ -36,10 +36,10 @@ from services.billing.pool_import import (
 )
 from services.billing.projection import DEFAULT_EVERY_S, PoolProjector, Projection, project_month
 from services.billing.records import StatementStatus
-from services.billing.repository import BillingLedger
 from services.billing.scheduler import StatementScheduler
 from services.billing.service import Billing
 from services.billing.settings import load_settings
+from services.billing.store import BillingLedger
 from services.billing.tariffs import METER_UNITS, Allowance, Meter, Plan, Tariff
 from services.cli_options import (
     DEFAULT_INFLUX_DB,
@@ -260,10 +260,9 @@ def credit_statement(
 ) -> None:
     """Correct an issued statement with a credit note that references it."""
     with _billing(ledger, config) as billing:
-        note = billing.ledger.credit(
+        note = billing.credit(
             number,
             reason=reason,
-            tz=billing.tz,
             net_cents=parse_cents(amount, "amount") if amount is not None else None,
             vat_bp=parse_vat_bp(vat, "vat") if vat is not None else None,
         )

@@ -16,7 +16,7 @@ from services.billing.allocation import KEY_RULES, AllocationKey, CostPool
 from services.billing.errors import BillingError, BillingInputError
 from services.billing.money import parse_cents, parse_milli, parse_vat_bp
 from services.billing.months import Month
-from services.billing.repository import BillingLedger
+from services.billing.store import BillingLedger
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from services.billing.months import Month, zone
 from services.billing.pdf import statement_pdf
 from services.billing.progress import progress
 from services.billing.records import StoredStatement
-from services.billing.repository import BillingLedger, DraftResult
 from services.billing.settings import BillingSettings
+from services.billing.store import BillingLedger, DraftResult
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class Step:
     DRAFT = "draft"
     ISSUE = "issue"
     MAIL = "mail"
+    CREDIT = "credit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,29 @@ class Billing:
         detail = f"{numbers[0]} to {numbers[-1]}" if numbers else None
         self.ledger.finish_run(run, outcome="done", statements=len(numbers), detail=detail)
         return numbers
+
+    def credit(
+        self,
+        number: str,
+        *,
+        reason: str,
+        net_cents: int | None = None,
+        vat_bp: int | None = None,
+    ) -> StoredStatement:
+        """Issue a credit note against an issued statement, logged as a step of its month."""
+        original = self.ledger.statement(number)
+        run = self.ledger.start_run(Month.parse(original.month), Step.CREDIT)
+        try:
+            note = self.ledger.credit(
+                number, reason=reason, tz=self.tz, net_cents=net_cents, vat_bp=vat_bp
+            )
+        except BillingError as err:
+            self.ledger.finish_run(run, outcome="failed", detail=f"{number}: {err}")
+            raise
+        self.ledger.finish_run(
+            run, outcome="done", statements=1, detail=f"{note.number} credits {number}"
+        )
+        return note
 
     def pdf(self, statement: StoredStatement) -> bytes:
         """A stored statement as a PDF."""

@@ -83,13 +83,13 @@ class Registry:
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _utc_now) -> None:
         self.engine = engine
         self._clock = clock
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._open_db = sessionmaker(engine, expire_on_commit=False)
 
     @contextmanager
     def _transaction(self, what: str) -> Iterator[Session]:
         try:
-            with self._sessions.begin() as session:
-                yield session
+            with self._open_db.begin() as db:
+                yield db
         except SQLAlchemyError as err:
             raise LedgerError(f"{what}: {err}") from err
 
@@ -98,22 +98,22 @@ class Registry:
         _check_id(member_id, "member_id")
         if not name.strip():
             raise RegistryError("name", "must not be empty")
-        with self._transaction(f"add member {member_id}") as session:
-            if session.get(MemberRow, member_id) is not None:
+        with self._transaction(f"add member {member_id}") as db:
+            if db.get(MemberRow, member_id) is not None:
                 raise RegistryError("member_id", f"{member_id!r} is already registered")
             row = MemberRow(id=member_id, name=name, email=email, joined_at=self._clock())
-            session.add(row)
+            db.add(row)
             return row
 
     def member(self, member_id: str) -> MemberRow | None:
         """One member, if registered."""
-        with self._transaction("read a member") as session:
-            return session.get(MemberRow, member_id)
+        with self._transaction("read a member") as db:
+            return db.get(MemberRow, member_id)
 
     def members(self) -> Sequence[MemberRow]:
         """Every member, by id."""
-        with self._transaction("read members") as session:
-            return session.scalars(select(MemberRow).order_by(MemberRow.id)).all()
+        with self._transaction("read members") as db:
+            return db.scalars(select(MemberRow).order_by(MemberRow.id)).all()
 
     def add_card(
         self, *, site: str, card_hash: str, member: str, label: str | None = None
@@ -122,21 +122,21 @@ class Registry:
         _check_id(site, "site")
         if not _CARD_HASH.fullmatch(card_hash):
             raise RegistryError("card_hash", "must be 64 lowercase hex digits (a keyed hash)")
-        with self._transaction(f"add a card of {member}") as session:
-            if session.get(MemberRow, member) is None:
+        with self._transaction(f"add a card of {member}") as db:
+            if db.get(MemberRow, member) is None:
                 raise RegistryError("member", f"{member!r} is not a registered member")
-            if session.get(CardRow, (site, card_hash)) is not None:
+            if db.get(CardRow, (site, card_hash)) is not None:
                 raise RegistryError("card_hash", "this card is already registered at the site")
             row = CardRow(
                 site=site, card_hash=card_hash, member=member, label=label, issued_at=self._clock()
             )
-            session.add(row)
+            db.add(row)
             return row
 
     def revoke_card(self, *, site: str, card_hash: str) -> None:
         """Stop a card from opening anything (lost, stolen, returned)."""
-        with self._transaction("revoke a card") as session:
-            row = session.get(CardRow, (site, card_hash))
+        with self._transaction("revoke a card") as db:
+            row = db.get(CardRow, (site, card_hash))
             if row is None:
                 raise RegistryError("card_hash", "no such card at the site")
             if row.revoked_at is None:
@@ -144,23 +144,23 @@ class Registry:
 
     def card_owner(self, site: str, card_hash: str) -> str | None:
         """The member a valid (not revoked) card belongs to."""
-        with self._transaction("read a card") as session:
-            row = session.get(CardRow, (site, card_hash))
+        with self._transaction("read a card") as db:
+            row = db.get(CardRow, (site, card_hash))
             return row.member if row is not None and row.revoked_at is None else None
 
     def cards(self, member: str) -> Sequence[CardRow]:
         """A member's cards, revoked ones included."""
         query = select(CardRow).where(CardRow.member == member).order_by(CardRow.issued_at)
-        with self._transaction("read cards") as session:
-            return session.scalars(query).all()
+        with self._transaction("read cards") as db:
+            return db.scalars(query).all()
 
     def save_machine(self, spec: MachineSpec) -> MachineRow:
         """Register a machine, or update its name, gateway and thresholds."""
-        with self._transaction(f"save machine {spec.site}/{spec.id}") as session:
-            row = session.get(MachineRow, (spec.site, spec.id))
+        with self._transaction(f"save machine {spec.site}/{spec.id}") as db:
+            row = db.get(MachineRow, (spec.site, spec.id))
             if row is None:
                 row = MachineRow(site=spec.site, id=spec.id, added_at=self._clock())
-                session.add(row)
+                db.add(row)
             row.name = spec.name
             row.gateway = spec.gateway
             row.idle_amps = spec.idle_amps
@@ -172,8 +172,8 @@ class Registry:
 
     def machine(self, site: str, machine: str) -> MachineRow | None:
         """One machine, if registered."""
-        with self._transaction("read a machine") as session:
-            return session.get(MachineRow, (site, machine))
+        with self._transaction("read a machine") as db:
+            return db.get(MachineRow, (site, machine))
 
     def machines(
         self, *, site: str | None = None, gateway: str | None = None
@@ -184,8 +184,8 @@ class Registry:
             query = query.where(MachineRow.site == site)
         if gateway is not None:
             query = query.where(MachineRow.gateway == gateway)
-        with self._transaction("read machines") as session:
-            return session.scalars(query).all()
+        with self._transaction("read machines") as db:
+            return db.scalars(query).all()
 
     def qualify(
         self,
@@ -198,15 +198,15 @@ class Registry:
     ) -> QualificationRow:
         """Record that a member may use a machine (until a date); renewing replaces the date."""
         _check_aware(valid_until, "valid_until")
-        with self._transaction(f"qualify {member} on {site}/{machine}") as session:
-            if session.get(MemberRow, member) is None:
+        with self._transaction(f"qualify {member} on {site}/{machine}") as db:
+            if db.get(MemberRow, member) is None:
                 raise RegistryError("member", f"{member!r} is not a registered member")
-            if session.get(MachineRow, (site, machine)) is None:
+            if db.get(MachineRow, (site, machine)) is None:
                 raise RegistryError("machine", f"{site}/{machine} is not a registered machine")
-            row = session.get(QualificationRow, (member, site, machine))
+            row = db.get(QualificationRow, (member, site, machine))
             if row is None:
                 row = QualificationRow(member=member, site=site, machine=machine)
-                session.add(row)
+                db.add(row)
             row.granted_at = self._clock()
             row.valid_until = valid_until
             row.granted_by = granted_by
@@ -215,8 +215,8 @@ class Registry:
     def is_qualified(self, member: str, site: str, machine: str, *, at: datetime) -> bool:
         """Whether a member holds a qualification on a machine valid at a moment."""
         _check_aware(at, "at")
-        with self._transaction("read a qualification") as session:
-            row = session.get(QualificationRow, (member, site, machine))
+        with self._transaction("read a qualification") as db:
+            row = db.get(QualificationRow, (member, site, machine))
             return row is not None and (row.valid_until is None or row.valid_until > at)
 
     def access_list(self, site: str, machine: str, *, at: datetime) -> Sequence[AccessEntry]:
@@ -236,7 +236,5 @@ class Registry:
             )
             .order_by(CardRow.member, CardRow.card_hash)
         )
-        with self._transaction("read an access list") as session:
-            return [
-                AccessEntry(card, member, until) for card, member, until in session.execute(query)
-            ]
+        with self._transaction("read an access list") as db:
+            return [AccessEntry(card, member, until) for card, member, until in db.execute(query)]

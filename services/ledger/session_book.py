@@ -63,7 +63,7 @@ class SessionBook:
         self.engine = engine
         self._clock = clock
         # Rows handed out must stay readable after their transaction ends.
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._open_db = sessionmaker(engine, expire_on_commit=False)
         dialects = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
         if engine.dialect.name not in dialects:
             raise LedgerError(
@@ -84,8 +84,8 @@ class SessionBook:
     def _transaction(self, what: str) -> Iterator[Session]:
         # One short transaction per call: callers run on MQTT network threads.
         try:
-            with self._sessions.begin() as session:
-                yield session
+            with self._open_db.begin() as db:
+                yield db
         except SQLAlchemyError as err:
             raise _translated(err, what) from err
 
@@ -125,17 +125,17 @@ class SessionBook:
             error=error,
             field=field,
         )
-        with self._transaction(f"dead-letter a message on {topic!r}") as session:
-            session.add(row)
-            session.flush()
+        with self._transaction(f"dead-letter a message on {topic!r}") as db:
+            db.add(row)
+            db.flush()
             return row.id
 
     def mark_replayed(self, letter_ids: Sequence[int]) -> None:
         """Mark dead letters as booked by a replay; they stay for the audit trail."""
         if not letter_ids:
             return
-        with self._transaction(f"mark {len(letter_ids)} dead letters replayed") as session:
-            session.execute(
+        with self._transaction(f"mark {len(letter_ids)} dead letters replayed") as db:
+            db.execute(
                 update(DeadLetterRow)
                 .where(DeadLetterRow.id.in_(letter_ids))
                 .values(replayed_at=self._clock())
@@ -164,8 +164,8 @@ class SessionBook:
             query = query.where(SessionRow.machine == machine)
         if member is not None:
             query = query.where(SessionRow.member == member)
-        with self._transaction("read sessions") as session:
-            return session.scalars(query).all()
+        with self._transaction("read sessions") as db:
+            return db.scalars(query).all()
 
     def badges(
         self, *, site: str | None = None, machine: str | None = None
@@ -176,21 +176,21 @@ class SessionBook:
             query = query.where(BadgeEventRow.site == site)
         if machine is not None:
             query = query.where(BadgeEventRow.machine == machine)
-        with self._transaction("read badge events") as session:
-            return session.scalars(query).all()
+        with self._transaction("read badge events") as db:
+            return db.scalars(query).all()
 
     def machine_states(self, *, site: str | None = None) -> Sequence[MachineStateRow]:
         """The latest known state of every machine (of one site)."""
         query = select(MachineStateRow).order_by(MachineStateRow.site, MachineStateRow.machine)
         if site is not None:
             query = query.where(MachineStateRow.site == site)
-        with self._transaction("read machine states") as session:
-            return session.scalars(query).all()
+        with self._transaction("read machine states") as db:
+            return db.scalars(query).all()
 
     def machine_state(self, site: str, machine: str) -> MachineStateRow | None:
         """The latest known state of one machine, if any was received."""
-        with self._transaction("read a machine state") as session:
-            return session.get(MachineStateRow, (site, machine))
+        with self._transaction("read a machine state") as db:
+            return db.get(MachineStateRow, (site, machine))
 
     def dead_letters(
         self,
@@ -204,5 +204,5 @@ class SessionBook:
         query = select(DeadLetterRow).order_by(order).limit(limit)
         if not include_replayed:
             query = query.where(DeadLetterRow.replayed_at.is_(None))
-        with self._transaction("read dead letters") as session:
-            return session.scalars(query).all()
+        with self._transaction("read dead letters") as db:
+            return db.scalars(query).all()

@@ -81,15 +81,15 @@ def _gateway_acl(credential: GatewayCredentialRow, machines: Sequence[str]) -> l
 def broker_files(engine: Engine, *, ingest: ServiceLogin, api: ServiceLogin) -> BrokerFiles:
     """Both files for every registered, not retired machine whose gateway has a login."""
     try:
-        with Session(engine) as session:
-            machines = session.scalars(
+        with Session(engine) as db:
+            machines = db.scalars(
                 select(MachineRow)
                 .where(MachineRow.retired_at.is_(None))
                 .order_by(MachineRow.site, MachineRow.gateway, MachineRow.id)
             ).all()
             logins = {
                 (row.site, row.gateway): row
-                for row in session.scalars(select(GatewayCredentialRow)).all()
+                for row in db.scalars(select(GatewayCredentialRow)).all()
             }
     except SQLAlchemyError as err:
         raise BrokerAclError(f"cannot read the machine registry: {err}") from err

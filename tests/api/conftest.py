@@ -68,9 +68,9 @@ class Api:
 
     def add_login(self, username: str, role: Role, *, member: str | None = None) -> dict[str, str]:
         """Create a login directly in the ledger and return its bearer headers."""
-        with self.state.sessions() as session:
+        with self.state.open_db() as db:
             add_user(
-                session,
+                db,
                 passwords=self.state.passwords,
                 username=username,
                 password=PASSWORD,
@@ -79,7 +79,7 @@ class Api:
                 gateway="gw-1" if role is Role.GATEWAY else None,
                 now=utc_now(),
             )
-            session.commit()
+            db.commit()
         return self.login(username)
 
 
@@ -209,9 +209,9 @@ def add_login_directly(
     state: ApiState, username: str, role: Role, *, member: str | None = None
 ) -> None:
     """Create a login straight in the ledger."""
-    with state.sessions() as session:
+    with state.open_db() as db:
         add_user(
-            session,
+            db,
             passwords=state.passwords,
             username=username,
             password=PASSWORD,
@@ -219,7 +219,7 @@ def add_login_directly(
             member=member,
             now=utc_now(),
         )
-        session.commit()
+        db.commit()
 
 
 def state_change(

@@ -26,12 +26,12 @@ def test_a_login_returns_a_token_that_says_who_it_belongs_to(api: Api) -> None:
 def test_passwords_are_argon2_hashes_and_tokens_are_stored_only_as_digests(api: Api) -> None:
     headers = api.add_login("coord", Role.COORDINATOR)
     token = headers["Authorization"].removeprefix("Bearer ")
-    with api.state.sessions() as session:
-        user = session.scalar(select(ApiUserRow).where(ApiUserRow.username == "coord"))
+    with api.state.open_db() as db:
+        user = db.scalar(select(ApiUserRow).where(ApiUserRow.username == "coord"))
         assert user is not None
         assert user.password_hash.startswith("$argon2id$")
         assert PASSWORD not in user.password_hash
-        digests = session.scalars(select(ApiTokenRow.digest)).all()
+        digests = db.scalars(select(ApiTokenRow.digest)).all()
     assert digests and token not in digests
 
 

@@ -28,8 +28,8 @@ def test_credentials_are_shown_once_and_kept_only_as_hashes(sqlite_api: Api) -> 
     assert secret not in listed.text
     [gateway] = listed.json()
     assert gateway["machines"] == ["laser-1", "lathe-1"] and gateway["issued_at"]
-    with api.state.sessions() as session:
-        stored = session.scalars(select(GatewayCredentialRow.mqtt_password_hash)).all()
+    with api.state.open_db() as db:
+        stored = db.scalars(select(GatewayCredentialRow.mqtt_password_hash)).all()
     assert stored[0].startswith("$7$") and secret not in stored[0]
     # The gateway's api login reads its machines' access lists with the same secret.
     gateway_headers = api.login("gateway-gw-1", secret)

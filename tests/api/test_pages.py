@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from services.api.security import Role
-from tests.api.conftest import PASSWORD, Api, book_session, seed_registry
+from services.billing import formats
+from services.billing.months import Month
+from services.billing.settings import BillingSettings
+from tests.api.conftest import (
+    PASSWORD,
+    Api,
+    book_session,
+    make_settings,
+    running_api,
+    seed_registry,
+)
+from tests.harness.mosquitto import MosquittoServer
 
 
 def _browse_as(api: Api, username: str, role: Role, member: str | None = None) -> None:
@@ -88,3 +100,48 @@ def test_coordinators_get_the_registry_pages(sqlite_api: Api) -> None:
     ):
         page = api.client.get(path)
         assert page.status_code == 200 and marker in page.text
+
+
+def test_a_pages_amounts_are_written_as_statements_write_them_in_the_configured_currency(
+    sqlite_url: str, mosquitto: MosquittoServer, site: str
+) -> None:
+    settings = make_settings(sqlite_url, mosquitto, site, billing=BillingSettings(currency="CHF"))
+    for api in running_api(settings):
+        seed_registry(api)
+        staff = api.add_login("treasurer", Role.COORDINATOR)
+        pool = {"month": "2026-03", "name": "Luce", "total": "1234.50", "key": "kwh"}
+        assert api.client.post("/api/v1/cost-pools", json=pool, headers=staff).status_code == 201
+        _browse_as(api, "coord", Role.COORDINATOR)
+        page = api.client.get("/manage/cost-pools?month=2026-03&lang=en")
+        assert page.status_code == 200
+        assert formats.money(123_450, "CHF", "en") in page.text and "€" not in page.text
+
+
+def test_a_month_a_page_cannot_show_falls_back_to_this_month(sqlite_api: Api) -> None:
+    api = sqlite_api
+    seed_registry(api)
+    _browse_as(api, "coord", Role.COORDINATOR)
+    this_month = Month.of(datetime.now(ZoneInfo("Europe/Rome")).date())
+    for asked in ("2026-13", "1999-12", "9999-12"):
+        for path in ("/manage/cost-pools", "/members/giulia/month"):
+            page = api.client.get(f"{path}?month={asked}")
+            assert page.status_code == 200, (path, asked)
+            assert f'href="?month={this_month.previous()}"' in page.text, (path, asked)
+
+
+def test_a_member_page_lists_only_that_members_statements(sqlite_api: Api) -> None:
+    api = sqlite_api
+    seed_registry(api)
+    started = datetime(2026, 3, 10, 8, 30, tzinfo=UTC)
+    book_session(api.state, member="giulia", machine="lathe-1", started=started, minutes=30)
+    book_session(api.state, member="marco", machine="lathe-1", started=started, minutes=30)
+    staff = api.add_login("treasurer", Role.COORDINATOR)
+    pool = {"month": "2026-03", "name": "Luce", "total": "10.00", "key": "running_hours"}
+    assert api.client.post("/api/v1/cost-pools", json=pool, headers=staff).status_code == 201
+    made = api.client.post("/api/v1/statements/drafts", json={"month": "2026-03"}, headers=staff)
+    assert made.json()["made"] == 2
+    ids = {s.member: s.id for s in api.state.billing.ledger.statements(Month(2026, 3))}
+    _browse_as(api, "giulia", Role.MEMBER, member="giulia")
+    page = api.client.get("/members/giulia/month?month=2026-03")
+    assert f"/api/v1/statements/{ids['giulia']}/pdf" in page.text
+    assert f"/api/v1/statements/{ids['marco']}/pdf" not in page.text

@@ -14,9 +14,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from contract import EndReason, SessionRecord, card_hash
-from services.billing.repository import BillingLedger
 from services.billing.service import Billing
 from services.billing.settings import BillingSettings, Workshop
+from services.billing.store import BillingLedger
 from services.ledger import Registry, ReviewQueue, SessionBook
 from tests.billing.examples import SITE
 from tests.harness.ports import free_port

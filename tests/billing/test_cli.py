@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from services.billing.cli import app
 from services.billing.months import Month
-from services.billing.repository import BillingLedger
+from services.billing.store import BillingLedger
 from services.ledger import Registry, SessionBook
 from tests.billing.conftest import Clock, Shop, book
 from tests.billing.examples import rome

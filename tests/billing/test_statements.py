@@ -13,7 +13,7 @@ from services.billing.allocation import AllocationKey, CostPool
 from services.billing.errors import BillingInputError, StatementStateError
 from services.billing.months import Month
 from services.billing.records import LineKind, StatementKind, StatementStatus
-from services.billing.repository import BillingLedger
+from services.billing.store import BillingLedger
 from services.billing.tariffs import Tariff
 from services.billing.usage import epoch_ms
 from services.ledger.models import SessionRow
@@ -211,7 +211,7 @@ def test_a_credit_note_references_the_statement_and_takes_the_next_number(shop: 
     shop.billing.make_drafts(OCTOBER)
     shop.billing.issue(OCTOBER)
     original = shop.billing.ledger.statement("2026/0002")
-    note = shop.billing.ledger.credit("2026/0002", reason="laser was faulty", tz=ROME)
+    note = shop.billing.credit("2026/0002", reason="laser was faulty")
     assert (note.number, note.kind, note.credits_number) == (
         "2026/0004",
         StatementKind.CREDIT_NOTE,
@@ -219,13 +219,37 @@ def test_a_credit_note_references_the_statement_and_takes_the_next_number(shop: 
     )
     assert note.total_cents == -original.total_cents
     with pytest.raises(StatementStateError, match="partly credited"):
-        shop.billing.ledger.credit("2026/0002", reason="again", tz=ROME)
+        shop.billing.credit("2026/0002", reason="again")
     with pytest.raises(BillingInputError) as too_much:
-        shop.billing.ledger.credit("2026/0001", reason="x", tz=ROME, net_cents=10**6)
+        shop.billing.credit("2026/0001", reason="x", net_cents=10**6)
     assert too_much.value.field == "amount"
-    partial = shop.billing.ledger.credit("2026/0001", reason="discount", tz=ROME, net_cents=100)
+    partial = shop.billing.credit("2026/0001", reason="discount", net_cents=100)
     assert (partial.number, partial.net_cents) == ("2026/0005", -100)
     assert shop.billing.ledger.statement("2026/0002") == original
+
+
+def test_every_credit_note_tried_is_in_the_run_log_with_how_it_ended(shop: Shop) -> None:
+    busy_october(shop)
+    shop.billing.make_drafts(OCTOBER)
+    shop.billing.issue(OCTOBER)
+    shop.billing.credit("2026/0002", reason="laser was faulty")
+    with pytest.raises(BillingInputError):
+        shop.billing.credit("2026/0001", reason="x", net_cents=10**6)
+    credits = [
+        (run.month, run.outcome, run.statements)
+        for run in shop.billing.ledger.runs(OCTOBER)
+        if run.step == "credit"
+    ]
+    assert credits == [("2026-10", "done", 1), ("2026-10", "failed", 0)]
+
+
+def test_one_members_statements_are_read_without_anyone_elses(shop: Shop) -> None:
+    busy_october(shop)
+    shop.billing.make_drafts(OCTOBER)
+    everyone = shop.billing.ledger.statements(OCTOBER)
+    member = everyone[0].member
+    mine = shop.billing.ledger.member_statements(OCTOBER, member)
+    assert mine == [s for s in everyone if s.member == member] and len(mine) < len(everyone)
 
 
 LEDGER_TABLES = {

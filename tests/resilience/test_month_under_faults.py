@@ -41,7 +41,7 @@ from officina.simulation.truth import Truth, differences, read_truth, truth_stat
 from officina.simulation.workshop import TIMEZONE, enter_workshop
 from services.billing.engine import bill_month
 from services.billing.months import Month
-from services.billing.repository import BillingLedger
+from services.billing.store import BillingLedger
 from services.ledger.db import open_ledger
 from services.ledger.models import SessionRow
 from tests.harness.influxdb import InfluxServer

@@ -8,7 +8,8 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.concurrency import run_in_threadpool
 
 from contract import card_hash
-from services.api.deps import PersonUser, SessionDep, StaffUser, StateDep
+from services.api import queries
+from services.api.deps import DbDep, PersonUser, StaffUser, StateDep
 from services.api.schemas.cards import CardCreate, CardEnrol, CardPublic
 from services.api.schemas.common import CardHash, Id
 from services.api.state import ApiState
@@ -17,24 +18,13 @@ from services.ledger import CardRow, RegistryError
 router = APIRouter(prefix="/cards", tags=["cards"])
 
 
-def _machines_granting(state: ApiState, member: str) -> list[str]:
-    """The machines whose access list carries this member's cards."""
-    site = state.settings.site
-    now = state.clock()
-    return [
-        m.id
-        for m in state.registry.machines(site=site)
-        if state.registry.is_qualified(member, site, m.id, at=now)
-    ]
-
-
 def _register(state: ApiState, *, member: str, card: str, label: str | None) -> CardRow:
     if state.registry.member(member) is None:
         raise RegistryError("member", f"{member!r} is not a registered member")
     row = state.registry.add_card(
         site=state.settings.site, card_hash=card, member=member, label=label
     )
-    state.acl.machines_changed(_machines_granting(state, member))
+    state.acl.machines_changed(queries.machines_granting(state, member))
     return row
 
 
@@ -48,7 +38,7 @@ def list_cards(
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="member: required")
         member = user.member
     user.check_member(member)
-    return [CardPublic.model_validate(c) for c in state.registry.cards(member)]
+    return [CardPublic.model_validate(c) for c in queries.member_cards(state, member)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -74,8 +64,7 @@ def create_card(body: CardCreate, staff: StaffUser, state: StateDep) -> CardPubl
 )
 async def enrol_card(body: CardEnrol, staff: StaffUser, state: StateDep) -> CardPublic:
     """Wait for the next card badged at the machine and give it to the member."""
-    site = state.settings.site
-    if await run_in_threadpool(state.registry.machine, site, body.machine) is None:
+    if await run_in_threadpool(queries.machine, state, body.machine) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no machine {body.machine!r}")
     if await run_in_threadpool(state.registry.member, body.member) is None:
         raise RegistryError("member", f"{body.member!r} is not a registered member")
@@ -91,15 +80,15 @@ def revoke_card(
     card: Annotated[CardHash, Path(description="The card's keyed hash")],
     staff: StaffUser,
     state: StateDep,
-    session: SessionDep,
+    db: DbDep,
 ) -> CardPublic:
     """Stop a card from opening anything (lost, stolen, given back); revoking twice is harmless."""
     site = state.settings.site
-    if session.get(CardRow, (site, card)) is None:
+    if queries.card(db, site, card) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such card at this site")
     state.registry.revoke_card(site=site, card_hash=card)
-    session.expire_all()
-    row = session.get(CardRow, (site, card))
+    db.expire_all()
+    row = queries.card(db, site, card)
     assert row is not None
-    state.acl.machines_changed(_machines_granting(state, row.member))
+    state.acl.machines_changed(queries.machines_granting(state, row.member))
     return CardPublic.model_validate(row)

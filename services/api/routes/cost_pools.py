@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
+from services.api import queries
 from services.api.deps import StaffUser, StateDep
 from services.api.routes.tariffs import percent, plain
 from services.api.schemas.billing import CostPoolCreate, CostPoolPublic, MonthText
@@ -58,7 +59,7 @@ def list_cost_pools(
 ) -> list[CostPoolPublic]:
     """A month's cost pools, in the order they were entered."""
     parsed = Month.parse(month)
-    return [pool_public(parsed, p) for p in state.billing.ledger.pools(parsed)]
+    return [pool_public(parsed, p) for p in queries.pools(state, parsed)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -91,6 +92,6 @@ def remove_cost_pool(
 ) -> None:
     """Take back a pool entered by mistake, while its month is not issued."""
     parsed = Month.parse(month)
-    if name not in {p.name for p in state.billing.ledger.pools(parsed)}:
+    if name not in {p.name for p in queries.pools(state, parsed)}:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{month} has no pool {name!r}")
     state.billing.ledger.remove_pool(parsed, name)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
@@ -13,40 +12,11 @@ from fastapi.responses import StreamingResponse
 from services.api.deps import PersonUser, Principal, StateDep
 from services.api.events import KEEPALIVE_S, AmpsTick, is_closed
 from services.api.floor import FloorChange, MachineLive
-from services.api.schemas.floor import FloorPublic, MachineTile
+from services.api.queries import floor_now, tile
+from services.api.schemas.floor import FloorPublic
 from services.api.state import ApiState
 
 router = APIRouter(prefix="/floor", tags=["floor"])
-
-
-def tile(state: ApiState, user: Principal, live: MachineLive, name: str | None) -> MachineTile:
-    """A machine's tile, with other members' ids hidden from a member's login."""
-    return MachineTile(
-        machine=live.machine,
-        name=name or live.machine,
-        state=live.shown_state.value,
-        reported_state=None if live.state is None else live.state.value,
-        member=user.shown_member(live.member),
-        session=live.session if user.shown_member(live.member) else None,
-        since=None if live.since_ms is None else datetime.fromtimestamp(live.since_ms / 1000, UTC),
-        amps=live.amps,
-        sparkline=list(state.floor.sparkline(live.machine)),
-        gateway=live.gateway,
-        gateway_online=live.gateway_online,
-    )
-
-
-def floor_now(state: ApiState, user: Principal) -> FloorPublic:
-    """Registered machines and any machine heard on the broker, by id."""
-    names = state.machine_names()
-    heard = {live.machine: live for live in state.floor.machines()}
-    tiles = [
-        tile(state, user, heard.get(machine) or state.floor.machine(machine), names.get(machine))
-        for machine in sorted(names.keys() | heard.keys())
-    ]
-    return FloorPublic(
-        site=state.settings.site, broker_connected=state.link.connected, machines=tiles
-    )
 
 
 @router.get("")

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from services.api.deps import AdminUser, SessionDep, StaffUser, StateDep
+from services.api import queries
+from services.api.deps import AdminUser, DbDep, StaffUser, StateDep
 from services.api.gateways import acl_file, credentials, issue_credentials, password_file
 from services.api.schemas.common import Id
 from services.api.schemas.gateways import BrokerFiles, GatewayCredentials, GatewayPublic
@@ -18,17 +19,17 @@ router = APIRouter(prefix="/gateways", tags=["gateways"])
 
 def _machines_by_gateway(state: ApiState) -> dict[str, list[str]]:
     by_gateway: dict[str, list[str]] = defaultdict(list)
-    for machine in state.registry.machines(site=state.settings.site):
+    for machine in queries.machines(state):
         by_gateway[machine.gateway].append(machine.id)
     return by_gateway
 
 
 @router.get("")
-def list_gateways(staff: StaffUser, state: StateDep, session: SessionDep) -> list[GatewayPublic]:
+def list_gateways(staff: StaffUser, state: StateDep, db: DbDep) -> list[GatewayPublic]:
     """Gateways named by machines or holding credentials, with their machines and presence."""
     site = state.settings.site
     machines = _machines_by_gateway(state)
-    issued = {row.gateway: row for row in credentials(session, site)}
+    issued = {row.gateway: row for row in credentials(db, site)}
     online: dict[str, bool | None] = {}
     for live in state.floor.machines():
         if live.gateway is not None:
@@ -50,17 +51,17 @@ def issue(
     gateway: Annotated[Id, Path(description="The gateway's id")],
     admin: AdminUser,
     state: StateDep,
-    session: SessionDep,
+    db: DbDep,
 ) -> GatewayCredentials:
     """Issue (or re-issue) a gateway's credentials; the password is shown here and never again."""
     issued = issue_credentials(
-        session,
+        db,
         passwords=state.passwords,
         site=state.settings.site,
         gateway=gateway,
         now=state.clock(),
     )
-    session.commit()
+    db.commit()
     return GatewayCredentials(
         gateway=gateway,
         mqtt_username=issued.username,
@@ -72,9 +73,9 @@ def issue(
 
 
 @router.get("/broker-files")
-def broker_files(admin: AdminUser, state: StateDep, session: SessionDep) -> BrokerFiles:
+def broker_files(admin: AdminUser, state: StateDep, db: DbDep) -> BrokerFiles:
     """Mosquitto's password and ACL files: each gateway may touch only its own machines."""
-    rows = credentials(session, state.settings.site)
+    rows = credentials(db, state.settings.site)
     return BrokerFiles(
         password_file=password_file(rows),
         acl_file=acl_file(state.settings.site, rows, _machines_by_gateway(state)),

@@ -7,7 +7,7 @@ import math
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from services.api.accounts import authenticate, issue_token, revoke_token
-from services.api.deps import SESSION_COOKIE, CurrentUser, SessionDep, StateDep
+from services.api.deps import SESSION_COOKIE, CurrentUser, DbDep, StateDep
 from services.api.schemas.users import LoginRequest, MePublic, TokenPublic
 from services.api.security import csrf_for
 
@@ -19,7 +19,7 @@ router = APIRouter(tags=["login"])
     responses={401: {"description": "Wrong user name or password"}, 429: {"description": "Wait"}},
 )
 def login(
-    body: LoginRequest, request: Request, response: Response, state: StateDep, session: SessionDep
+    body: LoginRequest, request: Request, response: Response, state: StateDep, db: DbDep
 ) -> TokenPublic:
     """Exchange a user name and password for a bearer token (also set as the pages' cookie)."""
     client = request.client.host if request.client else "unknown"
@@ -30,16 +30,16 @@ def login(
             detail="too many failed logins; wait and try again",
             headers={"Retry-After": str(math.ceil(wait))},
         )
-    user = authenticate(session, state.passwords, body.username, body.password)
+    user = authenticate(db, state.passwords, body.username, body.password)
     if user is None:
         state.limiter.failed(username=body.username, client=client)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong user name or password")
     state.limiter.succeeded(username=body.username, client=client)
     settings = state.settings
     issued = issue_token(
-        session, user, secret=settings.secret, now=state.clock(), ttl_s=settings.token_ttl_s
+        db, user, secret=settings.secret, now=state.clock(), ttl_s=settings.token_ttl_s
     )
-    session.commit()
+    db.commit()
     response.set_cookie(
         SESSION_COOKIE,
         issued.token,
@@ -58,10 +58,10 @@ def login(
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(user: CurrentUser, state: StateDep, session: SessionDep, response: Response) -> None:
+def logout(user: CurrentUser, state: StateDep, db: DbDep, response: Response) -> None:
     """End this token now, and drop the pages' cookie."""
-    revoke_token(session, user.token, secret=state.settings.secret, now=state.clock())
-    session.commit()
+    revoke_token(db, user.token, secret=state.settings.secret, now=state.clock())
+    db.commit()
     response.delete_cookie(SESSION_COOKIE)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, status
 
 from contract import CommandAction
+from services.api import queries
 from services.api.deps import CurrentUser, PersonUser, StaffUser, StateDep, forbidden
 from services.api.schemas.common import Id
 from services.api.schemas.machines import (
@@ -27,7 +28,7 @@ MachineId = Annotated[Id, Path(description="The machine's id")]
 
 def machine_or_404(state: ApiState, machine: str) -> MachineRow:
     """The machine of this site, or a 404 naming it."""
-    row = state.registry.machine(state.settings.site, machine)
+    row = queries.machine(state, machine)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no machine {machine!r}")
     return row
@@ -36,9 +37,7 @@ def machine_or_404(state: ApiState, machine: str) -> MachineRow:
 @router.get("")
 def list_machines(user: PersonUser, state: StateDep) -> list[MachinePublic]:
     """The site's machines, by id."""
-    return [
-        MachinePublic.model_validate(m) for m in state.registry.machines(site=state.settings.site)
-    ]
+    return [MachinePublic.model_validate(m) for m in queries.machines(state)]
 
 
 @router.get("/{machine}")
@@ -65,7 +64,7 @@ def read_acl(machine: MachineId, user: CurrentUser, state: StateDep) -> AclPubli
     row = machine_or_404(state, machine)
     if not user.is_staff and not (user.role is Role.GATEWAY and user.gateway == row.gateway):
         raise forbidden("only staff and the machine's own gateway read its access list")
-    grants = state.registry.access_list(state.settings.site, machine, at=state.clock())
+    grants = queries.access_list(state, machine)
     return AclPublic(
         machine=machine,
         entries=[

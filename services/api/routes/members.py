@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, status
-from sqlalchemy import select
 
-from services.api.deps import AdminUser, PersonUser, SessionDep, StaffUser, StateDep
-from services.api.models import ApiUserRow
-from services.api.privacy import erase_member, members_of_pseudonym
+from services.api import queries
+from services.api.deps import AdminUser, DbDep, PersonUser, StaffUser, StateDep
+from services.api.privacy import erase_member
 from services.api.schemas.cards import CardPublic
 from services.api.schemas.common import Id
 from services.api.schemas.members import (
@@ -23,11 +22,7 @@ from services.api.schemas.members import (
 from services.api.schemas.qualifications import QualificationPublic
 from services.api.schemas.sessions import BadgePublic, SessionPublic
 from services.ledger import (
-    BadgeEventRow,
-    CardRow,
     MemberRow,
-    QualificationRow,
-    SessionRow,
 )
 from services.ledger.pseudonyms import PSEUDONYM_PATTERN
 
@@ -43,18 +38,18 @@ Pseudonym = Annotated[
 ]
 
 
-def member_or_404(session: SessionDep, member_id: str) -> MemberRow:
+def member_or_404(db: DbDep, member_id: str) -> MemberRow:
     """The member, or a 404 naming them."""
-    row = session.get(MemberRow, member_id)
+    row = queries.member(db, member_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no member {member_id!r}")
     return row
 
 
 @router.get("")
-def list_members(staff: StaffUser, state: StateDep) -> list[MemberPublic]:
+def list_members(staff: StaffUser, db: DbDep) -> list[MemberPublic]:
     """Every member, by id."""
-    return [MemberPublic.model_validate(m) for m in state.registry.members()]
+    return [MemberPublic.model_validate(m) for m in queries.members(db)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -72,13 +67,13 @@ def create_member(body: MemberCreate, staff: StaffUser, state: StateDep) -> Memb
     },
 )
 def member_by_pseudonym(
-    pseudonym: Pseudonym, staff: StaffUser, state: StateDep, session: SessionDep
+    pseudonym: Pseudonym, staff: StaffUser, state: StateDep, db: DbDep
 ) -> MemberPublic:
     """The member behind a dashboard pseudonym: staff only, as the wall screen shows none."""
-    return MemberPublic.model_validate(resolve_pseudonym(state, session, pseudonym))
+    return MemberPublic.model_validate(resolve_pseudonym(state, db, pseudonym))
 
 
-def resolve_pseudonym(state: StateDep, session: SessionDep, pseudonym: str) -> MemberRow:
+def resolve_pseudonym(state: StateDep, db: DbDep, pseudonym: str) -> MemberRow:
     """The one living member behind a pseudonym, or a 404 (or a 409 for a clash)."""
     key = state.settings.pseudonym_key
     if key is None:
@@ -86,7 +81,7 @@ def resolve_pseudonym(state: StateDep, session: SessionDep, pseudonym: str) -> M
             status.HTTP_404_NOT_FOUND,
             detail="this api has no pseudonym key (--pseudonym-key): it resolves no pseudonym",
         )
-    found = members_of_pseudonym(session, pseudonym, key)
+    found = queries.members_of_pseudonym(db, pseudonym, key)
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no member is {pseudonym!r}")
     if len(found) > 1:
@@ -98,86 +93,53 @@ def resolve_pseudonym(state: StateDep, session: SessionDep, pseudonym: str) -> M
 
 
 @router.get("/{member_id}", responses={403: {"description": "Another member's data"}})
-def read_member(member_id: MemberId, user: PersonUser, session: SessionDep) -> MemberPublic:
+def read_member(member_id: MemberId, user: PersonUser, db: DbDep) -> MemberPublic:
     """One member: staff see anyone, a member only themselves."""
     user.check_member(member_id)
-    return MemberPublic.model_validate(member_or_404(session, member_id))
+    return MemberPublic.model_validate(member_or_404(db, member_id))
 
 
 @router.patch("/{member_id}")
 def update_member(
-    member_id: MemberId, body: MemberUpdate, staff: StaffUser, session: SessionDep
+    member_id: MemberId, body: MemberUpdate, staff: StaffUser, db: DbDep
 ) -> MemberPublic:
     """Change a member's name or e-mail."""
-    row = member_or_404(session, member_id)
+    row = member_or_404(db, member_id)
     if row.erased_at is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="an erased member stays erased")
     for field, value in body.model_dump(exclude_unset=True).items():
         if field == "name" and value is None:
             continue
         setattr(row, field, value)
-    session.commit()
+    db.commit()
     return MemberPublic.model_validate(row)
 
 
 @router.get("/{member_id}/export", responses={403: {"description": "Another member's data"}})
 def export_member(
-    member_id: MemberId, user: PersonUser, state: StateDep, session: SessionDep
+    member_id: MemberId, user: PersonUser, state: StateDep, db: DbDep
 ) -> MemberExport:
     """Everything held about a member, for the member to download (JSON)."""
     user.check_member(member_id)
-    row = member_or_404(session, member_id)
-
+    row = member_or_404(db, member_id)
+    records = queries.member_records(db, member_id)
     return MemberExport(
         exported_at=state.clock(),
         member=MemberPublic.model_validate(row),
-        cards=[
-            CardPublic.model_validate(c)
-            for c in session.scalars(
-                select(CardRow).where(CardRow.member == member_id).order_by(CardRow.issued_at)
-            )
-        ],
-        qualifications=[
-            QualificationPublic.model_validate(q)
-            for q in session.scalars(
-                select(QualificationRow)
-                .where(QualificationRow.member == member_id)
-                .order_by(QualificationRow.machine)
-            )
-        ],
-        sessions=[
-            SessionPublic.model_validate(s)
-            for s in session.scalars(
-                select(SessionRow)
-                .where(SessionRow.member == member_id)
-                .order_by(SessionRow.started)
-            )
-        ],
-        badges=[
-            BadgePublic.model_validate(b)
-            for b in session.scalars(
-                select(BadgeEventRow)
-                .where(BadgeEventRow.member == member_id)
-                .order_by(BadgeEventRow.at)
-            )
-        ],
-        logins=[
-            LoginPublic.model_validate(u)
-            for u in session.scalars(
-                select(ApiUserRow).where(ApiUserRow.member == member_id).order_by(ApiUserRow.id)
-            )
-        ],
+        cards=[CardPublic.model_validate(c) for c in records.cards],
+        qualifications=[QualificationPublic.model_validate(q) for q in records.qualifications],
+        sessions=[SessionPublic.model_validate(s) for s in records.sessions],
+        badges=[BadgePublic.model_validate(b) for b in records.badges],
+        logins=[LoginPublic.model_validate(u) for u in records.logins],
     )
 
 
 @router.post("/{member_id}/erase")
-def erase(
-    member_id: MemberId, admin: AdminUser, state: StateDep, session: SessionDep
-) -> ErasurePublic:
+def erase(member_id: MemberId, admin: AdminUser, state: StateDep, db: DbDep) -> ErasurePublic:
     """Erase a member's personal data; past sessions keep their amounts under a pseudonym."""
-    row = member_or_404(session, member_id)
-    erasure = erase_member(session, row, secret=state.settings.secret, now=state.clock())
-    session.commit()
+    row = member_or_404(db, member_id)
+    erasure = erase_member(db, row, secret=state.settings.secret, now=state.clock())
+    db.commit()
     # The member's cards are gone: every machine they were on must stop granting them.
     state.acl.everything_changed()
     return ErasurePublic(

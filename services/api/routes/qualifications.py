@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
-from sqlalchemy import select
 
-from services.api.deps import PersonUser, SessionDep, StaffUser, StateDep
+from services.api import queries
+from services.api.deps import DbDep, PersonUser, StaffUser, StateDep
 from services.api.schemas.common import Id
 from services.api.schemas.qualifications import QualificationCreate, QualificationPublic
-from services.ledger import QualificationRow
 
 router = APIRouter(prefix="/qualifications", tags=["qualifications"])
 
@@ -19,7 +18,7 @@ router = APIRouter(prefix="/qualifications", tags=["qualifications"])
 def list_qualifications(
     user: PersonUser,
     state: StateDep,
-    session: SessionDep,
+    db: DbDep,
     member: Annotated[Id | None, Query()] = None,
     machine: Annotated[Id | None, Query()] = None,
 ) -> list[QualificationPublic]:
@@ -28,16 +27,8 @@ def list_qualifications(
         member = member or user.member
     if member is not None:
         user.check_member(member)
-    query = (
-        select(QualificationRow)
-        .where(QualificationRow.site == state.settings.site)
-        .order_by(QualificationRow.member, QualificationRow.machine)
-    )
-    if member is not None:
-        query = query.where(QualificationRow.member == member)
-    if machine is not None:
-        query = query.where(QualificationRow.machine == machine)
-    return [QualificationPublic.model_validate(q) for q in session.scalars(query).all()]
+    rows = queries.qualifications(db, state.settings.site, member=member, machine=machine)
+    return [QualificationPublic.model_validate(q) for q in rows]
 
 
 @router.put("")
@@ -62,14 +53,14 @@ def withdraw_qualification(
     machine: Annotated[Id, Path()],
     staff: StaffUser,
     state: StateDep,
-    session: SessionDep,
+    db: DbDep,
 ) -> None:
     """Withdraw a qualification; the machine stops granting the member's cards."""
-    row = session.get(QualificationRow, (member, state.settings.site, machine))
+    row = queries.qualification(db, state.settings.site, member, machine)
     if row is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, detail=f"{member} is not qualified on {machine}"
         )
-    session.delete(row)
-    session.commit()
+    db.delete(row)
+    db.commit()
     state.acl.machines_changed([machine])

@@ -4,37 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from services.api.deps import PersonUser, SessionDep, StateDep
+from services.api.deps import DbDep, PersonUser, StateDep
+from services.api.queries import SessionFilter, find_sessions
 from services.api.schemas.common import Id, Instant
 from services.api.schemas.sessions import SessionPublic
-from services.ledger import SessionRow
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
 MAX_ROWS = 10_000
 CSV_FIELDS = tuple(SessionPublic.model_fields)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SessionFilter:
-    """Which sessions to read: of a member, of a machine, started in [since, until)."""
-
-    member: Id | None = None
-    machine: Id | None = None
-    since: Instant | None = None
-    until: Instant | None = None
-    limit: int = 1000
-    offset: int = 0
 
 
 def session_filter(
@@ -61,30 +45,10 @@ def session_filter(
 FilterDep = Annotated[SessionFilter, Depends(session_filter)]
 
 
-def find_sessions(session: Session, site: str, wanted: SessionFilter) -> Sequence[SessionRow]:
-    """Sessions of the site matching the filter, oldest first."""
-    query = (
-        select(SessionRow)
-        .where(SessionRow.site == site)
-        .order_by(SessionRow.started, SessionRow.id)
-        .limit(wanted.limit)
-        .offset(wanted.offset)
-    )
-    if wanted.member is not None:
-        query = query.where(SessionRow.member == wanted.member)
-    if wanted.machine is not None:
-        query = query.where(SessionRow.machine == wanted.machine)
-    if wanted.since is not None:
-        query = query.where(SessionRow.started >= wanted.since)
-    if wanted.until is not None:
-        query = query.where(SessionRow.started < wanted.until)
-    return session.scalars(query).all()
-
-
 @router.get("", responses={403: {"description": "Another member's sessions"}})
-def list_sessions(wanted: FilterDep, state: StateDep, session: SessionDep) -> list[SessionPublic]:
+def list_sessions(wanted: FilterDep, state: StateDep, db: DbDep) -> list[SessionPublic]:
     """Booked sessions, oldest first."""
-    rows = find_sessions(session, state.settings.site, wanted)
+    rows = find_sessions(db, state.settings.site, wanted)
     return [SessionPublic.model_validate(r) for r in rows]
 
 
@@ -102,12 +66,12 @@ def _csv_cell(value: object) -> object:
         403: {"description": "Another member's sessions"},
     },
 )
-def export_sessions(wanted: FilterDep, state: StateDep, session: SessionDep) -> Response:
+def export_sessions(wanted: FilterDep, state: StateDep, db: DbDep) -> Response:
     """The same sessions as CSV, for a spreadsheet."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)
-    for row in find_sessions(session, state.settings.site, wanted):
+    for row in find_sessions(db, state.settings.site, wanted):
         public = SessionPublic.model_validate(row)
         writer.writerow([_csv_cell(getattr(public, f)) for f in CSV_FIELDS])
     return Response(

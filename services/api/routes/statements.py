@@ -8,7 +8,8 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from services.api.deps import AdminUser, PersonUser, Principal, SessionDep, StaffUser, StateDep
+from services.api import queries
+from services.api.deps import AdminUser, PersonUser, Principal, StaffUser, StateDep
 from services.api.schemas.billing import (
     CreditNoteCreate,
     DraftsPublic,
@@ -19,7 +20,6 @@ from services.api.schemas.billing import (
 )
 from services.api.schemas.common import Id
 from services.api.state import ApiState
-from services.billing.models import StatementRow
 from services.billing.money import parse_cents, parse_vat_bp
 from services.billing.months import Month
 from services.billing.records import StoredStatement
@@ -51,18 +51,13 @@ def statement_public(statement: StoredStatement) -> StatementPublic:
     )
 
 
-def stored_statement(
-    state: ApiState, session: SessionDep, statement_id: int, user: Principal
-) -> StoredStatement:
+def stored_statement(state: ApiState, statement_id: int, user: Principal) -> StoredStatement:
     """A statement by id, if this login may see it (403) and it exists (404)."""
-    row = session.get(StatementRow, statement_id)
-    if row is None:
+    statement = queries.statement(state, statement_id)
+    if statement is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no statement {statement_id}")
-    user.check_member(row.member)
-    for statement in state.billing.ledger.statements(Month.parse(row.month)):
-        if statement.id == statement_id:
-            return statement
-    raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no statement {statement_id}")
+    user.check_member(statement.member)
+    return statement
 
 
 @router.get("", responses={403: {"description": "Another member's statements"}})
@@ -77,8 +72,7 @@ def list_statements(
         member = member or user.member
     if member is not None:
         user.check_member(member)
-    statements = state.billing.ledger.statements(Month.parse(month))
-    return [statement_public(s) for s in statements if member is None or s.member == member]
+    return [statement_public(s) for s in queries.statements(state, Month.parse(month), member)]
 
 
 @router.post("/drafts")
@@ -100,11 +94,9 @@ def issue_month(body: MonthRequest, admin: AdminUser, state: StateDep) -> Issued
 
 
 @router.get("/{statement_id}", responses={403: {"description": "Another member's statement"}})
-def read_statement(
-    statement_id: StatementId, user: PersonUser, state: StateDep, session: SessionDep
-) -> StatementPublic:
+def read_statement(statement_id: StatementId, user: PersonUser, state: StateDep) -> StatementPublic:
     """One statement or credit note."""
-    return statement_public(stored_statement(state, session, statement_id, user))
+    return statement_public(stored_statement(state, statement_id, user))
 
 
 @router.post(
@@ -117,16 +109,14 @@ def credit_note(
     body: CreditNoteCreate,
     admin: AdminUser,
     state: StateDep,
-    session: SessionDep,
 ) -> StatementPublic:
     """Correct an issued statement with a credit note: all of it, or a net amount."""
-    original = stored_statement(state, session, statement_id, admin)
+    original = stored_statement(state, statement_id, admin)
     if original.number is None:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="only an issued statement is credited")
-    note = state.billing.ledger.credit(
+    note = state.billing.credit(
         original.number,
         reason=body.reason,
-        tz=state.billing.tz,
         net_cents=None if body.net is None else parse_cents(body.net, "net"),
         vat_bp=None if body.vat is None else parse_vat_bp(body.vat, "vat"),
     )
@@ -141,11 +131,9 @@ def credit_note(
         403: {"description": "Another member's statement"},
     },
 )
-async def statement_pdf(
-    statement_id: StatementId, user: PersonUser, state: StateDep, session: SessionDep
-) -> Response:
+async def statement_pdf(statement_id: StatementId, user: PersonUser, state: StateDep) -> Response:
     """The statement as a PDF, in the member's language."""
-    statement = await run_in_threadpool(stored_statement, state, session, statement_id, user)
+    statement = await run_in_threadpool(stored_statement, state, statement_id, user)
     pdf = await run_in_threadpool(state.billing.pdf, statement)
     name = (statement.number or f"draft-{statement.id}").replace("/", "-")
     return Response(

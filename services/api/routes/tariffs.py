@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from services.api import queries
 from services.api.deps import PersonUser, StaffUser, StateDep
 from services.api.schemas.billing import TariffCreate, TariffPublic
 from services.api.schemas.common import Id
@@ -45,13 +46,7 @@ def list_tariffs(
     user: PersonUser, state: StateDep, machine: Annotated[Id | None, Query()] = None
 ) -> list[TariffPublic]:
     """Tariffs of this site's machines (and site-wide ones), oldest first."""
-    site = state.settings.site
-    tariffs = [
-        t
-        for t in state.billing.ledger.tariffs()
-        if t.site in (None, site) and (machine is None or t.machine in (None, machine))
-    ]
-    return [tariff_public(t) for t in tariffs]
+    return [tariff_public(t) for t in queries.tariffs(state, machine)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

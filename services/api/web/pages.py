@@ -1,4 +1,8 @@
-"""The pages: server-rendered HTML with a little vanilla JS; logged in by the api's cookie."""
+"""The pages: server-rendered HTML with a little vanilla JS; logged in by the api's cookie.
+
+Pages read through `services.api.queries`, as the routes do, and are guarded by the
+dependencies of `web.access`, whose refusals are answered by `login_needed` and `forbidden`.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +14,28 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_currency_symbol
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
 
-from services.api.accounts import user_for_token
-from services.api.deps import SESSION_COOKIE, Principal, SessionDep, StateDep
-from services.api.privacy import members_of_pseudonym
-from services.api.routes.floor import floor_now
-from services.api.routes.sessions import SessionFilter, find_sessions
+from services.api import queries
+from services.api.deps import DbDep, Principal, StateDep
 from services.api.schemas.common import Id
 from services.api.security import Role, csrf_for
 from services.api.state import ApiState
+from services.api.web.access import (
+    MemberPage,
+    PageForbiddenError,
+    PageUser,
+    StaffPage,
+    login_redirect,
+)
 from services.api.web.i18n import LANG_COOKIE, Lang, language_of, words
-from services.billing.errors import BillingError
-from services.billing.months import Month
-from services.ledger import CardRow, MemberRow, QualificationRow, SessionRow
+from services.billing import formats
+from services.billing.errors import BillingInputError
+from services.billing.months import Month, MonthWindow, local_midnight
+from services.ledger import SessionRow
 from services.ledger.pseudonyms import is_pseudonym
 
 log = logging.getLogger(__name__)
@@ -42,29 +50,13 @@ _DateTime = datetime
 _Date = date
 
 
-def _user(request: Request, state: ApiState, session: SessionDep) -> Principal | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    row = user_for_token(session, token, secret=state.settings.secret, now=state.clock())
-    if row is None or row.role == Role.GATEWAY.value:
-        return None
-    return Principal(
-        user_id=row.id,
-        username=row.username,
-        role=Role(row.role),
-        member=row.member,
-        gateway=row.gateway,
-        token=token,
-    )
-
-
 class _Formats:
     """Dates, times and numbers in the page's language and the workshop's zone."""
 
-    def __init__(self, lang: Lang, zone: ZoneInfo) -> None:
+    def __init__(self, lang: Lang, zone: ZoneInfo, currency: str) -> None:
         self.lang = lang.value
         self.zone = zone
+        self.currency = currency
 
     def datetime(self, value: _DateTime | None) -> str:
         """A date and time, short."""
@@ -90,8 +82,12 @@ class _Formats:
         return format_decimal(value, format=pattern, locale=self.lang)
 
     def money(self, cents: int) -> str:
-        """An amount in euros."""
-        return "€ " + format_decimal(cents / 100, format="#,##0.00", locale=self.lang)
+        """An amount in the workshop's currency, as billing writes it on statements."""
+        return formats.money(cents, self.currency, self.lang)
+
+    def currency_symbol(self) -> str:
+        """The workshop currency's symbol in the page's language (`€`, `CHF`)."""
+        return get_currency_symbol(self.currency, locale=self.lang)
 
 
 def _render(
@@ -113,7 +109,7 @@ def _render(
             "lang": lang.value,
             "user": user,
             "csrf": csrf_for(user.token, state.settings.secret) if user else "",
-            "fmt": _Formats(lang, zone),
+            "fmt": _Formats(lang, zone, state.settings.billing.currency),
             "site": state.settings.site,
             "path": request.url.path,
             **context,
@@ -125,31 +121,21 @@ def _render(
     return response
 
 
-def _to_login(request: Request) -> Response:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+def login_needed(request: Request, err: Exception) -> Response:
+    """A page asked for without a login: to the login form, and back afterwards."""
+    return login_redirect(request)
 
 
-def _forbidden(request: Request, state: ApiState, user: Principal) -> Response:
+def forbidden(request: Request, err: Exception) -> Response:
+    """A page this login may not see: the message page, 403."""
+    state: ApiState = request.app.state.api
+    user = err.user if isinstance(err, PageForbiddenError) else None
     return _render(request, state, "message.html", user, status_code=403, message_key="forbidden")
 
 
-def _staff(request: Request, state: ApiState, session: SessionDep) -> Principal | Response:
-    """The logged-in coordinator or admin; else where to send the visitor instead."""
-    user = _user(request, state, session)
-    if user is None:
-        return _to_login(request)
-    if not user.is_staff:
-        return _forbidden(request, state, user)
-    return user
-
-
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, state: StateDep, session: SessionDep) -> Response:
+def home(user: PageUser) -> Response:
     """The floor for staff, one's own month for a member."""
-    user = _user(request, state, session)
-    if user is None:
-        return _to_login(request)
     if user.role is Role.MEMBER and user.member:
         return RedirectResponse(f"/members/{user.member}/month", status_code=303)
     return RedirectResponse("/floor", status_code=303)
@@ -164,18 +150,9 @@ def login_page(request: Request, state: StateDep, next: str = "/") -> Response:
 
 
 @router.get("/floor", response_class=HTMLResponse)
-def floor_page(request: Request, state: StateDep, session: SessionDep) -> Response:
+def floor_page(request: Request, state: StateDep, user: PageUser) -> Response:
     """The live floor: one tile per machine, updated by the SSE stream."""
-    user = _user(request, state, session)
-    if user is None:
-        return _to_login(request)
-    return _render(request, state, "floor.html", user, floor=floor_now(state, user))
-
-
-def _day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=zone)
-    following = day + timedelta(days=1)
-    return start, datetime(following.year, following.month, following.day, tzinfo=zone)
+    return _render(request, state, "floor.html", user, floor=queries.floor_now(state, user))
 
 
 def _timeline(rows: list[SessionRow], start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -194,21 +171,19 @@ def machine_day(
     request: Request,
     machine: Id,
     state: StateDep,
-    session: SessionDep,
+    db: DbDep,
+    user: PageUser,
     day: Annotated[date | None, Query(alias="date")] = None,
 ) -> Response:
     """A machine's day: its sessions on a timeline (a member sees only their own)."""
-    user = _user(request, state, session)
-    if user is None:
-        return _to_login(request)
     zone = ZoneInfo(state.settings.timezone)
     day = day or datetime.now(zone).date()
-    start, end = _day_bounds(day, zone)
-    wanted = SessionFilter(
+    start, end = local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone)
+    wanted = queries.SessionFilter(
         machine=machine, since=start, until=end, member=None if user.is_staff else user.member
     )
-    rows = list(find_sessions(session, state.settings.site, wanted))
-    tiles = {t.machine: t for t in floor_now(state, user).machines}
+    rows = list(queries.find_sessions(db, state.settings.site, wanted))
+    tiles = {t.machine: t for t in queries.floor_now(state, user).machines}
     return _render(
         request,
         state,
@@ -226,18 +201,17 @@ def machine_day(
     )
 
 
-def _month_bounds(month: str | None, zone: ZoneInfo) -> tuple[date, datetime, datetime]:
-    today = datetime.now(zone).date()
+def _page_month(text: str | None, zone: ZoneInfo) -> Month:
+    """The month a page asks for; this month when none is given or it cannot be shown."""
+    this_month = Month.of(datetime.now(zone).date())
+    if text is None:
+        return this_month
     try:
-        first = date.fromisoformat(f"{month}-01") if month else today.replace(day=1)
-    except ValueError:
-        first = today.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return (
-        first,
-        datetime(first.year, first.month, 1, tzinfo=zone),
-        datetime(following.year, following.month, 1, tzinfo=zone),
-    )
+        month = Month.parse(text)
+        month.next()  # a month the page can link onwards from
+    except BillingInputError:
+        return this_month
+    return month
 
 
 @router.get("/members/{member}/month", response_class=HTMLResponse)
@@ -245,43 +219,34 @@ def member_month(
     request: Request,
     member: Id,
     state: StateDep,
-    session: SessionDep,
+    db: DbDep,
+    user: MemberPage,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
 ) -> Response:
     """A member's month: sessions, minutes and energy so far, and statements."""
-    user = _user(request, state, session)
-    if user is None:
-        return _to_login(request)
-    if not (user.is_staff or user.member == member):
-        return _forbidden(request, state, user)
-    row = session.get(MemberRow, member)
+    row = queries.member(db, member)
     if row is None:
         return _render(
             request, state, "message.html", user, status_code=404, message_key="not_found"
         )
     zone = ZoneInfo(state.settings.timezone)
-    first, start, end = _month_bounds(month, zone)
-    rows = list(
-        find_sessions(
-            session, state.settings.site, SessionFilter(member=member, since=start, until=end)
-        )
-    )
-    previous = (first - timedelta(days=1)).replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    billed = Month.of(first)
-    statements = [s for s in state.billing.ledger.statements(billed) if s.member == member]
+    billed = _page_month(month, zone)
+    window = MonthWindow(billed, zone)
+    start, end = window.start, window.end
+    wanted = queries.SessionFilter(member=member, since=start, until=end)
+    rows = list(queries.find_sessions(db, state.settings.site, wanted))
     return _render(
         request,
         state,
         "member_month.html",
         user,
         member=row,
-        statements=statements,
-        costs_cents=_costs_so_far(state, billed, member),
-        month=first.strftime("%Y-%m"),
-        month_label=format_date(first, "LLLL yyyy", locale=language_of(request).value),
-        previous_month=previous.strftime("%Y-%m"),
-        next_month=following.strftime("%Y-%m"),
+        statements=queries.statements(state, billed, member),
+        costs_cents=queries.costs_so_far(state, billed, member),
+        month=str(billed),
+        month_label=formats.month_name(billed, language_of(request).value),
+        previous_month=str(billed.previous()),
+        next_month=str(billed.next()),
         rows=rows,
         running_min=sum(r.running_s for r in rows) / 60,
         energy_kwh=sum(r.energy_wh for r in rows) / 1000,
@@ -292,14 +257,13 @@ def member_month(
 
 @router.get("/members/by-pseudonym/{pseudonym}", response_class=HTMLResponse)
 def member_by_pseudonym(
-    request: Request, pseudonym: str, state: StateDep, session: SessionDep
+    request: Request, pseudonym: str, state: StateDep, db: DbDep, user: StaffPage
 ) -> Response:
     """Staff: from a dashboard's pseudonym to the member's month (where Grafana links to)."""
-    user = _staff(request, state, session)
-    if isinstance(user, Response):
-        return user
     key = state.settings.pseudonym_key
-    found = members_of_pseudonym(session, pseudonym, key) if key and is_pseudonym(pseudonym) else []
+    found = (
+        queries.members_of_pseudonym(db, pseudonym, key) if key and is_pseudonym(pseudonym) else []
+    )
     if len(found) != 1:
         # None, or two members sharing one (the api's route names them).
         return _render(
@@ -308,62 +272,32 @@ def member_by_pseudonym(
     return RedirectResponse(f"/members/{quote(found[0].id)}/month", status_code=303)
 
 
-def _costs_so_far(state: ApiState, month: Month, member: str) -> int | None:
-    """What the member's statement would total if the month were billed now."""
-    try:
-        computed = state.billing.compute(month)
-    except BillingError as err:
-        log.info("no costs so far for %s in %s: %s", member, month, err)
-        return None
-    for statement in computed.statements:
-        if statement.member.id == member:
-            return statement.total_cents
-    return 0
-
-
 @router.get("/manage/members", response_class=HTMLResponse)
-def manage_members(request: Request, state: StateDep, session: SessionDep) -> Response:
+def manage_members(request: Request, state: StateDep, db: DbDep, user: StaffPage) -> Response:
     """Coordinators: the members, and a form to add one."""
-    user = _staff(request, state, session)
-    if isinstance(user, Response):
-        return user
-    members = session.scalars(select(MemberRow).order_by(MemberRow.id)).all()
+    members = queries.members(db)
     return _render(request, state, "manage_members.html", user, members=members)
 
 
 @router.get("/manage/cards", response_class=HTMLResponse)
-def manage_cards(request: Request, state: StateDep, session: SessionDep) -> Response:
+def manage_cards(request: Request, state: StateDep, db: DbDep, user: StaffPage) -> Response:
     """Coordinators: every card, and forms to add one by UID or by badging it."""
-    user = _staff(request, state, session)
-    if isinstance(user, Response):
-        return user
-    cards = session.scalars(
-        select(CardRow).where(CardRow.site == state.settings.site).order_by(CardRow.member)
-    ).all()
-    members = session.scalars(
-        select(MemberRow).where(MemberRow.erased_at.is_(None)).order_by(MemberRow.id)
-    ).all()
-    machines = state.registry.machines(site=state.settings.site)
+    cards = queries.site_cards(db, state.settings.site)
+    members = queries.members(db, with_erased=False)
+    machines = queries.machines(state)
     return _render(
         request, state, "manage_cards.html", user, cards=cards, members=members, machines=machines
     )
 
 
 @router.get("/manage/qualifications", response_class=HTMLResponse)
-def manage_qualifications(request: Request, state: StateDep, session: SessionDep) -> Response:
+def manage_qualifications(
+    request: Request, state: StateDep, db: DbDep, user: StaffPage
+) -> Response:
     """Coordinators: who may use which machine, and forms to grant or withdraw."""
-    user = _staff(request, state, session)
-    if isinstance(user, Response):
-        return user
-    qualifications = session.scalars(
-        select(QualificationRow)
-        .where(QualificationRow.site == state.settings.site)
-        .order_by(QualificationRow.machine, QualificationRow.member)
-    ).all()
-    members = session.scalars(
-        select(MemberRow).where(MemberRow.erased_at.is_(None)).order_by(MemberRow.id)
-    ).all()
-    machines = state.registry.machines(site=state.settings.site)
+    qualifications = queries.qualifications(db, state.settings.site, by_machine=True)
+    members = queries.members(db, with_erased=False)
+    machines = queries.machines(state)
     return _render(
         request,
         state,
@@ -380,25 +314,20 @@ def manage_qualifications(request: Request, state: StateDep, session: SessionDep
 def manage_cost_pools(
     request: Request,
     state: StateDep,
-    session: SessionDep,
+    user: StaffPage,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
 ) -> Response:
     """Coordinators: a month's shared bills, and a form to enter one."""
-    user = _staff(request, state, session)
-    if isinstance(user, Response):
-        return user
-    zone = ZoneInfo(state.settings.timezone)
-    first, _start, _end = _month_bounds(month, zone)
-    billed = Month.of(first)
+    billed = _page_month(month, ZoneInfo(state.settings.timezone))
     return _render(
         request,
         state,
         "manage_cost_pools.html",
         user,
         month=str(billed),
-        month_label=format_date(first, "LLLL yyyy", locale=language_of(request).value),
+        month_label=formats.month_name(billed, language_of(request).value),
         previous_month=str(billed.previous()),
         next_month=str(billed.next()),
-        pools=state.billing.ledger.pools(billed),
-        machines=state.registry.machines(site=state.settings.site),
+        pools=queries.pools(state, billed),
+        machines=queries.machines(state),
     )

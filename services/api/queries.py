@@ -1,0 +1,294 @@
+"""The api's read layer: what routes and pages read from the ledger, the floor and billing.
+
+Routes and pages ask here and nowhere else, so a page shows what the api returns. Writes stay
+with the route that makes them (or the registry and billing services it calls).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.api.deps import Principal
+from services.api.floor import MachineLive
+from services.api.models import ApiUserRow
+from services.api.schemas.common import Id, Instant
+from services.api.schemas.floor import FloorPublic, MachineTile
+from services.api.state import ApiState
+from services.billing.allocation import CostPool
+from services.billing.errors import BillingError
+from services.billing.months import Month
+from services.billing.records import StoredStatement
+from services.billing.tariffs import Tariff
+from services.ledger import (
+    AccessEntry,
+    BadgeEventRow,
+    CardRow,
+    MachineRow,
+    MemberRow,
+    QualificationRow,
+    SessionRow,
+    members_behind,
+)
+
+log = logging.getLogger(__name__)
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionFilter:
+    """Which sessions to read: of a member, of a machine, started in [since, until)."""
+
+    member: Id | None = None
+    machine: Id | None = None
+    since: Instant | None = None
+    until: Instant | None = None
+    limit: int = 1000
+    offset: int = 0
+
+
+def find_sessions(db: Session, site: str, wanted: SessionFilter) -> Sequence[SessionRow]:
+    """Sessions of the site matching the filter, oldest first."""
+    query = (
+        select(SessionRow)
+        .where(SessionRow.site == site)
+        .order_by(SessionRow.started, SessionRow.id)
+        .limit(wanted.limit)
+        .offset(wanted.offset)
+    )
+    if wanted.member is not None:
+        query = query.where(SessionRow.member == wanted.member)
+    if wanted.machine is not None:
+        query = query.where(SessionRow.machine == wanted.machine)
+    if wanted.since is not None:
+        query = query.where(SessionRow.started >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(SessionRow.started < wanted.until)
+    return db.scalars(query).all()
+
+
+# --- members, cards, qualifications, logins ---------------------------------------------------
+
+
+def member(db: Session, member_id: str) -> MemberRow | None:
+    """A member by id, erased or not; None if there is none."""
+    return db.get(MemberRow, member_id)
+
+
+def members(db: Session, *, with_erased: bool = True) -> Sequence[MemberRow]:
+    """Members by id; without the erased when a form offers them to choose from."""
+    query = select(MemberRow).order_by(MemberRow.id)
+    if not with_erased:
+        query = query.where(MemberRow.erased_at.is_(None))
+    return db.scalars(query).all()
+
+
+def site_cards(db: Session, site: str) -> Sequence[CardRow]:
+    """Every card of the site, by member."""
+    return db.scalars(select(CardRow).where(CardRow.site == site).order_by(CardRow.member)).all()
+
+
+def card(db: Session, site: str, card_hash: str) -> CardRow | None:
+    """A card of the site by its keyed hash; None if there is none."""
+    return db.get(CardRow, (site, card_hash))
+
+
+def qualifications(
+    db: Session,
+    site: str,
+    *,
+    member: str | None = None,
+    machine: str | None = None,
+    by_machine: bool = False,
+) -> Sequence[QualificationRow]:
+    """The site's qualifications, by member then machine (or by machine then member)."""
+    order = (
+        (QualificationRow.machine, QualificationRow.member)
+        if by_machine
+        else (QualificationRow.member, QualificationRow.machine)
+    )
+    query = select(QualificationRow).where(QualificationRow.site == site).order_by(*order)
+    if member is not None:
+        query = query.where(QualificationRow.member == member)
+    if machine is not None:
+        query = query.where(QualificationRow.machine == machine)
+    return db.scalars(query).all()
+
+
+def qualification(db: Session, site: str, member: str, machine: str) -> QualificationRow | None:
+    """One member's qualification on one machine; None if there is none."""
+    return db.get(QualificationRow, (member, site, machine))
+
+
+def logins(db: Session) -> Sequence[ApiUserRow]:
+    """Every login, by id."""
+    return db.scalars(select(ApiUserRow).order_by(ApiUserRow.id)).all()
+
+
+def login(db: Session, user_id: int) -> ApiUserRow | None:
+    """A login by id; None if there is none."""
+    return db.get(ApiUserRow, user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecords:
+    """Every row that names a member, for the member's data export."""
+
+    cards: Sequence[CardRow]
+    qualifications: Sequence[QualificationRow]
+    sessions: Sequence[SessionRow]
+    badges: Sequence[BadgeEventRow]
+    logins: Sequence[ApiUserRow]
+
+
+def member_records(db: Session, member_id: str) -> MemberRecords:
+    """A member's cards, qualifications, sessions, badges and logins, each oldest first."""
+    return MemberRecords(
+        cards=db.scalars(
+            select(CardRow).where(CardRow.member == member_id).order_by(CardRow.issued_at)
+        ).all(),
+        qualifications=db.scalars(
+            select(QualificationRow)
+            .where(QualificationRow.member == member_id)
+            .order_by(QualificationRow.machine)
+        ).all(),
+        sessions=db.scalars(
+            select(SessionRow).where(SessionRow.member == member_id).order_by(SessionRow.started)
+        ).all(),
+        badges=db.scalars(
+            select(BadgeEventRow)
+            .where(BadgeEventRow.member == member_id)
+            .order_by(BadgeEventRow.at)
+        ).all(),
+        logins=db.scalars(
+            select(ApiUserRow).where(ApiUserRow.member == member_id).order_by(ApiUserRow.id)
+        ).all(),
+    )
+
+
+# --- the floor --------------------------------------------------------------------------------
+
+
+def tile(state: ApiState, user: Principal, live: MachineLive, name: str | None) -> MachineTile:
+    """A machine's tile, with other members' ids hidden from a member's login."""
+    return MachineTile(
+        machine=live.machine,
+        name=name or live.machine,
+        state=live.shown_state.value,
+        reported_state=None if live.state is None else live.state.value,
+        member=user.shown_member(live.member),
+        session=live.session if user.shown_member(live.member) else None,
+        since=None if live.since_ms is None else datetime.fromtimestamp(live.since_ms / 1000, UTC),
+        amps=live.amps,
+        sparkline=list(state.floor.sparkline(live.machine)),
+        gateway=live.gateway,
+        gateway_online=live.gateway_online,
+    )
+
+
+def floor_now(state: ApiState, user: Principal) -> FloorPublic:
+    """Registered machines and any machine heard on the broker, by id."""
+    names = state.machine_names()
+    heard = {live.machine: live for live in state.floor.machines()}
+    tiles = [
+        tile(state, user, heard.get(machine) or state.floor.machine(machine), names.get(machine))
+        for machine in sorted(names.keys() | heard.keys())
+    ]
+    return FloorPublic(
+        site=state.settings.site, broker_connected=state.link.connected, machines=tiles
+    )
+
+
+def members_of_pseudonym(db: Session, display: str, key: str) -> list[MemberRow]:
+    """The members behind a dashboard pseudonym; erased members are never matched."""
+    living = db.scalars(
+        select(MemberRow.id).where(MemberRow.erased_at.is_(None)).order_by(MemberRow.id)
+    ).all()
+    return [
+        row
+        for member in members_behind(display, living, key)
+        if (row := db.get(MemberRow, member)) is not None
+    ]
+
+
+def member_cards(state: ApiState, member_id: str) -> Sequence[CardRow]:
+    """A member's cards."""
+    return state.registry.cards(member_id)
+
+
+# --- machines, access lists, tariffs and cost pools --------------------------------------------
+
+
+def machines(state: ApiState) -> Sequence[MachineRow]:
+    """The site's registered machines, by id."""
+    return state.registry.machines(site=state.settings.site)
+
+
+def machine(state: ApiState, machine_id: str) -> MachineRow | None:
+    """A machine of the site; None if there is none."""
+    return state.registry.machine(state.settings.site, machine_id)
+
+
+def access_list(state: ApiState, machine_id: str) -> Sequence[AccessEntry]:
+    """The cards a machine grants now."""
+    return state.registry.access_list(state.settings.site, machine_id, at=state.clock())
+
+
+def machines_granting(state: ApiState, member_id: str) -> list[str]:
+    """The machines whose access list carries this member's cards."""
+    site, now = state.settings.site, state.clock()
+    return [
+        m.id
+        for m in state.registry.machines(site=site)
+        if state.registry.is_qualified(member_id, site, m.id, at=now)
+    ]
+
+
+def tariffs(state: ApiState, machine_id: str | None = None) -> list[Tariff]:
+    """Tariffs of the site's machines (and site-wide ones), of one machine or all, oldest first."""
+    site = state.settings.site
+    return [
+        t
+        for t in state.billing.ledger.tariffs()
+        if t.site in (None, site) and (machine_id is None or t.machine in (None, machine_id))
+    ]
+
+
+def pools(state: ApiState, month: Month) -> list[CostPool]:
+    """A month's cost pools, in the order they were entered."""
+    return state.billing.ledger.pools(month)
+
+
+# --- statements -------------------------------------------------------------------------------
+
+
+def statement(state: ApiState, statement_id: int) -> StoredStatement | None:
+    """A statement or credit note by id, with its lines; None if there is none."""
+    return state.billing.ledger.statement_by_id(statement_id)
+
+
+def statements(state: ApiState, month: Month, member: str | None = None) -> list[StoredStatement]:
+    """A month's statements and credit notes, of everyone or of one member only."""
+    if member is None:
+        return state.billing.ledger.statements(month)
+    return state.billing.ledger.member_statements(month, member)
+
+
+def costs_so_far(state: ApiState, month: Month, member_id: str) -> int | None:
+    """What the member's statement would total if the month were billed now."""
+    try:
+        computed = state.billing.compute(month)
+    except BillingError as err:
+        log.info("no costs so far for %s in %s: %s", member_id, month, err)
+        return None
+    for computed_statement in computed.statements:
+        if computed_statement.member.id == member_id:
+            return computed_statement.total_cents
+    return 0
