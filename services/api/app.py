@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -24,6 +23,8 @@ from services.api.enrolment import BadgeWaiters
 from services.api.errors import BrokerError, EnrolmentTimeoutError
 from services.api.events import FloorHub
 from services.api.floor import Floor
+from services.api.middleware import RequestGuard, SecurityHeaders
+from services.api.problems import public_problems
 from services.api.ratelimit import LoginLimiter
 from services.api.routes import API_ROUTERS
 from services.api.security import Passwords
@@ -96,7 +97,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def invalid_request(request: Request, err: RequestValidationError) -> Response:
         for problem in err.errors():
             counted(request, ".".join(str(p) for p in problem.get("loc", ())) or "(request)")
-        return await request_validation_exception_handler(request, err)
+        # Never the input back: a 100 MB body came back whole, and a password would too.
+        return JSONResponse({"detail": public_problems(err.errors())}, status_code=422)
 
     @app.exception_handler(LedgerError)
     async def ledger_error(request: Request, err: LedgerError) -> Response:
@@ -176,7 +178,13 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
         version="1",
         openapi_tags=TAGS,
         lifespan=lifespan,
+        # FastAPI's /docs and /redoc load their scripts from a CDN: off; /openapi.json stays.
+        docs_url=None,
+        redoc_url=None,
     )
+    # Added last is outermost: the headers go on every answer, the guard's refusals included.
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

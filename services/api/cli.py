@@ -77,9 +77,20 @@ def run(
     billing_config: Annotated[
         Path | None, typer.Option(help="TOML with the [billing] settings (workshop, currency)")
     ] = None,
-    secure_cookies: Annotated[
-        bool, typer.Option(help="mark the pages' cookie Secure (serve over https)")
-    ] = False,
+    cookie_secure: Annotated[
+        bool,
+        typer.Option(
+            help="mark the pages' cookie Secure (sent over https only; off for plain-http tests)",
+            envvar="OFFICINA_COOKIE_SECURE",
+        ),
+    ] = True,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="a proxy (address or network) whose X-Forwarded-For is believed; repeatable",
+            envvar="OFFICINA_TRUSTED_PROXIES",
+        ),
+    ] = None,
     demo: Annotated[
         bool, typer.Option(help="allow the demo's well-known secrets (never in production)")
     ] = False,
@@ -106,7 +117,8 @@ def run(
             demo=demo,
             timezone=timezone,
             billing=_billing(billing_config),
-            secure_cookies=secure_cookies,
+            cookie_secure=cookie_secure,
+            trusted_proxies=tuple(trusted_proxy or ()),
             pseudonym_key=pseudonym_key,
         )
     except SettingsError as err:
@@ -118,6 +130,10 @@ def run(
         port=port,
         log_config=None,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        # uvicorn would believe X-Forwarded-For from loopback; the app reads it, from
+        # --trusted-proxy only.
+        proxy_headers=False,
+        server_header=False,
     )
 
 

@@ -99,6 +99,8 @@ def make_settings(
         "amps_every_s": 0.2,
         # Cheap hashing for tests; production keeps Argon2id's full cost.
         "password_cost": PasswordCost(memory_kib=1024, passes=1, lanes=1),
+        # The test client and Chromium reach the api over plain http.
+        "cookie_secure": False,
     }
     options.update(overrides)
     return ApiSettings(**options)  # type: ignore[arg-type]

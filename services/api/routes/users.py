@@ -8,6 +8,7 @@ from sqlalchemy import select
 from services.api.accounts import add_user, disable_user
 from services.api.deps import AdminUser, SessionDep, StateDep
 from services.api.models import ApiUserRow
+from services.api.schemas.common import RowId
 from services.api.schemas.users import UserCreate, UserPublic
 from services.api.security import Role
 from services.ledger import MemberRow, RegistryError
@@ -43,7 +44,7 @@ def create_user(
 
 
 @router.post("/{user_id}/disable")
-def disable(user_id: int, admin: AdminUser, state: StateDep, session: SessionDep) -> UserPublic:
+def disable(user_id: RowId, admin: AdminUser, state: StateDep, session: SessionDep) -> UserPublic:
     """Stop a login from working, tokens included."""
     row = session.get(ApiUserRow, user_id)
     if row is None:

@@ -21,10 +21,11 @@ from services.api.deps import SESSION_COOKIE, Principal, SessionDep, StateDep
 from services.api.privacy import members_of_pseudonym
 from services.api.routes.floor import floor_now
 from services.api.routes.sessions import SessionFilter, find_sessions
-from services.api.schemas.common import Id
+from services.api.schemas.common import Day, Id, MonthText
 from services.api.security import Role, csrf_for
 from services.api.state import ApiState
 from services.api.web.i18n import LANG_COOKIE, Lang, language_of, words
+from services.api.web.redirects import local_path
 from services.billing.errors import BillingError
 from services.billing.months import Month
 from services.ledger import CardRow, MemberRow, QualificationRow, SessionRow
@@ -158,9 +159,7 @@ def home(request: Request, state: StateDep, session: SessionDep) -> Response:
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, state: StateDep, next: str = "/") -> Response:
     """The login form."""
-    # Only a path of this site: never bounce a login to somewhere else.
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
-    return _render(request, state, "login.html", None, next=target)
+    return _render(request, state, "login.html", None, next=local_path(next))
 
 
 @router.get("/floor", response_class=HTMLResponse)
@@ -195,7 +194,7 @@ def machine_day(
     machine: Id,
     state: StateDep,
     session: SessionDep,
-    day: Annotated[date | None, Query(alias="date")] = None,
+    day: Annotated[Day | None, Query(alias="date")] = None,
 ) -> Response:
     """A machine's day: its sessions on a timeline (a member sees only their own)."""
     user = _user(request, state, session)
@@ -246,7 +245,7 @@ def member_month(
     member: Id,
     state: StateDep,
     session: SessionDep,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    month: Annotated[MonthText | None, Query()] = None,
 ) -> Response:
     """A member's month: sessions, minutes and energy so far, and statements."""
     user = _user(request, state, session)
@@ -381,7 +380,7 @@ def manage_cost_pools(
     request: Request,
     state: StateDep,
     session: SessionDep,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    month: Annotated[MonthText | None, Query()] = None,
 ) -> Response:
     """Coordinators: a month's shared bills, and a form to enter one."""
     user = _staff(request, state, session)
