@@ -41,7 +41,7 @@ def _instant_in_range(value: datetime) -> datetime:
     return value
 
 
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 
 
 def _month_in_range(value: str) -> str:
@@ -56,6 +56,6 @@ def _month_in_range(value: str) -> str:
 Day = Annotated[date, AfterValidator(_day_in_range)]
 Instant = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
 MonthText = Annotated[
-    str, StringConstraints(pattern=r"^\d{4}-\d{2}$"), AfterValidator(_month_in_range)
+    str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}$"), AfterValidator(_month_in_range)
 ]
 RowId = Annotated[int, Ge(1), Le(MAX_ROW_ID)]
