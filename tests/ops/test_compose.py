@@ -23,8 +23,13 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text())
 SERVICES: dict[str, dict[str, object]] = COMPOSE["services"]
 ONE_SHOT = {"broker-files"}
-# What a service may read but a deployment need not set.
-OPTIONAL_VARIABLES = {"OFFICINA_BILLING_CONFIG"}
+# What a service may read but a deployment need not set (a billing file, a plain-http LAN, the
+# TLS proxy in front of the api).
+OPTIONAL_VARIABLES = {
+    "OFFICINA_BILLING_CONFIG",
+    "OFFICINA_COOKIE_SECURE",
+    "OFFICINA_TRUSTED_PROXIES",
+}
 
 
 def test_the_server_runs_every_part() -> None:
