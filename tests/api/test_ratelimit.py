@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.api.ratelimit import LoginLimiter, LoginRefusedError
+from services.api.ratelimit import LoginBusyError, LoginLimiter, LoginRefusedError
 from services.api.settings import LoginLimits
 
 
@@ -73,3 +73,16 @@ def test_an_attempt_never_checked_does_not_count() -> None:
     limiter = LoginLimiter(LoginLimits(failures=1), clock=Clock())
     limiter.unchecked(limiter.reserve(username="sara", client="c"))
     assert limiter.retry_after(username="sara", client="c") == 0
+
+
+def test_a_check_beyond_the_free_slots_is_turned_away() -> None:
+    limiter = LoginLimiter(LoginLimits(concurrent_checks=2, check_wait_s=0.01), clock=Clock())
+    with (
+        limiter.check_slot(),
+        limiter.check_slot(),
+        pytest.raises(LoginBusyError),
+        limiter.check_slot(),
+    ):
+        pass
+    with limiter.check_slot():
+        pass

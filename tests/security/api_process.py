@@ -36,6 +36,7 @@ class ApiProcess:
     host: str
     port: int
     site: str
+    pid: int
 
 
 def add_login(ledger_url: str, username: str, role: Role = Role.ADMIN) -> None:
@@ -87,8 +88,9 @@ def api_process(
             if attempt == START_ATTEMPTS:
                 raise
             continue
+        assert server.pid is not None
         try:
-            yield ApiProcess(url=url, host=LOOPBACK, port=port, site=site)
+            yield ApiProcess(url=url, host=LOOPBACK, port=port, site=site, pid=server.pid)
         finally:
             server.stop()
         return
@@ -119,3 +121,11 @@ def _command(
         str(port),
         *extra,
     ]
+
+
+def peak_memory_kib(pid: int) -> int:
+    """The most resident memory the process has held so far (VmHWM), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmHWM for process {pid}")

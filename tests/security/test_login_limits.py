@@ -8,20 +8,29 @@ from pathlib import Path
 
 import httpx
 
+from services.api.security import PasswordCost
 from services.api.settings import LoginLimits
 from tests.harness.mosquitto import MosquittoServer
-from tests.security.api_process import PASSWORD, ApiProcess, add_login, api_process
+from tests.security.api_process import (
+    PASSWORD,
+    ApiProcess,
+    add_login,
+    api_process,
+    peak_memory_kib,
+)
 from tests.security.conftest import AttackLog
 
 GUESSES = 30
 LIMIT = LoginLimits().failures
 OTHER_ADDRESS = "127.0.0.2"
+CHECK_KIB = PasswordCost().memory_kib
 
 
 def _login(
     api: ApiProcess,
     password: str,
     *,
+    username: str = "giulia",
     headers: dict[str, str] | None = None,
     source: str | None = None,
 ) -> httpx.Response:
@@ -30,7 +39,7 @@ def _login(
     with httpx.Client(transport=transport, timeout=60) as client:
         return client.post(
             f"{api.url}/api/v1/login",
-            json={"username": "giulia", "password": password},
+            json={"username": username, "password": password},
             headers=headers or {},
         )
 
@@ -85,3 +94,28 @@ def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
         member = _login(api, PASSWORD, headers={"X-Forwarded-For": "203.0.113.6"})
         assert member.status_code == 200, member.text
         attack.held("the proxy's address for each client counted; a forged hop was ignored")
+
+
+def test_parallel_logins_for_many_names_hash_few_at_once(
+    tmp_path: Path, mosquitto: MosquittoServer, attack: AttackLog
+) -> None:
+    ledger = _ledger(tmp_path)
+    with api_process(ledger_url=ledger, broker=mosquitto, log_dir=tmp_path) as api:
+        # One check first, so the baseline holds an Argon2 check's memory once.
+        assert _login(api, "warm-up", username="nobody").status_code == 401
+        baseline = peak_memory_kib(api.pid)
+        attack.tried("15.3 login race", f"{GUESSES} parallel logins, each for another name")
+        with ThreadPoolExecutor(GUESSES) as pool:
+            answers = list(
+                pool.map(lambda n: _login(api, "guess", username=f"name-{n}"), range(GUESSES))
+            )
+        statuses = Counter(answer.status_code for answer in answers)
+        # 429 once the address passes its own limit (the warm-up counted too).
+        assert set(statuses) <= {401, 429, 503}, statuses
+        assert all("Retry-After" in a.headers for a in answers if a.status_code == 503)
+        grown = peak_memory_kib(api.pid) - baseline
+        # Two checks at once, and a margin: thirty at once would have taken 30 x 64 MB.
+        assert grown < 4 * CHECK_KIB, f"peak memory grew by {grown} KiB"
+        attack.held(
+            f"peak memory grew {grown // 1024} MB, not {GUESSES * CHECK_KIB // 1024}; {statuses}"
+        )
