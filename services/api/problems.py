@@ -39,7 +39,7 @@ def field_problem(loc: Sequence[str | int], message: str) -> dict[str, Any]:
 
 
 def strict_json_problem(body: bytes) -> JsonProblem | None:
-    """The first NaN, Infinity or lone surrogate in a JSON body; None when there is none.
+    """The first NaN, Infinity, lone surrogate or NUL in a JSON body; None when there is none.
 
     A body that is not JSON at all is left to the route's own parsing, which says so.
     """
@@ -58,7 +58,10 @@ def _walk(value: object, loc: tuple[str | int, ...]) -> JsonProblem | None:
     if isinstance(value, float) and not math.isfinite(value):
         return JsonProblem(loc, "the number is too large")
     if isinstance(value, str):
-        return None if _encodable(value) else JsonProblem(loc, "a lone surrogate is not text")
+        if not _encodable(value):
+            return JsonProblem(loc, "a lone surrogate is not text")
+        # PostgreSQL's text cannot hold NUL: refused here, not as a ledger failure later.
+        return JsonProblem(loc, "a NUL character is not text") if "\x00" in value else None
     if isinstance(value, list):
         for index, item in enumerate(value):
             found = _walk(item, (*loc, index))
@@ -66,8 +69,8 @@ def _walk(value: object, loc: tuple[str | int, ...]) -> JsonProblem | None:
                 return found
     if isinstance(value, dict):
         for key, item in value.items():
-            if not _encodable(key):
-                return JsonProblem(loc, "a field name holds a lone surrogate")
+            if not _encodable(key) or "\x00" in key:
+                return JsonProblem(loc, "a field name holds a lone surrogate or a NUL")
             found = _walk(item, (*loc, key))
             if found is not None:
                 return found

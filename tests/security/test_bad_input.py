@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from tests.api.conftest import (
     seed_registry_of,
 )
 from tests.harness.mosquitto import MosquittoServer
+from tests.harness.sql import PostgresServer
 from tests.security.conftest import AttackLog
 
 API = "/api/v1"
@@ -35,12 +37,26 @@ class Site:
     member_cookie: str
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def ledger(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A ledger for the module: a SQLite file, then a PostgreSQL database (dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('bad-input') / 'ledger.sqlite3'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.create_database()
+    try:
+        yield server.url(name)
+    finally:
+        server.drop_database(name)
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, mosquitto: MosquittoServer) -> Iterator[Site]:
-    """The api on a real SQLite ledger and the real broker, with members, machines, a session."""
-    directory = tmp_path_factory.mktemp("bad-input")
-    url = f"sqlite:///{directory / 'ledger.sqlite3'}"
-    for api in running_api(make_settings(url, mosquitto, "bad-input")):
+def site(ledger: str, mosquitto: MosquittoServer) -> Iterator[Site]:
+    """The api on a real ledger and the real broker, with members, machines, a session."""
+    for api in running_api(make_settings(ledger, mosquitto, f"bad-{secrets.token_hex(3)}")):
         seed_registry_of(api.state, api.site)
         started = datetime(2026, 3, 2, 9, tzinfo=UTC)
         book_session(api.state, member="giulia", machine="lathe-1", started=started, minutes=5)
@@ -93,6 +109,7 @@ NOT_STRICT_JSON = [
         "body.idle_amps",
     ),
     ("POST", "/members", '{"id": "anna", "name": "Anna \\ud800"}', "body.name"),
+    ("POST", "/members", '{"id": "anna", "name": "Anna \\u0000"}', "body.name"),
     (
         "POST",
         "/members",
