@@ -91,6 +91,9 @@ def run(
             envvar="OFFICINA_TRUSTED_PROXIES",
         ),
     ] = None,
+    max_body_bytes: Annotated[
+        int, typer.Option(help="larger request bodies are refused (413) before they are read")
+    ] = 1024 * 1024,
     demo: Annotated[
         bool, typer.Option(help="allow the demo's well-known secrets (never in production)")
     ] = False,
@@ -119,6 +122,7 @@ def run(
             billing=_billing(billing_config),
             cookie_secure=cookie_secure,
             trusted_proxies=tuple(trusted_proxy or ()),
+            max_body_bytes=max_body_bytes,
             pseudonym_key=pseudonym_key,
         )
     except SettingsError as err:

@@ -194,7 +194,13 @@ def served_api(settings: ApiSettings) -> Iterator[ServedApi]:
     """Run the api under uvicorn in a thread, as `officina api run` does."""
     app = create_app(settings)
     config = uvicorn.Config(
-        app, host=LOOPBACK, port=free_port(), log_level="warning", timeout_graceful_shutdown=2
+        app,
+        host=LOOPBACK,
+        port=free_port(),
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+        # As `officina api run`: the app, not uvicorn, decides whose X-Forwarded-For counts.
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
