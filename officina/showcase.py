@@ -133,7 +133,11 @@ class _ApiServer:
     def __init__(self, settings: ApiSettings, port: int) -> None:
         self.port = port or _free_port()
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            proxy_headers=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="api", daemon=True)
@@ -211,6 +215,8 @@ def run_showcase(
             pseudonym_key=DEMO_PSEUDONYM_KEY,
             demo=True,
             timezone=TIMEZONE,
+            # The demo serves plain http on loopback.
+            cookie_secure=False,
         )
         plan = MonthPlan(
             month=options.month,

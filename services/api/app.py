@@ -21,6 +21,7 @@ from services.api.enrolment import BadgeWaiters
 from services.api.error_handlers import install_error_handlers
 from services.api.events import FloorHub
 from services.api.floor import Floor
+from services.api.middleware import RequestGuard, SecurityHeaders
 from services.api.ratelimit import LoginLimiter
 from services.api.routes import API_ROUTERS
 from services.api.security import Passwords
@@ -115,7 +116,13 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
         version="1",
         openapi_tags=TAGS,
         lifespan=lifespan,
+        # FastAPI's /docs and /redoc load their scripts from a CDN: off; /openapi.json stays.
+        docs_url=None,
+        redoc_url=None,
     )
+    # Added last is outermost: the headers go on every answer, the guard's refusals included.
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

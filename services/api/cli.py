@@ -77,9 +77,23 @@ def run(
     billing_config: Annotated[
         Path | None, typer.Option(help="TOML with the [billing] settings (workshop, currency)")
     ] = None,
-    secure_cookies: Annotated[
-        bool, typer.Option(help="mark the pages' cookie Secure (serve over https)")
-    ] = False,
+    cookie_secure: Annotated[
+        bool,
+        typer.Option(
+            help="mark the pages' cookie Secure (sent over https only; off for plain-http tests)",
+            envvar="OFFICINA_COOKIE_SECURE",
+        ),
+    ] = True,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="a proxy (address or network) whose X-Forwarded-For is believed; repeatable",
+            envvar="OFFICINA_TRUSTED_PROXIES",
+        ),
+    ] = None,
+    max_body_bytes: Annotated[
+        int, typer.Option(help="larger request bodies are refused (413) before they are read")
+    ] = 1024 * 1024,
     demo: DemoOption = False,
     pseudonym_key: PseudonymKeyOption = None,
 ) -> None:
@@ -95,7 +109,9 @@ def run(
             demo=demo,
             timezone=timezone,
             billing=_billing(billing_config),
-            secure_cookies=secure_cookies,
+            cookie_secure=cookie_secure,
+            trusted_proxies=tuple(trusted_proxy or ()),
+            max_body_bytes=max_body_bytes,
             pseudonym_key=pseudonym_key,
         )
     except SettingsError as err:
@@ -107,6 +123,10 @@ def run(
         port=port,
         log_config=None,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        # uvicorn would believe X-Forwarded-For from loopback; the app reads it, from
+        # --trusted-proxy only.
+        proxy_headers=False,
+        server_header=False,
     )
 
 

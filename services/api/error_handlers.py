@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from enum import Enum
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from services.api.accounts import AccountError
 from services.api.errors import BrokerError, EnrolmentTimeoutError
+from services.api.problems import public_problems
 from services.api.state import ApiState
 from services.api.web.access import LoginNeededError, PageForbiddenError
 from services.api.web.pages import forbidden, login_needed
@@ -110,11 +110,12 @@ def _page_handler(page: PageHandler) -> Callable[[Request, Exception], Awaitable
 
 
 async def _invalid_request(request: Request, err: Exception) -> Response:
-    """FastAPI's own 422, with every field it names counted."""
+    """A 422 naming every field at fault (each counted), never echoing the input."""
     assert isinstance(err, RequestValidationError)
     for problem in err.errors():
         _counted(request, ".".join(str(p) for p in problem.get("loc", ())) or "(request)")
-    return await request_validation_exception_handler(request, err)
+    # Never the input back: a 100 MB body came back whole, and a password would too.
+    return JSONResponse({"detail": public_problems(err.errors())}, status_code=422)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -14,6 +14,7 @@ from contract.secrets import (
     password_problem,
     secret_problem,
 )
+from services.api.clients import proxy_problems
 from services.api.errors import SettingsError
 from services.api.security import PasswordCost
 from services.billing.months import DEFAULT_TIMEZONE
@@ -26,15 +27,27 @@ DEFAULT_CLIENT_ID = "officina-api"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoginLimits:
-    """How many failed logins a user name, or a client address, may make in a window."""
+    """Failed logins a name may make from one address (then doubling waits), and an address may.
+
+    Each Argon2 check takes 64 MB and a core for a fraction of a second: `concurrent_checks` run
+    at once, and a login waits at most `check_wait_s` for one before it is told to come back.
+    """
 
     failures: int = 5
     client_failures: int = 30
     window_s: float = 300.0
+    backoff_s: float = 30.0
+    max_backoff_s: float = 3600.0
+    concurrent_checks: int = 2
+    check_wait_s: float = 5.0
 
     def __post_init__(self) -> None:
-        if min(self.failures, self.client_failures) < 1 or self.window_s <= 0:
-            raise SettingsError("login limits: need failures >= 1 and window_s > 0")
+        if min(self.failures, self.client_failures, self.concurrent_checks) < 1:
+            raise SettingsError("login limits: failures and concurrent_checks must be >= 1")
+        if min(self.window_s, self.backoff_s, self.check_wait_s) <= 0:
+            raise SettingsError("login limits: window_s, backoff_s and check_wait_s must be > 0")
+        if self.max_backoff_s < self.backoff_s:
+            raise SettingsError("login limits: max_backoff_s must be >= backoff_s")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,8 +75,13 @@ class ApiSettings:
     timezone: str = DEFAULT_TIMEZONE
     # Statements: the workshop printed on them, their currency and default language.
     billing: BillingSettings = field(default_factory=BillingSettings)
-    # A cookie marked Secure is sent only over https: off for a plain-http workshop LAN.
-    secure_cookies: bool = False
+    # A cookie marked Secure is sent only over https: off only for the demo on plain-http loopback.
+    cookie_secure: bool = True
+    # Proxies whose X-Forwarded-For names the client (addresses or networks); none by default,
+    # so a client cannot pick the address its failed logins are counted against.
+    trusted_proxies: tuple[str, ...] = ()
+    # Larger request bodies are refused (413) before they are read.
+    max_body_bytes: int = 1024 * 1024
     # Keys the members' pseudonyms on the dashboards: staff resolve one to its member here.
     pseudonym_key: str | None = field(default=None, repr=False)
 
@@ -80,6 +98,9 @@ class ApiSettings:
             problems.append("sparkline_points: must be between 2 and 3600")
         if not self.amps_every_s > 0:
             problems.append("amps_every_s: must be positive")
+        problems += proxy_problems(self.trusted_proxies)
+        if not 1024 <= self.max_body_bytes <= 64 * 1024 * 1024:
+            problems.append("max_body_bytes: must be between 1 KiB and 64 MiB")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -111,4 +132,5 @@ class ApiSettings:
             site_key=DEMO_SITE_KEY,
             pseudonym_key=DEMO_PSEUDONYM_KEY,
             demo=True,
+            cookie_secure=False,
         )

@@ -97,6 +97,8 @@ def make_settings(
         "amps_every_s": 0.2,
         # Cheap hashing for tests; production keeps Argon2id's full cost.
         "password_cost": PasswordCost(memory_kib=1024, passes=1, lanes=1),
+        # The test client and Chromium reach the api over plain http.
+        "cookie_secure": False,
     }
     options.update(overrides)
     return ApiSettings(**options)  # type: ignore[arg-type]
@@ -190,7 +192,13 @@ def served_api(settings: ApiSettings) -> Iterator[ServedApi]:
     """Run the api under uvicorn in a thread, as `officina api run` does."""
     app = create_app(settings)
     config = uvicorn.Config(
-        app, host=LOOPBACK, port=free_port(), log_level="warning", timeout_graceful_shutdown=2
+        app,
+        host=LOOPBACK,
+        port=free_port(),
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+        # As `officina api run`: the app, not uvicorn, decides whose X-Forwarded-For counts.
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)

@@ -84,7 +84,7 @@ def test_a_machines_day_puts_its_sessions_on_a_timeline(sqlite_api: Api) -> None
     day = api.client.get("/machines/laser-1/day?date=2026-03-10&lang=en")
     assert day.status_code == 200
     # 12:00 in Rome is half the day: the bar starts at 50 %, an hour is 4.17 % wide.
-    assert 'class="session" style="left: 50.0%; width: 4.17%"' in day.text
+    assert 'class="session" data-left="50.0" data-width="4.17"' in day.text
     assert "marco" in day.text
 
 

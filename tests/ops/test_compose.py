@@ -24,13 +24,16 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text())
 SERVICES: dict[str, dict[str, object]] = COMPOSE["services"]
 ONE_SHOT = {"broker-files"}
-# What a service may read but a deployment need not set.
-# Inside compose the services reach Mosquitto on its private network, without TLS files.
+# What a service may read but a deployment need not set: a billing file, TLS files (inside
+# compose the services reach Mosquitto on its private network), a plain-http LAN, the TLS proxy
+# in front of the api.
 OPTIONAL_VARIABLES = {
     "OFFICINA_BILLING_CONFIG",
     "OFFICINA_BROKER_CA",
     "OFFICINA_BROKER_CERT",
     "OFFICINA_BROKER_KEY",
+    "OFFICINA_COOKIE_SECURE",
+    "OFFICINA_TRUSTED_PROXIES",
 }
 
 

@@ -7,34 +7,51 @@ import math
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from services.api.accounts import authenticate, issue_token, revoke_token
+from services.api.clients import client_address
 from services.api.deps import SESSION_COOKIE, CurrentUser, DbDep, StateDep
+from services.api.ratelimit import LoginBusyError, LoginRefusedError
 from services.api.schemas.users import LoginRequest, MePublic, TokenPublic
 from services.api.security import csrf_for
 
 router = APIRouter(tags=["login"])
+BUSY_RETRY_AFTER_S = 1
 
 
 @router.post(
     "/login",
-    responses={401: {"description": "Wrong user name or password"}, 429: {"description": "Wait"}},
+    responses={
+        401: {"description": "Wrong user name or password"},
+        429: {"description": "Too many failed logins: wait"},
+        503: {"description": "Too many logins at once: try again"},
+    },
 )
 def login(
     body: LoginRequest, request: Request, response: Response, state: StateDep, db: DbDep
 ) -> TokenPublic:
     """Exchange a user name and password for a bearer token (also set as the pages' cookie)."""
-    client = request.client.host if request.client else "unknown"
-    wait = state.limiter.retry_after(username=body.username, client=client)
-    if wait > 0:
+    client = client_address(request, state.settings.trusted_proxies)
+    try:
+        # Counted before the slow check, so parallel guesses cannot all pass a limit of five.
+        attempt = state.limiter.reserve(username=body.username, client=client)
+    except LoginRefusedError as err:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             detail="too many failed logins; wait and try again",
-            headers={"Retry-After": str(math.ceil(wait))},
-        )
-    user = authenticate(db, state.passwords, body.username, body.password)
+            headers={"Retry-After": str(math.ceil(err.wait_s))},
+        ) from err
+    try:
+        with state.limiter.check_slot():
+            user = authenticate(db, state.passwords, body.username, body.password)
+    except LoginBusyError as err:
+        state.limiter.unchecked(attempt)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="too many logins at once; try again",
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+        ) from err
     if user is None:
-        state.limiter.failed(username=body.username, client=client)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong user name or password")
-    state.limiter.succeeded(username=body.username, client=client)
+    state.limiter.succeeded(attempt)
     settings = state.settings
     issued = issue_token(
         db, user, secret=settings.secret, now=state.clock(), ttl_s=settings.token_ttl_s
@@ -46,7 +63,7 @@ def login(
         max_age=settings.token_ttl_s,
         httponly=True,
         samesite="strict",
-        secure=settings.secure_cookies,
+        secure=settings.cookie_secure,
     )
     return TokenPublic(
         access_token=issued.token,

@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, status
 from services.api import queries
 from services.api.accounts import add_user, disable_user
 from services.api.deps import AdminUser, DbDep, StateDep
+from services.api.schemas.common import RowId
 from services.api.schemas.users import UserCreate, UserPublic
 from services.api.security import Role
 from services.ledger import RegistryError
@@ -39,7 +40,7 @@ def create_user(body: UserCreate, admin: AdminUser, state: StateDep, db: DbDep) 
 
 
 @router.post("/{user_id}/disable")
-def disable(user_id: int, admin: AdminUser, state: StateDep, db: DbDep) -> UserPublic:
+def disable(user_id: RowId, admin: AdminUser, state: StateDep, db: DbDep) -> UserPublic:
     """Stop a login from working, tokens included."""
     row = queries.login(db, user_id)
     if row is None:

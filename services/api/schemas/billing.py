@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from services.api.schemas.common import Id, Name
+from services.api.schemas.common import Day, Id, Name
+from services.api.schemas.common import MonthText as MonthText  # used by the routes
 
 # A decimal written the way people write it: `0.35`, `1234,50`.
 Amount = Annotated[str, StringConstraints(pattern=r"^\d{1,12}([.,]\d{1,6})?$")]
 Percent = Annotated[str, StringConstraints(pattern=r"^\d{1,3}([.,]\d{1,2})?$")]
-MonthText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}$")]
 KeyName = Annotated[
     str, StringConstraints(pattern=r"^(kwh|running_hours|equal|member_days|weights)$")
 ]
@@ -21,7 +21,7 @@ KeyName = Annotated[
 class TariffBase(BaseModel):
     """Prices from a day on, for a machine of this site (or all), for a plan (or all)."""
 
-    valid_from: date
+    valid_from: Day
     machine: Id | None = None
     plan: Id | None = None
     per_running_minute: Amount = "0"

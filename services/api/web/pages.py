@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 
 from services.api import queries
 from services.api.deps import DbDep, Principal, StateDep
-from services.api.schemas.common import Id
+from services.api.schemas.common import Day, Id, MonthText
 from services.api.security import Role, csrf_for
 from services.api.state import ApiState
 from services.api.web.access import (
@@ -32,6 +32,7 @@ from services.api.web.access import (
     login_redirect,
 )
 from services.api.web.i18n import LANG_COOKIE, Lang, language_of, words
+from services.api.web.redirects import local_path
 from services.billing import formats
 from services.billing.errors import BillingInputError
 from services.billing.months import Month, MonthWindow, local_midnight
@@ -144,9 +145,7 @@ def home(user: PageUser) -> Response:
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, state: StateDep, next: str = "/") -> Response:
     """The login form."""
-    # Only a path of this site: never bounce a login to somewhere else.
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
-    return _render(request, state, "login.html", None, next=target)
+    return _render(request, state, "login.html", None, next=local_path(next))
 
 
 @router.get("/floor", response_class=HTMLResponse)
@@ -173,7 +172,7 @@ def machine_day(
     state: StateDep,
     db: DbDep,
     user: PageUser,
-    day: Annotated[date | None, Query(alias="date")] = None,
+    day: Annotated[Day | None, Query(alias="date")] = None,
 ) -> Response:
     """A machine's day: its sessions on a timeline (a member sees only their own)."""
     zone = ZoneInfo(state.settings.timezone)
@@ -221,7 +220,7 @@ def member_month(
     state: StateDep,
     db: DbDep,
     user: MemberPage,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    month: Annotated[MonthText | None, Query()] = None,
 ) -> Response:
     """A member's month: sessions, minutes and energy so far, and statements."""
     row = queries.member(db, member)
@@ -315,7 +314,7 @@ def manage_cost_pools(
     request: Request,
     state: StateDep,
     user: StaffPage,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    month: Annotated[MonthText | None, Query()] = None,
 ) -> Response:
     """Coordinators: a month's shared bills, and a form to enter one."""
     billed = _page_month(month, ZoneInfo(state.settings.timezone))

@@ -83,3 +83,16 @@ document.addEventListener("click", async (event) => {
     }
   }
 });
+
+// The day's timeline: bars placed from data attributes, as the page has no inline styles (CSP).
+function placeBars() {
+  for (const bar of document.querySelectorAll("[data-left]")) {
+    bar.style.left = `${Number(bar.dataset.left)}%`;
+    if (bar.dataset.width) bar.style.width = `${Number(bar.dataset.width)}%`;
+  }
+}
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", placeBars);
+} else {
+  placeBars();
+}
