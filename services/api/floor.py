@@ -115,6 +115,30 @@ class Floor:
             for listener in self._listeners:
                 listener(change)
 
+    def machines_of(self, member: str) -> list[MachineLive]:
+        """The machines whose state names a member, by id."""
+        with self._lock:
+            return [
+                self._machines[m]
+                for m in sorted(self._machines)
+                if self._machines[m].member == member
+            ]
+
+    def reassign_member(self, member: str, stand_in: str) -> tuple[MachineLive, ...]:
+        """Show `stand_in` wherever the floor showed `member` (an erasure); the machines changed."""
+        with self._lock:
+            changed = tuple(
+                replace(live, member=stand_in)
+                for live in self._machines.values()
+                if live.member == member
+            )
+            for live in changed:
+                self._machines[live.machine] = live
+        if changed:
+            for listener in self._listeners:
+                listener(FloorChange(ChangeKind.STATE, changed))
+        return changed
+
     def _take_state(self, machine: str, change: StateChange) -> FloorChange | None:
         with self._lock:
             current = self._machines.get(machine, MachineLive(machine))

@@ -1,9 +1,20 @@
-"""A member's data: all of it as one export, and erasure that keeps the amounts."""
+"""A member's data: every record that names her, and erasure that keeps the amounts.
+
+Erasure reassigns what must stay (sessions, badge events, statements: the workshop's amounts
+and its numbered documents) to the member's *erased id*, `erased-` and sixteen hex digits of an
+HMAC of her id under the api's secret, and drops or overwrites everything that says who she is:
+her name, e-mail and card hashes, wherever a copy was kept, dead letters included. The erased id
+is not the dashboards' display pseudonym (`services/ledger/pseudonyms.py`): that one stays with
+her id and, once she is erased, resolves to nobody.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,9 +23,11 @@ from sqlalchemy.orm import Session
 
 from services.api.accounts import disable_user
 from services.api.models import ApiUserRow
+from services.billing.models import StatementRow
 from services.ledger import (
     BadgeEventRow,
     CardRow,
+    DeadLetterRow,
     MachineStateRow,
     MemberRow,
     QualificationRow,
@@ -23,23 +36,26 @@ from services.ledger import (
 )
 
 ERASED_NAME = "(erased)"
+ERASED_ID_PREFIX = "erased-"
+# Dead letters are read in chunks: a busy site keeps thousands and none may be skipped.
+_DEAD_LETTER_CHUNK = 500
 
 
-def pseudonym(member: str, secret: str) -> str:
-    """The stable stand-in id an erased member's past sessions are booked under."""
+def erased_id(member: str, secret: str) -> str:
+    """The stable id an erased member's sessions, badges and statements are reassigned to."""
     digest = hmac.new(secret.encode(), b"erase:" + member.encode(), hashlib.sha256).hexdigest()
-    return f"erased-{digest[:16]}"
+    return f"{ERASED_ID_PREFIX}{digest[:16]}"
 
 
-def members_of_pseudonym(session: Session, display: str, key: str) -> list[MemberRow]:
+def members_of_pseudonym(db: Session, display: str, key: str) -> list[MemberRow]:
     """The members behind a dashboard pseudonym; erased members are never matched."""
-    living = session.scalars(
+    living = db.scalars(
         select(MemberRow.id).where(MemberRow.erased_at.is_(None)).order_by(MemberRow.id)
     ).all()
     return [
         row
         for member in members_behind(display, living, key)
-        if (row := session.get(MemberRow, member)) is not None
+        if (row := db.get(MemberRow, member)) is not None
     ]
 
 
@@ -49,52 +65,156 @@ def _erased_card(card: str, secret: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Erasure:
-    """What erasing a member changed."""
+class MemberMarks:
+    """What gives a member away in free text: her id, name, e-mail and card hashes."""
 
     member: str
-    pseudonym: str
-    sessions_pseudonymised: int
-    badges_pseudonymised: int
+    texts: tuple[str, ...]
+    cards: tuple[str, ...]
+
+    def _id_pattern(self) -> re.Pattern[str]:
+        # Ids are short ("ada"): only a whole id counts, never one inside a longer word.
+        return re.compile(rf"(?<![A-Za-z0-9_-]){re.escape(self.member)}(?![A-Za-z0-9_-])")
+
+    def found_in(self, text: str) -> bool:
+        """Whether a text names the member."""
+        folded = text.casefold()
+        return (
+            self._id_pattern().search(text) is not None
+            or any(t.casefold() in folded for t in self.texts)
+            or any(card in folded for card in self.cards)
+        )
+
+    def scrub(self, text: str, *, stand_in: str, secret: str) -> str:
+        """The text with every mark of the member replaced by what stands in for it."""
+        for card in self.cards:
+            text = re.sub(re.escape(card), _erased_card(card, secret), text, flags=re.IGNORECASE)
+        for known in self.texts:
+            text = re.sub(re.escape(known), ERASED_NAME, text, flags=re.IGNORECASE)
+        return self._id_pattern().sub(stand_in, text)
+
+
+def member_marks(db: Session, member: MemberRow) -> MemberMarks:
+    """Her id, name and e-mail (also as JSON escapes them) and every card hash booked as hers."""
+    texts: set[str] = set()
+    if member.erased_at is None:
+        for known in (member.name, member.email):
+            if known:
+                texts.update({known, json.dumps(known)[1:-1]})
+    cards = set(db.scalars(select(CardRow.card_hash).where(CardRow.member == member.id)))
+    cards.update(db.scalars(select(SessionRow.card_hash).where(SessionRow.member == member.id)))
+    cards.update(
+        db.scalars(select(BadgeEventRow.card_hash).where(BadgeEventRow.member == member.id))
+    )
+    return MemberMarks(
+        member=member.id,
+        # The longest first, so that a name is replaced whole before a part of it is.
+        texts=tuple(sorted(texts, key=len, reverse=True)),
+        cards=tuple(sorted(c.lower() for c in cards)),
+    )
+
+
+def _raw_text(raw: bytes) -> str:
+    # A refused message may be any bytes; surrogateescape keeps the ones that are not UTF-8.
+    return raw.decode("utf-8", errors="surrogateescape")
+
+
+def dead_letters_naming(db: Session, marks: MemberMarks) -> list[DeadLetterRow]:
+    """Every dead letter whose message or error names the member, oldest first."""
+    query = (
+        select(DeadLetterRow)
+        .order_by(DeadLetterRow.id)
+        .execution_options(yield_per=_DEAD_LETTER_CHUNK)
+    )
+    return [
+        letter
+        for letter in db.scalars(query)
+        if marks.found_in(_raw_text(letter.raw)) or marks.found_in(letter.error)
+    ]
+
+
+def statements_of(db: Session, member: str) -> Sequence[StatementRow]:
+    """The member's statements and credit notes, by month."""
+    query = select(StatementRow).where(StatementRow.member == member)
+    return db.scalars(query.order_by(StatementRow.month, StatementRow.id)).all()
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What erasing a member changed in the ledger."""
+
+    member: str
+    erased_id: str
+    sessions_reassigned: int
+    badges_reassigned: int
+    statements_reassigned: int
+    dead_letters_scrubbed: int
     cards_removed: int
     qualifications_removed: int
     logins_disabled: int
 
 
-def erase_member(session: Session, member: MemberRow, *, secret: str, now: datetime) -> Erasure:
-    """Drop a member's personal data; past sessions stay, with their amounts, under a pseudonym."""
-    stand_in = pseudonym(member.id, secret)
-    sessions = session.scalars(select(SessionRow).where(SessionRow.member == member.id)).all()
+def _scrub_dead_letters(
+    letters: Iterable[DeadLetterRow], marks: MemberMarks, *, stand_in: str, secret: str
+) -> int:
+    scrubbed = 0
+    for letter in letters:
+        raw = marks.scrub(_raw_text(letter.raw), stand_in=stand_in, secret=secret)
+        letter.raw = raw.encode("utf-8", errors="surrogateescape")
+        letter.error = marks.scrub(letter.error, stand_in=stand_in, secret=secret)
+        scrubbed += 1
+    return scrubbed
+
+
+def erase_member(db: Session, member: MemberRow, *, secret: str, now: datetime) -> Erasure:
+    """Drop a member's personal data everywhere; what she used stays, under her erased id."""
+    stand_in = erased_id(member.id, secret)
+    marks = member_marks(db, member)
+    letters = dead_letters_naming(db, marks)
+    sessions = db.scalars(select(SessionRow).where(SessionRow.member == member.id)).all()
     for row in sessions:
         row.member = stand_in
         row.card_hash = _erased_card(row.card_hash, secret)
-    badges = session.scalars(select(BadgeEventRow).where(BadgeEventRow.member == member.id)).all()
+    badges = db.scalars(select(BadgeEventRow).where(BadgeEventRow.member == member.id)).all()
     for badge in badges:
         badge.member = stand_in
         badge.card_hash = _erased_card(badge.card_hash, secret)
-    session.execute(
+    db.execute(
         update(MachineStateRow).where(MachineStateRow.member == member.id).values(member=stand_in)
     )
-    cards = session.scalars(select(CardRow).where(CardRow.member == member.id)).all()
-    qualifications = session.scalars(
+    # Statements keep their numbers and amounts (they are the workshop's accounts), not her name.
+    statements = statements_of(db, member.id)
+    for statement in statements:
+        statement.member = stand_in
+        statement.member_name = ERASED_NAME
+        statement.member_email = None
+    scrubbed = _scrub_dead_letters(letters, marks, stand_in=stand_in, secret=secret)
+    cards = db.scalars(select(CardRow).where(CardRow.member == member.id)).all()
+    qualifications = db.scalars(
         select(QualificationRow).where(QualificationRow.member == member.id)
     ).all()
     for gone in (*cards, *qualifications):
-        session.delete(gone)
-    logins = session.scalars(
-        select(ApiUserRow).where(ApiUserRow.member == member.id, ApiUserRow.disabled_at.is_(None))
-    ).all()
+        db.delete(gone)
+    logins = db.scalars(select(ApiUserRow).where(ApiUserRow.member == member.id)).all()
+    disabled = 0
     for login in logins:
-        disable_user(session, login, now=now)
+        if login.disabled_at is None:
+            disable_user(db, login, now=now)
+            disabled += 1
+        # A username is often the member's name or e-mail; the login's row stays, disabled.
+        login.username = f"{stand_in}-{login.id}"
     member.name = ERASED_NAME
     member.email = None
-    member.erased_at = now
+    if member.erased_at is None:
+        member.erased_at = now
     return Erasure(
         member=member.id,
-        pseudonym=stand_in,
-        sessions_pseudonymised=len(sessions),
-        badges_pseudonymised=len(badges),
+        erased_id=stand_in,
+        sessions_reassigned=len(sessions),
+        badges_reassigned=len(badges),
+        statements_reassigned=len(statements),
+        dead_letters_scrubbed=scrubbed,
         cards_removed=len(cards),
         qualifications_removed=len(qualifications),
-        logins_disabled=len(logins),
+        logins_disabled=disabled,
     )

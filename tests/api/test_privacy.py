@@ -1,4 +1,4 @@
-"""A member downloads everything held about them; erasure pseudonymises and keeps the amounts."""
+"""A member downloads everything held about them; erasure reassigns and keeps the amounts."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_a_member_downloads_all_their_data_as_json(api: Api) -> None:
     assert "password_hash" not in export.text
 
 
-def test_erasing_a_member_keeps_their_sessions_amounts_under_a_pseudonym(
+def test_erasing_a_member_keeps_their_sessions_amounts_under_an_erased_id(
     api: Api, acl_probe: MqttProbe
 ) -> None:
     seed_registry(api)
@@ -50,13 +50,13 @@ def test_erasing_a_member_keeps_their_sessions_amounts_under_a_pseudonym(
     erased = api.client.post("/api/v1/members/giulia/erase", headers=admin)
     assert erased.status_code == 200, erased.text
     result = erased.json()
-    assert result["sessions_pseudonymised"] == 1 and result["cards_removed"] == 1
-    assert result["pseudonym"].startswith("erased-")
+    assert result["sessions_reassigned"] == 1 and result["cards_removed"] == 1
+    assert result["erased_id"].startswith("erased-")
 
     [session] = api.client.get(
         "/api/v1/sessions", params={"machine": "lathe-1"}, headers=staff
     ).json()
-    assert session["id"] == session_id and session["member"] == result["pseudonym"]
+    assert session["id"] == session_id and session["member"] == result["erased_id"]
     assert (session["running_s"], session["energy_wh"]) == (1800.0, 900.0)
     member = api.client.get("/api/v1/members/giulia", headers=staff).json()
     assert (member["name"], member["email"]) == ("(erased)", None) and member["erased_at"]

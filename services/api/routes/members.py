@@ -8,17 +8,26 @@ from fastapi import APIRouter, HTTPException, Path, status
 from sqlalchemy import select
 
 from services.api.deps import AdminUser, PersonUser, SessionDep, StaffUser, StateDep
+from services.api.floor_erasure import erase_from_floor
 from services.api.models import ApiUserRow
-from services.api.privacy import erase_member, members_of_pseudonym
+from services.api.privacy import (
+    dead_letters_naming,
+    erase_member,
+    member_marks,
+    members_of_pseudonym,
+    statements_of,
+)
 from services.api.schemas.cards import CardPublic
 from services.api.schemas.common import Id
 from services.api.schemas.members import (
+    DeadLetterExport,
     ErasurePublic,
     LoginPublic,
     MemberCreate,
     MemberExport,
     MemberPublic,
     MemberUpdate,
+    StatementExport,
 )
 from services.api.schemas.qualifications import QualificationPublic
 from services.api.schemas.sessions import BadgePublic, SessionPublic
@@ -161,6 +170,18 @@ def export_member(
                 .order_by(BadgeEventRow.at)
             )
         ],
+        statements=[StatementExport.model_validate(s) for s in statements_of(session, member_id)],
+        dead_letters=[
+            DeadLetterExport(
+                id=letter.id,
+                received_at=letter.received_at,
+                topic=letter.topic,
+                message=letter.raw.decode("utf-8", errors="replace"),
+                error=letter.error,
+                field=letter.field,
+            )
+            for letter in dead_letters_naming(session, member_marks(session, row))
+        ],
         logins=[
             LoginPublic.model_validate(u)
             for u in session.scalars(
@@ -170,21 +191,32 @@ def export_member(
     )
 
 
-@router.post("/{member_id}/erase")
+@router.post(
+    "/{member_id}/erase",
+    responses={503: {"description": "Erased in the ledger, not yet on the broker: erase again"}},
+)
 def erase(
     member_id: MemberId, admin: AdminUser, state: StateDep, session: SessionDep
 ) -> ErasurePublic:
-    """Erase a member's personal data; past sessions keep their amounts under a pseudonym."""
+    """Erase a member's personal data everywhere; her sessions keep their amounts, reassigned."""
     row = member_or_404(session, member_id)
     erasure = erase_member(session, row, secret=state.settings.secret, now=state.clock())
     session.commit()
     # The member's cards are gone: every machine they were on must stop granting them.
     state.acl.everything_changed()
+    # After the commit: a broker that is away leaves the ledger erased, and erasing again
+    # (which finds nothing more to reassign there) finishes the broker's part.
+    republished = erase_from_floor(
+        state.floor, state.link, member=erasure.member, stand_in=erasure.erased_id
+    )
     return ErasurePublic(
         member=erasure.member,
-        pseudonym=erasure.pseudonym,
-        sessions_pseudonymised=erasure.sessions_pseudonymised,
-        badges_pseudonymised=erasure.badges_pseudonymised,
+        erased_id=erasure.erased_id,
+        sessions_reassigned=erasure.sessions_reassigned,
+        badges_reassigned=erasure.badges_reassigned,
+        statements_reassigned=erasure.statements_reassigned,
+        dead_letters_scrubbed=erasure.dead_letters_scrubbed,
+        retained_states_republished=republished,
         cards_removed=erasure.cards_removed,
         qualifications_removed=erasure.qualifications_removed,
         logins_disabled=erasure.logins_disabled,
