@@ -74,7 +74,7 @@ def ingest(ledger_url: str, broker: MosquittoServer, workshop: Api) -> Iterator[
     running = Ingest(ingest_settings(broker, ledger_url, client_id=f"ingest-{uuid.uuid4().hex}"))
     running.start()
     try:
-        assert running.wait_connected(WAIT_S)
+        running.wait_connected(WAIT_S)
         yield running
     finally:
         running.stop()
@@ -232,6 +232,16 @@ def test_an_erased_member_is_named_nowhere_and_her_amounts_stay(
         "erase her, then look for her name, e-mail and card hash in every table, retained "
         "topic, page and api answer",
     )
+    # The searches below do find her before the erasure, so their silence after it counts.
+    assert {table for table, row in _every_row(api) if _names_her(row, usage.card)} >= {
+        "members",
+        "sessions",
+        "badge_events",
+        "dead_letters",
+        "statements",
+        "api_users",
+    }
+    assert any(b'"giulia"' in payload for _, payload in _retained(broker, api.site))
     with MqttProbe(host=broker.host, port=broker.port) as acl_probe:
         acl_probe.subscribe(MachineTopic.filter(api.site, "+", TopicKind.ACL))
         erased = api.client.post("/api/v1/members/giulia/erase", headers=admin)
