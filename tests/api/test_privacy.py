@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from contract import MachineState, MachineTopic, StateChange, TopicKind, decode_message
 from services.api.security import Role
-from tests.api.conftest import Api, book_session, next_acl, seed_registry
+from tests.api.conftest import (
+    Api,
+    book_session,
+    make_settings,
+    next_acl,
+    publish_state,
+    running_api,
+    seed_registry,
+)
 from tests.harness.mqtt import MqttProbe
+from tests.harness.plugin import MosquittoFactory
+from tests.waiting import eventually
 
 STARTED = datetime(2026, 5, 4, 14, 0, tzinfo=UTC)
 
@@ -68,3 +80,36 @@ def test_only_an_admin_erases(api: Api) -> None:
     seed_registry(api)
     staff = api.add_login("coord", Role.COORDINATOR)
     assert api.client.post("/api/v1/members/giulia/erase", headers=staff).status_code == 403
+
+
+def test_an_erasure_while_the_broker_is_away_is_kept_and_finished_by_erasing_again(
+    sqlite_url: str, mosquitto_factory: MosquittoFactory, site: str
+) -> None:
+    broker = mosquitto_factory(persistence=True)
+    # The api of its own broker, which this test stops and starts.
+    with contextmanager(running_api)(make_settings(sqlite_url, broker, site)) as api:
+        seed_registry(api)
+        admin = api.add_login("admin", Role.ADMIN)
+        publish_state(broker, site, "lathe-1", MachineState.RUNNING, member="giulia")
+        eventually(lambda: api.state.floor.machine("lathe-1").member == "giulia", what="floor")
+        broker.stop()
+        eventually(lambda: not api.state.link.connected, what="the api to lose the broker")
+
+        away = api.client.post("/api/v1/members/giulia/erase", headers=admin)
+        assert away.status_code == 503 and "broker" in away.json()["detail"]
+        assert api.client.get("/api/v1/members/giulia", headers=admin).json()["name"] == "(erased)"
+        assert api.state.floor.machines_of("giulia") == []
+
+        broker.start()
+        # The broker kept her state retained and hands it to the api again on reconnecting.
+        eventually(lambda: api.state.floor.machines_of("giulia") != [], what="her state again")
+        again = api.client.post("/api/v1/members/giulia/erase", headers=admin)
+        assert again.status_code == 200, again.text
+        assert again.json()["retained_states_republished"] == 1
+        with MqttProbe(host=broker.host, port=broker.port) as reader:
+            reader.subscribe(str(MachineTopic(site, "lathe-1", TopicKind.STATE)))
+            received = reader.receive()
+        retained = decode_message(received.topic, received.payload).payload
+        assert isinstance(retained, StateChange) and received.retain
+        assert retained.member == again.json()["erased_id"]
+        assert api.state.floor.machines_of("giulia") == []
