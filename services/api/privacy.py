@@ -17,13 +17,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.api.accounts import disable_user
 from services.api.models import ApiUserRow
-from services.billing.models import StatementRow
+from services.billing.models import BillingRunRow, StatementLineRow, StatementRow
 from services.ledger import (
     BadgeEventRow,
     CardRow,
@@ -39,6 +40,14 @@ ERASED_NAME = "(erased)"
 ERASED_ID_PREFIX = "erased-"
 # Dead letters are read in chunks: a busy site keeps thousands and none may be skipped.
 _DEAD_LETTER_CHUNK = 500
+# Free text that may name a member in passing: a credit note's reason (on the note and on its
+# line), the billing run log's detail (a member whose issued statement differs, a mail error
+# quoting an address). Each is a table and its text column.
+NOTES: tuple[tuple[type[Any], str], ...] = (
+    (StatementRow, "reason"),
+    (StatementLineRow, "note"),
+    (BillingRunRow, "detail"),
+)
 
 
 def erased_id(member: str, secret: str) -> str:
@@ -139,6 +148,28 @@ def statements_of(db: Session, member: str) -> Sequence[StatementRow]:
     return db.scalars(query.order_by(StatementRow.month, StatementRow.id)).all()
 
 
+def runs_naming(db: Session, marks: MemberMarks) -> list[BillingRunRow]:
+    """The billing run log's entries whose detail names the member, oldest first."""
+    query = select(BillingRunRow).where(BillingRunRow.detail.is_not(None))
+    return [
+        run
+        for run in db.scalars(query.order_by(BillingRunRow.id))
+        if run.detail is not None and marks.found_in(run.detail)
+    ]
+
+
+def _scrub_notes(db: Session, marks: MemberMarks, *, stand_in: str, secret: str) -> int:
+    scrubbed = 0
+    for table, attribute in NOTES:
+        column = getattr(table, attribute)
+        for row in db.scalars(select(table).where(column.is_not(None))):
+            text: str = getattr(row, attribute)
+            if marks.found_in(text):
+                setattr(row, attribute, marks.scrub(text, stand_in=stand_in, secret=secret))
+                scrubbed += 1
+    return scrubbed
+
+
 @dataclass(frozen=True, slots=True)
 class Erasure:
     """What erasing a member changed in the ledger."""
@@ -149,6 +180,7 @@ class Erasure:
     badges_reassigned: int
     statements_reassigned: int
     dead_letters_scrubbed: int
+    notes_scrubbed: int
     cards_removed: int
     qualifications_removed: int
     logins_disabled: int
@@ -189,6 +221,7 @@ def erase_member(db: Session, member: MemberRow, *, secret: str, now: datetime) 
         statement.member_name = ERASED_NAME
         statement.member_email = None
     scrubbed = _scrub_dead_letters(letters, marks, stand_in=stand_in, secret=secret)
+    notes = _scrub_notes(db, marks, stand_in=stand_in, secret=secret)
     cards = db.scalars(select(CardRow).where(CardRow.member == member.id)).all()
     qualifications = db.scalars(
         select(QualificationRow).where(QualificationRow.member == member.id)
@@ -214,6 +247,7 @@ def erase_member(db: Session, member: MemberRow, *, secret: str, now: datetime) 
         badges_reassigned=len(badges),
         statements_reassigned=len(statements),
         dead_letters_scrubbed=scrubbed,
+        notes_scrubbed=notes,
         cards_removed=len(cards),
         qualifications_removed=len(qualifications),
         logins_disabled=disabled,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -46,6 +47,9 @@ NAME = "Giulia Rossi"
 EMAIL = "giulia@example.org"
 MACHINE = "lathe-1"
 LOCAL = ZoneInfo("Europe/Rome")
+# Where her id stays after an erasure: her member row, so the id stays taken, and what hangs
+# from it by a foreign key (her disabled logins, plan, language, weights).
+KEEP_HER_ID = {"members", "api_users", "member_plans", "billing_profiles", "weights"}
 
 
 @pytest.fixture
@@ -82,10 +86,11 @@ def ingest(ledger_url: str, broker: MosquittoServer, workshop: Api) -> Iterator[
 
 @dataclass(frozen=True)
 class Usage:
-    """What the gateway sent for the month: a session each, her card, her machine's topic."""
+    """What the gateway sent for the month: her card, her sessions, when and which month."""
 
     card: str
-    session: str
+    sessions: list[str]
+    started: datetime
     month: str
 
 
@@ -159,7 +164,36 @@ def _use_the_lathe(api: Api, ingest: Ingest, gateway: MqttProbe, staff: dict[str
         timeout=WAIT_S,
         what="the live floor to show her at the lathe",
     )
-    return Usage(card=card, session=hers.id, month=month)
+    return Usage(card=card, sessions=[hers.id], started=started, month=month)
+
+
+def _bill_and_correct(
+    api: Api, ingest: Ingest, gateway: MqttProbe, usage: Usage, admin: dict[str, str]
+) -> None:
+    """Issue the month, credit her with a reason naming her, then book a session of hers late."""
+    for step in ("drafts", "issue"):
+        made = api.client.post(
+            f"/api/v1/statements/{step}", json={"month": usage.month}, headers=admin
+        )
+        assert made.status_code == 200, made.text
+    [statement] = api.client.get(
+        "/api/v1/statements", params={"month": usage.month, "member": "giulia"}, headers=admin
+    ).json()
+    credit = {"reason": f"Refund agreed with {NAME} <{EMAIL}>", "net": "1.00", "vat": "22"}
+    credited = api.client.post(
+        f"/api/v1/statements/{statement['id']}/credit-note", json=credit, headers=admin
+    )
+    assert credited.status_code == 201, credited.text
+    late = _session("giulia", usage.card, usage.started + timedelta(minutes=80), energy_wh=50.0)
+    topic = str(MachineTopic(api.site, MACHINE, TopicKind.SESSIONS))
+    gateway.publish(topic, encode_payload(late))
+    assert ingest.wait_for_count("sessions_booked", 3, WAIT_S)
+    usage.sessions.append(late.id)
+    # The issued statement stays; the run log names her as the member whose total now differs.
+    drafts = api.client.post(
+        "/api/v1/statements/drafts", json={"month": usage.month}, headers=admin
+    )
+    assert drafts.json()["differ_from_issued"] == ["giulia"]
 
 
 def _month_total(api: Api, month: str, staff: dict[str, str]) -> int:
@@ -172,6 +206,11 @@ def _names_her(text: str, card: str) -> list[str]:
     """Which of her name, e-mail and card hash a text holds."""
     folded = text.casefold()
     return [mark for mark in (NAME, EMAIL, card) if mark.casefold() in folded]
+
+
+def _names_her_id(text: str) -> bool:
+    """Whether a text holds her member id as a whole word."""
+    return re.search(r"(?<![A-Za-z0-9_-])giulia(?![A-Za-z0-9_-])", text) is not None
 
 
 def _every_row(api: Api) -> Iterator[tuple[str, str]]:
@@ -210,22 +249,21 @@ def test_an_erased_member_is_named_nowhere_and_her_amounts_stay(
     admin = api.add_login("admin", Role.ADMIN)
     with MqttProbe(host=broker.host, port=broker.port) as gateway:
         usage = _use_the_lathe(api, ingest, gateway, staff)
-    drafts = api.client.post(
-        "/api/v1/statements/drafts", json={"month": usage.month}, headers=staff
-    )
-    assert drafts.status_code == 200, drafts.text
+        _bill_and_correct(api, ingest, gateway, usage, admin)
     total_before = _month_total(api, usage.month, staff)
     assert total_before > 0
     giulia = api.add_login(EMAIL, Role.MEMBER, member="giulia")
 
     attack.tried("15.9 Erasure that erases", "a member's export, looking for her dead letters")
     export = api.client.get("/api/v1/members/giulia/export", headers=giulia).json()
-    assert [s["id"] for s in export["sessions"]] == [usage.session]
-    assert len(export["badges"]) == 1 and len(export["statements"]) == 1
+    assert [s["id"] for s in export["sessions"]] == usage.sessions
+    assert len(export["badges"]) == 1
+    assert [s["kind"] for s in export["statements"]] == ["statement", "credit_note"]
     assert len(export["dead_letters"]) == 2
     assert all(_names_her(d["message"], usage.card) for d in export["dead_letters"])
+    assert [run["step"] for run in export["audit"]] == ["draft"]
     assert [login["username"] for login in export["logins"]] == [EMAIL]
-    attack.held("the export lists her sessions, badges, statements, dead letters and logins")
+    attack.held("the export lists her sessions, badges, statements, dead letters, run log, logins")
 
     attack.tried(
         "15.9 Erasure that erases",
@@ -233,12 +271,15 @@ def test_an_erased_member_is_named_nowhere_and_her_amounts_stay(
         "topic, page and api answer",
     )
     # The searches below do find her before the erasure, so their silence after it counts.
-    assert {table for table, row in _every_row(api) if _names_her(row, usage.card)} >= {
+    before = {t for t, row in _every_row(api) if _names_her(row, usage.card) or _names_her_id(row)}
+    assert before >= {
         "members",
         "sessions",
         "badge_events",
         "dead_letters",
         "statements",
+        "statement_lines",
+        "billing_runs",
         "api_users",
     }
     assert any(b'"giulia"' in payload for _, payload in _retained(broker, api.site))
@@ -250,12 +291,15 @@ def test_an_erased_member_is_named_nowhere_and_her_amounts_stay(
         next_acl(acl_probe, MACHINE, lambda acl: not acl.entries)
     result = erased.json()
     stand_in = result["erased_id"]
-    assert (result["sessions_reassigned"], result["badges_reassigned"]) == (1, 1)
-    assert (result["statements_reassigned"], result["dead_letters_scrubbed"]) == (1, 2)
+    assert (result["sessions_reassigned"], result["badges_reassigned"]) == (2, 1)
+    assert (result["statements_reassigned"], result["dead_letters_scrubbed"]) == (2, 2)
+    # The credit note's reason, its line's note and the run log's detail.
+    assert result["notes_scrubbed"] == 3
     assert result["retained_states_republished"] == 1
 
-    leaks = [(table, row) for table, row in _every_row(api) if _names_her(row, usage.card)]
-    assert leaks == []
+    rows = list(_every_row(api))
+    assert [(table, row) for table, row in rows if _names_her(row, usage.card)] == []
+    assert {table for table, row in rows if _names_her_id(row)} <= KEEP_HER_ID
     retained = _retained(broker, api.site)
     assert retained, "the site's retained topics were not read"
     for topic, payload in retained:
@@ -297,9 +341,12 @@ def test_an_erased_member_is_named_nowhere_and_her_amounts_stay(
 
     attack.tried("15.9 Erasure that erases", "compare her sessions and the month's totals")
     sessions = answers["/api/v1/sessions"].json()
-    mine = [s for s in sessions if s["id"] == usage.session]
-    assert [s["member"] for s in mine] == [stand_in]
-    assert (mine[0]["running_s"], mine[0]["energy_wh"]) == (1200.0, 300.0)
+    mine = {s["id"]: s for s in sessions if s["id"] in usage.sessions}
+    assert {s["member"] for s in mine.values()} == {stand_in} and len(mine) == 2
+    assert (mine[usage.sessions[0]]["running_s"], mine[usage.sessions[0]]["energy_wh"]) == (
+        1200.0,
+        300.0,
+    )
     assert _month_total(api, usage.month, staff) == total_before
     redrafted = api.client.post(
         "/api/v1/statements/drafts", json={"month": usage.month}, headers=staff

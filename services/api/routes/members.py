@@ -15,11 +15,13 @@ from services.api.privacy import (
     erase_member,
     member_marks,
     members_of_pseudonym,
+    runs_naming,
     statements_of,
 )
 from services.api.schemas.cards import CardPublic
 from services.api.schemas.common import Id
 from services.api.schemas.members import (
+    AuditExport,
     DeadLetterExport,
     ErasurePublic,
     LoginPublic,
@@ -136,7 +138,7 @@ def export_member(
     """Everything held about a member, for the member to download (JSON)."""
     user.check_member(member_id)
     row = member_or_404(session, member_id)
-
+    marks = member_marks(session, row)
     return MemberExport(
         exported_at=state.clock(),
         member=MemberPublic.model_validate(row),
@@ -180,8 +182,9 @@ def export_member(
                 error=letter.error,
                 field=letter.field,
             )
-            for letter in dead_letters_naming(session, member_marks(session, row))
+            for letter in dead_letters_naming(session, marks)
         ],
+        audit=[AuditExport.model_validate(run) for run in runs_naming(session, marks)],
         logins=[
             LoginPublic.model_validate(u)
             for u in session.scalars(
@@ -216,6 +219,7 @@ def erase(
         badges_reassigned=erasure.badges_reassigned,
         statements_reassigned=erasure.statements_reassigned,
         dead_letters_scrubbed=erasure.dead_letters_scrubbed,
+        notes_scrubbed=erasure.notes_scrubbed,
         retained_states_republished=republished,
         cards_removed=erasure.cards_removed,
         qualifications_removed=erasure.qualifications_removed,

@@ -55,6 +55,7 @@ class ErasurePublic(BaseModel):
     badges_reassigned: int
     statements_reassigned: int
     dead_letters_scrubbed: int
+    notes_scrubbed: int
     retained_states_republished: int
     cards_removed: int
     qualifications_removed: int
@@ -79,6 +80,19 @@ class StatementExport(BaseModel):
     total_cents: int
     made_at: datetime
     issued_at: datetime | None
+
+
+class AuditExport(BaseModel):
+    """An entry of the billing run log whose detail names the member."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    month: str
+    step: str
+    started_at: datetime
+    outcome: str
+    detail: str | None
 
 
 class DeadLetterExport(BaseModel):
@@ -114,4 +128,5 @@ class MemberExport(BaseModel):
     badges: list[BadgePublic]
     statements: list[StatementExport]
     dead_letters: list[DeadLetterExport]
+    audit: list[AuditExport]
     logins: list[LoginPublic]
