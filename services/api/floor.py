@@ -72,6 +72,8 @@ class Floor:
         self._amps_dirty: set[str] = set()
         self._gateways: dict[str, bool] = {}
         self._listeners: list[FloorListener] = []
+        # Erased members by id, with the erased id a state naming them is shown under instead.
+        self._erased: dict[str, str] = {}
 
     def listen(self, listener: FloorListener) -> None:
         """Call listener (on the broker's thread: it must not block) after every change."""
@@ -124,9 +126,10 @@ class Floor:
                 if self._machines[m].member == member
             ]
 
-    def reassign_member(self, member: str, stand_in: str) -> tuple[MachineLive, ...]:
-        """Show `stand_in` wherever the floor showed `member` (an erasure); the machines changed."""
+    def erase(self, member: str, stand_in: str) -> tuple[MachineLive, ...]:
+        """Show `stand_in` wherever a state names `member`, now and later; the machines changed."""
         with self._lock:
+            self._erased[member] = stand_in
             changed = tuple(
                 replace(live, member=stand_in)
                 for live in self._machines.values()
@@ -151,7 +154,7 @@ class Floor:
             updated = replace(
                 current,
                 state=change.state,
-                member=change.member,
+                member=self._erased.get(change.member, change.member) if change.member else None,
                 session=change.session,
                 since_ms=change.since,
                 changed_ts=change.ts,

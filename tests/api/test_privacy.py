@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from contract import MachineState, MachineTopic, StateChange, TopicKind, decode_message
 from services.api.security import Role
 from tests.api.conftest import (
+    CONNECT_TIMEOUT_S,
     Api,
     book_session,
     make_settings,
@@ -16,6 +17,7 @@ from tests.api.conftest import (
     running_api,
     seed_registry,
 )
+from tests.harness.mosquitto import MosquittoServer
 from tests.harness.mqtt import MqttProbe
 from tests.harness.plugin import MosquittoFactory
 from tests.waiting import eventually
@@ -100,9 +102,9 @@ def test_an_erasure_while_the_broker_is_away_is_kept_and_finished_by_erasing_aga
         assert api.client.get("/api/v1/members/giulia", headers=admin).json()["name"] == "(erased)"
         assert api.state.floor.machines_of("giulia") == []
 
-        broker.start()
         # The broker kept her state retained and hands it to the api again on reconnecting.
-        eventually(lambda: api.state.floor.machines_of("giulia") != [], what="her state again")
+        broker.start()
+        assert api.state.link.wait_connected(CONNECT_TIMEOUT_S)
         again = api.client.post("/api/v1/members/giulia/erase", headers=admin)
         assert again.status_code == 200, again.text
         assert again.json()["retained_states_republished"] == 1
@@ -113,3 +115,29 @@ def test_an_erasure_while_the_broker_is_away_is_kept_and_finished_by_erasing_aga
         assert isinstance(retained, StateChange) and received.retain
         assert retained.member == again.json()["erased_id"]
         assert api.state.floor.machines_of("giulia") == []
+
+
+def test_a_state_naming_an_erased_member_shows_her_erased_id_even_after_a_restart(
+    sqlite_url: str, mosquitto: MosquittoServer, site: str
+) -> None:
+    settings = make_settings(sqlite_url, mosquitto, site)
+    with contextmanager(running_api)(settings) as api:
+        seed_registry(api)
+        admin = api.add_login("admin", Role.ADMIN)
+        stand_in = api.client.post("/api/v1/members/giulia/erase", headers=admin).json()[
+            "erased_id"
+        ]
+        # A gateway that had not heard of the erasure yet still names her.
+        publish_state(mosquitto, site, "laser-1", MachineState.RUNNING, member="giulia")
+        eventually(
+            lambda: api.state.floor.machine("laser-1").state is MachineState.RUNNING,
+            what="the laser's state on the floor",
+        )
+        assert api.state.floor.machine("laser-1").member == stand_in
+    with contextmanager(running_api)(settings) as restarted:
+        eventually(
+            lambda: restarted.state.floor.machine("laser-1").state is MachineState.RUNNING,
+            what="the laser's retained state on the restarted api's floor",
+        )
+        assert restarted.state.floor.machines_of("giulia") == []
+        assert restarted.state.floor.machine("laser-1").member == stand_in
