@@ -83,14 +83,22 @@ class MemberMarks:
 
     def _id_pattern(self) -> re.Pattern[str]:
         # Ids are short ("ada"): only a whole id counts, never one inside a longer word.
-        return re.compile(rf"(?<![A-Za-z0-9_-]){re.escape(self.member)}(?![A-Za-z0-9_-])")
+        return re.compile(rf"(?<![\w-]){re.escape(self.member)}(?![\w-])")
+
+    def _text_patterns(self, *, emails: bool | None = None) -> list[re.Pattern[str]]:
+        # Whole words only, too: a one-word name ("Ada") must not match inside "Canada".
+        return [
+            re.compile(rf"(?<!\w){re.escape(t)}(?!\w)", re.IGNORECASE)
+            for t in self.texts
+            if emails is None or ("@" in t) == emails
+        ]
 
     def found_in(self, text: str) -> bool:
         """Whether a text names the member."""
         folded = text.casefold()
         return (
             self._id_pattern().search(text) is not None
-            or any(t.casefold() in folded for t in self.texts)
+            or any(pattern.search(text) for pattern in self._text_patterns())
             or any(card in folded for card in self.cards)
         )
 
@@ -98,9 +106,14 @@ class MemberMarks:
         """The text with every mark of the member replaced by what stands in for it."""
         for card in self.cards:
             text = re.sub(re.escape(card), _erased_card(card, secret), text, flags=re.IGNORECASE)
-        for known in self.texts:
-            text = re.sub(re.escape(known), ERASED_NAME, text, flags=re.IGNORECASE)
-        return self._id_pattern().sub(stand_in, text)
+        # An e-mail holds her id ("ada@…") and a name may spell it ("Ada"): the e-mail goes
+        # whole, then the id (as ids are written) becomes her erased id, then the name goes.
+        for pattern in self._text_patterns(emails=True):
+            text = pattern.sub(ERASED_NAME, text)
+        text = self._id_pattern().sub(stand_in, text)
+        for pattern in self._text_patterns(emails=False):
+            text = pattern.sub(ERASED_NAME, text)
+        return text
 
 
 def member_marks(db: Session, member: MemberRow) -> MemberMarks:

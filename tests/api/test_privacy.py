@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from contract import MachineState, MachineTopic, StateChange, TopicKind, decode_message
 from services.api.security import Role
+from services.ledger import Ledger
 from tests.api.conftest import (
     CONNECT_TIMEOUT_S,
     Api,
@@ -141,3 +142,23 @@ def test_a_state_naming_an_erased_member_shows_her_erased_id_even_after_a_restar
         )
         assert restarted.state.floor.machines_of("giulia") == []
         assert restarted.state.floor.machine("laser-1").member == stand_in
+
+
+def test_erasure_scrubs_the_dead_letters_that_name_her_and_no_other(api: Api) -> None:
+    api.state.registry.add_member(member_id="ada", name="Ada", email="ada@example.org")
+    admin = api.add_login("admin", Role.ADMIN)
+    ledger = Ledger(api.state.engine)
+    topic = str(MachineTopic(api.site, "lathe-1", TopicKind.SESSIONS))
+    hers = ledger.dead_letter(topic, b'{"member": "ada", "by": "Ada"}', "energy_wh: negative")
+    other = b'{"member": "adam", "note": "a lathe from Canada"}'
+    ledger.dead_letter(topic, other, "member: unknown member 'adam'")
+
+    export = api.client.get("/api/v1/members/ada/export", headers=admin).json()
+    assert [letter["id"] for letter in export["dead_letters"]] == [hers]
+    erased = api.client.post("/api/v1/members/ada/erase", headers=admin).json()
+
+    assert erased["dead_letters_scrubbed"] == 1
+    letters = {letter.id: letter.raw for letter in ledger.dead_letters(oldest_first=True)}
+    stand_in = erased["erased_id"]
+    assert letters[hers] == f'{{"member": "{stand_in}", "by": "(erased)"}}'.encode()
+    assert other in letters.values()
