@@ -21,6 +21,7 @@ from services.api.enrolment import BadgeWaiters
 from services.api.error_handlers import install_error_handlers
 from services.api.events import FloorHub
 from services.api.floor import Floor
+from services.api.floor_erasure import remember_erasures
 from services.api.middleware import RequestGuard, SecurityHeaders
 from services.api.ratelimit import LoginLimiter
 from services.api.routes import API_ROUTERS
@@ -78,6 +79,7 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
         registry = Registry(engine, clock=clock)
         link = BrokerLink(settings)
         floor = Floor(site=settings.site, sparkline_points=settings.sparkline_points)
+        remember_erasures(floor, registry.members(), settings.secret)
         waiters = BadgeWaiters(site=settings.site)
         site = settings.site
         for kind in (TopicKind.STATE, TopicKind.TELEMETRY):

@@ -72,6 +72,8 @@ class Floor:
         self._amps_dirty: set[str] = set()
         self._gateways: dict[str, bool] = {}
         self._listeners: list[FloorListener] = []
+        # Erased members by id, with the erased id a state naming them is shown under instead.
+        self._erased: dict[str, str] = {}
 
     def listen(self, listener: FloorListener) -> None:
         """Call listener (on the broker's thread: it must not block) after every change."""
@@ -115,6 +117,31 @@ class Floor:
             for listener in self._listeners:
                 listener(change)
 
+    def machines_of(self, member: str) -> list[MachineLive]:
+        """The machines whose state names a member, by id."""
+        with self._lock:
+            return [
+                self._machines[m]
+                for m in sorted(self._machines)
+                if self._machines[m].member == member
+            ]
+
+    def erase(self, member: str, stand_in: str) -> tuple[MachineLive, ...]:
+        """Show `stand_in` wherever a state names `member`, now and later; the machines changed."""
+        with self._lock:
+            self._erased[member] = stand_in
+            changed = tuple(
+                replace(live, member=stand_in)
+                for live in self._machines.values()
+                if live.member == member
+            )
+            for live in changed:
+                self._machines[live.machine] = live
+        if changed:
+            for listener in self._listeners:
+                listener(FloorChange(ChangeKind.STATE, changed))
+        return changed
+
     def _take_state(self, machine: str, change: StateChange) -> FloorChange | None:
         with self._lock:
             current = self._machines.get(machine, MachineLive(machine))
@@ -127,7 +154,7 @@ class Floor:
             updated = replace(
                 current,
                 state=change.state,
-                member=change.member,
+                member=self._erased.get(change.member, change.member) if change.member else None,
                 session=change.session,
                 since_ms=change.since,
                 changed_ts=change.ts,

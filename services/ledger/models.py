@@ -3,8 +3,9 @@
 The registry (members, cards, machines, qualifications) says who may use what; the bookings
 (sessions, badge events, machine states, dead letters) say what happened. Bookings keep `member`
 and `machine` as plain ids, without foreign keys: a session from a machine not yet registered is
-still booked, and erasing a member pseudonymises the id on past sessions without touching them
-otherwise. Billing's tables (tariffs, cost pools, statements) come with billing's own migration.
+still booked, and erasing a member reassigns her past sessions to her erased id without
+touching them otherwise. Billing's tables (tariffs, cost pools, statements) come with billing's
+own migration.
 """
 
 from __future__ import annotations

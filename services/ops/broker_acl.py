@@ -2,8 +2,9 @@
 
 Each gateway may write only its own machines' topics and read only their access lists and
 commands; ingest reads everything under `officina/v1/`; the api publishes access lists and
-commands and reads what the live board shows. Gateway passwords are issued by the api (only
-their hashes are kept); the service passwords come from the server's `.env`.
+commands (and, for an erasure, machine states) and reads what the live board shows. Gateway
+passwords are issued by the api (only their hashes are kept); the service passwords come from
+the server's `.env`.
 
 Mosquitto runs with `use_username_as_clientid true` (deploy/mosquitto/mosquitto.conf): each
 login listed here is also its client's id, so no login can connect as another client and take
@@ -34,7 +35,8 @@ from services.ops.errors import BrokerAclError
 log = logging.getLogger(__name__)
 
 API_READS = (TopicKind.STATE, TopicKind.TELEMETRY, TopicKind.BADGES, TopicKind.ACL)
-API_WRITES = (TopicKind.ACL, TopicKind.COMMANDS)
+# The api republishes a retained state only to take an erased member's id out of it.
+API_WRITES = (TopicKind.ACL, TopicKind.COMMANDS, TopicKind.STATE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -187,3 +187,11 @@ def test_machines_of_a_gateway_without_a_login_get_no_rights(tmp_path: Path) -> 
         "gateway-gw-a",
         "gateway-gw-b",
     ]
+
+
+def test_the_api_may_republish_a_machines_retained_state_to_erase_a_member(floor: Floor) -> None:
+    with floor.client(API) as api, floor.client(INGEST) as ingest:
+        api.publish(topic("mill-1", TopicKind.STATE), b"running, member erased", retain=True)
+        ingest.subscribe(topic("mill-1", TopicKind.STATE))
+        retained = ingest.receive()
+    assert (retained.payload, retained.retain) == (b"running, member erased", True)

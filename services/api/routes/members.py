@@ -8,16 +8,26 @@ from fastapi import APIRouter, HTTPException, Path, status
 
 from services.api import queries
 from services.api.deps import AdminUser, DbDep, PersonUser, StaffUser, StateDep
-from services.api.privacy import erase_member
+from services.api.floor_erasure import erase_from_floor
+from services.api.privacy import (
+    dead_letters_naming,
+    erase_member,
+    member_marks,
+    runs_naming,
+    statements_of,
+)
 from services.api.schemas.cards import CardPublic
 from services.api.schemas.common import Id
 from services.api.schemas.members import (
+    AuditExport,
+    DeadLetterExport,
     ErasurePublic,
     LoginPublic,
     MemberCreate,
     MemberExport,
     MemberPublic,
     MemberUpdate,
+    StatementExport,
 )
 from services.api.schemas.qualifications import QualificationPublic
 from services.api.schemas.sessions import BadgePublic, SessionPublic
@@ -123,6 +133,7 @@ def export_member(
     user.check_member(member_id)
     row = member_or_404(db, member_id)
     records = queries.member_records(db, member_id)
+    marks = member_marks(db, row)
     return MemberExport(
         exported_at=state.clock(),
         member=MemberPublic.model_validate(row),
@@ -130,23 +141,48 @@ def export_member(
         qualifications=[QualificationPublic.model_validate(q) for q in records.qualifications],
         sessions=[SessionPublic.model_validate(s) for s in records.sessions],
         badges=[BadgePublic.model_validate(b) for b in records.badges],
+        statements=[StatementExport.model_validate(s) for s in statements_of(db, member_id)],
+        dead_letters=[
+            DeadLetterExport(
+                id=letter.id,
+                received_at=letter.received_at,
+                topic=letter.topic,
+                message=letter.raw.decode("utf-8", errors="replace"),
+                error=letter.error,
+                field=letter.field,
+            )
+            for letter in dead_letters_naming(db, marks)
+        ],
+        audit=[AuditExport.model_validate(run) for run in runs_naming(db, marks)],
         logins=[LoginPublic.model_validate(u) for u in records.logins],
     )
 
 
-@router.post("/{member_id}/erase")
+@router.post(
+    "/{member_id}/erase",
+    responses={503: {"description": "Erased in the ledger, not yet on the broker: erase again"}},
+)
 def erase(member_id: MemberId, admin: AdminUser, state: StateDep, db: DbDep) -> ErasurePublic:
-    """Erase a member's personal data; past sessions keep their amounts under a pseudonym."""
+    """Erase a member's personal data everywhere; her sessions keep their amounts, reassigned."""
     row = member_or_404(db, member_id)
     erasure = erase_member(db, row, secret=state.settings.secret, now=state.clock())
     db.commit()
     # The member's cards are gone: every machine they were on must stop granting them.
     state.acl.everything_changed()
+    # After the commit: a broker that is away leaves the ledger erased, and erasing again
+    # (which finds nothing more to reassign there) finishes the broker's part.
+    republished = erase_from_floor(
+        state.floor, state.link, member=erasure.member, stand_in=erasure.erased_id
+    )
     return ErasurePublic(
         member=erasure.member,
-        pseudonym=erasure.pseudonym,
-        sessions_pseudonymised=erasure.sessions_pseudonymised,
-        badges_pseudonymised=erasure.badges_pseudonymised,
+        erased_id=erasure.erased_id,
+        sessions_reassigned=erasure.sessions_reassigned,
+        badges_reassigned=erasure.badges_reassigned,
+        statements_reassigned=erasure.statements_reassigned,
+        dead_letters_scrubbed=erasure.dead_letters_scrubbed,
+        notes_scrubbed=erasure.notes_scrubbed,
+        retained_states_republished=republished,
         cards_removed=erasure.cards_removed,
         qualifications_removed=erasure.qualifications_removed,
         logins_disabled=erasure.logins_disabled,

@@ -47,15 +47,63 @@ class MemberPublic(MemberBase):
 
 
 class ErasurePublic(BaseModel):
-    """What erasing a member did."""
+    """What erasing a member did: what was reassigned to her erased id and what was dropped."""
 
     member: str
-    pseudonym: str
-    sessions_pseudonymised: int
-    badges_pseudonymised: int
+    erased_id: str
+    sessions_reassigned: int
+    badges_reassigned: int
+    statements_reassigned: int
+    dead_letters_scrubbed: int
+    notes_scrubbed: int
+    retained_states_republished: int
     cards_removed: int
     qualifications_removed: int
     logins_disabled: int
+
+
+class StatementExport(BaseModel):
+    """A statement or credit note of the member, as the export lists it; amounts in cents."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    status: str
+    month: str
+    number: str | None
+    member_name: str
+    member_email: str | None
+    currency: str
+    net_cents: int
+    vat_cents: int
+    total_cents: int
+    made_at: datetime
+    issued_at: datetime | None
+
+
+class AuditExport(BaseModel):
+    """An entry of the billing run log whose detail names the member."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    month: str
+    step: str
+    started_at: datetime
+    outcome: str
+    detail: str | None
+
+
+class DeadLetterExport(BaseModel):
+    """A refused message that names the member, with why it was refused."""
+
+    id: int
+    received_at: datetime
+    topic: str
+    message: str
+    error: str
+    field: str | None
 
 
 class LoginPublic(BaseModel):
@@ -78,4 +126,7 @@ class MemberExport(BaseModel):
     qualifications: list[QualificationPublic]
     sessions: list[SessionPublic]
     badges: list[BadgePublic]
+    statements: list[StatementExport]
+    dead_letters: list[DeadLetterExport]
+    audit: list[AuditExport]
     logins: list[LoginPublic]
