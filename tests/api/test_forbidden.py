@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from harness.mosquitto import MosquittoServer
 from services.api.security import Role
 from services.ledger import MachineSpec
 from tests.api.conftest import Api, book_session, make_settings, running_api, seed_registry
-from tests.harness.mosquitto import MosquittoServer
 
 MARCO_CARD = "ef" * 32
 

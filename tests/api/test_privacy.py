@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from harness.mqtt import MqttProbe
 from services.api.security import Role
 from tests.api.conftest import Api, book_session, next_acl, seed_registry
-from tests.harness.mqtt import MqttProbe
 
 STARTED = datetime(2026, 5, 4, 14, 0, tzinfo=UTC)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.mosquitto import MosquittoServer
 from services.api.errors import SettingsError
 from services.api.security import Role
 from services.api.settings import ApiSettings
@@ -19,7 +20,6 @@ from tests.api.conftest import (
     running_api,
     seed_registry,
 )
-from tests.harness.mosquitto import MosquittoServer
 
 GIULIA = member_pseudonym("giulia", PSEUDONYM_KEY)
 

@@ -13,6 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation.case import Case
 
+from harness.mosquitto import MosquittoServer
 from services.api.app import create_app
 from services.api.security import Role
 from services.api.settings import ApiSettings
@@ -24,7 +25,6 @@ from tests.api.conftest import (
     seed_registry_of,
     served_api,
 )
-from tests.harness.mosquitto import MosquittoServer
 
 EXAMPLES_PER_OPERATION = 25
 # Not fuzzed: they would end the fuzzer's own login, or hold a request open by design.

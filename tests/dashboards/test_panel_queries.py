@@ -18,6 +18,9 @@ from dashboards import DASHBOARDS, Panel
 from dashboards.expand import TimeRange, expand, panel_queries
 from dashboards.grafana_json import ALL
 from dashboards.rollups import backfill_statements
+from harness.influxdb import InfluxServer, Series
+from harness.mosquitto import MosquittoServer, start_mosquitto
+from harness.mqtt import MqttProbe
 from services.billing import AllocationKey, Billing, BillingLedger, BillingSettings, CostPool
 from services.billing.months import Month
 from services.billing.projection import PoolProjector
@@ -26,9 +29,6 @@ from services.ingest.influx_setup import apply as setup_influx
 from services.ledger import member_pseudonym
 from tests.dashboards import week
 from tests.dashboards.questions import SAME_ANSWERS, SameAnswer, answers, assert_same
-from tests.harness.influxdb import InfluxServer, Series
-from tests.harness.mosquitto import MosquittoServer, start_mosquitto
-from tests.harness.mqtt import MqttProbe
 
 WAIT_S = 30.0
 LIVE_AT_MS = week.WORK_START_MS + 150 * week.MINUTE_MS  # 10:30, in the running stretch

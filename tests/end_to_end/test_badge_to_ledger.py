@@ -24,11 +24,11 @@ from gateway.config import (
     mcu_roles,
 )
 from gateway.daemon import Gateway
+from harness.influxdb import InfluxDatabase
+from harness.mosquitto import MosquittoServer
 from services.ingest.influx import InfluxSettings
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings
-from tests.harness.influxdb import InfluxDatabase
-from tests.harness.mosquitto import MosquittoServer
 from tests.waiting import eventually
 
 SITE = "officine-test"

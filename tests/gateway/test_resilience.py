@@ -28,10 +28,10 @@ from gateway.config import (
     mcu_roles,
 )
 from gateway.daemon import Gateway
+from harness.mosquitto import MosquittoServer
+from harness.plugin import MosquittoFactory
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.plugin import MosquittoFactory
 from tests.waiting import eventually
 
 SITE = "officine-resilience"

@@ -35,6 +35,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from contract import MachineTopic, TopicKind
+from harness.influxdb import InfluxServer
+from harness.ingest import IngestProcess
+from harness.mosquitto import MosquittoServer
+from harness.plugin import InfluxFactory, MosquittoFactory
+from harness.ports import free_port
+from harness.postgres_private import PrivatePostgres, start_private_postgres
 from officina.simulation.floor import GatewayFaults
 from officina.simulation.month import MonthPlan, MonthRun
 from officina.simulation.truth import Truth, differences, read_truth, truth_statements
@@ -44,13 +50,8 @@ from services.billing.months import Month
 from services.billing.repository import BillingLedger
 from services.ledger.db import open_ledger
 from services.ledger.models import SessionRow
-from tests.harness.influxdb import InfluxServer
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.plugin import InfluxFactory, MosquittoFactory
-from tests.harness.ports import free_port
-from tests.harness.postgres_private import PrivatePostgres, start_private_postgres
-from tests.services.load import influx_count
-from tests.services.running import IngestProcess
+from tests.ingest.load import influx_count
+from tests.ingest.running import PROCESS_FLUSH_INTERVAL_S
 from tests.waiting import eventually
 
 MONTH = Month(2026, 10)
@@ -195,6 +196,7 @@ def test_a_month_under_faults_bills_exactly_what_happened(
             influx=influx,
             client_id=INGEST_ID,
             log_path=tmp_path / "ingest.log",
+            flush_interval_s=PROCESS_FLUSH_INTERVAL_S,
         )
 
     ingest = start_ingest()

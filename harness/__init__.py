@@ -1,0 +1,47 @@
+"""Test harness: real Mosquitto, InfluxDB and PostgreSQL servers started for the tests."""
+
+from harness.errors import (
+    HarnessError,
+    InfluxQueryError,
+    MissingServerError,
+    MqttProbeError,
+    NotReadyError,
+    ServerStartError,
+)
+from harness.influxdb import InfluxDatabase, InfluxServer, Series, start_influxdb
+from harness.mosquitto import MosquittoServer, start_mosquitto
+from harness.mqtt import MqttProbe, Received
+from harness.plugin import InfluxFactory, MosquittoFactory
+from harness.ports import (
+    free_port,
+    poll_until,
+    port_accepts,
+    process_listens_on,
+    wait_for_port,
+)
+from harness.sql import PostgresServer
+
+__all__ = [
+    "HarnessError",
+    "InfluxDatabase",
+    "InfluxFactory",
+    "InfluxQueryError",
+    "InfluxServer",
+    "MissingServerError",
+    "MosquittoFactory",
+    "MosquittoServer",
+    "MqttProbe",
+    "MqttProbeError",
+    "NotReadyError",
+    "PostgresServer",
+    "Received",
+    "Series",
+    "ServerStartError",
+    "free_port",
+    "poll_until",
+    "port_accepts",
+    "process_listens_on",
+    "start_influxdb",
+    "start_mosquitto",
+    "wait_for_port",
+]
