@@ -97,13 +97,13 @@ def ledger_url(postgres: bool) -> Iterator[str]:
             yield f"sqlite:///{workdir}/ledger.sqlite3"
         return
     name = f"bench_{secrets.token_hex(4)}"
-    admin = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
-    with psycopg.connect(**admin, autocommit=True) as connection:
+    admin = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     finally:
-        with psycopg.connect(**admin, autocommit=True) as connection:
+        with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
                 (name,),

@@ -168,7 +168,7 @@ def test_a_card_is_enrolled_by_badging_it_at_the_chosen_machine(
     )
 
     async def enrol_while_badging() -> httpx.Response:
-        transport = httpx.ASGITransport(app=api.client.app)  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=api.client.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             request = asyncio.create_task(
                 client.post(

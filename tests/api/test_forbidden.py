@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from harness.mosquitto import MosquittoServer
@@ -186,7 +187,7 @@ def _gateway_call(route: str) -> Call:
 
 def _send(world: World, who: str, call: Call) -> int:
     path = call.path.replace("{marco_statement}", _statement(world))
-    answer = world.api.client.request(
+    answer: httpx.Response = world.api.client.request(
         call.method, path, params=call.params, json=call.json, headers=world.headers[who]
     )
     return answer.status_code

@@ -53,7 +53,7 @@ def config(
         gateway="gw-res",
         site_key=KEY,
         broker=BrokerConfig(url=f"mqtt://{broker.host}:{broker.port}", keepalive_s=5),
-        spool=SpoolConfig(path=tmp_path / "spool.db", **spool),  # type: ignore[arg-type]
+        spool=SpoolConfig(path=tmp_path / "spool.db", **spool),
         machines=(
             MachineConfig(
                 id=MACHINE,

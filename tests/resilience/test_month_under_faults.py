@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -113,7 +114,7 @@ class Tap:
     def __init__(self, broker: MosquittoServer) -> None:
         self.captured: list[tuple[str, bytes]] = []
         self._lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="resilience-tap")
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="resilience-tap")
         self.client.on_message = self._on_message
         self.client.on_connect = lambda client, *_: client.subscribe(
             [(MachineTopic.filter(kind=SESSIONS), 1), (MachineTopic.filter(kind=TELEMETRY), 1)]
@@ -137,7 +138,7 @@ class Tap:
         telemetry = [m for m in captured if m[0].endswith(f"/{TELEMETRY}")]
         chosen = (sessions + rng.sample(telemetry, int(len(telemetry) * share))) * 2
         rng.shuffle(chosen)
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="resilience-replay")
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="resilience-replay")
         client.connect(broker.host, broker.port)
         client.loop_start()
         infos = [client.publish(topic, payload, qos=1) for topic, payload in chosen]
