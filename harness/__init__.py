@@ -1,4 +1,4 @@
-"""Test harness: real Mosquitto, InfluxDB and PostgreSQL servers started for the tests."""
+"""Real servers for the tests and benchmarks: Mosquitto, InfluxDB, PostgreSQL, ingest processes."""
 
 from harness.errors import (
     HarnessError,
@@ -9,6 +9,7 @@ from harness.errors import (
     ServerStartError,
 )
 from harness.influxdb import InfluxDatabase, InfluxServer, Series, start_influxdb
+from harness.ingest import IngestProcess
 from harness.mosquitto import MosquittoServer, start_mosquitto
 from harness.mqtt import MqttProbe, Received
 from harness.plugin import InfluxFactory, MosquittoFactory
@@ -27,6 +28,7 @@ __all__ = [
     "InfluxFactory",
     "InfluxQueryError",
     "InfluxServer",
+    "IngestProcess",
     "MissingServerError",
     "MosquittoFactory",
     "MosquittoServer",
