@@ -1,6 +1,6 @@
 """Api figures, one JSON line: the live floor's latency under steady load, and SSE fan-out.
 
-Run from the repository root: `python bench/api.py [--rate R] [--seconds S] [--streams N] ...`.
+Run from the repository root: `python -m bench.api [--rate R] [--seconds S] [--streams N] ...`.
 
 Everything is real and started here on free loopback ports: Mosquitto (generated config), a
 SQLite ledger in a temp dir, and the api in demo mode under uvicorn in a child process (so the
@@ -36,8 +36,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import httpx
 import paho.mqtt.client as mqtt
 import uvicorn
@@ -46,14 +44,14 @@ from sqlalchemy.orm import Session
 
 from contract import MachineState, MachineTopic, StateChange, TopicKind, encode_payload
 from contract.mqtt import BrokerOptions
+from harness.mosquitto import MosquittoServer, start_mosquitto
+from harness.ports import LOOPBACK, free_port, port_accepts
 from services.api.accounts import add_user
 from services.api.app import create_app
 from services.api.security import PasswordCost, Passwords, Role
 from services.api.settings import ApiSettings
 from services.api.state import utc_now
 from services.ledger import MachineSpec, Registry, open_ledger
-from tests.harness.mosquitto import MosquittoServer, start_mosquitto
-from tests.harness.ports import LOOPBACK, free_port, port_accepts
 
 log = logging.getLogger("bench.api")
 REPO = Path(__file__).resolve().parents[1]
@@ -173,7 +171,7 @@ def start_api(ledger_url: str, broker: MosquittoServer, stack: ExitStack) -> str
     """Start the api child process and wait until it answers and follows the broker."""
     port = free_port()
     child = subprocess.Popen(
-        [sys.executable, __file__, "--serve", ledger_url, str(broker.port), str(port)],
+        [sys.executable, "-m", "bench.api", "--serve", ledger_url, str(broker.port), str(port)],
         cwd=REPO,
     )
 

@@ -1,6 +1,6 @@
 """Billing figures, one JSON line: a month of 300,000 sessions billed on the real ledger.
 
-Run from the repository root: `python bench/billing.py [--sessions N] [--postgres] [--jobs J]`.
+Run from the repository root: `python -m bench.billing [--sessions N] [--postgres] [--jobs J]`.
 
 Seeds a fresh ledger (a SQLite file in a temp dir, or a throw-away database on the local
 PostgreSQL with `--postgres`) with 500 members, 60 machines with their tariffs (per running
@@ -29,7 +29,6 @@ import platform
 import random
 import resource
 import secrets
-import sys
 import tempfile
 import time
 import uuid
@@ -38,8 +37,6 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg
 from psycopg import sql as pgsql
@@ -100,13 +97,13 @@ def ledger_url(postgres: bool) -> Iterator[str]:
             yield f"sqlite:///{workdir}/ledger.sqlite3"
         return
     name = f"bench_{secrets.token_hex(4)}"
-    admin = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
-    with psycopg.connect(**admin, autocommit=True) as connection:
+    admin = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     finally:
-        with psycopg.connect(**admin, autocommit=True) as connection:
+        with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
                 (name,),

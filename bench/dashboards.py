@@ -1,6 +1,6 @@
 """Dashboard figures, one JSON line: every panel query over 30 days of 50 machines on InfluxDB.
 
-Run from the repository root: `python bench/dashboards.py [--days N] [--machines N] [--repeats N]`.
+Run from the repository root: `python -m bench.dashboards [--days N] [--machines N] [--repeats N]`.
 
 A fresh influxd (the harness's, on a free loopback port, in a temp dir) gets the retention
 policies ingest sets up, then line protocol written straight over the v1 API (faster than
@@ -27,27 +27,21 @@ import logging
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on the path, and this file is named like the
-# package it measures: put the repository root there instead.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+import httpx
 
-import httpx  # noqa: E402
-
-from dashboards import DASHBOARDS  # noqa: E402
-from dashboards.expand import TimeRange, panel_queries  # noqa: E402
-from dashboards.grafana_json import ALL  # noqa: E402
-from dashboards.rollups import UNATTRIBUTED_THRESHOLDS  # noqa: E402
-from services.influx import InfluxClient, InfluxSettings  # noqa: E402
-from services.influx.setup import apply as setup_influx  # noqa: E402
-from services.ledger import member_pseudonym  # noqa: E402
-from tests.harness.influxdb import start_influxdb  # noqa: E402
+from dashboards import DASHBOARDS
+from dashboards.expand import TimeRange, panel_queries
+from dashboards.grafana_json import ALL
+from dashboards.rollups import UNATTRIBUTED_THRESHOLDS
+from harness.influxdb import start_influxdb
+from services.influx import InfluxClient, InfluxSettings
+from services.influx.setup import apply as setup_influx
+from services.ledger import member_pseudonym
 
 log = logging.getLogger("bench.dashboards")
 

@@ -1,6 +1,6 @@
 """Gateway figures, one JSON line: card-to-relay latency and the cost of an hour of 8 machines.
 
-Run from the repository root: `python bench/gateway.py [--pairs N] [--hour-speed X]`.
+Run from the repository root: `python -m bench.gateway [--pairs N] [--hour-speed X]`.
 
 1. Decision latency: `card_hash` of a UID and `MachineSessions.badge` against a 10,000-card access
    list, badge-in and badge-out pairs on the system clock, up to the `RelayChange` it returns.
@@ -35,8 +35,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import psutil  # type: ignore[import-untyped]
 
 from contract import card_hash
@@ -64,6 +62,7 @@ from gateway.spool import Spool
 from gateway.worker import MachineWorker
 
 log = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parents[1]
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 LOOPBACK = "127.0.0.1"
@@ -535,7 +534,8 @@ def gateway_hour(
         )
         plan_json = json.dumps(_plan(plan))
         child = subprocess.Popen(
-            [sys.executable, __file__, "--child", plan_json],
+            [sys.executable, "-m", "bench.gateway", "--child", plan_json],
+            cwd=REPO,
             stdout=subprocess.PIPE,
             text=True,
         )

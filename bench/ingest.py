@@ -1,6 +1,6 @@
 """Ingest figures, one JSON line: throughput against mosquitto_sub, latency, session upserts.
 
-Run from the repository root: `python bench/ingest.py [--messages N] [--machines M] ...`.
+Run from the repository root: `python -m bench.ingest [--messages N] [--machines M] ...`.
 
 Everything is real and started here on free loopback ports: Mosquitto (queueing without limit),
 InfluxDB 1.x, and a private PostgreSQL (initdb'd in a temp dir) for the ledger.
@@ -48,9 +48,6 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -64,12 +61,12 @@ from contract import (
     decode_payload,
     encode_payload,
 )
+from harness.influxdb import InfluxServer, start_influxdb
+from harness.ingest import IngestProcess
+from harness.mosquitto import MosquittoServer
+from harness.postgres_private import PrivatePostgres, start_private_postgres
 from services.influx import InfluxClient, InfluxSettings
 from services.ledger import Bookings, SessionBook, SiteSession
-from tests.harness.influxdb import InfluxServer, start_influxdb
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.ports import free_port
-from tests.harness.postgres_private import PrivatePostgres, start_private_postgres
 
 log = logging.getLogger("bench.ingest")
 SITE_PREFIX = "site"
@@ -79,7 +76,6 @@ IN_FLIGHT = 20_000
 STARTUP_S = 120
 # Latency polls ask for the timed samples from this long before the newest one seen.
 CURSOR_SLACK_MS = 2000
-REPO = Path(__file__).resolve().parents[1]
 
 
 def machine_topics(machines: int) -> list[tuple[str, str]]:
@@ -296,63 +292,29 @@ def mosquitto_sub(broker: MosquittoServer, *, count: int | None, client_id: str)
     return [*command, "-C", str(count)] if count else [*command, "-W", "1"]
 
 
-class IngestRun:
-    """One `officina ingest run` process with /metrics."""
+def start_ingest(
+    broker: MosquittoServer,
+    ledger_url: str,
+    influx: InfluxServer,
+    log_path: Path,
+    *,
+    database: str | None = None,
+) -> IngestProcess:
+    """One `officina ingest run` process with /metrics, flushing as in production."""
+    return IngestProcess(
+        broker=broker,
+        ledger_url=ledger_url,
+        influx=influx,
+        database=database,
+        client_id="bench-ingest",
+        log_path=log_path,
+        log_level="warning",
+    )
 
-    def __init__(
-        self,
-        broker: MosquittoServer,
-        ledger_url: str,
-        influx: InfluxServer,
-        log_path: Path,
-        *,
-        database: str | None = None,
-    ) -> None:
-        self.port = free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "officina",
-            "ingest",
-            "run",
-            "--broker",
-            f"mqtt://{broker.host}:{broker.port}",
-            "--ledger",
-            ledger_url,
-            "--influx-url",
-            influx.url,
-            "--influx-db",
-            database or influx.database,
-            "--client-id",
-            "bench-ingest",
-            "--metrics-port",
-            str(self.port),
-            "--log-level",
-            "warning",
-        ]
-        self._log = log_path.open("ab")
-        self._http = httpx.Client(timeout=2)  # kept: a client per request costs ~60 ms of CPU
-        self.process = subprocess.Popen(
-            command, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT
-        )
 
-    def metric(self, name: str) -> float:
-        """A sample of /metrics, or -1 while it does not answer."""
-        try:
-            text = self._http.get(f"http://127.0.0.1:{self.port}/metrics").text
-        except httpx.HTTPError:
-            return -1.0
-        for line in text.splitlines():
-            if line.startswith(name + " "):
-                return float(line.rsplit(" ", 1)[1])
-        return 0.0
-
-    def stop(self) -> None:
-        """SIGTERM and wait."""
-        self.process.terminate()
-        self.process.wait(60)
-        self._log.close()
-        self._http.close()
+def counted(ingest: IngestProcess, name: str) -> float:
+    """A counter of /metrics, 0 while it is not served."""
+    return ingest.metric(name) or 0.0
 
 
 def wait_for(check: object, timeout: float, every: float = 0.02) -> float:
@@ -414,9 +376,9 @@ def throughput(
     subprocess.run(
         mosquitto_sub(broker, count=None, client_id="bench-sub"), capture_output=True, check=False
     )
-    ingest = IngestRun(broker, ledger_url, influx, logs / "ingest-1.log")
+    ingest = start_ingest(broker, ledger_url, influx, logs / "ingest-1.log")
     wait_for(lambda: ingest.metric("officina_ingest_backlog_messages") == 0, STARTUP_S)
-    ingest.stop()
+    ingest.stop(60)
     publish_s = publish(
         broker, machines=args.machines, total=args.messages, processes=args.publishers, rate=0
     )
@@ -428,20 +390,20 @@ def throughput(
         check=True,
     )
     sub_s = time.perf_counter() - started
-    ingest = IngestRun(broker, ledger_url, influx, logs / "ingest-2.log")
+    ingest = start_ingest(broker, ledger_url, influx, logs / "ingest-2.log")
     received = "officina_ingest_messages_received_total"
-    first = wait_for(lambda: ingest.metric(received) > 0, 60, every=0.005)
+    first = wait_for(lambda: counted(ingest, received) > 0, 60, every=0.005)
     # Done when ingest has had every sample's line acknowledged by InfluxDB, which answers a
     # write once its points are queryable. Asked of ingest's /metrics: counting the points in
     # InfluxDB every 50 ms (a scan of all of them each time) took about half of InfluxDB's CPU
     # from the drain it measured. The written count includes redeliveries, so InfluxDB is asked
     # once at the end whether every sample is there.
     lines = "officina_ingest_influx_lines_written_total"
-    last = wait_for(lambda: ingest.metric(lines) >= args.messages, 600, every=0.05)
+    last = wait_for(lambda: counted(ingest, lines) >= args.messages, 600, every=0.05)
     ingest_s = last - first
     wait_for(lambda: reader.points() >= args.messages, 60, every=0.5)
     points = reader.points()
-    ingest.stop()
+    ingest.stop(60)
     reader.close()
     return {
         "messages": args.messages,
@@ -490,7 +452,7 @@ def latency(
     reader = InfluxReader(influx)
     live = f"bench_live_{int(rate)}"
     influx.create_database(live)
-    ingest = IngestRun(
+    ingest = start_ingest(
         broker, ledger_url, influx, logs / f"ingest-live-{int(rate)}.log", database=live
     )
     wait_for(lambda: ingest.metric("officina_ingest_backlog_messages") == 0, STARTUP_S)
@@ -503,7 +465,7 @@ def latency(
     cursor = int(time.time() * 1000) - 1000
     backlog_max = 0.0
     parts = {
-        "ingest": [ingest.process.pid],
+        "ingest": [ingest.pid],
         "broker": pids_of(broker.config_path),
         "influxdb": pids_of(influx.config_path),
     }
@@ -530,7 +492,7 @@ def latency(
             # only for the last seconds, so that polling stays light next to the load.
             cursor = max(key[2] for key in seen) - CURSOR_SLACK_MS
         if time.monotonic() >= next_scrape:  # /metrics costs ingest CPU: not every poll
-            backlog_max = max(backlog_max, ingest.metric("officina_ingest_backlog_messages"))
+            backlog_max = max(backlog_max, counted(ingest, "officina_ingest_backlog_messages"))
             next_scrape = time.monotonic() + 0.5
         time.sleep(args.poll)
     reports = [report.get(timeout=60) for _ in workers]
@@ -559,7 +521,7 @@ def latency(
     except TimeoutError:
         log.warning("InfluxDB holds fewer points than were published")
     points = reader.points(live)
-    ingest.stop()
+    ingest.stop(60)
     reader.close()
     latencies = sorted(at - key[2] for key, at in seen.items())
     return {

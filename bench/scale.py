@@ -1,6 +1,6 @@
 """Scale figures, one JSON line: 1,000 machines on 20 gateways, one Mosquitto, two ingests.
 
-Run from the repository root: `python bench/scale.py [--minutes 10] [--gateways 20] ...`.
+Run from the repository root: `python -m bench.scale [--minutes 10] [--gateways 20] ...`.
 
 Everything is a real process, started here on free loopback ports: Mosquitto (persistence on,
 queueing without limit, `$SYS` every second), InfluxDB 1.x, a fresh database
@@ -65,8 +65,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import httpx
 import paho.mqtt.client as mqtt
 import psycopg
@@ -86,11 +84,11 @@ from gateway.link import GatewayLink, LinkOptions
 from gateway.session import MachineSessions
 from gateway.spool import Spool
 from gateway.worker import MachineWorker, Timed
+from harness.influxdb import InfluxServer, start_influxdb
+from harness.ingest import IngestProcess
+from harness.mosquitto import MosquittoServer
+from harness.sql import PostgresServer
 from services.ledger import SessionBook
-from tests.harness.influxdb import InfluxServer, start_influxdb
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.ports import free_port
-from tests.harness.sql import PostgresServer
 
 log = logging.getLogger("bench.scale")
 
@@ -521,75 +519,39 @@ def pid_by_command(marker: str) -> int:
     raise RuntimeError(f"no process runs with {marker}")
 
 
-class IngestProcess:
-    """One `officina ingest run` in the shared-subscription group, with /metrics."""
+class SharedIngest:
+    """One `officina ingest run` in the shared-subscription group, with its /metrics remembered."""
 
     def __init__(
         self, n: int, broker: MosquittoServer, ledger_url: str, influx: InfluxServer, logs: Path
     ) -> None:
         self.client_id = f"scale-ingest-{n}"
-        self.port = free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "officina",
-            "ingest",
-            "run",
-            "--broker",
-            f"mqtt://{broker.host}:{broker.port}",
-            "--ledger",
-            ledger_url,
-            "--influx-url",
-            influx.url,
-            "--influx-db",
-            INFLUX_DB,
-            "--client-id",
-            self.client_id,
-            "--shared-group",
-            SHARED_GROUP,
-            "--metrics-port",
-            str(self.port),
-            "--log-level",
-            "warning",
-        ]
-        self._log = (logs / f"{self.client_id}.log").open("ab")
-        self.process = subprocess.Popen(
-            command, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT
+        self.process = IngestProcess(
+            broker=broker,
+            ledger_url=ledger_url,
+            influx=influx,
+            database=INFLUX_DB,
+            client_id=self.client_id,
+            log_path=logs / f"{self.client_id}.log",
+            shared_group=SHARED_GROUP,
+            log_level="warning",
+            scrape_timeout_s=5.0,
         )
-        # One client for every scrape: httpx.get makes a new one, TLS context included, each
-        # time, and that costs more CPU than what it measures.
-        self._http = httpx.Client(timeout=5)
         self._last: dict[str, float] = {}
         self.missed_scrapes = 0
 
     def metrics(self) -> dict[str, float]:
         """Every metric of /metrics summed over its labels; the last answer if none comes now."""
-        try:
-            text = self._http.get(f"http://127.0.0.1:{self.port}/metrics").text
-        except httpx.HTTPError:
+        found = self.process.metrics()
+        if found is None:
             self.missed_scrapes += 1
             return self._last
-        found: dict[str, float] = {}
-        for line in text.splitlines():
-            if not line or line.startswith("#"):
-                continue
-            name, value = line.rsplit(" ", 1)
-            name = name.split("{", 1)[0]
-            found[name] = found.get(name, 0.0) + float(value)
         self._last = found
         return found
 
     def stop(self) -> None:
-        """SIGTERM and wait."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._http.close()
-        self._log.close()
+        """SIGTERM and wait (SIGKILL after a minute)."""
+        self.process.stop(60)
 
 
 def ingested(metrics: Mapping[str, float]) -> float:
@@ -614,7 +576,7 @@ class GatewayProcess:
         self.plan = plan
         self._log = (logs / f"{plan.gateway}.log").open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--gateway-child", json.dumps(asdict(plan))],
+            [sys.executable, "-m", "bench.scale", "--gateway-child", json.dumps(asdict(plan))],
             cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -989,7 +951,7 @@ class Run:
             stack.callback(influx.stop)
             database, ledger_url, dsn = stack.enter_context(ledger_database(postgres))
             SessionBook.open(ledger_url).close()  # migrated once, before two processes try
-            ingests = [IngestProcess(n, broker, ledger_url, influx, workdir) for n in (1, 2)]
+            ingests = [SharedIngest(n, broker, ledger_url, influx, workdir) for n in (1, 2)]
             for ingest in ingests:
                 stack.callback(ingest.stop)
             for ingest in ingests:
@@ -1070,7 +1032,7 @@ class Run:
         self,
         t0: float,
         gateways: Sequence[GatewayProcess],
-        ingests: Sequence[IngestProcess],
+        ingests: Sequence[SharedIngest],
         watch: BrokerWatch,
         backends: PostgresBackends,
         pids: Mapping[str, int],
@@ -1151,7 +1113,7 @@ class Run:
             },
         }
 
-    def tick(self, t0: float, ingests: Sequence[IngestProcess], watch: BrokerWatch) -> None:
+    def tick(self, t0: float, ingests: Sequence[SharedIngest], watch: BrokerWatch) -> None:
         """One sample of the run."""
         self.floor.take(self.lines)
         metrics = [i.metrics() for i in ingests]
@@ -1223,7 +1185,7 @@ class Run:
     def drain(
         self,
         gateways: Sequence[GatewayProcess],
-        ingests: Sequence[IngestProcess],
+        ingests: Sequence[SharedIngest],
         influx: InfluxServer,
         dsn: str,
         watch: BrokerWatch,

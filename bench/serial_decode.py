@@ -1,6 +1,6 @@
 """Serial decode throughput: frames per second through one `Decoder` on one core, as one JSON line.
 
-Run from the repository root: `python bench/serial_decode.py [--frames N]`.
+Run from the repository root: `python -m bench.serial_decode [--frames N]`.
 """
 
 from __future__ import annotations
@@ -10,11 +10,7 @@ import json
 import logging
 import platform
 import random
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from firmware_bridge import CardRead, Decoder, Measurement, encode
 

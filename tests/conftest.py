@@ -1,3 +1,3 @@
 """Shared test setup: the harness plugin that starts real servers."""
 
-pytest_plugins = ["tests.harness.plugin"]
+pytest_plugins = ["harness.plugin"]

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from tests.harness.ports import LOOPBACK, free_port
+from harness.ports import LOOPBACK, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 START_TIMEOUT_S = 20.0
@@ -40,7 +40,7 @@ def chromium_or_skip() -> Path:
     found = shutil.which("chromium")
     if found:
         return Path(found)
-    from tests.harness.plugin import running_in_ci
+    from harness.plugin import running_in_ci
 
     message = "Debian chromium is not installed (scripts/system-deps.sh installs it)"
     if running_in_ci():

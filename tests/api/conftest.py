@@ -30,15 +30,15 @@ from contract import (
 from firmware_bridge.emulator import Emulator
 from gateway.config import BrokerConfig, GatewayConfig, MachineConfig, SpoolConfig, mcu_roles
 from gateway.daemon import Gateway
+from harness.mosquitto import MosquittoServer
+from harness.mqtt import MqttProbe
+from harness.ports import LOOPBACK, free_port
 from services.api.accounts import add_user
 from services.api.app import create_app
 from services.api.security import PasswordCost, Role
 from services.api.settings import ApiSettings
 from services.api.state import ApiState, utc_now
 from services.ledger import MachineSpec, SessionBook
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.mqtt import MqttProbe
-from tests.harness.ports import LOOPBACK, free_port
 from tests.waiting import eventually
 
 SECRET = "test-secret-" + "x" * 40

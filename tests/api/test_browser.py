@@ -9,6 +9,7 @@ import httpx
 
 from contract import card_hash
 from firmware_bridge.profiles import Load
+from harness.mosquitto import MosquittoServer
 from services.api.deps import SESSION_COOKIE
 from services.api.security import Role
 from services.ledger import MachineSpec
@@ -22,7 +23,6 @@ from tests.api.conftest import (
     make_settings,
     served_api,
 )
-from tests.harness.mosquitto import MosquittoServer
 from tests.waiting import eventually
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"

@@ -25,6 +25,8 @@ from contract import (
     decode_message,
     encode_payload,
 )
+from harness.mosquitto import MosquittoServer
+from harness.mqtt import MqttProbe
 from services.api.floor import ChangeKind, Floor, FloorChange
 from services.api.security import Role
 from tests.api.conftest import (
@@ -36,8 +38,6 @@ from tests.api.conftest import (
     seed_registry,
     served_api,
 )
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.mqtt import MqttProbe
 from tests.waiting import eventually
 
 CARD = "ab" * 32
@@ -168,7 +168,7 @@ def test_a_card_is_enrolled_by_badging_it_at_the_chosen_machine(
     )
 
     async def enrol_while_badging() -> httpx.Response:
-        transport = httpx.ASGITransport(app=api.client.app)  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=api.client.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             request = asyncio.create_task(
                 client.post(

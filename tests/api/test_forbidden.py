@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
+from harness.mosquitto import MosquittoServer
 from services.api.security import Role
 from services.ledger import MachineSpec
 from tests.api.conftest import Api, book_session, make_settings, running_api, seed_registry
-from tests.harness.mosquitto import MosquittoServer
 
 MARCO_CARD = "ef" * 32
 
@@ -194,7 +195,7 @@ def _gateway_call(route: str) -> Call:
 
 def _send(world: World, who: str, call: Call) -> int:
     path = call.path.replace("{marco_statement}", _statement(world))
-    answer = world.api.client.request(
+    answer: httpx.Response = world.api.client.request(
         call.method, path, params=call.params, json=call.json, headers=world.headers[who]
     )
     return answer.status_code

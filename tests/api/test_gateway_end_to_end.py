@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from contract import card_hash
+from harness.mosquitto import MosquittoServer
 from services.api.security import Role
 from tests.api.conftest import (
     SITE_KEY,
@@ -12,7 +13,6 @@ from tests.api.conftest import (
     emulated_gateway,
     seed_registry,
 )
-from tests.harness.mosquitto import MosquittoServer
 from tests.waiting import eventually
 
 CARD = "04A1B2C3"

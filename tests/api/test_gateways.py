@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from harness.errors import MqttProbeError
+from harness.mosquitto import MosquittoServer
+from harness.mqtt import MqttProbe
 from services.api.models import GatewayCredentialRow
 from services.api.security import Role
 from services.ledger import MachineSpec
 from tests.api.conftest import Api, seed_registry
-from tests.harness.errors import MqttProbeError
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.mqtt import MqttProbe
 
 
 def test_credentials_are_shown_once_and_kept_only_as_hashes(sqlite_api: Api) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from harness.plugin import MosquittoFactory
 from tests.api.conftest import make_settings, running_api
-from tests.harness.plugin import MosquittoFactory
 
 RECONNECT_TIMEOUT_S = 10.0
 

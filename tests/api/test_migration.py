@@ -7,8 +7,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, inspect
 
-from services.api import models
+import services.api.models  # noqa: F401  (puts the api's tables on the ledger's metadata)
 from services.ledger.db import alembic_config, downgrade, migrate, open_ledger
+from services.ledger.models import Base
 
 API_TABLES = {"api_users", "api_tokens", "gateway_credentials", "acl_versions"}
 
@@ -23,9 +24,9 @@ def test_the_api_tables_match_their_models(ledger_url: str) -> None:
     engine = open_ledger(ledger_url)
     try:
         assert set(inspect(engine).get_table_names()) >= API_TABLES
-        ours = MetaData(naming_convention=models.Base.metadata.naming_convention)
+        ours = MetaData(naming_convention=Base.metadata.naming_convention)
         for table in API_TABLES:
-            models.Base.metadata.tables[table].to_metadata(ours)
+            Base.metadata.tables[table].to_metadata(ours)
         with engine.connect() as connection:
             context = MigrationContext.configure(
                 connection,

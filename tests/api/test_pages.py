@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from harness.mosquitto import MosquittoServer
 from services.api.security import Role
 from services.billing import formats
 from services.billing.months import Month
@@ -17,7 +18,6 @@ from tests.api.conftest import (
     running_api,
     seed_registry,
 )
-from tests.harness.mosquitto import MosquittoServer
 
 
 def _browse_as(api: Api, username: str, role: Role, member: str | None = None) -> None:

@@ -6,8 +6,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from contract import MachineState, MachineTopic, StateChange, TopicKind, decode_message
+from harness.mosquitto import MosquittoServer
+from harness.mqtt import MqttProbe
+from harness.plugin import MosquittoFactory
 from services.api.security import Role
-from services.ledger import Ledger
+from services.ledger import SessionBook
 from tests.api.conftest import (
     CONNECT_TIMEOUT_S,
     Api,
@@ -18,9 +21,6 @@ from tests.api.conftest import (
     running_api,
     seed_registry,
 )
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.mqtt import MqttProbe
-from tests.harness.plugin import MosquittoFactory
 from tests.waiting import eventually
 
 STARTED = datetime(2026, 5, 4, 14, 0, tzinfo=UTC)
@@ -147,7 +147,7 @@ def test_a_state_naming_an_erased_member_shows_her_erased_id_even_after_a_restar
 def test_erasure_scrubs_the_dead_letters_that_name_her_and_no_other(api: Api) -> None:
     api.state.registry.add_member(member_id="ada", name="Ada", email="ada@example.org")
     admin = api.add_login("admin", Role.ADMIN)
-    ledger = Ledger(api.state.engine)
+    ledger = SessionBook(api.state.engine)
     topic = str(MachineTopic(api.site, "lathe-1", TopicKind.SESSIONS))
     hers = ledger.dead_letter(topic, b'{"member": "ada", "by": "Ada"}', "energy_wh: negative")
     other = b'{"member": "adam", "note": "a lathe from Canada"}'

@@ -6,6 +6,7 @@ import pytest
 
 from contract.mqtt import BrokerOptions
 from contract.secrets import DEMO_PSEUDONYM_KEY
+from harness.mosquitto import MosquittoServer
 from services.api.errors import SettingsError
 from services.api.security import Role
 from services.api.settings import ApiSettings
@@ -20,7 +21,6 @@ from tests.api.conftest import (
     running_api,
     seed_registry,
 )
-from tests.harness.mosquitto import MosquittoServer
 
 GIULIA = member_pseudonym("giulia", PSEUDONYM_KEY)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from contract import card_hash
+from harness.mosquitto import MosquittoServer
+from harness.mqtt import MqttProbe
 from services.api.security import Role
 from tests.api.conftest import (
     SITE_KEY,
@@ -14,8 +16,6 @@ from tests.api.conftest import (
     running_api,
     seed_registry,
 )
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.mqtt import MqttProbe
 
 CARD_UID = "04:A1:B2:C3"
 

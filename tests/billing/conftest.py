@@ -14,12 +14,12 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from contract import EndReason, SessionRecord, card_hash
+from harness.ports import free_port
 from services.billing.service import Billing
 from services.billing.settings import BillingSettings, Workshop
 from services.billing.store import BillingLedger
 from services.ledger import Registry, ReviewQueue, SessionBook
 from tests.billing.examples import SITE
-from tests.harness.ports import free_port
 
 CARD = card_hash("04A1B2C3", b"billing test secret")
 

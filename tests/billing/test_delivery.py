@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from harness.ports import free_port
 from services.billing.allocation import AllocationKey, CostPool
 from services.billing.errors import DeliveryError
 from services.billing.exports import register_csv, statement_json
@@ -22,7 +23,6 @@ from services.billing.settings import SmtpSecurity, SmtpSettings, Workshop
 from services.billing.tariffs import Tariff
 from tests.billing.conftest import Inbox, Shop, book, join
 from tests.billing.examples import LASER, ROME, SITE, rome
-from tests.harness.ports import free_port
 
 OCTOBER = Month(2026, 10)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from harness.influxdb import InfluxDatabase, Series
 from services.billing.allocation import AllocationKey, CostPool
 from services.billing.cli import app
 from services.billing.months import Month
@@ -25,7 +26,6 @@ from services.influx import InfluxClient, InfluxSettings
 from services.ledger import member_pseudonym
 from tests.billing.conftest import Shop, book, join
 from tests.billing.examples import rome
-from tests.harness.influxdb import InfluxDatabase, Series
 from tests.waiting import eventually
 
 KEY = "pseudonym key of the billing tests, 32+ bytes"

@@ -29,17 +29,17 @@ from contract.mqtt import (
 )
 from gateway.link import GatewayLink, LinkOptions
 from gateway.spool import Spool
+from harness.certificates import Certificate, CertificateAuthority, make_ca
+from harness.mosquitto import MosquittoServer, TlsListener
+from harness.mqtt import MqttProbe
+from harness.plugin import MosquittoFactory
+from harness.ports import poll_until
 from officina.watch import FloorWatcher
 from services.api.broker import BrokerLink
 from services.ingest import Ingest, NotConnectedError
 from tests.api.conftest import make_settings
-from tests.harness.certificates import Certificate, CertificateAuthority, make_ca
-from tests.harness.mosquitto import MosquittoServer, TlsListener
-from tests.harness.mqtt import MqttProbe
-from tests.harness.plugin import MosquittoFactory
-from tests.harness.ports import poll_until
-from tests.services.examples import SITE, session_record, state_change, topic
-from tests.services.running import ingest_settings
+from tests.ingest.examples import SITE, session_record, state_change, topic
+from tests.ingest.running import ingest_settings
 
 WAIT_S = 10.0
 GATEWAY = "gw-tls"

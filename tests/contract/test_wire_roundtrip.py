@@ -32,7 +32,7 @@ from contract import (
     encode_payload,
 )
 from contract.payloads import Envelope
-from tests.harness import MosquittoServer, MqttProbe
+from harness import MosquittoServer, MqttProbe
 
 SITE_KEY = b"test-site-secret"
 TS = 1_767_225_600_000  # 2026-01-01T00:00:00Z

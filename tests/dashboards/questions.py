@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from dashboards.expand import TimeRange, expand
 from dashboards.rollups import UNATTRIBUTED_THRESHOLDS
-from tests.harness.influxdb import InfluxServer
+from harness.influxdb import InfluxServer
 
 RAW = '"raw_90d"."telemetry"'
 TELEMETRY_1M = '"rollups"."telemetry_1m"'

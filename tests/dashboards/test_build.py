@@ -14,7 +14,7 @@ from dashboards.expand import TimeRange, duration_ms, expand, panel_queries
 from dashboards.files import JSON_DIR, stale, write_all
 from dashboards.push import PushOptions, push
 from dashboards.rollups import STEPS
-from tests.harness.ports import free_port
+from harness.ports import free_port
 
 WEEK = TimeRange(0, 7 * 86_400_000)
 HOUR = TimeRange(0, 3_600_000)  # Grafana would group it by 5 s

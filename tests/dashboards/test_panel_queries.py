@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +19,9 @@ from dashboards import DASHBOARDS, Panel
 from dashboards.expand import TimeRange, expand, panel_queries
 from dashboards.grafana_json import ALL
 from dashboards.rollups import backfill_statements
+from harness.influxdb import InfluxServer, Series
+from harness.mosquitto import MosquittoServer, start_mosquitto
+from harness.mqtt import MqttProbe
 from services.billing import AllocationKey, Billing, BillingLedger, BillingSettings, CostPool
 from services.billing.months import Month
 from services.billing.projection import PoolProjector
@@ -28,9 +31,6 @@ from services.ingest import Ingest, IngestSettings
 from services.ledger import Registry, member_pseudonym, open_ledger
 from tests.dashboards import week
 from tests.dashboards.questions import SAME_ANSWERS, SameAnswer, answers, assert_same
-from tests.harness.influxdb import InfluxServer, Series
-from tests.harness.mosquitto import MosquittoServer, start_mosquitto
-from tests.harness.mqtt import MqttProbe
 
 WAIT_S = 30.0
 LIVE_AT_MS = week.WORK_START_MS + 150 * week.MINUTE_MS  # 10:30, in the running stretch
@@ -93,7 +93,7 @@ def seeded(
     with InfluxClient(influx_settings) as client:
         setup_influx(client)
     start_ms = _week_start_ms()
-    messages = [
+    messages: list[tuple[str, Envelope]] = [
         (topic, payload)
         for machine in week.MACHINES
         for stream in (week.telemetry, week.state_changes, week.sessions)
@@ -416,23 +416,28 @@ def _ranked(series: list[Series], column: str) -> list[tuple[str, float]]:
     return [(str(row["user"]), _number(row[column])) for row in table.rows()]
 
 
+def _most_first(tally: dict[str, float]) -> list[tuple[str, float]]:
+    """(user, value) from the largest value down, ties in the order first counted."""
+    return sorted(tally.items(), key=lambda item: item[1], reverse=True)
+
+
 def _check_top_users(answers: list[list[Series]], seeded: SeededWeek) -> None:
     (top,) = answers
-    hours: Counter[str] = Counter()
+    hours: defaultdict[str, float] = defaultdict(float)
     for _, _, member in _week_sessions():
         hours[_pseudonym(member)] += 2.0
-    assert _ranked(top, "hours running") == hours.most_common()
+    assert _ranked(top, "hours running") == _most_first(hours)
     # Giulia: the lathe every day and the laser four days; Marco the mill; Sara the laser 3 days.
-    assert [h for _, h in hours.most_common()] == [22.0, 14.0, 6.0]
+    assert [h for _, h in _most_first(hours)] == [22.0, 14.0, 6.0]
 
 
 def _check_kwh_per_member(answers: list[list[Series]], seeded: SeededWeek) -> None:
     (top,) = answers
-    kwh: Counter[str] = Counter()
+    kwh: defaultdict[str, float] = defaultdict(float)
     for _, machine, member in _week_sessions():
         kwh[_pseudonym(member)] += week.session_kwh(machine)
     shown = _ranked(top, "kWh")
-    assert [user for user, _ in shown] == [user for user, _ in kwh.most_common()]
+    assert [user for user, _ in shown] == [user for user, _ in _most_first(kwh)]
     for user, value in shown:
         assert math.isclose(value, kwh[user]), user
     # Metered per session, without the half hour of stray current on the locked machines.
@@ -445,7 +450,10 @@ def _check_projected_shares(answers: list[list[Series]], seeded: SeededWeek) -> 
     rome = ZoneInfo("Europe/Rome")
     month = Month.of(datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(rome).date())
     # Usage of the month so far: the week's sessions that began in it, before the projection.
-    used: dict[str, Counter[str]] = {"Luce": Counter(), "Manutenzione": Counter()}
+    used: dict[str, defaultdict[str, float]] = {
+        "Luce": defaultdict(float),
+        "Manutenzione": defaultdict(float),
+    }
     for day, machine, member in _week_sessions():
         started_ms = seeded.time_range.start_ms + day * week.DAY_MS + week.WORK_START_MS + 3_600_000
         started = datetime.fromtimestamp(started_ms / 1000, UTC).astimezone(rome)

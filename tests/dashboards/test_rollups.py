@@ -16,10 +16,10 @@ import pytest
 
 from dashboards.expand import TimeRange
 from dashboards.rollups import backfill_statements
+from harness.influxdb import InfluxServer
 from services.influx import InfluxClient, InfluxSettings
 from services.influx.setup import apply as setup_influx
 from tests.dashboards.questions import SAME_ANSWERS, SameAnswer, answers, assert_same
-from tests.harness.influxdb import InfluxServer
 
 SAMPLE_S = 10
 HOUR_MS = 3_600_000

@@ -25,11 +25,11 @@ from gateway.config import (
     mcu_roles,
 )
 from gateway.daemon import Gateway
+from harness.influxdb import InfluxDatabase
+from harness.mosquitto import MosquittoServer
 from services.influx import InfluxSettings
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings
-from tests.harness.influxdb import InfluxDatabase
-from tests.harness.mosquitto import MosquittoServer
 from tests.waiting import eventually
 
 SITE = "officine-test"
@@ -162,7 +162,9 @@ def test_a_badged_session_is_booked_once_with_its_running_time_and_telemetry(
             series = influx_db.query(
                 f"SELECT count(amps) FROM telemetry WHERE machine = '{MACHINE}'"
             )
-            return int(series[0].values[0][1]) if series else 0
+            count = series[0].rows()[0]["count"] if series else 0
+            assert isinstance(count, int)
+            return count
 
         eventually(lambda: influx_count() == published, what="all telemetry in InfluxDB")
         states = influx_db.query("SELECT state FROM machine_state")

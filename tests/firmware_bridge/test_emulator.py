@@ -122,7 +122,8 @@ def test_the_board_refuses_a_relay_it_does_not_have(emulator: Emulator) -> None:
 
 def measurements(port: serial.Serial, count: int) -> list[Measurement]:
     """The next `count` M frames from a raw port."""
-    decoder, found = Decoder(), []
+    decoder = Decoder()
+    found: list[Measurement] = []
 
     def enough() -> bool:
         found.extend(
@@ -201,7 +202,8 @@ def test_the_wh_counter_in_a_measurement_is_the_energy_the_machine_drew() -> Non
         wait_for(lambda: board.relay_energised)
         board.set_load(Load.RUNNING)
         clock.advance(600)
-        decoder, after = Decoder(), []
+        decoder = Decoder()
+        after: list[Measurement] = []
 
         def counted() -> bool:
             data = port.read(port.in_waiting or 1)

@@ -18,11 +18,11 @@ from gateway.config import (
     mcu_roles,
 )
 from gateway.daemon import Gateway
+from harness.mosquitto import MosquittoServer
+from harness.plugin import MosquittoFactory
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings
 from tests.gateway.test_resilience import CARD, KEY, SITE, work
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.plugin import MosquittoFactory
 from tests.waiting import eventually
 
 ACL = f"""

@@ -37,7 +37,7 @@ from gateway.config import (
     mcu_roles,
 )
 from gateway.daemon import Gateway
-from tests.harness.mosquitto import MosquittoServer
+from harness.mosquitto import MosquittoServer
 from tests.waiting import eventually
 
 SITE = "officine-test"

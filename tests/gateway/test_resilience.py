@@ -29,10 +29,10 @@ from gateway.config import (
     mcu_roles,
 )
 from gateway.daemon import Gateway
+from harness.mosquitto import MosquittoServer
+from harness.plugin import MosquittoFactory
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.plugin import MosquittoFactory
 from tests.waiting import eventually
 
 SITE = "officine-resilience"
@@ -54,7 +54,7 @@ def config(
         gateway="gw-res",
         site_key=KEY,
         broker=BrokerConfig(url=f"mqtt://{broker.host}:{broker.port}", keepalive_s=5),
-        spool=SpoolConfig(path=tmp_path / "spool.db", **spool),  # type: ignore[arg-type]
+        spool=SpoolConfig(path=tmp_path / "spool.db", **spool),
         machines=(
             MachineConfig(
                 id=MACHINE,

@@ -19,13 +19,13 @@ from contract import GatewayStatus, GatewayStatusValue, GatewayTopic, decode_mes
 from firmware_bridge.emulator import Emulator
 from gateway.config import BrokerConfig, GatewayConfig, MachineConfig, SpoolConfig, mcu_roles
 from gateway.daemon import Gateway
+from harness.influxdb import InfluxDatabase
+from harness.mosquitto import MosquittoServer
+from harness.mqtt import MqttProbe
+from harness.plugin import MosquittoFactory
 from services.ingest import Ingest
-from tests.harness.influxdb import InfluxDatabase
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.mqtt import MqttProbe
-from tests.harness.plugin import MosquittoFactory
+from tests.ingest.running import ingest_settings
 from tests.resilience.test_month_under_faults import Relay
-from tests.services.running import ingest_settings
 from tests.waiting import eventually
 
 SITE = "officine-status"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from harness.influxdb import InfluxDatabase
+from harness.plugin import InfluxFactory
+from harness.ports import free_port
 from services.influx import (
     InfluxClient,
     InfluxRefusedError,
@@ -11,10 +14,7 @@ from services.influx import (
     InfluxSettingsError,
     InfluxUnavailableError,
 )
-from tests.harness.influxdb import InfluxDatabase
-from tests.harness.plugin import InfluxFactory
-from tests.harness.ports import free_port
-from tests.services.load import influx_count
+from tests.ingest.load import influx_count
 
 T0 = 1_767_225_600_000
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from contract import EndReason, MachineState, SessionRecord, StateChange, Telemetry, card_hash
 from contract.payloads import CEILING_W
+from harness.influxdb import InfluxDatabase
 from services.influx.line_protocol import (
     INT64_MAX,
     INT64_MIN,
@@ -29,7 +30,6 @@ from services.ingest.schema import (
     telemetry_point,
 )
 from services.ledger import member_pseudonym
-from tests.harness.influxdb import InfluxDatabase
 from tests.influx.lineproto_reader import read_line
 
 # Backslashes and line breaks are refused in names (InfluxDB versions disagree on them).

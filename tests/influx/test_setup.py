@@ -6,6 +6,7 @@ import time
 
 from typer.testing import CliRunner
 
+from harness.influxdb import InfluxServer
 from services.influx import InfluxClient, InfluxSettings
 from services.influx.setup import (
     FOREVER,
@@ -16,7 +17,6 @@ from services.influx.setup import (
     select_into,
 )
 from services.ingest.cli import app
-from tests.harness.influxdb import InfluxServer
 
 runner = CliRunner()
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 
+from harness.mosquitto import MosquittoServer
 from officina.showcase import Live, ShowcaseOptions, run_showcase
 from services.billing.months import Month
-from tests.harness.mosquitto import MosquittoServer
 
 
 def test_the_demo_bills_its_days_to_the_cent_on_the_embedded_broker(tmp_path: Path) -> None:

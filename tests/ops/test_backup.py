@@ -10,9 +10,16 @@ import pytest
 from sqlalchemy.orm import Session
 
 from contract import EndReason, SessionRecord, card_hash
-from services.ledger import MachineRow, MachineSpec, Registry, SessionBook, SessionRow, open_ledger
+from harness.sql import PostgresServer
+from services.ledger import (
+    MachineRow,
+    MachineSpec,
+    Registry,
+    SessionBook,
+    SessionRow,
+    open_ledger,
+)
 from services.ops import BackupError, backup, restore
-from tests.harness.sql import PostgresServer
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 T0 = 1_772_438_400_000

@@ -13,13 +13,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from contract import GatewayTopic, MachineTopic, TopicKind
+from harness.errors import MqttProbeError
+from harness.mosquitto import MosquittoServer
+from harness.mqtt import MqttProbe
 from services.api.gateways import issue_credentials
 from services.api.security import PasswordCost, Passwords
 from services.ledger import MachineSpec, Registry, open_ledger
 from services.ops import BrokerAclError, ServiceLogin, broker_files, write_broker_files
-from tests.harness.errors import MqttProbeError
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.mqtt import MqttProbe
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 INGEST = ServiceLogin(username="ingest", password="ingest-password-1")

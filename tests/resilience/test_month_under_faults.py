@@ -31,10 +31,17 @@ from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from contract import MachineTopic, TopicKind
+from harness.influxdb import InfluxServer
+from harness.ingest import IngestProcess
+from harness.mosquitto import MosquittoServer
+from harness.plugin import InfluxFactory, MosquittoFactory
+from harness.ports import free_port
+from harness.postgres_private import PrivatePostgres, start_private_postgres
 from officina.simulation.floor import GatewayFaults
 from officina.simulation.month import MonthPlan, MonthRun
 from officina.simulation.truth import Truth, differences, read_truth, truth_statements
@@ -44,13 +51,8 @@ from services.billing.months import Month
 from services.billing.store import BillingLedger
 from services.ledger.db import open_ledger
 from services.ledger.models import SessionRow
-from tests.harness.influxdb import InfluxServer
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.plugin import InfluxFactory, MosquittoFactory
-from tests.harness.ports import free_port
-from tests.harness.postgres_private import PrivatePostgres, start_private_postgres
-from tests.services.load import influx_count
-from tests.services.running import IngestProcess
+from tests.ingest.load import influx_count
+from tests.ingest.running import PROCESS_FLUSH_INTERVAL_S
 from tests.waiting import eventually
 
 MONTH = Month(2026, 10)
@@ -112,7 +114,7 @@ class Tap:
     def __init__(self, broker: MosquittoServer) -> None:
         self.captured: list[tuple[str, bytes]] = []
         self._lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="resilience-tap")
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="resilience-tap")
         self.client.on_message = self._on_message
         self.client.on_connect = lambda client, *_: client.subscribe(
             [(MachineTopic.filter(kind=SESSIONS), 1), (MachineTopic.filter(kind=TELEMETRY), 1)]
@@ -136,7 +138,7 @@ class Tap:
         telemetry = [m for m in captured if m[0].endswith(f"/{TELEMETRY}")]
         chosen = (sessions + rng.sample(telemetry, int(len(telemetry) * share))) * 2
         rng.shuffle(chosen)
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="resilience-replay")
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="resilience-replay")
         client.connect(broker.host, broker.port)
         client.loop_start()
         infos = [client.publish(topic, payload, qos=1) for topic, payload in chosen]
@@ -195,6 +197,7 @@ def test_a_month_under_faults_bills_exactly_what_happened(
             influx=influx,
             client_id=INGEST_ID,
             log_path=tmp_path / "ingest.log",
+            flush_interval_s=PROCESS_FLUSH_INTERVAL_S,
         )
 
     ingest = start_ingest()

@@ -12,14 +12,14 @@ from pathlib import Path
 import httpx
 from sqlalchemy.orm import Session
 
+from harness.errors import ServerStartError
+from harness.mosquitto import MosquittoServer
+from harness.ports import LOOPBACK, free_port
+from harness.process import ServerProcess
 from services.api.accounts import add_user
 from services.api.security import PasswordCost, Passwords, Role
 from services.api.state import utc_now
 from services.ledger import open_ledger
-from tests.harness.errors import ServerStartError
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.ports import LOOPBACK, free_port
-from tests.harness.process import ServerProcess
 
 SECRET = "security-test-secret-" + "s" * 40
 SITE_KEY = "security-test-site-key-0123456789"

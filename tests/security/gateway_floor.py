@@ -16,9 +16,9 @@ from gateway.config import GatewayConfig, MachineConfig, SpoolConfig
 from gateway.daemon import Gateway
 from gateway.drivers import MachineDrivers
 from gateway.drivers.current import pzem004t
+from harness.mosquitto import MosquittoServer
 from tests.gateway.drivers.fakes.card_reader import FakeCardReader
 from tests.gateway.drivers.fakes.pzem004t import FakePzem004t
-from tests.harness.mosquitto import MosquittoServer
 
 SITE = "officine-sec"
 MACHINE = "lathe-1"

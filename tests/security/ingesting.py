@@ -11,13 +11,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from contract import EndReason, SessionRecord, TopicKind, card_hash, encode_payload
+from harness.mosquitto import MosquittoServer
+from harness.mqtt import MqttProbe
 from services.billing import BillingLedger, Month, Tariff, bill_month
 from services.ingest import Ingest
 from services.ingest.metrics import MetricsServer
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.mqtt import MqttProbe
-from tests.services.examples import MACHINE, topic
-from tests.services.running import ingest_settings
+from tests.ingest.examples import MACHINE, topic
+from tests.ingest.running import ingest_settings
 
 WAIT_S = 20.0
 CARD = card_hash("04A1B2C3", b"attack site secret")
@@ -78,7 +78,8 @@ def running_ingest(
     # The production default: sessions more than 90 days old are refused.
     chosen: dict[str, object] = {"session_max_age_days": 90.0, **options}
     client_id = f"ingest-{uuid.uuid4().hex[:8]}"
-    with Ingest(ingest_settings(broker, ledger_url, client_id=client_id, **chosen)) as ingest:
+    settings = ingest_settings(broker, ledger_url, client_id=client_id, **chosen)  # type: ignore[arg-type]
+    with Ingest(settings) as ingest:
         ingest.wait_connected(WAIT_S)
         with MetricsServer(ingest.metrics, port=0) as metrics:
             yield ingest, metrics

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.harness.mosquitto import MosquittoServer
+from harness.mosquitto import MosquittoServer
 from tests.security.api_process import ApiProcess, api_process
 from tests.security.conftest import AttackLog
 

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from harness.mosquitto import MosquittoServer
+from harness.sql import PostgresServer
 from services.api.deps import SESSION_COOKIE
 from services.api.security import Role
 from tests.api.conftest import (
@@ -20,8 +22,6 @@ from tests.api.conftest import (
     running_api,
     seed_registry_of,
 )
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.sql import PostgresServer
 from tests.security.conftest import AttackLog
 
 API = "/api/v1"

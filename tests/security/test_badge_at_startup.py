@@ -9,8 +9,8 @@ import pytest
 
 from contract import AccessList, AclEntry, BadgeDecision, card_hash, encode_payload
 from gateway.spool import Spool
+from harness.mosquitto import MosquittoServer
 from tests.gateway.drivers.fakes.card_reader import FakeCardReader
-from tests.harness.mosquitto import MosquittoServer
 from tests.security.conftest import AttackLog
 from tests.security.gateway_floor import (
     GIULIA_CARD,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from contract import MAX_PAYLOAD_BYTES
-from tests.harness.errors import MqttProbeError
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.mqtt import MqttProbe
+from harness.errors import MqttProbeError
+from harness.mosquitto import MosquittoServer
+from harness.mqtt import MqttProbe
 from tests.security.conftest import AttackLog
 
 DEPLOYED_CONF = Path(__file__).parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from contract import encode_payload
+from harness.plugin import MosquittoFactory
 from services.ledger import DEAD_LETTER_KEEP_BYTES
-from tests.harness.plugin import MosquittoFactory
 from tests.security.conftest import AttackLog
 from tests.security.ingesting import (
     SESSIONS_TOPIC,

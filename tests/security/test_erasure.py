@@ -25,6 +25,8 @@ from contract import (
     TopicKind,
     encode_payload,
 )
+from harness.mosquitto import MosquittoServer
+from harness.mqtt import MqttProbe
 from services.api.security import Role
 from services.ingest import Ingest
 from tests.api.conftest import (
@@ -36,10 +38,8 @@ from tests.api.conftest import (
     seed_registry,
     state_change,
 )
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.mqtt import MqttProbe
+from tests.ingest.running import ingest_settings
 from tests.security.conftest import AttackLog
-from tests.services.running import ingest_settings
 from tests.waiting import eventually
 
 WAIT_S = 10.0

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 
+from harness.mosquitto import MosquittoServer
 from services.api.security import PasswordCost
 from services.api.settings import LoginLimits
-from tests.harness.mosquitto import MosquittoServer
 from tests.security.api_process import (
     PASSWORD,
     ApiProcess,

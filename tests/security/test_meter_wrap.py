@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from firmware_bridge.clock import ScaledClock
+from harness.mosquitto import MosquittoServer
 from tests.gateway.drivers.fakes.card_reader import FakeCardReader
 from tests.gateway.drivers.fakes.pzem004t import ENERGY_TOP_WH
-from tests.harness.mosquitto import MosquittoServer
 from tests.security.conftest import AttackLog
 from tests.security.gateway_floor import (
     GIULIA_CARD,

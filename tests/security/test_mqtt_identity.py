@@ -12,16 +12,16 @@ from sqlalchemy.orm import Session
 
 from contract import TopicKind, encode_payload
 from contract.mqtt import MqttProtocol
+from harness.mosquitto import MosquittoServer
+from harness.mqtt import MqttProbe
 from services.api.gateways import issue_credentials
 from services.api.security import PasswordCost, Passwords
 from services.ingest import Ingest, IngestSettings
 from services.ledger import MachineSpec, Registry, open_ledger
 from services.ops import ServiceLogin, broker_files, write_broker_files
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.mqtt import MqttProbe
+from tests.ingest.examples import MACHINE, SITE, session_record, topic
+from tests.ingest.running import ingest_settings
 from tests.security.conftest import AttackLog
-from tests.services.examples import MACHINE, SITE, session_record, topic
-from tests.services.running import ingest_settings
 
 DEPLOYED_CONF = Path(__file__).parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -22,6 +22,7 @@ from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
 from schemathesis.generation.case import Case
 
+from harness.mosquitto import MosquittoServer
 from services.api.app import create_app
 from services.api.deps import SESSION_COOKIE
 from services.api.security import Role
@@ -35,7 +36,6 @@ from tests.api.conftest import (
     seed_registry_of,
     served_api,
 )
-from tests.harness.mosquitto import MosquittoServer
 from tests.security.conftest import AttackLog
 
 # A few per operation: the pass over every route stays under a minute on a shared machine.

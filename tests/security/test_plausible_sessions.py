@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from contract import encode_payload
+from harness.plugin import MosquittoFactory
 from services.ledger import MachineSpec, Registry, RegistryError, ReviewQueue, open_ledger
-from tests.harness.plugin import MosquittoFactory
+from tests.ingest.examples import MACHINE, SITE
 from tests.security.conftest import AttackLog
 from tests.security.ingesting import (
     SESSIONS_TOPIC,
@@ -24,7 +25,6 @@ from tests.security.ingesting import (
     running_ingest,
     session_json,
 )
-from tests.services.examples import MACHINE, SITE
 
 DAY_MS = 86_400_000
 YEAR_1_MS = -62_135_596_800_000

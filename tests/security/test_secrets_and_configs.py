@@ -25,15 +25,15 @@ from contract import GatewayTopic
 from contract.secrets import DEMO_API_SECRET, DEMO_PSEUDONYM_KEY, DEMO_SITE_KEY
 from firmware_bridge.emulator import Emulator
 from gateway.cli import app as gateway_app
+from harness.mosquitto import MosquittoServer
+from harness.mqtt import MqttProbe
+from harness.plugin import MosquittoFactory
 from services.api.cli import app as api_app
 from services.api.gateways import IssuedCredentials, acl_file, credentials, issue_credentials
 from services.api.security import PasswordCost, Passwords
 from services.billing.cli import app as billing_app
 from services.ingest.cli import app as ingest_app
 from services.ledger import open_ledger
-from tests.harness.mosquitto import MosquittoServer
-from tests.harness.mqtt import MqttProbe
-from tests.harness.plugin import MosquittoFactory
 from tests.security.conftest import AttackLog
 
 ITEM = "15.10 secrets and configs"

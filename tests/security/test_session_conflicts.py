@@ -8,8 +8,10 @@ from pathlib import Path
 import httpx
 
 from contract import encode_payload
+from harness.plugin import MosquittoFactory
 from services.ledger import MachineSpec, Registry, ReviewQueue, open_ledger
-from tests.harness.plugin import MosquittoFactory
+from tests.ingest.examples import MACHINE, SITE
+from tests.ingest.test_operations import samples_of
 from tests.security.conftest import AttackLog
 from tests.security.ingesting import (
     SESSIONS_TOPIC,
@@ -18,8 +20,6 @@ from tests.security.ingesting import (
     publish_all,
     running_ingest,
 )
-from tests.services.examples import MACHINE, SITE
-from tests.services.test_operations import samples_of
 from tests.waiting import eventually
 
 CONFLICTS = "officina_ingest_session_conflicts_total"

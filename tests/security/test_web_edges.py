@@ -11,6 +11,8 @@ from urllib.parse import quote
 
 import pytest
 
+from contract.mqtt import BrokerOptions
+from harness.mosquitto import MosquittoServer
 from services.api.deps import SESSION_COOKIE
 from services.api.middleware import CONTENT_SECURITY_POLICY
 from services.api.security import Role
@@ -25,7 +27,6 @@ from tests.api.conftest import (
     running_api,
     seed_registry_of,
 )
-from tests.harness.mosquitto import MosquittoServer
 from tests.security.conftest import AttackLog
 
 STAFF_PAGES = (
@@ -199,8 +200,14 @@ def test_the_cookie_is_secure_by_default_and_docs_load_nothing_from_a_cdn(
     site.api.client.cookies.clear()
     cookie = answer.headers["set-cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
-    assert ApiSettings(site="x", secret="s" * 40, site_key="k" * 24).cookie_secure
-    demo = ApiSettings.for_demo(site="x", ledger_url="sqlite://", broker_host="h", broker_port=1)
+    assert ApiSettings(
+        site="x",
+        secret="web-edges-api-secret-0123456789abcdef",
+        site_key="web-edges-site-key-0123456789abcdef",
+    ).cookie_secure
+    demo = ApiSettings.for_demo(
+        site="x", ledger_url="sqlite://", broker=BrokerOptions(host="h", port=1)
+    )
     assert not demo.cookie_secure
     for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
         assert site.api.client.get(path).status_code == 404
