@@ -117,16 +117,19 @@ def test_a_pages_amounts_are_written_as_statements_write_them_in_the_configured_
         assert formats.money(123_450, "CHF", "en") in page.text and "€" not in page.text
 
 
-def test_a_month_a_page_cannot_show_falls_back_to_this_month(sqlite_api: Api) -> None:
+def test_a_month_a_page_cannot_show_is_a_422_naming_month(sqlite_api: Api) -> None:
     api = sqlite_api
     seed_registry(api)
     _browse_as(api, "coord", Role.COORDINATOR)
     this_month = Month.of(datetime.now(ZoneInfo("Europe/Rome")).date())
-    for asked in ("2026-13", "1999-12", "9999-12"):
-        for path in ("/manage/cost-pools", "/members/giulia/month"):
+    for path in ("/manage/cost-pools", "/members/giulia/month"):
+        for asked in ("2026-13", "1999-1", "9999-12", "march"):
             page = api.client.get(f"{path}?month={asked}")
-            assert page.status_code == 200, (path, asked)
-            assert f'href="?month={this_month.previous()}"' in page.text, (path, asked)
+            assert page.status_code == 422, (path, asked)
+            assert "month" in page.text, (path, asked)
+        shown = api.client.get(path)
+        assert shown.status_code == 200, path
+        assert f'href="?month={this_month.previous()}"' in shown.text, path
 
 
 def test_a_member_page_lists_only_that_members_statements(sqlite_api: Api) -> None:

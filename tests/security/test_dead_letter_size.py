@@ -1,10 +1,14 @@
-"""15.2: a refused payload of megabytes is kept as a bounded prefix with its size, not whole."""
+"""15.2: a refused payload of a megabyte is kept as a bounded prefix with its size, not whole.
+
+The broker refuses anything larger than the contract's limit (tests/security/test_broker_limits.py),
+so the largest payload ingest can be handed is one at that limit: this test sends exactly that.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from contract import encode_payload
+from contract import MAX_PAYLOAD_BYTES, encode_payload
 from harness.plugin import MosquittoFactory
 from services.ledger import DEAD_LETTER_KEEP_BYTES
 from tests.security.conftest import AttackLog
@@ -16,17 +20,18 @@ from tests.security.ingesting import (
     running_ingest,
 )
 
-THREE_MB = 3 * 1024 * 1024
 
-
-def test_a_multi_megabyte_payload_leaves_a_bounded_dead_letter_with_its_size(
+def test_a_payload_at_the_size_limit_leaves_a_bounded_dead_letter_with_its_size(
     attack: AttackLog, mosquitto_factory: MosquittoFactory, tmp_path: Path
 ) -> None:
     broker = mosquitto_factory()
     ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
-    huge = b'{"v":1,"id":"' + b"x" * THREE_MB + b'"}'
+    head = b'{"v":1,"id":"'
+    huge = head + b"x" * (MAX_PAYLOAD_BYTES - len(head))  # not JSON: never closed
     valid = plausible_session()
-    attack.tried("15.2 size limits", "a 3 MB session payload, then a valid session, via ingest")
+    attack.tried(
+        "15.2 size limits", f"a {len(huge)}-byte session payload, then a valid session, via ingest"
+    )
 
     with running_ingest(broker, ledger_url) as (ingest, _metrics):
         publish_all(broker, [(SESSIONS_TOPIC, huge), (SESSIONS_TOPIC, encode_payload(valid))])
