@@ -147,6 +147,7 @@ def run(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    ingest: Ingest | None = None
     try:
         with ExitStack() as running:
             ingest = running.enter_context(Ingest(settings))
@@ -160,10 +161,11 @@ def run(
                 log.warning("%s; still trying", err)
             while not stop.wait(STATUS_EVERY_S):
                 log.info("ingest counters: %s", dict(sorted(ingest.counters.items())))
-            log.info("ingest counters at stop: %s", dict(sorted(ingest.counters.items())))
     except (IngestError, LedgerError) as err:
         log.error("ingest cannot run: %s", err)
         raise typer.Exit(1) from err
+    # Counted once ingest has stopped, so the batch in hand when the signal came is in the figures.
+    log.info("ingest counters at stop: %s", dict(sorted(ingest.counters.items())))
 
 
 @app.command("influx-setup")
