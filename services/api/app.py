@@ -28,8 +28,8 @@ from services.api.routes import API_ROUTERS
 from services.api.security import Passwords
 from services.api.settings import ApiSettings
 from services.api.state import ApiState, utc_now
-from services.api.web.pages import STATIC_DIR
-from services.api.web.pages import router as pages_router
+from services.api.web.render import STATIC_DIR
+from services.api.web.routers import PAGE_ROUTERS
 from services.billing.service import Billing
 from services.billing.store import BillingLedger
 from services.ledger import Registry, open_ledger
@@ -128,7 +128,8 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
     install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
-    app.include_router(pages_router)
+    for page_router in PAGE_ROUTERS:
+        app.include_router(page_router)
     app.add_api_route("/healthz", _health, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -27,7 +27,7 @@ from services.api.app import create_app
 from services.api.deps import SESSION_COOKIE
 from services.api.security import Role
 from services.api.settings import ApiSettings
-from services.api.web.pages import router as pages_router
+from services.api.web.routers import PAGE_ROUTERS
 from tests.api.conftest import (
     PASSWORD,
     add_login_directly,
@@ -61,7 +61,8 @@ _OPERATIONS = {
 }
 PAGES = sorted(
     route.path
-    for route in pages_router.routes
+    for page_router in PAGE_ROUTERS
+    for route in page_router.routes
     if isinstance(route, APIRoute) and "GET" in (route.methods or set())
 )
 PATH_VALUES = {"machine": "lathe-1", "member": "giulia", "pseudonym": "p-0123456789abcdef"}

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from fastapi import Request
 
+from services.api.web import words_billing, words_charts, words_registry, words_setup
+
 LANG_COOKIE = "officina_lang"
 
 
@@ -20,7 +22,7 @@ class Lang(StrEnum):
 DEFAULT_LANG = Lang.IT
 
 # One row per phrase: adding a phrase is adding a row.
-WORDS: Mapping[str, tuple[str, str]] = {
+_CORE: Mapping[str, tuple[str, str]] = {
     "floor": ("Officina dal vivo", "Live floor"),
     "machines": ("Macchine", "Machines"),
     "members": ("Soci", "Members"),
@@ -105,6 +107,27 @@ WORDS: Mapping[str, tuple[str, str]] = {
     "none": ("nessuno", "none"),
     "billing_unavailable": ("Fatturazione non disponibile", "Billing not available"),
 }
+
+# Each area of the pages keeps its phrases beside its router; a key is defined once.
+_AREAS = (
+    words_registry.WORDS,
+    words_billing.WORDS,
+    words_setup.WORDS,
+    words_charts.WORDS,
+)
+
+
+def _joined(*tables: Mapping[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    joined: dict[str, tuple[str, str]] = {}
+    for table in tables:
+        twice = joined.keys() & table.keys()
+        if twice:
+            raise ValueError(f"phrase keys defined twice: {sorted(twice)}")
+        joined.update(table)
+    return joined
+
+
+WORDS: Mapping[str, tuple[str, str]] = _joined(_CORE, *_AREAS)
 
 
 def words(lang: Lang) -> dict[str, str]:

@@ -7,22 +7,18 @@ dependencies of `web.access`, whose refusals are answered by `login_needed` and 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time
-from babel.numbers import format_decimal, get_currency_symbol
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from services.api import queries
-from services.api.deps import DbDep, Principal, StateDep
+from services.api.deps import DbDep, StateDep
 from services.api.schemas.common import Day, Id, MonthText
-from services.api.security import Role, csrf_for
+from services.api.security import Role
 from services.api.state import ApiState
 from services.api.web.access import (
     MemberPage,
@@ -31,95 +27,17 @@ from services.api.web.access import (
     StaffPage,
     login_redirect,
 )
-from services.api.web.i18n import LANG_COOKIE, Lang, language_of, words
+from services.api.web.i18n import language_of
 from services.api.web.redirects import local_path
+from services.api.web.render import page_month, page_today, render
 from services.billing import formats
-from services.billing.errors import BillingInputError
-from services.billing.months import Month, MonthWindow, local_midnight
+from services.billing.months import MonthWindow, local_midnight
 from services.ledger import SessionRow
 from services.ledger.pseudonyms import is_pseudonym
 
 log = logging.getLogger(__name__)
 
-WEB_DIR = Path(__file__).parent
-STATIC_DIR = WEB_DIR / "static"
-templates = Jinja2Templates(directory=WEB_DIR / "templates")
-
 router = APIRouter(include_in_schema=False)
-
-_DateTime = datetime
-_Date = date
-
-
-class _Formats:
-    """Dates, times and numbers in the page's language and the workshop's zone."""
-
-    def __init__(self, lang: Lang, zone: ZoneInfo, currency: str) -> None:
-        self.lang = lang.value
-        self.zone = zone
-        self.currency = currency
-
-    def datetime(self, value: _DateTime | None) -> str:
-        """A date and time, short."""
-        return (
-            ""
-            if value is None
-            else format_datetime(value, "short", tzinfo=self.zone, locale=self.lang)
-        )
-
-    def time(self, value: _DateTime | None) -> str:
-        """A time of day, short."""
-        return (
-            "" if value is None else format_time(value, "short", tzinfo=self.zone, locale=self.lang)
-        )
-
-    def date(self, value: _Date) -> str:
-        """A date, long."""
-        return format_date(value, "full", locale=self.lang)
-
-    def number(self, value: float, places: int = 1) -> str:
-        """A number with fixed decimals."""
-        pattern = "#,##0." + "0" * places if places else "#,##0"
-        return format_decimal(value, format=pattern, locale=self.lang)
-
-    def money(self, cents: int) -> str:
-        """An amount in the workshop's currency, as billing writes it on statements."""
-        return formats.money(cents, self.currency, self.lang)
-
-    def currency_symbol(self) -> str:
-        """The workshop currency's symbol in the page's language (`€`, `CHF`)."""
-        return get_currency_symbol(self.currency, locale=self.lang)
-
-
-def _render(
-    request: Request,
-    state: ApiState,
-    template: str,
-    user: Principal | None,
-    *,
-    status_code: int = 200,
-    **context: Any,
-) -> Response:
-    lang = language_of(request)
-    zone = ZoneInfo(state.settings.timezone)
-    response = templates.TemplateResponse(
-        request,
-        template,
-        {
-            "t": words(lang),
-            "lang": lang.value,
-            "user": user,
-            "csrf": csrf_for(user.token, state.settings.secret) if user else "",
-            "fmt": _Formats(lang, zone, state.settings.billing.currency),
-            "site": state.settings.site,
-            "path": request.url.path,
-            **context,
-        },
-        status_code=status_code,
-    )
-    if request.query_params.get("lang") in {lang.value for lang in Lang}:
-        response.set_cookie(LANG_COOKIE, lang.value, max_age=365 * 86400, samesite="lax")
-    return response
 
 
 def login_needed(request: Request, err: Exception) -> Response:
@@ -131,7 +49,7 @@ def forbidden(request: Request, err: Exception) -> Response:
     """A page this login may not see: the message page, 403."""
     state: ApiState = request.app.state.api
     user = err.user if isinstance(err, PageForbiddenError) else None
-    return _render(request, state, "message.html", user, status_code=403, message_key="forbidden")
+    return render(request, state, "message.html", user, status_code=403, message_key="forbidden")
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -145,13 +63,13 @@ def home(user: PageUser) -> Response:
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, state: StateDep, next: str = "/") -> Response:
     """The login form."""
-    return _render(request, state, "login.html", None, next=local_path(next))
+    return render(request, state, "login.html", None, next=local_path(next))
 
 
 @router.get("/floor", response_class=HTMLResponse)
 def floor_page(request: Request, state: StateDep, user: PageUser) -> Response:
     """The live floor: one tile per machine, updated by the SSE stream."""
-    return _render(request, state, "floor.html", user, floor=queries.floor_now(state, user))
+    return render(request, state, "floor.html", user, floor=queries.floor_now(state, user))
 
 
 def _timeline(rows: list[SessionRow], start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -176,14 +94,14 @@ def machine_day(
 ) -> Response:
     """A machine's day: its sessions on a timeline (a member sees only their own)."""
     zone = ZoneInfo(state.settings.timezone)
-    day = day or datetime.now(zone).date()
+    day = day or page_today(state)
     start, end = local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone)
     wanted = queries.SessionFilter(
         machine=machine, since=start, until=end, member=None if user.is_staff else user.member
     )
     rows = list(queries.find_sessions(db, state.settings.site, wanted))
     tiles = {t.machine: t for t in queries.floor_now(state, user).machines}
-    return _render(
+    return render(
         request,
         state,
         "machine_day.html",
@@ -200,19 +118,6 @@ def machine_day(
     )
 
 
-def _page_month(text: str | None, zone: ZoneInfo) -> Month:
-    """The month a page asks for; this month when none is given or it cannot be shown."""
-    this_month = Month.of(datetime.now(zone).date())
-    if text is None:
-        return this_month
-    try:
-        month = Month.parse(text)
-        month.next()  # a month the page can link onwards from
-    except BillingInputError:
-        return this_month
-    return month
-
-
 @router.get("/members/{member}/month", response_class=HTMLResponse)
 def member_month(
     request: Request,
@@ -225,16 +130,16 @@ def member_month(
     """A member's month: sessions, minutes and energy so far, and statements."""
     row = queries.member(db, member)
     if row is None:
-        return _render(
+        return render(
             request, state, "message.html", user, status_code=404, message_key="not_found"
         )
     zone = ZoneInfo(state.settings.timezone)
-    billed = _page_month(month, zone)
+    billed = page_month(month, state)
     window = MonthWindow(billed, zone)
     start, end = window.start, window.end
     wanted = queries.SessionFilter(member=member, since=start, until=end)
     rows = list(queries.find_sessions(db, state.settings.site, wanted))
-    return _render(
+    return render(
         request,
         state,
         "member_month.html",
@@ -265,7 +170,7 @@ def member_by_pseudonym(
     )
     if len(found) != 1:
         # None, or two members sharing one (the api's route names them).
-        return _render(
+        return render(
             request, state, "message.html", user, status_code=404, message_key="not_found"
         )
     return RedirectResponse(f"/members/{quote(found[0].id)}/month", status_code=303)
@@ -275,7 +180,7 @@ def member_by_pseudonym(
 def manage_members(request: Request, state: StateDep, db: DbDep, user: StaffPage) -> Response:
     """Coordinators: the members, and a form to add one."""
     members = queries.members(db)
-    return _render(request, state, "manage_members.html", user, members=members)
+    return render(request, state, "manage_members.html", user, members=members)
 
 
 @router.get("/manage/cards", response_class=HTMLResponse)
@@ -284,7 +189,7 @@ def manage_cards(request: Request, state: StateDep, db: DbDep, user: StaffPage) 
     cards = queries.site_cards(db, state.settings.site)
     members = queries.members(db, with_erased=False)
     machines = queries.machines(state)
-    return _render(
+    return render(
         request, state, "manage_cards.html", user, cards=cards, members=members, machines=machines
     )
 
@@ -297,7 +202,7 @@ def manage_qualifications(
     qualifications = queries.qualifications(db, state.settings.site, by_machine=True)
     members = queries.members(db, with_erased=False)
     machines = queries.machines(state)
-    return _render(
+    return render(
         request,
         state,
         "manage_qualifications.html",
@@ -317,8 +222,8 @@ def manage_cost_pools(
     month: Annotated[MonthText | None, Query()] = None,
 ) -> Response:
     """Coordinators: a month's shared bills, and a form to enter one."""
-    billed = _page_month(month, ZoneInfo(state.settings.timezone))
-    return _render(
+    billed = page_month(month, state)
+    return render(
         request,
         state,
         "manage_cost_pools.html",

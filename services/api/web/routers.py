@@ -1,0 +1,15 @@
+"""Every router of the pages, in the order the app includes them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.api.web import pages, pages_billing, pages_charts, pages_registry, pages_setup
+
+PAGE_ROUTERS: tuple[APIRouter, ...] = (
+    pages.router,
+    pages_registry.router,
+    pages_billing.router,
+    pages_setup.router,
+    pages_charts.router,
+)
