@@ -15,8 +15,8 @@ from markupsafe import Markup
 from services.api.web.render import Formats
 
 WIDTH = 640
-HEIGHT = 260
-LEFT = 72  # room for the widest tick label, "12,5 kWh"
+HEIGHT = 300
+LEFT = 88  # room for the widest tick label, "0,15 kWh", at a phone's larger text
 RIGHT = 8
 TOP = 14
 BOTTOM = 26
