@@ -1,4 +1,4 @@
-"""Usage per local day, read from a real SQLite ledger: midnight and clock changes split right."""
+"""Usage per local day, read from a real ledger: midnight and clock changes split right."""
 
 from __future__ import annotations
 
@@ -24,8 +24,18 @@ HOUR = 3600.0
 
 
 @pytest.fixture
-def ledger(sqlite_url: str) -> Iterator[SessionBook]:
-    """A freshly migrated SQLite ledger."""
+def ledger(ledger_url: str) -> Iterator[SessionBook]:
+    """A freshly migrated ledger, on SQLite and on PostgreSQL."""
+    opened = SessionBook.open(ledger_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def sqlite_ledger(sqlite_url: str) -> Iterator[SessionBook]:
+    """A freshly migrated SQLite ledger, for the many examples of a property."""
     opened = SessionBook.open(sqlite_url)
     try:
         yield opened
@@ -168,8 +178,9 @@ _sessions = st.lists(
 )
 @given(spans=_sessions)
 def test_the_days_of_the_months_add_up_to_the_sessions_totals(
-    ledger: SessionBook, spans: list[tuple[int, int, float, float]]
+    sqlite_ledger: SessionBook, spans: list[tuple[int, int, float, float]]
 ) -> None:
+    ledger = sqlite_ledger
     site = f"site-{uuid.uuid4().hex[:8]}"  # each example on a floor of its own
     records = [
         _session(
