@@ -46,6 +46,7 @@ class BarChart:
     label_heading: str
     labels: tuple[str, ...]
     series: tuple[Series, ...]
+    places: int = 1  # decimals a value is written with: hours to six minutes
 
     def __post_init__(self) -> None:
         for row in self.series:
@@ -70,7 +71,7 @@ class Scale:
     @classmethod
     def over(cls, highest: float) -> Scale:
         """A scale of round steps (1, 2 or 5 times a power of ten) reaching `highest`."""
-        if not highest > 0:
+        if not 0 < highest < math.inf:
             return cls(top=1.0, step=1.0, places=0)
         rough = highest / WANTED_TICKS
         power = 10 ** math.floor(math.log10(rough))
@@ -92,16 +93,11 @@ def _number(fmt: Formats, value: float, places: int, unit: str) -> str:
     return f"{fmt.number(value, places)} {unit}"
 
 
-def _value_places(chart: BarChart) -> int:
-    # Hours to one decimal (six minutes); kWh to two (ten Wh).
-    return 2 if chart.unit == "kWh" else 1
-
-
 def chart_svg(chart: BarChart, fmt: Formats) -> Markup:
     """The chart as an SVG element: axis, ticks, bars, each bar titled with its value."""
     highest = max((v for row in chart.series for v in row.values), default=0.0)
     scale = Scale.over(highest)
-    places = _value_places(chart)
+    places = chart.places
     slot = PLOT_WIDTH / max(len(chart.labels), 1)
     bar_width = slot * GROUP_FILL / max(len(chart.series), 1)
     baseline = TOP + PLOT_HEIGHT
@@ -163,7 +159,7 @@ def chart_svg(chart: BarChart, fmt: Formats) -> Markup:
 
 def chart_table(chart: BarChart, fmt: Formats) -> Markup:
     """Every number of the chart as a table, for screen readers (the page hides it from sight)."""
-    places = _value_places(chart)
+    places = chart.places
     heads = Markup("").join(
         Markup('<th scope="col">{} ({})</th>').format(row.name, chart.unit) for row in chart.series
     )

@@ -45,6 +45,7 @@ def usage_charts(usage: MonthUsage, t: Mapping[str, str]) -> tuple[BarChart, Bar
         unit="kWh",
         label_heading=t["charts.day"],
         labels=labels,
+        places=2,  # ten Wh
         series=(
             Series("energy", t["charts.energy_series"], in_kwh([d.energy_wh for d in usage.days])),
         ),
