@@ -10,6 +10,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -49,24 +50,30 @@ def _last_month() -> str:
 class MonthProgress:
     """The simulated day of the month and how long the rest of the month should take."""
 
-    def __init__(self) -> None:
-        self._started = time.monotonic()
-        self._first_day_at: float | None = None
-        self.last_line = ""
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        # When each open day began, by `clock`: the pace of the days played so far.
+        self._began: dict[int, float] = {}
+        self.printed_day = -1
 
     def line(self, live: Live) -> str:
         """`day 3 of 21 (2026-10-05), about 1 min 20 s left`, or a start line before day one."""
-        if live.days_begun == 0:
+        return self.of(live.simulated_day, live.days_begun, live.days_planned)
+
+    def of(self, day: str, begun: int, planned: int) -> str:
+        """The line for the `begun`-th open day of `planned`, `day` being its date."""
+        if begun == 0:
             return "the month is starting"
-        now = time.monotonic()
-        if self._first_day_at is None:
-            self._first_day_at = now
-        done = live.days_begun - 1
-        text = f"day {live.days_begun} of {live.days_planned} ({live.simulated_day})"
-        if done == 0:
+        now = self._clock()
+        self._began.setdefault(begun, now)
+        text = f"day {begun} of {planned} ({day})"
+        first = min(self._began)
+        if begun == first:
             return text
-        left = (now - self._first_day_at) / done * (live.days_planned - done)
-        return f"{text}, about {_duration(left)} left"
+        began = self._began[begun]
+        per_day = (began - self._began[first]) / (begun - first)
+        left = per_day * (planned - begun + 1) - (now - began)  # this day included
+        return f"{text}, about {_duration(max(left, 0.0))} left"
 
 
 def _duration(seconds: float) -> str:
@@ -229,7 +236,12 @@ def demo(
         seed=seed,
         serve_after_month=not exit_after,
     )
-    console.print("Ctrl-C stops it", soft_wrap=True)
+    console.print(
+        "It ends after the month; Ctrl-C ends it sooner."
+        if exit_after
+        else "After the month its api and floor go on serving until Ctrl-C.",
+        soft_wrap=True,
+    )
     started = time.monotonic()
     progress = MonthProgress()
     login: dict[str, str] = {}
@@ -277,9 +289,9 @@ def demo(
 def _plain(console: Console, progress: MonthProgress, now: Live) -> None:
     """A line for each new day of the month, where no terminal can redraw one."""
     line = progress.line(now)
-    if line.split(",")[0] != progress.last_line.split(",")[0]:
+    if now.days_begun != progress.printed_day:
         console.print(line, soft_wrap=True)
-    progress.last_line = line
+        progress.printed_day = now.days_begun
 
 
 def _log_into(path: Path) -> None:

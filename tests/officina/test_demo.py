@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from harness.mosquitto import MosquittoServer
+from officina.demo_cli import MonthProgress
 from officina.demo_workdir import MARKER, WorkdirRefusedError, claim_workdir
 from officina.showcase import Live, ShowcaseOptions, run_showcase
 from services.billing.months import Month
@@ -215,3 +216,19 @@ def test_the_demo_takes_an_empty_folder_and_refuses_a_file(tmp_path: Path) -> No
     assert (tmp_path / MARKER).is_file()
     with pytest.raises(WorkdirRefusedError, match="is a file"):
         claim_workdir(tmp_path / MARKER)
+
+
+def test_the_progress_line_tells_the_day_and_the_time_the_rest_of_the_month_takes() -> None:
+    now = [100.0]
+    progress = MonthProgress(clock=lambda: now[0])
+    assert progress.of("—", 0, 20) == "the month is starting"
+    assert progress.of("2026-10-01", 1, 20) == "day 1 of 20 (2026-10-01)"
+    now[0] = 130.0
+    # Day one took 30 s: this day and 18 more to go.
+    assert progress.of("2026-10-02", 2, 20) == "day 2 of 20 (2026-10-02), about 9 min 30 s left"
+    now[0] = 140.0
+    assert progress.of("2026-10-02", 2, 20) == "day 2 of 20 (2026-10-02), about 9 min 20 s left"
+    now[0] = 200.0
+    assert progress.of("2026-10-20", 20, 20) == "day 20 of 20 (2026-10-20), about 5 s left"
+    now[0] = 260.0
+    assert progress.of("2026-10-20", 20, 20) == "day 20 of 20 (2026-10-20), about 0 s left"
