@@ -246,6 +246,7 @@ def demo(
     progress = MonthProgress()
     login: dict[str, str] = {}
     display: list[RichLive] = []
+    latest: list[Live] = []
 
     def announce(url: str, password: str) -> None:
         login.update(url=url, password=password)
@@ -255,7 +256,9 @@ def demo(
 
     def billed(report: ShowcaseReport) -> None:
         for shown in display:
-            shown.stop()  # the floor table as it was when the month ended stays above
+            if latest:
+                shown.update(_floor_table(latest[-1], f"{the_month} is over"))
+            shown.stop()  # the floor as it was when the month ended stays above
         console.print(f"(the month took {time.monotonic() - started:.0f} s)")
         _statements(console, report)
         if not exit_after:
@@ -268,13 +271,12 @@ def demo(
     if console.is_terminal:
         with RichLive(console=console, refresh_per_second=4, transient=False) as live:
             display.append(live)
-            report = run_showcase(
-                options,
-                stop,
-                lambda now: live.update(_floor_table(now, progress.line(now))),
-                announce,
-                billed,
-            )
+
+            def tick(now: Live) -> None:
+                latest[:] = [now]
+                live.update(_floor_table(now, progress.line(now)))
+
+            report = run_showcase(options, stop, tick, announce, billed)
     else:
         report = run_showcase(
             options, stop, lambda now: _plain(console, progress, now), announce, billed
