@@ -16,8 +16,10 @@ from typing import IO
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from harness.mosquitto import MosquittoServer
+from officina.cli import app
 from officina.demo_cli import MonthProgress
 from officina.demo_workdir import MARKER, WorkdirRefusedError, claim_workdir
 from officina.showcase import Live, ShowcaseOptions, run_showcase
@@ -189,14 +191,8 @@ def test_the_demo_keeps_its_month_in_its_folder_and_serves_it_until_ctrl_c(
 def test_the_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("the treasurer's notes", encoding="utf-8")
-    result = subprocess.run(
-        _demo("--workdir", str(tmp_path), "--exit"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 2, result.stdout + result.stderr
+    result = CliRunner().invoke(app, ["demo", *QUICK, "--workdir", str(tmp_path), "--exit"])
+    assert result.exit_code == 2, result.output
     assert "not empty and was not made by the demo" in result.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
     assert notes.read_text(encoding="utf-8") == "the treasurer's notes"
