@@ -14,7 +14,8 @@ from gateway.run_detection import Activity
 from harness.mosquitto import MosquittoServer
 from harness.mqtt import MqttProbe
 from services.api.security import Role
-from tests.api.conftest import Api, emulated_gateway, seed_registry
+from services.ledger import MachineSpec, Registry, open_ledger
+from tests.api.conftest import Api, emulated_gateway, make_settings, running_api, seed_registry
 from tests.waiting import eventually
 
 CARD_UID_GIULIA = "04A1B2C3"
@@ -130,6 +131,24 @@ def test_saving_a_machine_sends_its_gateway_a_newer_config(
     taken = next_config(config_probe, "gw-3", lambda c: len(c.machines) == 1)
     assert emptied.version > first.version
     assert taken.machines[0].run_amps == 3.5
+
+
+def test_the_api_sends_every_gateway_its_config_on_start_with_a_growing_version(
+    sqlite_url: str, mosquitto: MosquittoServer, site: str, config_probe: MqttProbe
+) -> None:
+    engine = open_ledger(sqlite_url)
+    try:
+        spec = MachineSpec(site=site, id="lathe-1", name="Tornio", gateway="gw-1", run_amps=4.0)
+        Registry(engine).save_machine(spec)
+    finally:
+        engine.dispose()
+    versions = []
+    for _ in range(2):
+        for _api in running_api(make_settings(sqlite_url, mosquitto, site)):
+            config = next_config(config_probe, "gw-1", lambda c: len(c.machines) == 1)
+            assert config.machines[0].run_amps == 4.0
+            versions.append(config.version)
+    assert versions[1] > versions[0]
 
 
 def test_a_lower_run_threshold_set_in_the_api_makes_the_gateway_see_the_machine_running(
