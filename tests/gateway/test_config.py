@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,34 @@ def test_the_status_interval_defaults_to_a_minute_and_refuses_nonsense() -> None
         with pytest.raises(ConfigError) as caught:
             parse_config(text)
         assert "broker.status_interval_s" in str(caught.value), bad
+
+
+def test_policy_keys_in_a_machine_section_still_load_with_a_warning_naming_each(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="gateway.config"):
+        config = parse_config(GOOD, source="hall-a.toml")
+    assert config.machines[1].thresholds().run_amps == 3.2
+    warned = [r.getMessage() for r in caplog.records]
+    for key in (
+        "machines.0.idle_amps",
+        "machines.0.run_amps",
+        "machines.1.idle_amps",
+        "machines.1.run_amps",
+        "machines.1.idle_timeout_s",
+    ):
+        assert any(f"hall-a.toml: {key} is deprecated" in line for line in warned), key
+    assert len(warned) == 5
+
+
+def test_a_machine_section_with_wiring_only_runs_by_the_default_policy_until_a_config_comes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    wiring_only = "\n".join(
+        line for line in GOOD.splitlines() if not line.startswith(("idle_", "run_amps"))
+    )
+    with caplog.at_level(logging.WARNING, logger="gateway.config"):
+        config = parse_config(wiring_only)
+    assert not caplog.records
+    assert config.machines[0].thresholds() == config.machines[1].thresholds()
+    assert config.machines[0].policy().idle_timeout_s == 900
