@@ -27,6 +27,7 @@ from services.fiscal.wording import legal_reference
 STAMP_DUTY_CENTS = 200
 STAMP_DUTY_THRESHOLD_CENTS = 7747  # due when the amounts without VAT exceed 77.47 EUR
 STAMP_DUTY_DESCRIPTION = "Imposta di bollo"
+STAMP_DUTY_UNIT = "n."
 PROGRESSIVO_LEN = 5
 
 _ONE = Decimal(1)
@@ -105,7 +106,7 @@ class DocumentLine(_Frozen):
 
     description: LatinText = Field(min_length=1, max_length=1000)
     quantity: Quantity = Decimal(1)
-    unit: LatinText | None = Field(default=None, min_length=1, max_length=10)
+    unit: LatinText = Field(min_length=1, max_length=10)
     unit_price_cents: int
     total_cents: int
     vat_rate: VatRate
@@ -232,6 +233,7 @@ class FiscalDocument(_Frozen):
             return self.lines
         duty = DocumentLine(
             description=STAMP_DUTY_DESCRIPTION,
+            unit=STAMP_DUTY_UNIT,
             unit_price_cents=STAMP_DUTY_CENTS,
             total_cents=STAMP_DUTY_CENTS,
             vat_rate=Decimal(0),

@@ -152,8 +152,7 @@ def _line(parent: etree._Element, number: int, line: DocumentLine) -> None:
     _add(dettaglio, "NumeroLinea", str(number))
     _add(dettaglio, "Descrizione", line.description)
     _add(dettaglio, "Quantita", quantity(line.quantity))
-    if line.unit is not None:
-        _add(dettaglio, "UnitaMisura", line.unit)
+    _add(dettaglio, "UnitaMisura", line.unit)
     _add(dettaglio, "PrezzoUnitario", amount(line.unit_price_cents))
     _add(dettaglio, "PrezzoTotale", amount(line.total_cents))
     _add(dettaglio, "AliquotaIVA", rate(line.vat_rate))
