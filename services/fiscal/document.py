@@ -32,7 +32,7 @@ PROGRESSIVO_LEN = 5
 
 _ONE = Decimal(1)
 _NUMBER = re.compile(r"[A-Za-z0-9/\-_.]{0,20}")
-_PROGRESSIVO = re.compile(r"[A-Za-z0-9]{5}")
+_PROGRESSIVO = re.compile(r"[A-Z0-9]{5}")
 _DIGITS36 = string.digits + string.ascii_uppercase
 
 
@@ -60,7 +60,7 @@ def _rate(value: Decimal) -> Decimal:
 
 
 def _number(value: str) -> str:
-    # The SdI refuses a number without a digit (check 00441 of the specifications).
+    # The specifications ask for at least one digit in a document's number.
     if not _NUMBER.fullmatch(value) or not any(ch.isdigit() for ch in value):
         raise ValueError(f"{value!r} is not a document number (up to 20 characters, a digit)")
     return value
@@ -68,7 +68,7 @@ def _number(value: str) -> str:
 
 def _progressivo(value: str) -> str:
     if not _PROGRESSIVO.fullmatch(value):
-        raise ValueError(f"{value!r} is not a progressivo (five letters or digits)")
+        raise ValueError(f"{value!r} is not a progressivo (five capital letters or digits)")
     return value
 
 

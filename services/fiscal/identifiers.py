@@ -138,7 +138,9 @@ FOREIGN_RECIPIENT_CODE = "XXXXXXX"  # the SdI's code for a party outside Italy
 
 _CAP = re.compile(r"\d{5}")
 _RECIPIENT_CODE = re.compile(r"[A-Z0-9]{7}")
-_PEC = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# The schema's EmailType atoms: printable ASCII without specials; the domain needs a dot here.
+_ATOM = r"[!#-'*+/-9=?A-Z^-~-]+"
+_PEC = re.compile(rf"{_ATOM}(\.{_ATOM})*@{_ATOM}(\.{_ATOM})+")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
 

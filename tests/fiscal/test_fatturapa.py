@@ -270,6 +270,7 @@ def test_document_number_and_progressivo_are_checked() -> None:
         ({"number": "2026/" + "1" * 20}, "number"),
         ({"progressivo": "0001"}, "progressivo"),
         ({"progressivo": "00_01"}, "progressivo"),
+        ({"progressivo": "0000h"}, "progressivo"),
         ({"lines": ()}, "lines"),
         ({"due_date": date(2026, 11, 1)}, "due_date"),
     ]

@@ -91,7 +91,8 @@ def test_business_party_needs_a_recipient_code_or_a_pec() -> None:
     assert refused_fields(company, recipient_code=None) == ["recipient_code"]
     assert company(recipient_code=None, pec=PEC).sdi_code == identifiers.NO_RECIPIENT_CODE
     assert refused_fields(company, recipient_code="ABC12") == ["recipient_code"]
-    assert refused_fields(company, recipient_code=None, pec="not an address") == ["pec"]
+    for address_text in ("not an address", "amministrazione@pec", "però@pec.example.it"):
+        assert refused_fields(company, recipient_code=None, pec=address_text) == ["pec"]
 
 
 def test_party_needs_its_names_and_an_identifier() -> None:
