@@ -17,7 +17,15 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    model_validator,
+)
 
 from services.fiscal.errors import FiscalInputError
 from services.fiscal.natura import STAMP_DUTY_NATURE, Natura
@@ -29,6 +37,8 @@ STAMP_DUTY_THRESHOLD_CENTS = 7747  # due when the amounts without VAT exceed 77.
 STAMP_DUTY_DESCRIPTION = "Imposta di bollo"
 STAMP_DUTY_UNIT = "n."
 PROGRESSIVO_LEN = 5
+MAX_LINE_CENTS = 10**12 - 1  # ten billion euros
+MAX_AMOUNT_CENTS = 10**13 - 1  # the schema's amounts have at most 11 digits before the point
 
 _ONE = Decimal(1)
 _NUMBER = re.compile(r"[A-Za-z0-9/\-_.]{0,20}")
@@ -41,6 +51,13 @@ class DocumentType(StrEnum):
 
     STATEMENT = "TD01"
     CREDIT_NOTE = "TD04"
+
+
+def _not_float(value: object) -> object:
+    # A float has already lost the cent it was meant to carry: give a Decimal or a string.
+    if isinstance(value, float):
+        raise ValueError(f"{value!r} is a float; give a Decimal or a string")
+    return value
 
 
 def _quantity(value: Decimal) -> Decimal:
@@ -72,8 +89,10 @@ def _progressivo(value: str) -> str:
     return value
 
 
-Quantity = Annotated[Decimal, AfterValidator(_quantity)]
-VatRate = Annotated[Decimal, AfterValidator(_rate)]
+Quantity = Annotated[Decimal, BeforeValidator(_not_float), AfterValidator(_quantity)]
+VatRate = Annotated[Decimal, BeforeValidator(_not_float), AfterValidator(_rate)]
+# Integer cents only (no float, no text); a line stays well inside the schema's 11 digits.
+LineCents = Annotated[int, Strict(), Field(ge=-MAX_LINE_CENTS, le=MAX_LINE_CENTS)]
 DocumentNumber = Annotated[str, AfterValidator(_number)]
 Progressivo = Annotated[str, AfterValidator(_progressivo)]
 
@@ -107,8 +126,8 @@ class DocumentLine(_Frozen):
     description: LatinText = Field(min_length=1, max_length=1000)
     quantity: Quantity = Decimal(1)
     unit: LatinText = Field(min_length=1, max_length=10)
-    unit_price_cents: int
-    total_cents: int
+    unit_price_cents: LineCents
+    total_cents: LineCents
     vat_rate: VatRate
     natura: Natura | None = None
     legal_reference: LatinText | None = Field(default=None, min_length=1, max_length=100)
@@ -218,7 +237,14 @@ class FiscalDocument(_Frozen):
             raise FiscalInputError("original", "only a credit note refers to an original")
         if self.due_date is not None and self.due_date < self.issue_date:
             raise FiscalInputError("due_date", "payment falls due before the document's date")
-        vat_summaries(self.all_lines)  # lines citing different laws in one summary fail here
+        summaries = vat_summaries(self.all_lines)  # lines citing different laws fail here
+        total = sum(s.taxable_cents + s.vat_cents for s in summaries)
+        if total < 0:
+            raise FiscalInputError("lines", "the lines add up to less than zero: credit them")
+        if any(abs(s.taxable_cents) > MAX_AMOUNT_CENTS for s in summaries) or (
+            total > MAX_AMOUNT_CENTS
+        ):
+            raise FiscalInputError("lines", "the amounts do not fit the schema's 11 digits")
         return self
 
     @property

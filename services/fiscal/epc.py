@@ -71,7 +71,7 @@ class TransferRequest(BaseModel):
 
     name: Line = Field(min_length=1, max_length=70)
     iban: Iban
-    amount_cents: int | None = Field(default=None, ge=1, le=MAX_AMOUNT_CENTS)
+    amount_cents: int | None = Field(default=None, ge=1, le=MAX_AMOUNT_CENTS, strict=True)
     bic: Bic | None = None
     purpose: Purpose | None = None
     reference: CreditorReference | None = None

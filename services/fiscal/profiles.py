@@ -109,7 +109,7 @@ class Rea(_Frozen):
 
     office: Provincia
     number: str = Field(min_length=1, max_length=20)
-    share_capital_cents: int | None = Field(default=None, ge=0)
+    share_capital_cents: int | None = Field(default=None, ge=0, lt=10**13, strict=True)
     sole_shareholder: SoleShareholder | None = None
     liquidation: Liquidation = Liquidation.NOT_IN_LIQUIDATION
 

@@ -247,12 +247,24 @@ def test_a_rendiconto_workshop_issues_no_fattura() -> None:
         ({"description": ""}, "description"),
         ({"description": "Stampa 3D €"}, "description"),
         ({"legal_reference": "Art. 10"}, "legal_reference"),
+        ({"quantity": 0.1, "unit_price_cents": 100_000}, "quantity"),
+        ({"vat_rate": 22.0}, "vat_rate"),
+        ({"unit_price_cents": 10_000.0}, "unit_price_cents"),
+        ({"unit_price_cents": "10000"}, "unit_price_cents"),
+        ({"unit_price_cents": 10**12}, "unit_price_cents"),
     ],
 )
 def test_line_fields_are_checked_by_name(changes: dict[str, object], field: str) -> None:
     with pytest.raises(ValidationError) as caught:
         line(10_000, **changes)  # type: ignore[arg-type]
     assert error_fields(caught.value) == [field]
+
+
+def test_a_statement_owing_the_party_money_is_refused() -> None:
+    with pytest.raises(ValidationError) as caught:
+        statement(line(1_000), line(-2_000, description="Sconto soci"))
+    assert error_fields(caught.value) == ["lines"]
+    assert statement(line(2_000), line(-2_000, description="Sconto soci")).total_cents == 0
 
 
 def test_lines_of_one_natura_citing_different_laws_are_refused() -> None:
