@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 import segno
+import zxingcpp
+from PIL import Image
 from pydantic import ValidationError
 
 from services.fiscal.epc import (
@@ -104,6 +107,14 @@ def test_longest_payload_fits_a_version_13_code_at_level_m() -> None:
     assert isinstance(code.version, int) and code.version <= 13
     with pytest.raises(ValidationError):  # one byte more
         request(**(longest.model_dump() | {"information": "I" * 50}))
+
+
+def test_a_scanner_reads_the_png_back_as_the_payload() -> None:
+    transfer = request(name="Società Cooperativa Officina", text="Fattura 2026/17 — novembre")
+    (scanned,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(epc_qr_png(transfer))))
+    assert scanned.format == zxingcpp.BarcodeFormat.QRCode
+    assert scanned.text == epc_payload(transfer)
+    assert scanned.ec_level == "M"
 
 
 def test_code_renders_as_png_and_svg() -> None:

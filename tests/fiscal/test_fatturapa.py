@@ -101,6 +101,19 @@ def test_statement_is_valid_fpr12_with_the_p_prefix_and_version(
     assert file_name(document) == "IT12345670017_0000H.xml"
 
 
+def test_the_schema_would_refuse_a_document_the_writer_got_wrong(
+    fatturapa_schema: xmlschema.XMLSchema,
+) -> None:
+    root = parsed(statement())
+    (rate,) = found(root, "//DatiRiepilogo/AliquotaIVA")
+    rate.text = "22"  # the schema wants two decimals
+    assert not fatturapa_schema.is_valid(etree.tostring(root).decode())
+    root = parsed(statement())
+    (general,) = found(root, "//DatiGeneraliDocumento")
+    general.insert(0, general[3])  # Numero before TipoDocumento
+    assert not fatturapa_schema.is_valid(etree.tostring(root).decode())
+
+
 def test_independent_reader_finds_the_same_totals_and_no_rule_broken() -> None:
     document = statement(line(12_345), line(8_000, rate="0", natura="N4"), line(999, rate="4"))
     total, summaries, errors = a38_totals(document)
