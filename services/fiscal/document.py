@@ -19,9 +19,7 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     Strict,
     model_validator,
@@ -29,7 +27,13 @@ from pydantic import (
 
 from services.fiscal.errors import FiscalInputError
 from services.fiscal.natura import STAMP_DUTY_NATURE, Natura
-from services.fiscal.profiles import BillingMode, BillingParty, LatinText, Workshop
+from services.fiscal.profiles import (
+    BillingMode,
+    BillingParty,
+    FrozenModel,
+    LatinText,
+    Workshop,
+)
 from services.fiscal.wording import legal_reference
 
 STAMP_DUTY_CENTS = 200
@@ -116,11 +120,7 @@ def vat_cents(taxable_cents: int, rate: Decimal) -> int:
         return int(exact.quantize(_ONE, rounding=ROUND_HALF_UP))
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
-
-
-class DocumentLine(_Frozen):
+class DocumentLine(FrozenModel):
     """One line (`DettaglioLinee`): what, how much, at what price, and its VAT or Natura."""
 
     description: LatinText = Field(min_length=1, max_length=1000)
@@ -141,7 +141,10 @@ class DocumentLine(_Frozen):
         if self.legal_reference is not None and self.natura is None:
             raise FiscalInputError("legal_reference", "only a 0 % line cites a law")
         # The SdI refuses a total more than a cent from quantity × unit price (check 00423).
-        if abs(self.quantity * self.unit_price_cents - self.total_cents) > 1:
+        with localcontext() as context:
+            context.prec = 60
+            off_by = abs(self.quantity * self.unit_price_cents - self.total_cents)
+        if off_by > 1:
             raise FiscalInputError(
                 "total_cents",
                 f"{self.total_cents} is not quantity {self.quantity} × {self.unit_price_cents}",
@@ -156,7 +159,7 @@ class DocumentLine(_Frozen):
         return self.legal_reference or legal_reference(self.natura)
 
 
-class OriginalDocument(_Frozen):
+class OriginalDocument(FrozenModel):
     """The document a credit note corrects (`DatiFattureCollegate`)."""
 
     number: DocumentNumber
@@ -209,7 +212,7 @@ def stamp_duty_due(lines: tuple[DocumentLine, ...]) -> bool:
     return untaxed > STAMP_DUTY_THRESHOLD_CENTS
 
 
-class FiscalDocument(_Frozen):
+class FiscalDocument(FrozenModel):
     """A statement or credit note of a workshop in `fattura` mode, ready to be written as XML."""
 
     type: DocumentType

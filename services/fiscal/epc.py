@@ -12,14 +12,14 @@ import re
 from typing import Annotated
 
 import segno
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from stdnum import bic as stdnum_bic
 from stdnum import iso11649
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from services.fiscal.errors import FiscalInputError
 from services.fiscal.fatturapa import amount
-from services.fiscal.profiles import Iban
+from services.fiscal.profiles import FrozenModel, Iban
 
 SERVICE_TAG = "BCD"
 VERSION = "002"
@@ -64,10 +64,8 @@ CreditorReference = Annotated[str, AfterValidator(_creditor_reference)]
 Purpose = Annotated[str, AfterValidator(_purpose)]
 
 
-class TransferRequest(BaseModel):
+class TransferRequest(FrozenModel):
     """What the code asks the payer's bank to transfer, and to whom."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     name: Line = Field(min_length=1, max_length=70)
     iban: Iban

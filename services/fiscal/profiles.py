@@ -80,11 +80,13 @@ class PartyKind(StrEnum):
     ORGANISATION = "organisation"
 
 
-class _Frozen(BaseModel):
+class FrozenModel(BaseModel):
+    """A fiscal value: checked once when made, never changed, no unknown fields."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
-class Address(_Frozen):
+class Address(FrozenModel):
     """A registered address (`Sede`): street, civic number, CAP, comune, provincia, nation."""
 
     street: LatinText = Field(min_length=1, max_length=60)
@@ -104,7 +106,7 @@ class Address(_Frozen):
         return self
 
 
-class Rea(_Frozen):
+class Rea(FrozenModel):
     """The company register entry (`IscrizioneREA`) of a company that has one."""
 
     office: Provincia
@@ -121,7 +123,7 @@ class Rea(_Frozen):
         return Decimal(self.share_capital_cents).scaleb(-2)
 
 
-class Workshop(_Frozen):
+class Workshop(FrozenModel):
     """The workshop as the seller (`CedentePrestatore`) and how it bills."""
 
     legal_name: LatinText = Field(min_length=1, max_length=80)
@@ -151,7 +153,7 @@ class Workshop(_Frozen):
         return code
 
 
-class BillingParty(_Frozen):
+class BillingParty(FrozenModel):
     """Whom a document is for (`CessionarioCommittente`): a person or an organisation."""
 
     kind: PartyKind

@@ -16,14 +16,14 @@ from services.fiscal.profiles import (
     Workshop,
 )
 
-# Check digits computed by hand and cross-checked with python-stdnum.
+# Identifiers of the real forms whose check digits hold; PERSON_CF is the textbook example.
 VAT_NUMBER = "12345670017"
 OTHER_VAT_NUMBER = "02727250017"
 PERSON_CF = "RSSMRA85T10A562S"
 PERSON_CF_OMOCODIA = "RSSMRA85T1LA562V"  # the same person, a digit replaced by its letter
 ORGANISATION_CF = "80213330584"  # 11 digits: an association's codice fiscale
 IBAN = "IT60X0542811101000000123456"
-RECIPIENT_CODE = "M5UXCR1"
+RECIPIENT_CODE = "A1B2C3D"
 PEC = "amministrazione@pec.example.it"
 
 

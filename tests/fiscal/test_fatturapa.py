@@ -87,7 +87,7 @@ def test_statement_is_valid_fpr12_with_the_p_prefix_and_version(
     assert root.tag == f"{{{NAMESPACE}}}FatturaElettronica"
     assert root.prefix == "p" and root.get("versione") == "FPR12"
     assert text(root, "//DatiTrasmissione/FormatoTrasmissione") == "FPR12"
-    assert text(root, "//DatiTrasmissione/CodiceDestinatario") == "M5UXCR1"
+    assert text(root, "//DatiTrasmissione/CodiceDestinatario") == "A1B2C3D"
     assert text(root, "//DettaglioLinee[1]/Quantita") == "2.50"
     assert text(root, "//DatiRiepilogo[2]/RiferimentoNormativo").startswith("Fuori campo IVA")
     # 123.45 + 27.16 VAT, 80.00 outside VAT (bollo due), 10.00 + 1.00 VAT
