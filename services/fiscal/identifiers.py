@@ -134,7 +134,6 @@ PROVINCE_SIGLE = frozenset(
 )
 
 NO_RECIPIENT_CODE = "0000000"  # the SdI's code for "deliver by PEC, or to the tax drawer"
-FOREIGN_RECIPIENT_CODE = "XXXXXXX"  # the SdI's code for a party outside Italy
 
 _CAP = re.compile(r"\d{5}")
 _RECIPIENT_CODE = re.compile(r"[A-Z0-9]{7}")
