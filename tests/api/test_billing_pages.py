@@ -9,8 +9,10 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from pypdf import PdfReader
@@ -18,19 +20,28 @@ from pypdf import PdfReader
 from contract import EndReason, SessionRecord
 from harness.mosquitto import MosquittoServer
 from harness.ports import LOOPBACK, free_port
+from services.api.deps import SESSION_COOKIE
 from services.api.security import Role
 from services.billing.months import Month
 from services.billing.settings import BillingSettings, SmtpSecurity, SmtpSettings
+from services.billing.tariffs import Tariff
 from services.ledger import SessionBook
+from tests.api.chromium import Chromium
 from tests.api.conftest import (
     PASSWORD,
     Api,
+    add_login_directly,
     book_session,
     make_settings,
     running_api,
     seed_registry,
+    seed_registry_of,
+    served_api,
 )
 from tests.billing.conftest import Inbox
+from tests.waiting import eventually
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 MONTH = "2026-03"
 STARTED = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -303,3 +314,47 @@ def test_the_review_page_shows_held_sessions_conflicts_and_dead_letters(sqlite_a
         "/manage/review?done=dismissed",
     )
     assert f'data-held="{held_id}"' not in api.client.get("/manage/review").text
+
+
+def test_in_a_browser_a_draft_is_opened_issued_and_its_pdf_downloaded(
+    sqlite_url: str, mosquitto: MosquittoServer, site: str, tmp_path: Path
+) -> None:
+    with served_api(make_settings(sqlite_url, mosquitto, site)) as running:
+        state = running.state
+        seed_registry_of(state, site)
+        state.billing.ledger.add_tariff(
+            Tariff(valid_from=date(2026, 1, 1), site=site, per_running_minute=500_000)
+        )
+        book_session(state, member="giulia", machine="lathe-1", started=STARTED, minutes=30)
+        state.billing.make_drafts(Month.parse(MONTH))
+        (draft,) = state.billing.ledger.statements(Month.parse(MONTH))
+        add_login_directly(state, "treasurer", Role.ADMIN)
+        token = httpx.post(
+            f"{running.url}/api/v1/login", json={"username": "treasurer", "password": PASSWORD}
+        ).json()["access_token"]
+        downloads = tmp_path / "downloads"
+        downloads.mkdir()
+        with Chromium(profile=tmp_path / "chromium", width=1280, height=900) as browser:
+            browser.set_cookie(url=running.url, name=SESSION_COOKIE, value=token)
+            browser.open(f"{running.url}/manage/statements?month={MONTH}&lang=en")
+            assert "Giulia Rossi" in browser.evaluate("document.body.textContent")
+            browser.evaluate(
+                f"document.querySelector('a[href=\"/manage/statements/{draft.id}\"]').click()"
+            )
+            browser.wait_for("document.querySelector('#issue button')")
+            assert "Tornio" in browser.evaluate("document.body.textContent")
+            browser.evaluate("document.querySelector('#issue button').click()")
+            browser.wait_for("document.querySelector('[data-status=\"issued\"]')")
+            assert "Statement issued" in browser.evaluate("document.body.textContent")
+            browser.screenshot(ARTIFACTS / "statement-issued.png")
+            browser.send("Page.setDownloadBehavior", behavior="allow", downloadPath=str(downloads))
+            browser.evaluate("document.querySelector('a[data-pdf]').click()")
+            eventually(
+                lambda: any(p.suffix == ".pdf" for p in downloads.iterdir()),
+                what="the browser to save the PDF",
+            )
+        (pdf,) = downloads.glob("*.pdf")
+        assert pdf.read_bytes().startswith(b"%PDF")
+        assert "giulia" in pdf.name and pdf.name.startswith("2026-0001")
+        runs = state.billing.ledger.runs(Month.parse(MONTH))
+        assert (runs[-1].step, runs[-1].by) == ("issue", "treasurer")
