@@ -202,6 +202,8 @@ class StatementStore(StoreBase):
                 net_cents=net_cents,
                 vat_bp=vat_bp,
             )
+            if not lines:
+                raise StatementStateError(f"{number} charges nothing: there is nothing to credit")
             summary = vat_summary(lines)
             revision = 1 + (
                 db.scalar(select(func.count()).where(StatementRow.credits_id == original.id)) or 0
