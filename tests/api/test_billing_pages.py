@@ -130,6 +130,11 @@ def test_an_admin_drafts_issues_and_credits_from_the_pages_and_the_run_log_says_
         -original.vat_cents,
         -original.total_cents,
     )
+    listed = api.client.get(f"/manage/statements?month={MONTH}&lang=en").text
+    assert f'Credited by <a href="/manage/statements/{note_id}">{note.number}</a>' in listed
+    credit_page = api.client.get(f"/manage/statements/{note_id}?lang=en").text
+    assert f'<a href="/manage/statements/{statement_id}">{original.number}</a>' in credit_page
+    assert "lathe broke mid-job" in credit_page and "-€112.20" in credit_page
     runs = api.state.billing.ledger.runs(Month.parse(MONTH))
     assert [(run.step, run.outcome, run.by) for run in runs] == [
         ("draft", "done", "treasurer"),
@@ -305,6 +310,7 @@ def test_the_review_page_shows_held_sessions_conflicts_and_dead_letters(sqlite_a
     page = api.client.get("/manage/review?lang=en").text
     assert f'data-held="{held_id}"' in page and "ghost" in page
     assert "Tornio" in page and "power cut" in page and "badged out" in page
+    assert "Giulia Rossi / Marco Bianchi" in page  # the two copies name different members
     assert "/machines/lathe-1/sessions" in page and "9 bytes" in page and "bad JSON" in page
 
     status, text = post(api, f"/manage/review/held/{held_id}/release", csrf)

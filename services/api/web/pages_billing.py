@@ -147,6 +147,15 @@ def _done(request: Request) -> str | None:
     return done if done in DONE else None
 
 
+def _credit_notes(statements: list[StoredStatement]) -> dict[str, list[StoredStatement]]:
+    """The credit notes among some statements, by the number of the statement each corrects."""
+    notes: dict[str, list[StoredStatement]] = {}
+    for statement in statements:
+        if statement.credits_number is not None:
+            notes.setdefault(statement.credits_number, []).append(statement)
+    return notes
+
+
 # --- a month's statements ---------------------------------------------------------------------
 
 
@@ -170,6 +179,7 @@ def manage_statements(
         previous_month=str(billed.previous()),
         next_month=str(billed.next()),
         statements=statements,
+        credited_by=_credit_notes(statements),
         drafts=sum(1 for s in statements if s.status is StatementStatus.DRAFT),
         is_admin=user.role is Role.ADMIN,
         done=_done(request),
@@ -214,6 +224,9 @@ def statement_page(
         return _refused(request, state, user, _missing(statement_id))
     session_ids = [line.session_id for line in statement.lines if line.session_id]
     lang = language_of(request).value
+    month = Month.parse(statement.month)
+    members = queries.statements(state, month, statement.member)
+    originals = [s for s in members if s.number and s.number == statement.credits_number]
     return render(
         request,
         state,
@@ -226,7 +239,9 @@ def statement_page(
             machine_names=state.machine_names(),
             end_reasons=queries.end_reasons(db, session_ids),
         ),
-        month_label=formats.month_name(Month.parse(statement.month), lang),
+        month_label=formats.month_name(month, lang),
+        original=originals[0] if originals else None,
+        credit_notes=_credit_notes(members).get(statement.number or "", []),
         is_admin=user.role is Role.ADMIN,
         can_send=state.billing.settings.smtp is not None,
         done=_done(request),
@@ -330,7 +345,7 @@ def statement_csv(
 
 
 @router.get("/manage/review", response_class=HTMLResponse)
-def manage_review(request: Request, state: StateDep, user: StaffPage) -> Response:
+def manage_review(request: Request, state: StateDep, db: DbDep, user: StaffPage) -> Response:
     """Staff: held sessions, conflicting copies and dead letters, with names and local times."""
     return render(
         request,
@@ -341,6 +356,7 @@ def manage_review(request: Request, state: StateDep, user: StaffPage) -> Respons
         conflicts=queries.session_conflicts(state),
         letters=queries.dead_letters(state),
         machine_names=state.machine_names(),
+        member_names={m.id: m.name for m in queries.members(db)},
         done=_done(request),
     )
 
