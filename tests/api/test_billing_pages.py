@@ -22,6 +22,7 @@ from harness.mosquitto import MosquittoServer
 from harness.ports import LOOPBACK, free_port
 from services.api.deps import SESSION_COOKIE
 from services.api.security import Role
+from services.billing.allocation import AllocationKey, CostPool
 from services.billing.months import Month
 from services.billing.settings import BillingSettings, SmtpSecurity, SmtpSettings
 from services.billing.tariffs import Tariff
@@ -214,6 +215,13 @@ def test_garbage_is_a_4xx_page_naming_the_field(sqlite_api: Api) -> None:
 
     assert refused("/manage/statements/drafts", month="2026-13") == (422, "month")
     assert refused("/manage/statements/drafts") == (422, "month")
+    assert refused("/manage/statements/drafts", month="9999-12") == (422, "month")
+    assert refused("/manage/statements/issue", month="0001-01") == (422, "month")
+    april = Month(2026, 4)  # a kWh bill in a month when nobody used a machine
+    api.state.billing.ledger.add_pool(
+        april, CostPool(name="Luce", total_cents=5_000, key=AllocationKey.KWH)
+    )
+    assert refused("/manage/statements/drafts", month=str(april)) == (409, "pool")
     assert refused("/manage/statements/999999/issue") == (404, "statement")
     assert refused(f"/manage/statements/{statement_id}/credit", reason="x") == (409, "statement")
     post(api, f"/manage/statements/{statement_id}/issue", csrf)

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import TypeAdapter, ValidationError
 
 from services.api import queries
 from services.api.deps import CSRF_HEADER, DbDep, Principal, StateDep
@@ -27,7 +28,12 @@ from services.api.web.i18n import language_of
 from services.api.web.render import page_month, render
 from services.api.web.statement_view import statement_view
 from services.billing import formats
-from services.billing.errors import BillingInputError, DeliveryError, StatementStateError
+from services.billing.errors import (
+    BillingInputError,
+    DeliveryError,
+    StatementStateError,
+    UnallocatablePoolError,
+)
 from services.billing.exports import lines_csv
 from services.billing.mailer import Mailer
 from services.billing.months import Month
@@ -43,6 +49,7 @@ HeldId = Annotated[str, Path(max_length=36, description="The held session's id")
 MAX_FORM_BYTES = 8192
 MAX_FORM_FIELDS = 16
 MAX_REASON_CHARS = 500
+_MONTH: TypeAdapter[str] = TypeAdapter(MonthText)
 
 # What a redirect back may say: `?done=` picks one of these phrases, anything else says nothing.
 DONE = frozenset(
@@ -95,9 +102,10 @@ def _admin(user: Principal) -> None:
 
 
 def _month_of(form: Mapping[str, str]) -> Month:
+    # The same rule as every month the api takes: YYYY-MM, in the years the ledger keeps.
     try:
-        return Month.parse(form.get("month", ""))
-    except BillingInputError as err:
+        return Month.parse(_MONTH.validate_python(form.get("month", "")))
+    except (ValidationError, BillingInputError) as err:
         raise RefusedError(422, "month", "give a month as YYYY-MM") from err
 
 
@@ -135,6 +143,8 @@ async def _act(
         return _refused(request, state, user, RefusedError(422, err.field, str(err)))
     except StatementStateError as err:
         return _refused(request, state, user, RefusedError(409, "statement", str(err)))
+    except UnallocatablePoolError as err:
+        return _refused(request, state, user, RefusedError(409, "pool", str(err)))
     except HeldSessionNotFoundError as err:
         return _refused(request, state, user, RefusedError(404, "session", str(err)))
     except DeliveryError as err:
