@@ -19,6 +19,7 @@ from services.api.floor import MachineLive
 from services.api.models import ApiUserRow
 from services.api.schemas.common import Id, Instant
 from services.api.schemas.floor import FloorPublic, MachineTile
+from services.api.schemas.review import SessionConflictPublic
 from services.api.state import ApiState
 from services.billing.allocation import CostPool
 from services.billing.errors import BillingError
@@ -29,9 +30,13 @@ from services.ledger import (
     AccessEntry,
     BadgeEventRow,
     CardRow,
+    DeadLetterRow,
+    HeldSessionRow,
     MachineRow,
     MemberRow,
     QualificationRow,
+    ReviewQueue,
+    SessionBook,
     SessionRow,
     members_behind,
 )
@@ -292,3 +297,35 @@ def costs_so_far(state: ApiState, month: Month, member_id: str) -> int | None:
         if computed_statement.member.id == member_id:
             return computed_statement.total_cents
     return 0
+
+
+# --- review -----------------------------------------------------------------------------------
+
+
+def review_queue(state: ApiState) -> ReviewQueue:
+    """The ledger's review queue: held sessions and conflicting copies."""
+    return ReviewQueue(state.engine, clock=state.clock)
+
+
+def held_sessions(state: ApiState) -> Sequence[HeldSessionRow]:
+    """Sessions held from billing and waiting for a decision, oldest first."""
+    return review_queue(state).held(site=state.settings.site)
+
+
+def session_conflicts(state: ApiState, limit: int = 100) -> list[SessionConflictPublic]:
+    """Conflicting copies of booked sessions, newest first, both bodies decoded."""
+    rows = review_queue(state).conflicts(site=state.settings.site, limit=limit)
+    return [SessionConflictPublic.model_validate(row) for row in rows]
+
+
+def dead_letters(state: ApiState, limit: int = 100) -> Sequence[DeadLetterRow]:
+    """Rejected messages not yet replayed, newest first."""
+    return SessionBook(state.engine).dead_letters(limit=limit)
+
+
+def end_reasons(db: Session, session_ids: Sequence[str]) -> dict[str, str]:
+    """Why each of some booked sessions ended, by session id."""
+    if not session_ids:
+        return {}
+    query = select(SessionRow.id, SessionRow.end_reason).where(SessionRow.id.in_(session_ids))
+    return {session_id: reason for session_id, reason in db.execute(query)}

@@ -381,11 +381,11 @@ def show_runs(
     ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
-    """The run log: every draft, issue and mail step and how it ended."""
+    """The run log: every draft, issue, mail and credit step, how it ended and who asked."""
     which = _month(month) if month else None
     with _billing(ledger, config) as billing:
         table = Table(title="billing runs")
-        for column in ("month", "step", "outcome", "started", "statements", "detail"):
+        for column in ("month", "step", "outcome", "started", "statements", "detail", "by"):
             table.add_column(column)
         for run in billing.ledger.runs(which):
             table.add_row(
@@ -395,6 +395,7 @@ def show_runs(
                 run.started_at.astimezone(billing.tz).strftime("%Y-%m-%d %H:%M"),
                 str(run.statements),
                 run.detail or "",
+                run.by or "",
             )
         Console().print(table)
 

@@ -226,6 +226,8 @@ class StatementLineRow(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(KEY_LEN))
     reference: Mapped[str | None] = mapped_column(String(NAME_LEN))
+    # The machine's name when the line was drafted: an issued line reads the same for good.
+    name: Mapped[str | None] = mapped_column(String(NAME_LEN))
     site: Mapped[str | None] = mapped_column(String(ID_LEN))
     machine: Mapped[str | None] = mapped_column(String(ID_LEN))
     session_id: Mapped[str | None] = mapped_column(String(SESSION_ID_LEN))
@@ -267,3 +269,5 @@ class BillingRunRow(Base):
     outcome: Mapped[str] = mapped_column(String(KEY_LEN))
     statements: Mapped[int] = mapped_column(Integer, default=0)
     detail: Mapped[str | None] = mapped_column(Text)
+    # The login that asked for the step; none for the scheduler and the command line.
+    by: Mapped[str | None] = mapped_column(String(NAME_LEN))

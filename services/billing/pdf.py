@@ -190,7 +190,7 @@ class _Render:
             return []
         sums: defaultdict[str, list[int]] = defaultdict(lambda: [0] * 6)
         for line in sessions:
-            row = sums[line.machine or ""]
+            row = sums[machine_name(line)]
             row[0] += 1
             row[1] += line.running_ms or 0
             row[2] += line.unlocked_ms or 0
@@ -234,7 +234,7 @@ class _Render:
             unit = METER_UNITS[meter]
             used = formats.quantity(line.quantity or 0, unit.base_per_unit, self.language)
             granted = formats.quantity(line.key_total or 0, unit.base_per_unit, self.language)
-            where = line.machine or "*"
+            where = machine_name(line) or "*"
             rows.append(
                 [
                     f"{self.say(Word.ALLOWANCE)} ({line.reference}, {where})",
@@ -337,7 +337,7 @@ class _Render:
                 [
                     formats.moment(line.started, self.tz) if line.started else "",
                     formats.moment(line.ended, self.tz) if line.ended else "",
-                    (line.machine or "") + _note_mark(line),
+                    machine_name(line) + _note_mark(line),
                     self.minutes(line.running_ms),
                     self.minutes(line.unlocked_ms),
                     self.kwh(line.energy_mwh),
@@ -362,6 +362,11 @@ class _Render:
             *self.totals(),
             *self.session_list(),
         ]
+
+
+def machine_name(line: Line) -> str:
+    """The machine as the line names it: its name when drafted, else (older lines) its id."""
+    return line.name or line.machine or ""
 
 
 def _note_mark(line: Line) -> str:

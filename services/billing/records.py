@@ -45,6 +45,8 @@ class Line:
     net_cents: int
     vat_bp: int = 0
     reference: str | None = None
+    # The machine's name as the registry had it when the line was drafted.
+    name: str | None = None
     site: str | None = None
     machine: str | None = None
     session_id: str | None = None

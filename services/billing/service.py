@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from services.billing.engine import MonthStatements, bill_month
-from services.billing.errors import BillingError, DeliveryError
+from services.billing.errors import BillingError, DeliveryError, StatementStateError
 from services.billing.mailer import Mailer
 from services.billing.months import Month, zone
 from services.billing.pdf import statement_pdf
 from services.billing.progress import progress
-from services.billing.records import StoredStatement
+from services.billing.records import StatementKind, StatementStatus, StoredStatement
 from services.billing.settings import BillingSettings
 from services.billing.store import BillingLedger, DraftResult
 
@@ -57,9 +57,9 @@ class Billing:
         with progress(f"billing {month}", len(inputs.sessions), terminal=self._terminal) as step:
             return bill_month(inputs, progress=step)
 
-    def make_drafts(self, month: Month) -> DraftResult:
-        """Compute the month and replace its drafts, logged as one run step."""
-        run = self.ledger.start_run(month, Step.DRAFT)
+    def make_drafts(self, month: Month, *, by: str | None = None) -> DraftResult:
+        """Compute the month and replace its drafts, logged as one run step (with who asked)."""
+        run = self.ledger.start_run(month, Step.DRAFT, by=by)
         try:
             computed = self.compute(month)
             with progress(
@@ -80,13 +80,28 @@ class Billing:
         self.ledger.finish_run(run, outcome="done", statements=result.made, detail=detail)
         return result
 
-    def issue(self, month: Month) -> list[str]:
+    def issue(self, month: Month, *, by: str | None = None) -> list[str]:
         """Issue the month's drafts in one transaction, logged as one run step."""
-        run = self.ledger.start_run(month, Step.ISSUE)
-        drafts, _issued, _oldest = self.ledger.month_state(month)
+        return self._issue(month, by=by, only=None)
+
+    def issue_statement(self, statement_id: int, *, by: str | None = None) -> str:
+        """Issue one draft, numbered next in the series, logged as a step of its month."""
+        draft = self.ledger.statement_by_id(statement_id)
+        if draft is None or draft.kind is not StatementKind.STATEMENT:
+            raise StatementStateError(f"no statement {statement_id} to issue")
+        if draft.status is not StatementStatus.DRAFT:
+            raise StatementStateError(f"{draft.number} is issued already")
+        numbers = self._issue(Month.parse(draft.month), by=by, only=statement_id)
+        if not numbers:  # made again or issued by someone else in between
+            raise StatementStateError(f"statement {statement_id} is no longer a draft")
+        return numbers[0]
+
+    def _issue(self, month: Month, *, by: str | None, only: int | None) -> list[str]:
+        run = self.ledger.start_run(month, Step.ISSUE, by=by)
+        drafts = 1 if only is not None else self.ledger.month_state(month)[0]
         try:
             with progress(f"issuing {month}", drafts, terminal=self._terminal) as step:
-                numbers = self.ledger.issue_month(month, tz=self.tz, progress=step)
+                numbers = self.ledger.issue_month(month, tz=self.tz, progress=step, only=only)
         except BillingError as err:
             self.ledger.finish_run(run, outcome="failed", detail=str(err))
             raise
@@ -101,10 +116,11 @@ class Billing:
         reason: str,
         net_cents: int | None = None,
         vat_bp: int | None = None,
+        by: str | None = None,
     ) -> StoredStatement:
         """Issue a credit note against an issued statement, logged as a step of its month."""
         original = self.ledger.statement(number)
-        run = self.ledger.start_run(Month.parse(original.month), Step.CREDIT)
+        run = self.ledger.start_run(Month.parse(original.month), Step.CREDIT, by=by)
         try:
             note = self.ledger.credit(
                 number, reason=reason, tz=self.tz, net_cents=net_cents, vat_bp=vat_bp
@@ -121,12 +137,31 @@ class Billing:
         """A stored statement as a PDF."""
         return statement_pdf(statement, workshop=self.settings.workshop, tz=self.tz)
 
-    def send(self, month: Month | None, mailer: Mailer) -> SendResult:
+    def send(self, month: Month | None, mailer: Mailer, *, by: str | None = None) -> SendResult:
         """E-mail every issued, unsent statement (of one month, or all) with its PDF."""
-        unsent = self.ledger.unsent(month)
+        return self._send(self.ledger.unsent(month), month, mailer, by=by)
+
+    def send_statement(self, statement_id: int, mailer: Mailer, *, by: str | None = None) -> str:
+        """E-mail one issued statement or credit note with its PDF, sent before or not."""
+        statement = self.ledger.statement_by_id(statement_id)
+        if statement is None or statement.status is not StatementStatus.ISSUED:
+            raise StatementStateError(f"statement {statement_id} is not issued: nothing to send")
+        result = self._send([statement], Month.parse(statement.month), mailer, by=by)
+        if result.failed:
+            raise DeliveryError(result.failed[0][1])
+        return result.sent[0]
+
+    def _send(
+        self,
+        unsent: list[StoredStatement],
+        month: Month | None,
+        mailer: Mailer,
+        *,
+        by: str | None,
+    ) -> SendResult:
         if not unsent:
             return SendResult((), ())
-        run = self.ledger.start_run(month or Month.parse(unsent[0].month), Step.MAIL)
+        run = self.ledger.start_run(month or Month.parse(unsent[0].month), Step.MAIL, by=by)
         sent: list[str] = []
         failed: list[tuple[str, str]] = []
         try:

@@ -113,8 +113,12 @@ def test_drafts_are_issued_numbered_credited_and_downloaded_as_pdf(api: Api) -> 
     assert note["kind"] == "credit_note" and note["credits_number"] in numbers
     assert note["net_cents"] == -1000
     # The api goes through billing's service: the credit note is a step in the month's run log.
-    steps = [(r.step, r.outcome) for r in api.state.billing.ledger.runs(Month.parse(MONTH))]
-    assert steps[-1] == ("credit", "done")
+    steps = [(r.step, r.outcome, r.by) for r in api.state.billing.ledger.runs(Month.parse(MONTH))]
+    assert steps == [
+        ("draft", "done", "coord"),
+        ("issue", "done", "admin"),
+        ("credit", "done", "admin"),
+    ]
 
 
 def test_an_issued_month_refuses_a_new_cost_pool_with_409(sqlite_api: Api) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,16 +13,10 @@ from harness.plugin import running_in_ci
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _checkout_root(repo_root: Path) -> Path:
-    """The main checkout: the repository itself, or the one a git worktree was added from."""
-    dot_git = repo_root / ".git"
-    if dot_git.is_file():  # a worktree: "gitdir: <main>/.git/worktrees/<name>"
-        gitdir = Path(dot_git.read_text(encoding="utf-8").removeprefix("gitdir:").strip())
-        return gitdir.parents[2]
-    return repo_root
-
-
-SCHEMA_DIR = _checkout_root(REPO_ROOT).parent / "shared" / "fatturapa"
+# The schema lives beside the repository (`../shared/fatturapa`); OFFICINA_FATTURAPA_DIR overrides.
+SCHEMA_DIR = Path(
+    os.environ.get("OFFICINA_FATTURAPA_DIR") or REPO_ROOT.parent / "shared" / "fatturapa"
+)
 SCHEMA = SCHEMA_DIR / "Schema_VFPR12_v1.2.3.xsd"
 XMLDSIG = SCHEMA_DIR / "xmldsig-core-schema.xsd"
 # The schema imports the W3C signature schema by URL; it is read from the copy beside it.

@@ -195,6 +195,8 @@ OUT_OF_RANGE_PAGES = [
     "/members/giulia/month?month=2026-00",
     "/manage/cost-pools?month=9999-12",
     "/manage/cost-pools?month=0001-01",
+    "/manage/statements?month=9999-12",
+    "/manage/statements?month=0001-01",
 ]
 
 

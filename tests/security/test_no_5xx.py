@@ -65,7 +65,12 @@ PAGES = sorted(
     for route in page_router.routes
     if isinstance(route, APIRoute) and "GET" in (route.methods or set())
 )
-PATH_VALUES = {"machine": "lathe-1", "member": "giulia", "pseudonym": "p-0123456789abcdef"}
+PATH_VALUES = {
+    "machine": "lathe-1",
+    "member": "giulia",
+    "pseudonym": "p-0123456789abcdef",
+    "statement_id": "1",
+}
 QUERY_NAMES = ("date", "month", "next", "lang", "since", "page", "id")
 HOSTILE_VALUES = (
     "",

@@ -39,6 +39,8 @@ STAFF_PAGES = (
     "/manage/cards",
     "/manage/qualifications",
     "/manage/cost-pools?month=2026-03",
+    "/manage/statements?month=2026-03",
+    "/manage/review",
 )
 
 

@@ -78,7 +78,7 @@ def list_statements(
 @router.post("/drafts")
 def make_drafts(body: MonthRequest, staff: StaffUser, state: StateDep) -> DraftsPublic:
     """Compute the month from the ledger and replace its drafts; issued statements stay."""
-    result = state.billing.make_drafts(Month.parse(body.month))
+    result = state.billing.make_drafts(Month.parse(body.month), by=staff.username)
     return DraftsPublic(
         made=result.made,
         replaced=result.replaced,
@@ -90,7 +90,7 @@ def make_drafts(body: MonthRequest, staff: StaffUser, state: StateDep) -> Drafts
 @router.post("/issue")
 def issue_month(body: MonthRequest, admin: AdminUser, state: StateDep) -> IssuedPublic:
     """Issue every draft of the month: numbered `YYYY/NNNN` with no gaps, never changed again."""
-    return IssuedPublic(numbers=state.billing.issue(Month.parse(body.month)))
+    return IssuedPublic(numbers=state.billing.issue(Month.parse(body.month), by=admin.username))
 
 
 @router.get("/{statement_id}", responses={403: {"description": "Another member's statement"}})
@@ -119,6 +119,7 @@ def credit_note(
         reason=body.reason,
         net_cents=None if body.net is None else parse_cents(body.net, "net"),
         vat_bp=None if body.vat is None else parse_vat_bp(body.vat, "vat"),
+        by=admin.username,
     )
     return statement_public(note)
 

@@ -23,16 +23,17 @@ class RunRecord:
     finished_at: datetime | None
     statements: int
     detail: str | None
+    by: str | None = None
 
 
 class RunLog(StoreBase):
     """Writes and reads `billing_runs`."""
 
-    def start_run(self, month: Month, step: str) -> int:
-        """Log that a step of a month's run began; returns its id."""
+    def start_run(self, month: Month, step: str, *, by: str | None = None) -> int:
+        """Log that a step of a month's run began, and who asked for it; returns its id."""
         with self._transaction("run log") as db:
             row = BillingRunRow(
-                month=str(month), step=step, started_at=self._clock(), outcome="running"
+                month=str(month), step=step, started_at=self._clock(), outcome="running", by=by
             )
             db.add(row)
             db.flush()
@@ -69,6 +70,7 @@ class RunLog(StoreBase):
                     row.finished_at,
                     row.statements,
                     row.detail,
+                    row.by,
                 )
                 for row in db.scalars(query)
             ]

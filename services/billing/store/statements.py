@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from services.billing.records import (
 )
 from services.billing.store.base import Progress, StoreBase, no_progress
 from services.billing.store.numbering import by_number, lock_counter, take_numbers
+from services.ledger.models import MachineRow
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class StatementStore(StoreBase):
                 StatementRow.status == StatementStatus.ISSUED.value,
             )
             issued = {member: net for member, net in db.execute(issued_query)}
+            names = _machine_names(db)
             differ: list[str] = []
             made = 0
             for statement in computed.statements:
@@ -114,7 +116,7 @@ class StatementStore(StoreBase):
                 ).scalar_one()
                 rows = [
                     {"statement_id": statement_id, "position": n, **line_values(line)}
-                    for n, line in enumerate(lines_of(statement), start=1)
+                    for n, line in enumerate(_named(lines_of(statement), names), start=1)
                 ]
                 if rows:
                     db.execute(insert(LINES), rows)
@@ -130,9 +132,14 @@ class StatementStore(StoreBase):
         return DraftResult(made, cast(Any, replaced).rowcount or 0, len(issued), tuple(differ))
 
     def issue_month(
-        self, month: Month, *, tz: ZoneInfo, progress: Progress = no_progress
+        self,
+        month: Month,
+        *,
+        tz: ZoneInfo,
+        progress: Progress = no_progress,
+        only: int | None = None,
     ) -> list[str]:
-        """Issue every draft of a month, numbered in member order; returns the numbers given."""
+        """Issue every draft of a month (or the one draft `only`), numbered in member order."""
         now = self._clock()
         year = now.astimezone(tz).year
         with self._transaction(f"issue {month}") as db:
@@ -147,6 +154,8 @@ class StatementStore(StoreBase):
                 .order_by(StatementRow.member)
                 .with_for_update()
             )
+            if only is not None:
+                query = query.where(StatementRow.id == only)
             drafts = list(db.scalars(query))
             if not drafts:
                 return []
@@ -193,6 +202,8 @@ class StatementStore(StoreBase):
                 net_cents=net_cents,
                 vat_bp=vat_bp,
             )
+            if not lines:
+                raise StatementStateError(f"{number} charges nothing: there is nothing to credit")
             summary = vat_summary(lines)
             revision = 1 + (
                 db.scalar(select(func.count()).where(StatementRow.credits_id == original.id)) or 0
@@ -325,6 +336,25 @@ def issued_count(db: Session, month: Month) -> int:
         )
         or 0
     )
+
+
+def _machine_names(db: Session) -> dict[tuple[str, str], str]:
+    return {
+        (site, machine): name
+        for site, machine, name in db.execute(
+            select(MachineRow.site, MachineRow.id, MachineRow.name)
+        )
+    }
+
+
+def _named(lines: list[Line], names: dict[tuple[str, str], str]) -> list[Line]:
+    """Lines with their machine's name as the registry has it now, kept from then on."""
+    return [
+        replace(line, name=names.get((line.site, line.machine)))
+        if line.site is not None and line.machine is not None
+        else line
+        for line in lines
+    ]
 
 
 def _line_rows(db: Session, statement_id: int) -> Sequence[StatementLineRow]:
