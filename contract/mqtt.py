@@ -189,7 +189,7 @@ def describe_connect_error(options: BrokerOptions, err: OSError) -> MqttConnectE
     if isinstance(err, ssl.SSLError):
         return MqttConnectError(f"broker {options.address}: TLS handshake failed ({err})")
     if isinstance(err, ConnectionRefusedError):
-        return MqttConnectError(f"broker {options.address} refused the connection (not running?)")
+        return MqttConnectError(f"broker {options.address}: connection refused (is it running?)")
     return MqttConnectError(f"cannot reach broker {options.address}: {err}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 import shlex
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from contract.mqtt import BrokerOptions, make_client
 from harness.mosquitto import MosquittoServer
 from harness.plugin import MosquittoFactory
 from harness.ports import LOOPBACK, free_port
@@ -174,3 +176,20 @@ def test_the_billing_example_loads_and_names_every_setting() -> None:
         for setting in dataclasses.fields(table):
             key = rf"^#? ?{setting.name} = |^\[billing\.{setting.name}\]$"
             assert re.search(key, text, flags=re.MULTILINE), setting.name
+
+
+def test_a_broker_that_is_down_is_logged_as_connection_refused(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Every server connects through the one MQTT layer, which logs why an attempt failed.
+    options = BrokerOptions.from_url(f"mqtt://api:secret-password@{LOOPBACK}:{free_port()}")
+    client = make_client(options, fallback_client_id="readme")
+    with caplog.at_level(logging.WARNING, logger="contract.mqtt"):
+        client.connect_in_background()
+        try:
+            eventually(lambda: client.connect_error is not None, what="a failed connect")
+        finally:
+            client.loop_stop()
+    told = " ".join(record.getMessage() for record in caplog.records)
+    assert f"broker {options.address}: connection refused" in told
+    assert "secret-password" not in told
