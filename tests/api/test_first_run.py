@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from harness.mosquitto import MosquittoServer
 from services.api.security import Role
 from services.api.settings import ApiSettings
+from tests.api.chromium import Chromium
 from tests.api.conftest import (
     PASSWORD,
     ServedApi,
@@ -21,7 +23,8 @@ from tests.api.conftest import (
 )
 
 ADMIN = "ada"
-ADMIN_PASSWORD = "first admin's long password"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ADMIN_PASSWORD = "the first admin, a long password"
 
 
 @pytest.fixture
@@ -115,3 +118,27 @@ def test_setup_attempts_are_rate_limited(fresh_api: ServedApi) -> None:
         ]
         assert answers == [422] * 5 + [429]
         assert browser.post("/setup", json=_form(), headers=headers).status_code == 429
+
+
+def test_the_first_admin_is_made_in_a_browser_then_logs_in(
+    fresh_api: ServedApi, tmp_path: Path
+) -> None:
+    with Chromium(profile=tmp_path / "chromium") as browser:
+        browser.open(f"{fresh_api.url}/login")
+        browser.evaluate("document.querySelector('a[href=\"/setup\"]').click()")
+        browser.wait_for("location.pathname === '/setup' && document.readyState === 'complete'")
+        browser.screenshot(ARTIFACTS / "first-run-setup.png")
+        browser.evaluate(
+            "(() => { const form = document.getElementById('setup');"
+            f" form.username.value = '{ADMIN}';"
+            f" form.password.value = form.password_again.value = '{ADMIN_PASSWORD}';"
+            " form.requestSubmit(); })()"
+        )
+        browser.wait_for("location.pathname === '/login' && document.readyState === 'complete'")
+        assert not browser.evaluate("Boolean(document.querySelector('a[href=\"/setup\"]'))")
+        browser.evaluate(
+            "(() => { const form = document.getElementById('login');"
+            f" form.username.value = '{ADMIN}'; form.password.value = '{ADMIN_PASSWORD}';"
+            " form.requestSubmit(); })()"
+        )
+        browser.wait_for("location.pathname === '/' || location.pathname === '/floor'")
