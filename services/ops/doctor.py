@@ -212,10 +212,8 @@ def check_influx(url: str | None, database: str, token: str | None) -> Finding:
     except InfluxError as err:
         return Finding(check, fix=str(err))
     shown = {
-        str(row[0]): (str(row[1]), bool(row[-1]))
-        for result in results
-        for series in result.get("series") or []  # type: ignore[attr-defined]
-        for row in series.get("values") or []
+        str(row.get("name")): (str(row.get("duration")), bool(row.get("default")))
+        for row in _rows(results)
     }
     wrong = [
         policy.name
@@ -229,6 +227,19 @@ def check_influx(url: str | None, database: str, token: str | None) -> Finding:
             "run `officina ingest influx-setup`",
         )
     return Finding(check, seen=f"reachable, retention policies of {database} in place")
+
+
+def _rows(results: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The rows of InfluxQL results as dicts by column name."""
+    rows = []
+    for result in results:
+        series_list = result.get("series")
+        for series in series_list if isinstance(series_list, list) else []:
+            columns = [str(column) for column in series.get("columns", [])]
+            rows += [
+                dict(zip(columns, values, strict=False)) for values in series.get("values", [])
+            ]
+    return rows
 
 
 def check_secrets(secrets: Mapping[str, str]) -> list[Finding]:

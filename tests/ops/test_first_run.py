@@ -11,9 +11,13 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from harness.influxdb import InfluxDatabase
 from harness.mosquitto import MosquittoServer
 from harness.plugin import MosquittoFactory
+from harness.ports import free_port
 from officina.cli import app
+from services.influx import InfluxClient, InfluxSettings
+from services.influx.setup import apply
 from services.ledger import MachineRow
 from services.ledger.db import make_engine, migrate
 from services.ops.init import read_env
@@ -167,3 +171,19 @@ def test_doctor_flags_a_default_secret(tmp_path: Path) -> None:
     assert _line(output, "secret OFFICINA_PSEUDONYM_KEY").startswith("ok ")
     short = _doctor(env={"OFFICINA_API_SECRET": "short"})[1]
     assert "at least 32 characters" in _line(short, "secret OFFICINA_API_SECRET")
+
+
+def test_doctor_checks_influxdbs_retention_policies(influx_db: InfluxDatabase) -> None:
+    where = ["--influx-url", influx_db.url, "--influx-db", influx_db.database]
+    code, output = _doctor(*where)
+    assert code == 1
+    assert "run `officina ingest influx-setup`" in _line(output, "influxdb")
+    with InfluxClient(InfluxSettings(url=influx_db.url, database=influx_db.database)) as client:
+        apply(client)
+    assert _line(_doctor(*where)[1], "influxdb").startswith("ok ")
+
+
+def test_doctor_names_an_influxdb_that_is_not_there() -> None:
+    code, output = _doctor("--influx-url", f"http://127.0.0.1:{free_port()}")
+    assert code == 1
+    assert _line(output, "influxdb").startswith("FIX")
