@@ -1,4 +1,4 @@
-"""`officina broker-acl`, `officina init`, `officina backup` and `officina restore`."""
+"""`officina broker-acl`, `init`, `doctor`, `backup` and `restore`: running the server."""
 
 from __future__ import annotations
 

@@ -142,3 +142,12 @@ def test_the_first_admin_is_made_in_a_browser_then_logs_in(
             " form.requestSubmit(); })()"
         )
         browser.wait_for("location.pathname === '/' || location.pathname === '/floor'")
+
+
+def test_setup_is_not_offered_when_the_loopback_peer_is_a_trusted_proxy(
+    sqlite_url: str, mosquitto: MosquittoServer, site: str
+) -> None:
+    settings = make_settings(sqlite_url, mosquitto, site, trusted_proxies=("127.0.0.0/8",))
+    with served_api(settings) as behind_proxy, httpx.Client(base_url=behind_proxy.url) as browser:
+        assert browser.get("/setup", follow_redirects=False).status_code == 303
+        assert browser.post("/setup", json=_form()).status_code == 404

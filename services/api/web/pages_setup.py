@@ -15,12 +15,13 @@ import hmac
 import math
 import secrets
 import threading
-from ipaddress import ip_address
+from ipaddress import ip_address, ip_network
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from services.api.accounts import MAX_PASSWORD_LEN, AccountError
 from services.api.clients import client_address
@@ -59,11 +60,15 @@ def from_this_machine(request: Request, state: ApiState) -> bool:
     except ValueError:
         return False
     forwarded = any(request.headers.get(name) for name in FORWARDING_HEADERS)
-    through_proxy = client_address(request, state.settings.trusted_proxies) != peer
-    return loopback and not forwarded and not through_proxy
+    # A trusted proxy on this machine speaks for visitors elsewhere.
+    proxy = any(
+        ip_address(peer) in ip_network(network, strict=False)
+        for network in state.settings.trusted_proxies
+    )
+    return loopback and not forwarded and not proxy
 
 
-def first_run_offered(request: Request, state: ApiState, db: DbDep) -> bool:
+def first_run_offered(request: Request, state: ApiState, db: Session) -> bool:
     """Whether this visitor is offered the first admin: nobody can log in, and they are local."""
     return from_this_machine(request, state) and not has_logins(db)
 
