@@ -21,6 +21,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from services.api.accounts import MAX_PASSWORD_LEN, AccountError
@@ -70,7 +71,13 @@ def from_this_machine(request: Request, state: ApiState) -> bool:
 
 def first_run_offered(request: Request, state: ApiState, db: Session) -> bool:
     """Whether this visitor is offered the first admin: nobody can log in, and they are local."""
-    return from_this_machine(request, state) and not has_logins(db)
+    if not from_this_machine(request, state):
+        return False
+    try:
+        return not has_logins(db)
+    except SQLAlchemyError:
+        # The ledger is away: the login form still shows; nothing is offered until it is back.
+        return False
 
 
 def _form_token(nonce: str, secret: str) -> str:
