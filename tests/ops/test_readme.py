@@ -30,7 +30,9 @@ from services.billing.settings import (
     Workshop,
     load_settings,
 )
+from services.ingest import Ingest
 from services.ops.init import read_env
+from tests.ingest.running import ingest_settings
 from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,3 +195,21 @@ def test_a_broker_that_is_down_is_logged_as_connection_refused(
     told = " ".join(record.getMessage() for record in caplog.records)
     assert f"broker {options.address}: connection refused" in told
     assert "secret-password" not in told
+
+
+def test_ingest_logs_a_refused_login_in_words_with_its_broker_and_ledger(
+    mosquitto_factory: MosquittoFactory, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = mosquitto_factory(users={"ingest": "ingest's broker password"})
+    settings = ingest_settings(broker, sqlite_url)
+    wrong = dataclasses.replace(
+        settings,
+        broker=settings.broker.but(username="ingest", password="not-the-password"),
+    )
+    with caplog.at_level(logging.INFO, logger="services.ingest"), Ingest(wrong):
+        eventually(
+            lambda: "refused ingest: not authorised" in caplog.text, what="the refusal logged"
+        )
+    assert f"ledger {sqlite_url}" in caplog.text
+    assert f"connecting to {wrong.broker.url}" in caplog.text
+    assert "not-the-password" not in caplog.text
