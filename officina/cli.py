@@ -37,7 +37,7 @@ app.command("restore")(ops.restore_command)
 
 
 # The long-running commands say where they are (address, broker, ledger) unless told otherwise.
-DAEMON_GROUPS = frozenset({"api", "ingest", "statements", "gateway"})
+DAEMON_GROUPS = frozenset({"api", "ingest", "statements"})
 
 
 def _show_version(wanted: bool) -> None:

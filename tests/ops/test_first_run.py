@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
@@ -187,3 +188,19 @@ def test_doctor_names_an_influxdb_that_is_not_there() -> None:
     code, output = _doctor("--influx-url", f"http://127.0.0.1:{free_port()}")
     assert code == 1
     assert _line(output, "influxdb").startswith("FIX")
+
+
+def test_the_servers_log_at_info_and_other_commands_at_warning() -> None:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        runner.invoke(app, ["api", "run", "--help"])
+        assert root.level == logging.INFO
+        runner.invoke(app, ["broker-acl", "--help"])
+        assert root.level == logging.WARNING
+        runner.invoke(app, ["--log-level", "debug", "api", "run", "--help"])
+        assert root.level == logging.DEBUG
+    finally:
+        # The command set up logging for the whole process: the other tests get theirs back.
+        root.handlers[:] = handlers
+        root.setLevel(level)
