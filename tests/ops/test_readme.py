@@ -86,13 +86,14 @@ def running(command: list[str], *, cwd: Path, env: Mapping[str, str]) -> Iterato
         process.wait(timeout=20)
 
 
-def _cli_environment(workdir: Path) -> dict[str, str | None]:
+def _cli_environment(workdir: Path, broker: str) -> dict[str, str | None]:
     """For a command run in this process: officina's settings only as the README sets them."""
     unset: dict[str, str | None] = {
         name: None for name in os.environ if name.startswith("OFFICINA_")
     }
     dotenv = workdir / ".env"
-    return unset | (dict(read_env(dotenv)) if dotenv.exists() else {})
+    told = dict(read_env(dotenv)) if dotenv.exists() else {}
+    return unset | {"OFFICINA_BROKER": broker} | told
 
 
 def test_readme_server_commands_run_as_written(
@@ -104,6 +105,7 @@ def test_readme_server_commands_run_as_written(
         ["officina", "--version"],
         ["officina", "init"],
         ["officina", "init"],
+        ["officina", "doctor"],
         ["officina", "api"],
     ]
     *short, serve = commands
@@ -111,7 +113,7 @@ def test_readme_server_commands_run_as_written(
     for words in short:
         # In this process, to spare a slow start per command; the server runs as its own.
         done = CliRunner().invoke(
-            app, words[1:], env=_cli_environment(tmp_path), input=ADMIN_PASSWORD + "\n"
+            app, words[1:], env=_cli_environment(tmp_path, broker), input=ADMIN_PASSWORD + "\n"
         )
         assert done.exit_code == 0, f"{shlex.join(words)}: {done.output}"
     assert read_env(tmp_path / ".env")["OFFICINA_SITE"] == "officina-nord"
