@@ -110,7 +110,7 @@ def check_broker(options: BrokerOptions, *, timeout_s: float) -> Finding:
         answers.append(reason)
         answered.set()
 
-    # An id of its own, so the check never takes over a server's session on the broker.
+    # An id of its own, so the check never takes a server's place on the broker.
     client = make_client(options.but(client_id=CLIENT_ID), fallback_client_id=CLIENT_ID)
     client.on_connect = on_connect
     try:
