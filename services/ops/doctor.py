@@ -151,7 +151,7 @@ def check_ledger(url: str, *, silent_after: timedelta, now: datetime) -> list[Fi
         try:
             current, head = schema_revisions(engine)
         except LedgerError as err:
-            return [Finding(check, fix=f"unreachable: {err.__cause__ or err}")]
+            return [Finding(check, fix=f"unreachable: {_one_line(err)}")]
         if current is None:
             return [Finding(check, fix=f"reachable, but it has no tables yet: {MIGRATE}")]
         if current != head:
@@ -163,6 +163,13 @@ def check_ledger(url: str, *, silent_after: timedelta, now: datetime) -> list[Fi
         return [Finding(check, seen=f"reachable, migrated to head ({head})"), *gateways]
     finally:
         engine.dispose()
+
+
+def _one_line(err: LedgerError) -> str:
+    """The database driver's own words, on one line."""
+    cause = err.__cause__
+    said = getattr(cause, "orig", None) or cause or err
+    return " ".join(str(said).split())
 
 
 def check_gateways(engine: Engine, *, silent_after: timedelta, now: datetime) -> list[Finding]:

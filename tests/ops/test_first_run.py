@@ -204,3 +204,13 @@ def test_the_servers_log_at_info_and_other_commands_at_warning() -> None:
         # The command set up logging for the whole process: the other tests get theirs back.
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+def test_doctor_names_a_ledger_it_cannot_reach_without_its_password() -> None:
+    url = f"postgresql+psycopg://officina:ledger-password@127.0.0.1:{free_port()}/officina"
+    code, output = _doctor("--ledger", url)
+    assert code == 1
+    line = _line(output, "ledger")
+    assert "unreachable" in line
+    assert "refused" in line.lower()
+    assert "ledger-password" not in output
