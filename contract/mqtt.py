@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 log = logging.getLogger(__name__)
 
@@ -188,8 +189,13 @@ def describe_connect_error(options: BrokerOptions, err: OSError) -> MqttConnectE
     if isinstance(err, ssl.SSLError):
         return MqttConnectError(f"broker {options.address}: TLS handshake failed ({err})")
     if isinstance(err, ConnectionRefusedError):
-        return MqttConnectError(f"broker {options.address} refused the connection (not running?)")
+        return MqttConnectError(f"broker {options.address}: connection refused (is it running?)")
     return MqttConnectError(f"cannot reach broker {options.address}: {err}")
+
+
+def connack_words(reason: ReasonCode) -> str:
+    """The broker's answer to a connect in plain words: `not authorised`, `server unavailable`."""
+    return str(reason).lower().replace("authorized", "authorised")
 
 
 class BrokerClient(mqtt.Client):

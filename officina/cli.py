@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from importlib import metadata
 from typing import Annotated
 
 import typer
@@ -30,17 +31,48 @@ app.add_typer(billing_app, name="billing")
 app.command()(demo)
 app.command("broker-acl")(ops.broker_acl)
 app.command("init")(ops.init)
+app.command("doctor")(ops.doctor_command)
 app.command("backup")(ops.backup_command)
 app.command("restore")(ops.restore_command)
 
 
+# The long-running commands say where they are (address, broker, ledger) unless told otherwise.
+DAEMON_GROUPS = frozenset({"api", "ingest", "statements"})
+
+
+def _show_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"officina {_installed_version()}")
+        raise typer.Exit
+
+
+def _installed_version() -> str:
+    try:
+        return metadata.version("officina")
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
 @app.callback()
 def main(
+    ctx: typer.Context,
     log_level: Annotated[
-        str, typer.Option("--log-level", help="debug, info, warning or error.")
-    ] = "warning",
+        str | None,
+        typer.Option(
+            "--log-level",
+            help="debug, info, warning or error (info for the servers, else warning).",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Set up logging for whichever sub-command runs."""
+    if log_level is None:
+        log_level = "info" if ctx.invoked_subcommand in DAEMON_GROUPS else "warning"
     level = logging.getLevelName(log_level.upper())
     if not isinstance(level, int):
         raise typer.BadParameter(f"--log-level: unknown level {log_level!r}")

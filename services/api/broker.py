@@ -12,7 +12,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from contract import ContractError, Message, decode_message
-from contract.mqtt import MqttError, make_client
+from contract.mqtt import MqttError, connack_words, make_client
 from services.api.errors import BrokerError
 from services.api.settings import DEFAULT_CLIENT_ID, ApiSettings
 
@@ -108,7 +108,9 @@ class BrokerLink:
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
     ) -> None:
         if reason.is_failure:
-            log.error("broker refused the api: %s", reason)
+            log.error(
+                "broker %s refused the api: %s", self._settings.broker.url, connack_words(reason)
+            )
             return
         log.info("api connected to the broker")
         if not self._subscriptions:

@@ -40,6 +40,7 @@ from services.cli_options import (
     refused,
 )
 from services.ledger import LedgerError, MemberRow, open_ledger
+from services.ledger.db import shown_url
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,14 @@ def run(
         )
     except SettingsError as err:
         raise refused(str(err)) from err
-    log.info("api for site %s on http://%s:%d", site, host, port)
+    log.info(
+        "api for site %s on http://%s:%d, broker %s, ledger %s",
+        site,
+        host,
+        port,
+        options.url,
+        shown_url(ledger),
+    )
     uvicorn.run(
         create_app(settings),
         host=host,

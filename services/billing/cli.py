@@ -53,6 +53,7 @@ from services.cli_options import (
 )
 from services.influx import InfluxClient, InfluxSettings, InfluxSettingsError
 from services.ledger import LedgerError, member_pseudonym
+from services.ledger.db import shown_url
 from services.ledger.pseudonyms import pseudonym_key_problems
 
 log = logging.getLogger(__name__)
@@ -372,6 +373,7 @@ def schedule_statements(
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
+        log.info("statement scheduler on ledger %s", shown_url(ledger))
         scheduler.run(stop, heartbeat=heartbeat)
 
 

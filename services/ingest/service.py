@@ -22,7 +22,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from contract import GatewayTopic, MachineTopic
-from contract.mqtt import MqttError, MqttProtocol, make_client
+from contract.mqtt import MqttError, MqttProtocol, connack_words, make_client
 from services.influx import InfluxClient
 from services.ingest.booker import Booker
 from services.ingest.counters import Counters
@@ -32,6 +32,7 @@ from services.ingest.metrics import BATCH_SECONDS_BUCKETS, Histogram, IngestMetr
 from services.ingest.mqtt_client import IngestClient
 from services.ingest.settings import DEFAULT_CLIENT_ID, IngestSettings
 from services.ledger import SessionBook
+from services.ledger.db import shown_url
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,12 @@ class Ingest:
         except MqttError as err:
             self.stop()
             raise IngestError(str(err)) from err
-        log.info("ingest connecting to %s as %s", settings.broker.url, settings.client_id)
+        log.info(
+            "ingest connecting to %s as %s, ledger %s",
+            settings.broker.url,
+            settings.client_id,
+            shown_url(settings.ledger_url),
+        )
 
     def wait_connected(self, timeout: float = 10.0) -> None:
         """Block until connected and subscribed; raise NotConnectedError after timeout seconds."""
@@ -247,7 +253,11 @@ class Ingest:
         _properties: Properties | None,
     ) -> None:
         if reason_code.is_failure:
-            log.error("broker refused ingest: %s", reason_code)
+            log.error(
+                "broker %s refused ingest: %s",
+                self.settings.broker.url,
+                connack_words(reason_code),
+            )
             return
         self._generation += 1
         self._connected.set()

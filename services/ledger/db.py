@@ -20,6 +20,8 @@ from urllib.parse import urlparse
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
@@ -51,6 +53,14 @@ def make_engine(url: str) -> Engine:
     elif engine.dialect.driver == "psycopg":
         event.listen(engine, "connect", lambda conn, _record: _send_lists_binary(conn))
     return engine
+
+
+def shown_url(url: str) -> str:
+    """The ledger URL without its password, for logs; the text as given when it does not parse."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(unparsable ledger url)"
 
 
 def _send_lists_binary(dbapi_connection: Any) -> None:
@@ -151,6 +161,17 @@ def _run_alembic(engine: Engine, step: Callable[[Config, str], None], revision: 
             step(config, revision)
     except SQLAlchemyError as err:
         raise MigrationError(f"could not migrate the ledger to {revision}: {err}") from err
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str | None]:
+    """The ledger's schema revision now (None: never migrated) and the head it should be at."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as err:
+        raise LedgerError(f"cannot read the ledger at {shown_url(str(engine.url))}: {err}") from err
+    return current, head
 
 
 def open_ledger(url: str) -> Engine:

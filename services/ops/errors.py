@@ -17,3 +17,11 @@ class InitError(OpsError):
 
 class BackupError(OpsError):
     """A backup could not be made, or an archive could not be restored."""
+
+
+class FirstAdminError(OpsError):
+    """The first admin login could not be made: the ledger is away, or the site has an admin."""
+
+
+class DoctorError(OpsError):
+    """A check of the site could not run at all."""

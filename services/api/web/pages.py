@@ -30,6 +30,7 @@ from services.api.web.access import (
 )
 from services.api.web.i18n import language_of, words
 from services.api.web.pages_charts import usage_charts
+from services.api.web.pages_setup import first_run_offered
 from services.api.web.redirects import local_path
 from services.api.web.render import page_month, page_today, render
 from services.billing import formats
@@ -63,9 +64,16 @@ def home(user: PageUser) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, state: StateDep, next: str = "/") -> Response:
-    """The login form."""
-    return render(request, state, "login.html", None, next=local_path(next))
+def login_page(request: Request, state: StateDep, db: DbDep, next: str = "/") -> Response:
+    """The login form; on a site nobody can log in to yet, a local visitor is offered /setup."""
+    return render(
+        request,
+        state,
+        "login.html",
+        None,
+        next=local_path(next),
+        first_run=first_run_offered(request, state, db),
+    )
 
 
 @router.get("/floor", response_class=HTMLResponse)
