@@ -7,7 +7,13 @@ from enum import StrEnum
 
 from fastapi import Request
 
-from services.api.web import words_billing, words_charts, words_registry, words_setup
+from services.api.web import (
+    words_billing,
+    words_charts,
+    words_fiscal,
+    words_registry,
+    words_setup,
+)
 
 LANG_COOKIE = "officina_lang"
 
@@ -114,6 +120,7 @@ _AREAS = (
     words_billing.WORDS,
     words_setup.WORDS,
     words_charts.WORDS,
+    words_fiscal.WORDS,
 )
 
 

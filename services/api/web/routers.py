@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.api.web import pages, pages_billing, pages_charts, pages_registry, pages_setup
+from services.api.web import (
+    pages,
+    pages_billing,
+    pages_charts,
+    pages_fiscal,
+    pages_registry,
+    pages_setup,
+)
 
 PAGE_ROUTERS: tuple[APIRouter, ...] = (
     pages.router,
@@ -12,4 +19,5 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     pages_billing.router,
     pages_setup.router,
     pages_charts.router,
+    pages_fiscal.router,
 )
