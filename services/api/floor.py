@@ -6,6 +6,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from contract import (
@@ -71,6 +72,7 @@ class Floor:
         self._amps: dict[str, deque[float]] = {}
         self._amps_dirty: set[str] = set()
         self._gateways: dict[str, bool] = {}
+        self._heard: dict[str, datetime] = {}
         self._listeners: list[FloorListener] = []
         # Erased members by id, with the erased id a state naming them is shown under instead.
         self._erased: dict[str, str] = {}
@@ -88,6 +90,11 @@ class Floor:
         """One machine; an unheard-of machine is returned empty (offline)."""
         with self._lock:
             return self._machines.get(machine, MachineLive(machine))
+
+    def gateway_heard(self, gateway: str) -> datetime | None:
+        """When the gateway last said it was online or offline; None if never since start."""
+        with self._lock:
+            return self._heard.get(gateway)
 
     def sparkline(self, machine: str) -> tuple[float, ...]:
         """The machine's recent amps, oldest first."""
@@ -174,6 +181,7 @@ class Floor:
         online = status.status is GatewayStatusValue.ONLINE
         with self._lock:
             self._gateways[gateway] = online
+            self._heard[gateway] = datetime.fromtimestamp(status.ts / 1000, UTC)
             named = set(status.machines)
             # An offline last will names no machines: it covers those the gateway last ran.
             if not named:

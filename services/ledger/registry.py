@@ -170,6 +170,16 @@ class Registry:
             row.rated_w = spec.rated_w
             return row
 
+    def retire_machine(self, site: str, machine: str) -> MachineRow:
+        """Mark a machine retired (sold, scrapped); its sessions and bills stay as they were."""
+        with self._transaction(f"retire machine {site}/{machine}") as db:
+            row = db.get(MachineRow, (site, machine))
+            if row is None:
+                raise RegistryError("machine", f"{site}/{machine} is not a registered machine")
+            if row.retired_at is None:
+                row.retired_at = self._clock()
+            return row
+
     def machine(self, site: str, machine: str) -> MachineRow | None:
         """One machine, if registered."""
         with self._transaction("read a machine") as db:

@@ -58,6 +58,16 @@ def save_machine(
     return MachinePublic.model_validate(row)
 
 
+@router.post("/{machine}/retire")
+def retire_machine(machine: MachineId, staff: StaffUser, state: StateDep) -> MachinePublic:
+    """Retire a machine: it leaves the floor's forms; its past sessions and bills stay."""
+    machine_or_404(state, machine)
+    row = state.registry.retire_machine(state.settings.site, machine)
+    state.names.forget()
+    state.acl.machines_changed([machine])
+    return MachinePublic.model_validate(row)
+
+
 @router.get("/{machine}/acl", responses={403: {"description": "Another gateway's machine"}})
 def read_acl(machine: MachineId, user: CurrentUser, state: StateDep) -> AclPublic:
     """The cards the machine grants now: for staff, and for the gateway that runs it."""

@@ -1,0 +1,83 @@
+// Registry pages: machines saved by id, a gateway's gateway.toml issued, prices in the page's language.
+"use strict";
+
+// "1.234,50" in Italian, "1,234.50" in English: the api takes "1234.50".
+function plainDecimal(text) {
+  const italian = document.documentElement.lang === "it";
+  const [group, decimal] = italian ? [".", ","] : [",", "."];
+  return text.trim().split(group).join("").replace(decimal, ".");
+}
+
+async function saveMachine(form) {
+  const body = formBody(form);
+  const machine = form.dataset.machine || body.id || "";
+  delete body.id;
+  await callApi("PUT", `/api/v1/machines/${encodeURIComponent(machine)}`, body);
+}
+
+async function addTariff(form) {
+  const body = formBody(form);
+  for (const field of form.querySelectorAll('[data-kind="decimal"]')) {
+    if (field.value !== "") body[field.name] = plainDecimal(field.value);
+  }
+  await callApi("POST", "/api/v1/tariffs", body);
+}
+
+async function issueGatewayConfig(form) {
+  const machines = [...form.querySelectorAll("[data-wiring]")].map((row) => {
+    const wiring = { machine: row.dataset.wiring };
+    for (const field of row.querySelectorAll("input, select")) {
+      wiring[field.name] = field.type === "number" ? Number(field.value) : field.value;
+    }
+    return wiring;
+  });
+  const spool = form.querySelector('[name="spool_path"]').value;
+  const response = await fetch(
+    `/api/v1/gateways/${encodeURIComponent(form.dataset.gatewayConfig)}/config`,
+    {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+      body: JSON.stringify({ spool_path: spool, machines }),
+    },
+  );
+  if (!response.ok) {
+    let detail = response.statusText;
+    try {
+      const problem = await response.json();
+      detail = Array.isArray(problem.detail)
+        ? problem.detail.map((p) => `${(p.loc || []).slice(1).join(".")}: ${p.msg}`).join("; ")
+        : problem.detail;
+    } catch (_) { /* not JSON: keep the status text */ }
+    throw new Error(detail);
+  }
+  const text = await response.text();
+  const issued = form.querySelector(".issued");
+  issued.querySelector("[data-toml]").textContent = text;
+  issued.querySelector("[data-download]").href = URL.createObjectURL(
+    new Blob([text], { type: "application/toml" }),
+  );
+  issued.hidden = false;
+}
+
+const REGISTRY_FORMS = [
+  ["machineForm", saveMachine, true],
+  ["tariffForm", addTariff, true],
+  ["gatewayConfig", issueGatewayConfig, false],
+];
+
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  const found = REGISTRY_FORMS.find(([key]) => key in form.dataset);
+  if (!found) return;
+  event.preventDefault();
+  const [, send, reload] = found;
+  const error = form.querySelector(".error");
+  error.hidden = true;
+  try {
+    await send(form);
+    if (reload) window.location.reload();
+  } catch (failure) {
+    showError(error, failure.message);
+  }
+});
