@@ -8,12 +8,14 @@ from gateway.config import parse_config
 from services.api.security import Role
 from tests.api.conftest import PASSWORD, SITE_KEY, Api, seed_registry
 
-WIRING = {
-    "machines": [
-        {"machine": "lathe-1", "driver": "mcu", "port": "/dev/ttyACM0", "channel": 1},
-        {"machine": "laser-1", "driver": "pzem004t", "port": "/dev/ttyUSB0"},
-    ]
+LATHE: dict[str, object] = {
+    "machine": "lathe-1",
+    "driver": "mcu",
+    "port": "/dev/ttyACM0",
+    "channel": 1,
 }
+LASER: dict[str, object] = {"machine": "laser-1", "driver": "pzem004t", "port": "/dev/ttyUSB0"}
+WIRING = {"machines": [LATHE, LASER]}
 
 
 def _browse_as(api: Api, username: str, role: Role, member: str | None = None) -> str:
@@ -109,7 +111,7 @@ def test_gateway_config_refuses_bad_wiring_naming_the_field(sqlite_api: Api) -> 
     seed_registry(api)
     admin = api.add_login("admin", Role.ADMIN)
     url = "/api/v1/gateways/gw-1/config"
-    lathe, laser = WIRING["machines"]
+    lathe, laser = LATHE, LASER
     cases = {
         "driver": {"machines": [lathe | {"driver": "toaster"}, laser]},
         "port": {"machines": [lathe | {"port": "C:\\com1"}, laser]},

@@ -1,0 +1,78 @@
+"""Headless Chromium: an admin adds a machine and its gateway, and downloads its gateway.toml."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+
+from gateway.config import parse_config
+from harness.mosquitto import MosquittoServer
+from services.api.deps import SESSION_COOKIE
+from services.api.security import Role
+from tests.api.chromium import Chromium
+from tests.api.conftest import PASSWORD, add_login_directly, make_settings, served_api
+from tests.waiting import eventually
+
+
+def _fill(browser: Chromium, form: str, values: dict[str, str]) -> None:
+    """Type into a form's fields and submit it as a click on its button would."""
+    for name, value in values.items():
+        field = f"{form}.querySelector('[name=\"{name}\"]')"
+        browser.evaluate(f"{field}.value = {json.dumps(value)}")
+    browser.evaluate(f"{form}.requestSubmit()")
+
+
+def test_an_admin_adds_a_machine_and_downloads_its_gateway_toml(
+    sqlite_url: str, mosquitto: MosquittoServer, site: str, tmp_path: Path
+) -> None:
+    with served_api(make_settings(sqlite_url, mosquitto, site)) as running:
+        add_login_directly(running.state, "admin", Role.ADMIN)
+        token = httpx.post(
+            f"{running.url}/api/v1/login", json={"username": "admin", "password": PASSWORD}
+        ).json()["access_token"]
+        with Chromium(profile=tmp_path / "chromium") as browser:
+            browser.set_cookie(url=running.url, name=SESSION_COOKIE, value=token)
+            browser.open(f"{running.url}/manage/machines?lang=en")
+            _fill(
+                browser,
+                "document.getElementById('add-machine')",
+                {
+                    "id": "mill-1",
+                    "name": "Fresa",
+                    "gateway": "gw-hall",
+                    "idle_amps": "0.5",
+                    "run_amps": "3.5",
+                },
+            )
+            browser.wait_for("document.querySelector('[data-machine-row=\"mill-1\"]')")
+            assert "Fresa" in browser.evaluate("document.body.textContent")
+
+            browser.open(f"{running.url}/manage/gateways?lang=en")
+            form = "document.querySelector('[data-gateway-config=\"gw-hall\"]')"
+            browser.wait_for(form)
+            browser.evaluate(
+                f'{form}.querySelector(\'[data-wiring="mill-1"] [name="port"]\').value'
+                " = '/dev/ttyACM0'"
+            )
+            browser.evaluate(f"{form}.requestSubmit()")
+            browser.wait_for(f"!{form}.querySelector('.issued').hidden")
+            shown = browser.evaluate(f"{form}.querySelector('[data-toml]').textContent")
+            downloads = tmp_path / "downloads"
+            downloads.mkdir()
+            browser.send(
+                "Browser.setDownloadBehavior", behavior="allow", downloadPath=str(downloads)
+            )
+            browser.evaluate(f"{form}.querySelector('[data-download]').click()")
+            saved = downloads / "gateway.toml"
+            eventually(saved.exists, what="the browser to save gateway.toml")
+            downloaded = saved.read_text(encoding="utf-8")
+
+    assert downloaded == shown
+    config = parse_config(downloaded)
+    assert config.gateway == "gw-hall" and config.site == site
+    (machine,) = config.machines
+    assert (machine.id, machine.name, machine.run_amps) == ("mill-1", "Fresa", 3.5)
+    assert machine.current.driver == "mcu"
+    assert config.broker.username == "gateway-gw-hall"
