@@ -66,10 +66,25 @@ def login_page(request: Request, state: StateDep, next: str = "/") -> Response:
     return render(request, state, "login.html", None, next=local_path(next))
 
 
+RECENT_EVENTS = timedelta(hours=24)
+
+
 @router.get("/floor", response_class=HTMLResponse)
-def floor_page(request: Request, state: StateDep, user: PageUser) -> Response:
-    """The live floor: one tile per machine, updated by the SSE stream."""
-    return render(request, state, "floor.html", user, floor=queries.floor_now(state, user))
+def floor_page(request: Request, state: StateDep, db: DbDep, user: PageUser) -> Response:
+    """The live floor: one tile per machine, updated by the SSE stream; staff see refusals."""
+    since = state.clock() - RECENT_EVENTS
+    staff = user.is_staff
+    return render(
+        request,
+        state,
+        "floor.html",
+        user,
+        floor=queries.floor_now(state, user),
+        denied=queries.denied_badges(db, state.settings.site, since=since) if staff else [],
+        unattributed=queries.unattributed_use(state) if staff else [],
+        idle_amps=queries.idle_amps(state) if staff else {},
+        names=state.machine_names(),
+    )
 
 
 def _timeline(rows: list[SessionRow], start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -101,6 +116,8 @@ def machine_day(
     )
     rows = list(queries.find_sessions(db, state.settings.site, wanted))
     tiles = {t.machine: t for t in queries.floor_now(state, user).machines}
+    site = state.settings.site
+    staff = user.is_staff
     return render(
         request,
         state,
@@ -115,6 +132,14 @@ def machine_day(
         rows=rows,
         running_min=sum(r.running_s for r in rows) / 60,
         energy_kwh=sum(r.energy_wh for r in rows) / 1000,
+        denied=queries.denied_badges(db, site, since=start, until=end, machine=machine)
+        if staff
+        else [],
+        unattributed=[u for u in queries.unattributed_use(state) if u.machine == machine]
+        if staff
+        else [],
+        names=state.machine_names(),
+        member_names=queries.member_names(db) if staff else {},
     )
 
 
@@ -156,6 +181,8 @@ def member_month(
         energy_kwh=sum(r.energy_wh for r in rows) / 1000,
         since_iso=start.isoformat(),
         until_iso=end.isoformat(),
+        names=state.machine_names(),
+        member_names={row.id: row.name},
     )
 
 

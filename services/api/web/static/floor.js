@@ -31,9 +31,17 @@
       points.map((a, i) => `${(i * step).toFixed(1)},${(23 - (22 * a) / top).toFixed(1)}`).join(" "));
   }
 
+  // Staff see a tile marked when its machine draws current with nobody badged in.
+  function markUnattributed(tile, amps) {
+    const marker = field(tile, "unattributed");
+    const idle = Number.parseFloat(marker.dataset.idleAmps);
+    marker.hidden = !(tile.dataset.state === "locked" && amps !== null && amps >= idle);
+  }
+
   function showTile(m) {
     const tile = tileOf(m.machine);
     tile.className = `tile state-${m.state}`;
+    tile.dataset.state = m.state;
     const link = tile.querySelector("h2 a");
     link.textContent = m.name;
     link.href = `/machines/${encodeURIComponent(m.machine)}/day`;
@@ -44,6 +52,7 @@
     since.dataset.since = m.since || "";
     field(tile, "amps").textContent = m.amps === null ? "–" : numberFormat.format(m.amps);
     field(tile, "gateway").hidden = m.gateway_online !== false;
+    markUnattributed(tile, m.amps);
     if (m.sparkline && m.sparkline.length) {
       sparks.set(m.machine, m.sparkline.slice(-SPARK_POINTS));
       drawSpark(tile, sparks.get(m.machine));
@@ -59,6 +68,7 @@
       if (points.length > SPARK_POINTS) points.shift();
       sparks.set(machine, points);
       drawSpark(tile, points);
+      markUnattributed(tile, value);
     }
   }
 
