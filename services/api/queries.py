@@ -352,3 +352,8 @@ def unattributed_use(state: ApiState) -> list[UnattributedUse]:
 def member_names(db: Session) -> dict[str, str]:
     """Every member's name by id (an erased member's is its stand-in)."""
     return {member_id: name for member_id, name in db.execute(select(MemberRow.id, MemberRow.name))}
+
+
+def photographed(state: ApiState) -> dict[str, datetime]:
+    """The site's machines that have a photo, with when it last changed (for the image's URL)."""
+    return state.registry.photographed(state.settings.site)

@@ -67,3 +67,17 @@ def test_migrations_go_down_to_nothing_and_up_again(ledger_url: str) -> None:
         assert set(inspect(engine).get_table_names()) >= INGEST_TABLES
     finally:
         engine.dispose()
+
+
+def test_0007_adds_machine_photos_after_0005_and_takes_them_away_again(sqlite_url: str) -> None:
+    revision = ScriptDirectory.from_config(alembic_config()).get_revision("0007")
+    assert revision is not None and revision.down_revision == "0005"
+    engine = open_ledger(sqlite_url)
+    try:
+        assert "machine_photos" in inspect(engine).get_table_names()
+        downgrade(engine, "0005")
+        assert "machine_photos" not in inspect(engine).get_table_names()
+        migrate(engine, "head")
+        assert "machine_photos" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

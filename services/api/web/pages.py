@@ -84,6 +84,7 @@ def floor_page(request: Request, state: StateDep, db: DbDep, user: PageUser) -> 
         unattributed=queries.unattributed_use(state) if staff else [],
         idle_amps=queries.idle_amps(state) if staff else {},
         names=state.machine_names(),
+        photos=queries.photographed(state),
     )
 
 
@@ -140,6 +141,7 @@ def machine_day(
         else [],
         names=state.machine_names(),
         member_names=queries.member_names(db) if staff else {},
+        photo=queries.photographed(state).get(machine),
     )
 
 

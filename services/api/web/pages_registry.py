@@ -13,6 +13,7 @@ from services.api import queries
 from services.api.deps import DbDep, StateDep
 from services.api.gateway_toml import DEFAULT_SPOOL_PATH, Driver
 from services.api.gateways import credentials
+from services.api.photos import ACCEPTED, MAX_PHOTO_BYTES
 from services.api.security import Role
 from services.api.web.access import StaffPage
 from services.api.web.i18n import language_of
@@ -49,6 +50,9 @@ def manage_machines(request: Request, state: StateDep, user: StaffPage) -> Respo
         machines=machines,
         live=live,
         gateways=gateways,
+        photos=queries.photographed(state),
+        accepted=ACCEPTED,
+        max_photo_kib=MAX_PHOTO_BYTES // 1024,
     )
 
 

@@ -74,4 +74,9 @@ WORDS: Mapping[str, tuple[str, str]] = {
     "end.takeover": ("subentrato un altro socio", "another member took over"),
     "end.power_loss": ("mancanza di corrente", "power loss"),
     "end.remote_lock": ("bloccata a distanza", "locked remotely"),
+    "reg.photo": ("Foto", "Photo"),
+    "reg.upload": ("Carica", "Upload"),
+    "reg.drop_photo": ("Togli la foto", "Remove photo"),
+    "reg.photo_rules": ("JPEG, PNG o WebP, al massimo", "JPEG, PNG or WebP, at most"),
+    "reg.photo_too_large": ("La foto è troppo grande", "The photo is too large"),
 }

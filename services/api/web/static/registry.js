@@ -60,7 +60,25 @@ async function issueGatewayConfig(form) {
   issued.hidden = false;
 }
 
+async function uploadPhoto(form) {
+  const file = form.querySelector('[name="photo"]').files[0];
+  if (file.size > Number(form.dataset.maxBytes)) throw new Error(form.dataset.tooLarge);
+  const response = await fetch(`/api/v1/machines/${encodeURIComponent(form.dataset.photoForm)}/photo`, {
+    method: "PUT",
+    credentials: "same-origin",
+    headers: { "Content-Type": file.type || "application/octet-stream", "X-CSRF-Token": csrf() },
+    body: file,
+  });
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({ detail: response.statusText }));
+    throw new Error(Array.isArray(problem.detail)
+      ? problem.detail.map((p) => `${(p.loc || []).slice(-1)[0]}: ${p.msg}`).join("; ")
+      : problem.detail);
+  }
+}
+
 const REGISTRY_FORMS = [
+  ["photoForm", uploadPhoto, true],
   ["machineForm", saveMachine, true],
   ["tariffForm", addTariff, true],
   ["gatewayConfig", issueGatewayConfig, false],
