@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
+from babel.numbers import format_decimal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.config import parse_config
 from harness.mosquitto import MosquittoServer
@@ -76,3 +80,41 @@ def test_an_admin_adds_a_machine_and_downloads_its_gateway_toml(
     assert (machine.id, machine.name, machine.run_amps) == ("mill-1", "Fresa", 3.5)
     assert machine.current.driver == "mcu"
     assert config.broker.username == "gateway-gw-hall"
+
+
+def _typed_amounts_keep_their_cents(browser: Chromium, lang: str) -> None:
+    """Any amount, written as the page's language writes it, is read back as its cents."""
+
+    @settings(max_examples=25, deadline=None, derandomize=True)
+    @given(st.lists(st.integers(0, 99_999_999_99), min_size=1, max_size=40))
+    def typed_back(amounts: list[int]) -> None:
+        texts = [format_decimal(Decimal(c).scaleb(-2), "#,##0.00", locale=lang) for c in amounts]
+        assert browser.evaluate(f"{json.dumps(texts)}.map(centsOf)") == amounts, texts
+
+    typed_back()
+
+
+def test_amounts_typed_in_the_pages_language_reach_the_api_as_the_same_cents(
+    sqlite_url: str, mosquitto: MosquittoServer, site: str, tmp_path: Path
+) -> None:
+    with served_api(make_settings(sqlite_url, mosquitto, site)) as running:
+        add_login_directly(running.state, "coord", Role.COORDINATOR)
+        token = httpx.post(
+            f"{running.url}/api/v1/login", json={"username": "coord", "password": PASSWORD}
+        ).json()["access_token"]
+        with Chromium(profile=tmp_path / "chromium") as browser:
+            browser.set_cookie(url=running.url, name=SESSION_COOKIE, value=token)
+            for lang in ("it", "en"):
+                browser.open(f"{running.url}/manage/tariffs?lang={lang}")
+                browser.wait_for("typeof centsOf === 'function'")
+
+                _typed_amounts_keep_their_cents(browser, lang)
+
+            # And a plan saved through the form keeps its cents.
+            _fill(
+                browser,
+                "document.querySelector('[data-plan-form]')",
+                {"name": "maker", "monthly_fee": "1,234.56", "vat": "22"},
+            )
+            browser.wait_for("document.querySelector('[data-plan=\"maker\"]')")
+        assert running.state.billing.ledger.plans()["maker"].monthly_fee_cents == 123456

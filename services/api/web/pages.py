@@ -209,7 +209,21 @@ def member_by_pseudonym(
 def manage_members(request: Request, state: StateDep, db: DbDep, user: StaffPage) -> Response:
     """Coordinators: the members, and a form to add one."""
     members = queries.members(db)
-    return render(request, state, "manage_members.html", user, members=members)
+    today = page_today(state)
+    current: dict[str, str | None] = {}
+    for period in state.billing.ledger.plan_periods():  # by member and day: the last one counts
+        if period.valid_from <= today:
+            current[period.member] = period.plan
+    return render(
+        request,
+        state,
+        "manage_members.html",
+        user,
+        members=members,
+        plans=sorted(state.billing.ledger.plans()),
+        current_plans=current,
+        today=today,
+    )
 
 
 @router.get("/manage/cards", response_class=HTMLResponse)

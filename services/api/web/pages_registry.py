@@ -99,6 +99,7 @@ def manage_tariffs(request: Request, state: StateDep, user: StaffPage) -> Respon
         return format_decimal(micros_to_decimal(micros), format="#,##0.00####", locale=lang)
 
     machines = queries.machines(state)
+    plans = state.billing.ledger.plans()
     return render(
         request,
         state,
@@ -108,4 +109,5 @@ def manage_tariffs(request: Request, state: StateDep, user: StaffPage) -> Respon
         names={m.id: m.name for m in machines},
         machines=[m for m in machines if m.retired_at is None],
         price=price,
+        plans=[plans[name] for name in sorted(plans)],
     )

@@ -79,4 +79,10 @@ WORDS: Mapping[str, tuple[str, str]] = {
     "reg.drop_photo": ("Togli la foto", "Remove photo"),
     "reg.photo_rules": ("JPEG, PNG o WebP, al massimo", "JPEG, PNG or WebP, at most"),
     "reg.photo_too_large": ("La foto è troppo grande", "The photo is too large"),
+    "reg.no_plan": ("nessun piano", "no plan"),
+    "reg.change_plan": ("Cambia piano", "Change plan"),
+    "reg.plans": ("Piani", "Plans"),
+    "reg.monthly_fee": ("Quota mensile", "Monthly fee"),
+    "reg.allowances": ("Tempo incluso", "Included time"),
+    "reg.save_plan": ("Salva il piano", "Save the plan"),
 }

@@ -8,6 +8,23 @@ function plainDecimal(text) {
   return text.trim().split(group).join("").replace(decimal, ".");
 }
 
+// Decimal text in the page's language as integer cents, without a float in between.
+function centsOf(text) {
+  const plain = plainDecimal(text);
+  if (!/^\d{1,10}(\.\d{1,2})?$/.test(plain)) return null;
+  const [units, fraction = ""] = plain.split(".");
+  return Number(units) * 100 + Number(fraction.padEnd(2, "0"));
+}
+
+async function savePlan(form) {
+  const fee = form.querySelector('[name="monthly_fee"]');
+  const cents = centsOf(fee.value);
+  if (cents === null) throw new Error(`${fee.closest("label").textContent.trim()}: ${fee.value}`);
+  const name = form.querySelector('[name="name"]').value;
+  const vat = plainDecimal(form.querySelector('[name="vat"]').value || "0");
+  await callApi("PUT", `/api/v1/plans/${encodeURIComponent(name)}`, { monthly_fee_cents: cents, vat });
+}
+
 async function saveMachine(form) {
   const body = formBody(form);
   const machine = form.dataset.machine || body.id || "";
@@ -81,6 +98,7 @@ const REGISTRY_FORMS = [
   ["photoForm", uploadPhoto, true],
   ["machineForm", saveMachine, true],
   ["tariffForm", addTariff, true],
+  ["planForm", savePlan, true],
   ["gatewayConfig", issueGatewayConfig, false],
 ];
 
