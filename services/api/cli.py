@@ -96,6 +96,13 @@ def run(
     ] = 1024 * 1024,
     demo: DemoOption = False,
     pseudonym_key: PseudonymKeyOption = None,
+    gateway_broker_url: Annotated[
+        str | None,
+        typer.Option(
+            help="the broker URL written into gateways' gateway.toml (default: the api's broker)",
+            envvar="OFFICINA_GATEWAY_BROKER_URL",
+        ),
+    ] = None,
 ) -> None:
     """Serve the api and the web pages until Ctrl-C or SIGTERM."""
     options = broker_options(broker, broker_ca, broker_cert, broker_key)
@@ -113,6 +120,7 @@ def run(
             trusted_proxies=tuple(trusted_proxy or ()),
             max_body_bytes=max_body_bytes,
             pseudonym_key=pseudonym_key,
+            gateway_broker_url=gateway_broker_url,
         )
     except SettingsError as err:
         raise refused(str(err)) from err

@@ -286,4 +286,7 @@ class Registry:
             .order_by(CardRow.member, CardRow.card_hash)
         )
         with self._transaction("read an access list") as db:
+            row = db.get(MachineRow, (site, machine))
+            if row is not None and row.retired_at is not None:
+                return []  # a retired machine opens for nobody
             return [AccessEntry(card, member, until) for card, member, until in db.execute(query)]

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from gateway.config import parse_config
+from harness.mosquitto import MosquittoServer
+from services.api.errors import SettingsError
 from services.api.security import Role
-from tests.api.conftest import PASSWORD, SITE_KEY, Api, seed_registry
+from tests.api.conftest import (
+    PASSWORD,
+    SITE_KEY,
+    Api,
+    make_settings,
+    running_api,
+    seed_registry,
+)
 
 LATHE: dict[str, object] = {
     "machine": "lathe-1",
@@ -63,9 +74,13 @@ def test_a_retired_machine_is_marked_and_leaves_its_gateways_config(sqlite_api: 
     api = sqlite_api
     seed_registry(api)
     csrf = {"X-CSRF-Token": _browse_as(api, "coord", Role.COORDINATOR)}
+    api.state.registry.qualify(member="giulia", site=api.site, machine="laser-1")
+    api.state.registry.add_card(site=api.site, card_hash="ef" * 32, member="giulia")
+    assert len(api.client.get("/api/v1/machines/laser-1/acl").json()["entries"]) == 1
     retired = api.client.post("/api/v1/machines/laser-1/retire", headers=csrf)
     assert retired.status_code == 200 and retired.json()["retired_at"] is not None
     assert api.client.post("/api/v1/machines/nope-1/retire", headers=csrf).status_code == 404
+    assert api.client.get("/api/v1/machines/laser-1/acl").json()["entries"] == []
     page = api.client.get("/manage/machines?lang=en").text
     assert "Retired on" in page
     assert 'data-machine="laser-1"' not in page  # no edit form for a retired machine
@@ -158,3 +173,19 @@ def test_the_tariffs_page_shows_prices_in_the_pages_language(sqlite_api: Api) ->
     assert "0.35" in english and "€1,234.50" in english
     bad = api.client.post("/api/v1/tariffs", json=body | {"minimum": "12x"}, headers=csrf)
     assert bad.status_code == 422 and "minimum" in bad.text
+
+
+def test_the_gateway_broker_url_setting_is_written_and_checked(
+    sqlite_url: str, mosquitto: MosquittoServer, site: str
+) -> None:
+    url = "mqtts://broker.workshop.example:8883"
+    settings = make_settings(sqlite_url, mosquitto, site, gateway_broker_url=url)
+    for api in running_api(settings):
+        seed_registry(api)
+        admin = api.add_login("admin", Role.ADMIN)
+        text = api.client.post("/api/v1/gateways/gw-1/config", json=WIRING, headers=admin).text
+        config = parse_config(text)
+        assert config.broker.url == url and config.broker.tls is not None
+    for bad in ("http://broker:80", "mqtt://gateway:secret@broker:1883"):
+        with pytest.raises(SettingsError, match="gateway_broker_url"):
+            make_settings(sqlite_url, mosquitto, site, gateway_broker_url=bad)
