@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from contract import (
+    Badge,
+    BadgeDecision,
     GatewayStatus,
     GatewayStatusValue,
     GatewayTopic,
@@ -58,7 +60,20 @@ class FloorChange:
     machines: tuple[MachineLive, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class RefusedCard:
+    """A card a gateway refused: the card only as the start of its keyed hash, never its UID."""
+
+    machine: str
+    card: str
+    reason: str
+    at: datetime
+
+
+SHORT_CARD = 8  # hex digits of a card's keyed hash shown to staff
+
 FloorListener = Callable[[FloorChange], None]
+RefusalListener = Callable[[RefusedCard], None]
 
 
 class Floor:
@@ -74,12 +89,17 @@ class Floor:
         self._gateways: dict[str, bool] = {}
         self._heard: dict[str, datetime] = {}
         self._listeners: list[FloorListener] = []
+        self._refusal_listeners: list[RefusalListener] = []
         # Erased members by id, with the erased id a state naming them is shown under instead.
         self._erased: dict[str, str] = {}
 
     def listen(self, listener: FloorListener) -> None:
         """Call listener (on the broker's thread: it must not block) after every change."""
         self._listeners.append(listener)
+
+    def listen_to_refusals(self, listener: RefusalListener) -> None:
+        """Call listener (on the broker's thread) with every card a gateway refuses."""
+        self._refusal_listeners.append(listener)
 
     def machines(self) -> list[MachineLive]:
         """Every machine heard of, by id."""
@@ -109,12 +129,18 @@ class Floor:
             return taken
 
     def take(self, message: Message) -> None:
-        """Apply a state, telemetry or gateway-status message of this site."""
+        """Apply a state, telemetry, refused-card or gateway-status message of this site."""
         topic, payload = message.topic, message.payload
         if topic.site != self.site:
             return
         change: FloorChange | None = None
-        if isinstance(topic, MachineTopic) and isinstance(payload, StateChange):
+        if isinstance(topic, MachineTopic) and isinstance(payload, Badge):
+            if payload.decision is BadgeDecision.DENIED:
+                at = datetime.fromtimestamp(payload.ts / 1000, UTC)
+                refused = RefusedCard(topic.machine, payload.card[:SHORT_CARD], payload.reason, at)
+                for refusal_listener in self._refusal_listeners:
+                    refusal_listener(refused)
+        elif isinstance(topic, MachineTopic) and isinstance(payload, StateChange):
             change = self._take_state(topic.machine, payload)
         elif isinstance(topic, MachineTopic) and isinstance(payload, Telemetry):
             self._take_telemetry(topic.machine, payload)

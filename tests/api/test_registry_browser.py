@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,12 +12,20 @@ from babel.numbers import format_decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contract import Badge, BadgeDecision, MachineTopic, TopicKind, encode_payload
 from gateway.config import parse_config
 from harness.mosquitto import MosquittoServer
+from harness.mqtt import MqttProbe
 from services.api.deps import SESSION_COOKIE
 from services.api.security import Role
 from tests.api.chromium import Chromium
-from tests.api.conftest import PASSWORD, add_login_directly, make_settings, served_api
+from tests.api.conftest import (
+    PASSWORD,
+    add_login_directly,
+    make_settings,
+    seed_registry_of,
+    served_api,
+)
 from tests.waiting import eventually
 
 
@@ -118,3 +127,35 @@ def test_amounts_typed_in_the_pages_language_reach_the_api_as_the_same_cents(
             )
             browser.wait_for("document.querySelector('[data-plan=\"maker\"]')")
         assert running.state.billing.ledger.plans()["maker"].monthly_fee_cents == 123456
+
+
+def test_a_card_refused_at_a_machine_appears_on_the_open_floor_page(
+    sqlite_url: str, mosquitto: MosquittoServer, site: str, tmp_path: Path
+) -> None:
+    card = "9f" * 32
+    with served_api(make_settings(sqlite_url, mosquitto, site)) as running:
+        seed_registry_of(running.state, site)
+        add_login_directly(running.state, "coord", Role.COORDINATOR)
+        token = httpx.post(
+            f"{running.url}/api/v1/login", json={"username": "coord", "password": PASSWORD}
+        ).json()["access_token"]
+        with Chromium(profile=tmp_path / "chromium") as browser:
+            browser.set_cookie(url=running.url, name=SESSION_COOKIE, value=token)
+            browser.open(f"{running.url}/floor?lang=en")
+            browser.wait_for("document.getElementById('live').classList.contains('on')")
+            assert browser.evaluate("document.querySelectorAll('[data-denied]').length") == 0
+            refused = Badge(
+                id="badge-refused-1",
+                ts=int(time.time() * 1000),
+                card=card,
+                decision=BadgeDecision.DENIED,
+                reason="unknown_card",
+            )
+            with MqttProbe(host=mosquitto.host, port=mosquitto.port) as gateway:
+                topic = str(MachineTopic(site, "lathe-1", TopicKind.BADGES))
+                gateway.publish(topic, encode_payload(refused))
+            browser.wait_for("document.querySelector('[data-denied]')")
+            row = browser.evaluate("document.querySelector('[data-denied]').textContent")
+            page = browser.evaluate("document.body.innerHTML")
+    assert "Tornio" in row and "unknown or unqualified card" in row and card[:8] in row
+    assert card not in page

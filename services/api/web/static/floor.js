@@ -72,7 +72,28 @@
     }
   }
 
+  // Staff: a card refused anywhere on the floor goes on top of the recent events.
+  const dateTimeFormat = new Intl.DateTimeFormat(words.lang, { dateStyle: "short", timeStyle: "short", timeZone: words.zone });
+  function showRefused(r) {
+    const rows = document.querySelector("[data-refused-rows]");
+    if (!rows) return;
+    const row = document.createElement("tr");
+    row.dataset.denied = "";
+    const cells = [dateTimeFormat.format(new Date(r.at)), null, null, words.refused[r.reason] || r.reason];
+    for (const text of cells) row.appendChild(document.createElement("td")).textContent = text || "";
+    const link = row.children[1].appendChild(document.createElement("a"));
+    link.href = `/machines/${encodeURIComponent(r.machine)}/day`;
+    link.textContent = r.name;
+    const card = row.children[2].appendChild(document.createElement("code"));
+    card.title = words.card_note;
+    card.textContent = r.card;
+    rows.prepend(row);
+    document.querySelector("[data-refused-table]").hidden = false;
+    document.querySelector("[data-no-events]")?.remove();
+  }
+
   const source = new EventSource("/api/v1/floor/events");
+  source.addEventListener("refused", (event) => showRefused(JSON.parse(event.data)));
   source.addEventListener("snapshot", (event) => {
     JSON.parse(event.data).machines.forEach(showTile);
     live.textContent = live.dataset.live;
