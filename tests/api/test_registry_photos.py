@@ -56,6 +56,7 @@ def test_a_photo_of_the_wrong_type_or_size_is_refused_naming_the_photo(sqlite_ap
         assert answer.status_code == code, (declared, answer.text)
         assert "photo" in answer.text, answer.text
     assert api.client.get(URL, headers=staff).status_code == 404
+    assert api.state.rejections.snapshot()["photo"] == len(cases)
 
 
 def test_only_staff_change_a_photo(sqlite_api: Api) -> None:

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from contract import CommandAction
 from services.api import queries
 from services.api.deps import CurrentUser, PersonUser, StaffUser, StateDep, forbidden
-from services.api.photos import ACCEPTED, MAX_PHOTO_BYTES, sniffed_type
+from services.api.photos import ACCEPTED, checked_photo
 from services.api.schemas.common import Id
 from services.api.schemas.machines import (
     AclEntryPublic,
@@ -21,7 +21,7 @@ from services.api.schemas.machines import (
 )
 from services.api.security import Role
 from services.api.state import ApiState
-from services.ledger import MachineRow, MachineSpec, RegistryError
+from services.ledger import MachineRow, MachineSpec
 
 router = APIRouter(prefix="/machines", tags=["machines"])
 
@@ -87,22 +87,7 @@ def save_photo(
 ) -> None:
     """Give a machine its photo: JPEG, PNG or WebP, told by its bytes, at most 512 KiB."""
     machine_or_404(state, machine)
-    declared = content_type.split(";")[0].strip().lower()
-    if declared not in ACCEPTED:
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            detail=f"photo: send it as {', '.join(ACCEPTED)}, not {declared or 'nothing'}",
-        )
-    if len(photo) > MAX_PHOTO_BYTES:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE,
-            detail=f"photo: at most {MAX_PHOTO_BYTES // 1024} KiB",
-        )
-    found = sniffed_type(photo)
-    if found is None:
-        raise RegistryError("photo", "the bytes are not a JPEG, PNG or WebP image")
-    if found != declared:
-        raise RegistryError("photo", f"sent as {declared} but the bytes are {found}")
+    found = checked_photo(photo, content_type)
     state.registry.save_photo(state.settings.site, machine, data=photo, content_type=found)
 
 
