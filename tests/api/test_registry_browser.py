@@ -26,6 +26,7 @@ from tests.api.conftest import (
     seed_registry_of,
     served_api,
 )
+from tests.api.test_registry_photos import PNG
 from tests.waiting import eventually
 
 
@@ -61,6 +62,20 @@ def test_an_admin_adds_a_machine_and_downloads_its_gateway_toml(
             )
             browser.wait_for("document.querySelector('[data-machine-row=\"mill-1\"]')")
             assert "Fresa" in browser.evaluate("document.body.textContent")
+
+            photo = tmp_path / "fresa.png"
+            photo.write_bytes(PNG)
+            root = browser.send("DOM.getDocument")["root"]["nodeId"]
+            node = browser.send(
+                "DOM.querySelector", nodeId=root, selector='[data-photo-form="mill-1"] input'
+            )["nodeId"]
+            browser.send("DOM.setFileInputFiles", nodeId=node, files=[str(photo)])
+            browser.evaluate(
+                "document.querySelector('[data-photo-form=\"mill-1\"]').requestSubmit()"
+            )
+            browser.wait_for("document.querySelector('[data-photo-form=\"mill-1\"] img')")
+            stored = running.state.registry.photo(site, "mill-1")
+            assert stored is not None and stored.data == PNG
 
             browser.open(f"{running.url}/manage/gateways?lang=en")
             form = "document.querySelector('[data-gateway-config=\"gw-hall\"]')"
