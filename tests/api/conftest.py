@@ -110,9 +110,9 @@ def site() -> str:
     return f"site-{secrets.token_hex(4)}"
 
 
-def running_api(settings: ApiSettings) -> Iterator[Api]:
+def running_api(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now) -> Iterator[Api]:
     """Start the app (lifespan included) and wait until it follows the broker."""
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, clock=clock)) as client:
         state: ApiState = client.app.state.api  # type: ignore[attr-defined]
         assert state.link.wait_connected(CONNECT_TIMEOUT_S), "api never connected to the broker"
         yield Api(client=client, state=state, site=settings.site)
