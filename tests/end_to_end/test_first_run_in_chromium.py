@@ -135,19 +135,25 @@ def gateway_process(config: Path, log: Path) -> Iterator[None]:
             raise
 
 
-def badge_until(emulator: Emulator, refusals: queue.Queue[RefusedCard], granted: bool) -> None:
-    """Present the card, one badge at a time, until it is let in (or, not granted, refused)."""
+def badge_in(emulator: Emulator, refusals: queue.Queue[RefusedCard]) -> None:
+    """Present the card, one badge at a time, until the gateway lets it in.
 
-    def answered() -> bool:
+    Each badge is answered one way or the other: the relay closes, or the api hears of a
+    refused card. Until the new access list reaches the gateway, the card is refused.
+    """
+
+    def let_in() -> bool:
         emulator.present_card(CARD)
-        try:
-            refusals.get(timeout=5)
-        except queue.Empty:
-            # No refusal reached the api: the gateway let the card in.
-            return emulator.relay_energised
-        return not granted
+        eventually(
+            lambda: emulator.relay_energised or not refusals.empty(),
+            what="the gateway to answer the badge",
+        )
+        if emulator.relay_energised:
+            return True
+        refusals.get_nowait()
+        return False
 
-    eventually(answered, timeout=30, what="the card's badge to be answered as expected")
+    eventually(let_in, timeout=30, what="the qualified card to be let in")
 
 
 def test_a_coordinator_walks_the_first_run_to_an_issued_statement(
@@ -271,7 +277,8 @@ def walk_the_first_run(
         eventually(gateway_toml.exists, what="the browser to save gateway.toml")
         assert f'username = "gateway-{GATEWAY}"' in gateway_toml.read_text(encoding="utf-8")
 
-        # 4. On the server: the broker's files again, and a reload, as the page tells the admin.
+        # 4. On the server: the broker learns the new login from its files, written again, and a
+        # reload (INSTALL.md; the gateways page does not say so).
         broker_acl(ledger_url, site_files)
         broker.reload()
         gateway_log = tmp_path / "gateway.log"
@@ -302,7 +309,9 @@ def walk_the_first_run(
                 # Unknown until enrolled, and unqualified after: each badge is refused.
                 emulator.present_card(CARD)
                 refusals.get(timeout=5)
-                return bool(browser.evaluate("document.body.innerText.includes('blue tag')"))
+                # The page reloads once the card is taken: between two pages there is no body.
+                shown = "document.body !== null && document.body.innerText.includes('blue tag')"
+                return bool(browser.evaluate(shown))
 
             eventually(enrolled, timeout=30, what="the badged card to be enrolled")
             walk.loaded("/manage/cards")
@@ -323,7 +332,7 @@ def walk_the_first_run(
             # 6. Giulia badges in and turns the lathe: the floor shows her on its tile.
             walk.open("/floor")
             browser.wait_for("document.getElementById('live').classList.contains('on')")
-            badge_until(emulator, refusals, granted=True)
+            badge_in(emulator, refusals)
             tile = f"document.querySelector('[data-machine=\"{MACHINE}\"]')"
             emulator.set_load(Load.RUNNING)
             browser.wait_for(
