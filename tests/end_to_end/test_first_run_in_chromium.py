@@ -19,6 +19,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -194,6 +195,8 @@ def walk_the_first_run(
         Ingest(ingest_settings) as ingest,
         Emulator("lathe", sample_period_s=0.2, seed=7) as emulator,
         Chromium(profile=tmp_path / "chromium", width=1280, height=900) as browser,
+        # The gateway's own folder, as /var/lib/officina on a gateway: its path is on a screenshot.
+        tempfile.TemporaryDirectory(prefix="officina-gateway-") as gateway_home,
     ):
         ingest.wait_connected(10)
         refusals: queue.Queue[RefusedCard] = queue.Queue()
@@ -267,7 +270,7 @@ def walk_the_first_run(
             form,
             {
                 "port": os.path.realpath(emulator.port),
-                "spool_path": str(tmp_path / "gateway-spool.db"),
+                "spool_path": f"{gateway_home}/gateway.db",
             },
         )
         browser.wait_for(f"!{form}.querySelector('.issued').hidden")
