@@ -10,12 +10,14 @@ from services.api.routes import (
     login,
     machines,
     members,
+    parties,
     qualifications,
     review,
     sessions,
     statements,
     tariffs,
     users,
+    workshop,
 )
 
 API_ROUTERS: tuple[APIRouter, ...] = (
@@ -23,6 +25,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     users.router,
     members.router,
     cards.router,
+    parties.router,
     qualifications.router,
     machines.router,
     sessions.router,
@@ -32,4 +35,5 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     floor.router,
     gateways.router,
     review.router,
+    workshop.router,
 )
