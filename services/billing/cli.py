@@ -728,12 +728,13 @@ def check_fiscal(config: ConfigOption = None) -> None:
     if profile is not None:
         console.print(
             f"{profile.legal_name}: {profile.billing_mode.value}, regime {profile.regime.value}, "
-            f"P.IVA {profile.vat_number or '-'}, codice fiscale {profile.fiscal_code or '-'}"
+            f"P.IVA {profile.vat_number or '-'}, codice fiscale {profile.fiscal_code or '-'}",
+            markup=False,
         )
     if readiness.complete_for_fattura:
         console.print("the fiscal profile is complete for fattura mode")
         return
     console.print("the fiscal profile is not complete for fattura mode:")
     for problem in readiness.missing:
-        console.print(f"  {problem}")
+        console.print(f"  {problem}", markup=False)
     raise typer.Exit(1)

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from harness.mosquitto import MosquittoServer
 from services.api.security import Role
+from services.ledger import BillingPartyRow
 from tests.api.conftest import Api, make_settings, running_api, seed_registry
 from tests.fiscal.identifier_strategies import codici_fiscali, partite_iva, with_wrong_check
 
@@ -193,3 +195,29 @@ def test_any_valid_identifier_is_accepted_and_one_changed_check_character_refuse
     assert api.client.post(url, json=firm, headers=staff).json()["vat_number"] == number
     bad_number = giulias_company(vat_number=with_wrong_check(number, replacement))
     assert refused_field(api.client.post(url, json=bad_number, headers=staff)) == "vat_number"
+
+
+def test_her_export_carries_her_parties_and_her_erasure_deletes_them(api: Api) -> None:
+    logins = seeded(api)
+    staff, url = logins["staff"], PARTIES.format(member="giulia")
+    herself = api.client.post(url, json=giulia_herself(), headers=staff).json()
+    api.client.post(url, json=giulias_company(), headers=staff)
+    api.client.post(f"{url}/{herself['id']}/cards", json={"card_hash": GIULIA_CARD}, headers=staff)
+    api.client.post(PARTIES.format(member="marco"), json=giulias_company(), headers=staff)
+
+    export = api.client.get("/api/v1/members/giulia/export", headers=logins["giulia"]).json()
+    assert [p["label"] for p in export["parties"]] == ["Io", "Bottega"]
+    assert export["parties"][0]["fiscal_code"] == "RSSGLI90A41L219Q"
+    assert export["parties"][0]["cards"] == [GIULIA_CARD]
+    assert [c["party_id"] for c in export["cards"]] == [herself["id"]]
+
+    admin = api.add_login("admin", Role.ADMIN)
+    erased = api.client.post("/api/v1/members/giulia/erase", headers=admin)
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["parties_removed"] == 2
+    assert api.client.get(url, headers=staff).json() == []
+    with api.state.open_db() as db:
+        names = db.scalars(select(BillingPartyRow.name)).all()
+    assert names == ["Rossi Prototipi S.r.l."]  # Marco's party stays
+    # An erased member gets no new party.
+    assert refused_field(api.client.post(url, json=giulia_herself(), headers=staff)) == "member"
