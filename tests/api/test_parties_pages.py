@@ -21,6 +21,7 @@ from tests.api.conftest import (
     served_api,
 )
 
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 FORM = "document.getElementById('add-party')"
 COMPANY = {
     "label": "Bottega",
@@ -66,6 +67,7 @@ def test_staff_add_a_party_and_see_a_wrong_partita_iva_named_beside_its_field(
             beside = f"{FORM}.elements.namedItem('vat_number').closest('label').nextElementSibling"
             assert browser.evaluate(f"{beside} === {note}")
             assert "partita IVA" in browser.evaluate(f"{note}.textContent")
+            browser.screenshot(ARTIFACTS / "parties-refused.png")
             headers = {"Authorization": f"Bearer {token}"}
             assert httpx.get(parties_url, headers=headers).json() == []
 
@@ -77,6 +79,7 @@ def test_staff_add_a_party_and_see_a_wrong_partita_iva_named_beside_its_field(
             assert "Organisation" in shown and "02727250017" in shown
             [stored] = httpx.get(parties_url, headers=headers).json()
             assert (stored["vat_number"], stored["is_default"]) == ("02727250017", True)
+            browser.screenshot(ARTIFACTS / "parties.png")
 
 
 def test_a_member_reads_her_parties_in_her_language_and_may_not_change_them(

@@ -1,18 +1,29 @@
-"""A billing party is checked by the fiscal rules before it is stored; a refusal names the field."""
+"""A billing party is checked by the fiscal rules before it is stored; 0009 keeps the cards."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import inspect, text
+from sqlalchemy.orm import Session
 
 from services.fiscal import PartyKind
-from services.ledger import RegistryError
-from services.ledger.parties import checked_party, flat_fields
+from services.ledger import CardRow, MemberRow, RegistryError, open_ledger
+from services.ledger.db import downgrade, migrate
+from services.ledger.parties import (
+    add_party,
+    assign_card,
+    checked_party,
+    flat_fields,
+    member_parties,
+)
 from tests.fiscal.identifier_strategies import codici_fiscali, partite_iva, with_wrong_check
 
+CARD = "ab" * 32
 ADDRESS = {"street": "Via Nizza", "civic_number": "40", "cap": "10125", "comune": "Torino"}
 
 
@@ -96,3 +107,50 @@ def test_a_business_party_with_a_pec_and_no_code_is_accepted_and_stored_flat() -
     assert party.kind is PartyKind.ORGANISATION and party.sdi_code == "0000000"
     flat = flat_fields(party)
     assert (flat["kind"], flat["pec"], flat["provincia"]) == ("organisation", party.pec, "TO")
+
+
+def test_0009_keeps_the_cards_on_the_way_up_and_down_and_adds_their_party(
+    ledger_url: str,
+) -> None:
+    engine = open_ledger(ledger_url)
+    try:
+        downgrade(engine, "0007")
+        assert "billing_parties" not in inspect(engine).get_table_names()
+        # Written as SQL: the models already have what 0009 adds.
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO members (id, name, joined_at) "
+                    "VALUES ('giulia', 'Giulia Rossi', '2026-01-01 00:00:00+00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO cards (site, card_hash, member, issued_at) "
+                    f"VALUES ('officine-zero', '{CARD}', 'giulia', '2026-01-01 00:00:00+00')"
+                )
+            )
+        migrate(engine, "head")
+        with Session(engine) as db:
+            card = db.get(CardRow, ("officine-zero", CARD))
+            assert card is not None and card.party_id is None
+            member = db.get(MemberRow, "giulia")
+            assert member is not None
+            party = add_party(
+                db,
+                member,
+                label="Io",
+                party=checked_party(person()),
+                default=False,
+                now=datetime(2026, 12, 6, tzinfo=UTC),
+            )
+            assign_card(db, card, party)
+            db.commit()
+            assert party.is_default and member_parties(db, "giulia") == [party]
+        downgrade(engine, "0007")
+        assert "billing_parties" not in inspect(engine).get_table_names()
+        with engine.connect() as connection:
+            cards = connection.execute(text("SELECT card_hash FROM cards")).scalars().all()
+        assert cards == [CARD]
+    finally:
+        engine.dispose()

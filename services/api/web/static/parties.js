@@ -19,7 +19,9 @@ function showProblems(form, problems) {
   for (const problem of problems) {
     const name = (problem.loc || []).slice(-1)[0];
     const input = typeof name === "string" ? form.elements.namedItem(name) : null;
-    const text = name ? `${name}: ${problem.msg}` : problem.msg;
+    // A refusal the ledger makes already starts with the field's name; pydantic's does not.
+    const named = !name || String(problem.msg).startsWith(`${name}:`);
+    const text = named ? problem.msg : `${name}: ${problem.msg}`;
     if (input && input.closest && input.closest("label")) {
       const note = document.createElement("span");
       note.className = "error field-error";
