@@ -4,9 +4,9 @@ Erasure reassigns what must stay (sessions, badge events, statements: the worksh
 and its numbered documents) to the member's *erased id*, `erased-` and sixteen hex digits of an
 HMAC of her id under the api's secret, and drops or overwrites everything that says who she is:
 her name, e-mail and card hashes, wherever a copy was kept, dead letters included, and her
-billing parties, whole. The erased id
-is not the dashboards' display pseudonym (`services/ledger/pseudonyms.py`): that one stays with
-her id and, once she is erased, resolves to nobody.
+billing parties, whole. The erased id is not the dashboards' display pseudonym
+(`services/ledger/pseudonyms.py`): that one stays with her id and, once she is erased, resolves
+to nobody.
 """
 
 from __future__ import annotations
