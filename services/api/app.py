@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
-from contract import GatewayTopic, MachineTopic, TopicKind
+from contract import GatewayTopic, MachineTopic, Message, TopicKind
 from services.api.acl import AclPublisher
 from services.api.broker import BrokerLink
 from services.api.enrolment import BadgeWaiters
@@ -88,7 +88,12 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
         for kind in (TopicKind.STATE, TopicKind.TELEMETRY):
             link.follow(MachineTopic.filter(site, "+", kind), floor.take)
         link.follow(GatewayTopic.filter(site), floor.take)
-        link.follow(MachineTopic.filter(site, "+", TopicKind.BADGES), waiters.take)
+
+        def badge(message: Message) -> None:
+            waiters.take(message)  # an enrolment waiting for this card
+            floor.take(message)  # a refusal, for staff watching the floor
+
+        link.follow(MachineTopic.filter(site, "+", TopicKind.BADGES), badge)
         publisher = AclPublisher(site=site, link=link, source=registry, engine=engine, clock=clock)
         configs = PolicyPublisher(site=site, link=link, source=registry, engine=engine, clock=clock)
         hub = FloorHub(floor, amps_every_s=settings.amps_every_s)

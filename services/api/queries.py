@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contract import BadgeDecision, MachineState
 from services.api.deps import Principal
 from services.api.floor import MachineLive
 from services.api.models import ApiUserRow
@@ -212,13 +213,15 @@ def party_public(db: Session, row: BillingPartyRow) -> PartyPublic:
 
 def tile(state: ApiState, user: Principal, live: MachineLive, name: str | None) -> MachineTile:
     """A machine's tile, with other members' ids hidden from a member's login."""
+    shown = user.shown_member(live.member)
     return MachineTile(
         machine=live.machine,
         name=name or live.machine,
         state=live.shown_state.value,
         reported_state=None if live.state is None else live.state.value,
-        member=user.shown_member(live.member),
-        session=live.session if user.shown_member(live.member) else None,
+        member=shown,
+        member_name=None if shown is None else state.member_names().get(shown, shown),
+        session=live.session if shown else None,
         since=None if live.since_ms is None else datetime.fromtimestamp(live.since_ms / 1000, UTC),
         amps=live.amps,
         sparkline=list(state.floor.sparkline(live.machine)),
@@ -373,3 +376,67 @@ def end_reasons(db: Session, session_ids: Sequence[str]) -> dict[str, str]:
         return {}
     query = select(SessionRow.id, SessionRow.end_reason).where(SessionRow.id.in_(session_ids))
     return {session_id: reason for session_id, reason in db.execute(query)}
+
+
+@dataclass(frozen=True, slots=True)
+class UnattributedUse:
+    """A machine drawing current with no session open: used without anyone badging in."""
+
+    machine: str
+    amps: float
+
+
+def denied_badges(
+    db: Session,
+    site: str,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    machine: str | None = None,
+    limit: int = 20,
+) -> Sequence[BadgeEventRow]:
+    """Cards the gateways refused, newest first (of one machine, or every one)."""
+    query = (
+        select(BadgeEventRow)
+        .where(
+            BadgeEventRow.site == site,
+            BadgeEventRow.decision == BadgeDecision.DENIED.value,
+            BadgeEventRow.at >= since,
+        )
+        .order_by(BadgeEventRow.at.desc())
+        .limit(limit)
+    )
+    if until is not None:
+        query = query.where(BadgeEventRow.at < until)
+    if machine is not None:
+        query = query.where(BadgeEventRow.machine == machine)
+    return db.scalars(query).all()
+
+
+def idle_amps(state: ApiState) -> dict[str, float]:
+    """Each working machine's idle threshold: at or above it, the motor is on."""
+    return {m.id: m.idle_amps for m in machines(state) if m.retired_at is None}
+
+
+def unattributed_use(state: ApiState) -> list[UnattributedUse]:
+    """Machines locked (no session) yet drawing at least their idle current, by id."""
+    thresholds = idle_amps(state)
+    return [
+        UnattributedUse(live.machine, live.amps)
+        for live in state.floor.machines()
+        if live.machine in thresholds
+        and live.state is MachineState.LOCKED
+        and live.gateway_online is not False
+        and live.amps is not None
+        and live.amps >= thresholds[live.machine]
+    ]
+
+
+def member_names(db: Session) -> dict[str, str]:
+    """Every member's name by id (an erased member's is its stand-in)."""
+    return {member_id: name for member_id, name in db.execute(select(MemberRow.id, MemberRow.name))}
+
+
+def photographed(state: ApiState) -> dict[str, datetime]:
+    """The site's machines that have a photo, with when it last changed (for the image's URL)."""
+    return state.registry.photographed(state.settings.site)

@@ -254,6 +254,23 @@ class MachineRow(Base):
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class MachinePhotoRow(Base):
+    """A machine's photo for its tile and page: the bytes and the type they were sniffed as."""
+
+    __tablename__ = "machine_photos"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["site", "machine"], ["machines.site", "machines.id"], ondelete="CASCADE"
+        ),
+    )
+
+    site: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    machine: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class QualificationRow(Base):
     """A member trained on a machine, optionally until a date (a yearly safety refresher)."""
 

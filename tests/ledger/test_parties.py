@@ -114,7 +114,7 @@ def test_0009_keeps_the_cards_on_the_way_up_and_down_and_adds_their_party(
 ) -> None:
     engine = open_ledger(ledger_url)
     try:
-        downgrade(engine, "0007")
+        downgrade(engine, "0008")
         assert "billing_parties" not in inspect(engine).get_table_names()
         # Written as SQL: the models already have what 0009 adds.
         with engine.begin() as connection:
@@ -147,7 +147,7 @@ def test_0009_keeps_the_cards_on_the_way_up_and_down_and_adds_their_party(
             assign_card(db, card, party)
             db.commit()
             assert party.is_default and member_parties(db, "giulia") == [party]
-        downgrade(engine, "0007")
+        downgrade(engine, "0008")
         assert "billing_parties" not in inspect(engine).get_table_names()
         with engine.connect() as connection:
             cards = connection.execute(text("SELECT card_hash FROM cards")).scalars().all()
