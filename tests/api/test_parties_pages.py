@@ -81,6 +81,21 @@ def test_staff_add_a_party_and_see_a_wrong_partita_iva_named_beside_its_field(
             assert (stored["vat_number"], stored["is_default"]) == ("02727250017", True)
             browser.screenshot(ARTIFACTS / "parties.png")
 
+            # Changed in place: a cleared recipient code is refused beside its field, then a PEC
+            # instead of the code is taken.
+            edit = "document.querySelector('section[data-party] form[data-method=\"PATCH\"]')"
+            browser.evaluate(f"{edit}.elements.namedItem('recipient_code').value = ''")
+            browser.evaluate(f"{edit}.requestSubmit()")
+            browser.wait_for(f"{edit}.querySelector('.field-error') !== null")
+            assert browser.evaluate(f"{edit}.querySelector('.field-error').dataset.field") == (
+                "recipient_code"
+            )
+            browser.evaluate(f"{edit}.elements.namedItem('pec').value = 'rossi@pec.example.it'")
+            browser.evaluate(f"{edit}.requestSubmit()")
+            browser.wait_for("document.body.textContent.includes('rossi@pec.example.it')")
+            [changed] = httpx.get(parties_url, headers=headers).json()
+            assert (changed["recipient_code"], changed["pec"]) == (None, "rossi@pec.example.it")
+
 
 def test_a_member_reads_her_parties_in_her_language_and_may_not_change_them(
     sqlite_api: Api,
