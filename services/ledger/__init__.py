@@ -19,6 +19,7 @@ from services.ledger.errors import (
 from services.ledger.models import (
     BadgeEventRow,
     Base,
+    BillingPartyRow,
     CardRow,
     DeadLetterRow,
     HeldSessionRow,
@@ -46,6 +47,7 @@ __all__ = [
     "AccessEntry",
     "BadgeEventRow",
     "Base",
+    "BillingPartyRow",
     "BookingResult",
     "Bookings",
     "CardRow",
