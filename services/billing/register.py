@@ -19,13 +19,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from services.billing.errors import BillingError, BillingInputError
-from services.billing.fiscal import (
-    DEFAULT_RULES,
-    ROME,
-    NaturaOf,
-    fiscal_lines,
-    issue_date,
-)
+from services.billing.fiscal import ROME, issue_date
+from services.billing.fiscal_lines import DEFAULT_RULES, NaturaOf, fiscal_lines
 from services.billing.money import cents_to_decimal
 from services.billing.records import StatementKind, StatementStatus, StoredStatement
 from services.fiscal.document import DocumentType

@@ -23,15 +23,14 @@ from lxml import etree
 from services.billing.allocation import AllocationKey, CostPool
 from services.billing.errors import BillingInputError
 from services.billing.fiscal import (
-    NaturaRules,
     NotAFiscalDocumentError,
     fiscal_document,
-    meters_from_tariffs,
     month_documents,
     month_fiscal_documents,
     rendiconto_wording,
     statement_wording,
 )
+from services.billing.fiscal_lines import NaturaRules, meters_from_tariffs
 from services.billing.months import Month
 from services.billing.records import StoredStatement
 from services.billing.register import register_csv, register_json, register_rows

@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.billing.allocation import AllocationKey, CostPool
-from services.billing.fiscal import NaturaRules, meters_from_tariffs, month_fiscal_documents
+from services.billing.fiscal import month_fiscal_documents
+from services.billing.fiscal_lines import NaturaRules, meters_from_tariffs
 from services.billing.money import vat_cents
 from services.billing.months import Month
 from services.billing.records import StatementKind
