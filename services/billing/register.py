@@ -4,7 +4,8 @@ One row per issued document, in issue order: its number and day, its type (TD01,
 `rendiconto` for an association outside VAT), the party's name and tax id, the taxable amount
 and VAT per rate, the 0 % amounts per Natura, the total and, for a credit note, the number it
 credits. Amounts keep billing's sign: a credit note's are negative, so a column adds up to what
-the period really billed. Money is cents inside and `Decimal` text outside.
+the period really billed. Money is cents inside and `Decimal` text outside. (`exports.py`
+writes billing's own register, per document and rate, with no fiscal columns.)
 """
 
 from __future__ import annotations
@@ -173,6 +174,11 @@ def _money(cents: int, decimal: str = ".") -> str:
     return str(cents_to_decimal(cents)).replace(".", decimal)
 
 
+def _text_cell(text: str) -> str:
+    # A name typed as `=HYPERLINK(...)` must stay a name when a spreadsheet opens the register.
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+
+
 def register_csv(rows: Sequence[RegisterRow], locale: Locale) -> str:
     """The register as CSV: `;`, decimal commas and dd/mm/yyyy in Italian; `,`, points, ISO."""
     form = REGISTER_FORMATS[locale]
@@ -197,7 +203,7 @@ def register_csv(rows: Sequence[RegisterRow], locale: Locale) -> str:
             row.number,
             row.issue_date.strftime(form.day_format),
             row.type,
-            row.party_name,
+            _text_cell(row.party_name),
             row.party_tax_id,
         ]
         for bp in rates:

@@ -321,6 +321,35 @@ def test_the_register_books_every_document_in_both_languages() -> None:
     assert documents[0]["exempt"] == {"N4": "200.01"}
 
 
+def test_a_reason_typed_with_any_character_still_makes_a_valid_credit_note(
+    fatturapa_schema: xmlschema.XMLSchema,
+) -> None:
+    with fresh_shop() as shop:
+        statements = busy_october(shop)
+        note = shop.billing.credit("2026/0001", reason="Laser ✂ guasto\nrimborso 50 €")
+        document = fiscal_document(
+            note,
+            workshop=workshop(),
+            party=person(),
+            progressivo="00007",
+            original=statements[0],
+            natura_of=RULES,
+        )
+    xml = fattura_xml(document)
+    fatturapa_schema.validate(xml.decode())
+    descriptions = xml_text(xml, "//DettaglioLinee/Descrizione")
+    assert descriptions[0] == "Storno fattura 2026/0001: Laser ? guasto?rimborso 50 ?"
+
+
+def test_a_party_named_like_a_formula_stays_a_name_in_the_register() -> None:
+    with fresh_shop() as shop:
+        statements = busy_october(shop)
+    formula = company(name="=HYPERLINK(1)")
+    rows = register_rows(statements, {"anna": person(), "bruno": formula}, BillingMode.FATTURA)
+    english = read_register(register_csv(rows, Locale.EN), Locale.EN)
+    assert english[1]["party"] == "'=HYPERLINK(1)"
+
+
 def test_a_rendiconto_register_names_the_member_when_she_has_no_party() -> None:
     with fresh_shop() as shop:
         statements = busy_october(shop)
