@@ -63,7 +63,7 @@ def register_machines(shop: Shop) -> None:
         )
 
 
-def busy_october(shop: Shop) -> list[StoredStatement]:
+def busy_october(shop: Shop, extra_pools: Sequence[CostPool] = ()) -> list[StoredStatement]:
     """Anna and Bruno use the laser (per minute, 22 %) and the lathe (per kWh, 10 %), pay a
     plan and share the electricity (22 %) and the rent (0 %, exempt); October is issued."""
     register_machines(shop)
@@ -92,6 +92,8 @@ def busy_october(shop: Shop) -> list[StoredStatement]:
         CostPool(name="elettricita", total_cents=12_345, key=AllocationKey.EQUAL, vat_bp=2200),
     )
     ledger.add_pool(OCTOBER, CostPool(name="affitto", total_cents=40_001, key=AllocationKey.EQUAL))
+    for pool in extra_pools:
+        ledger.add_pool(OCTOBER, pool)
     shop.billing.make_drafts(OCTOBER)
     shop.billing.issue(OCTOBER)
     return shop.billing.ledger.statements(OCTOBER)
@@ -206,6 +208,48 @@ def test_a_credit_note_is_a_td04_naming_the_invoice_it_corrects(
         # The whole credit gives each Natura back what it charged.
         assert xml_text(fattura_xml(documents[2]), "//DatiRiepilogo/Natura") == ["N4"]
         assert documents[3].total_cents == 1_220
+
+
+def test_a_partial_credit_of_exempt_lines_takes_back_each_natura_in_proportion(
+    fatturapa_schema: xmlschema.XMLSchema,
+) -> None:
+    cleaning = CostPool(name="pulizie", total_cents=10_000, key=AllocationKey.EQUAL)
+    rules = NaturaRules(by_pool={"affitto": Natura.N4, "pulizie": Natura.N1})
+    with fresh_shop() as shop:
+        anna, bruno = busy_october(shop, extra_pools=(cleaning,))  # rent 200.01, cleaning 50.00
+        shop.clock.now = CREDITED_ON
+        part = shop.billing.credit("2026/0001", reason="Sconto", net_cents=10_000, vat_bp=0)
+        whole = shop.billing.credit("2026/0002", reason="Errore")
+    document = fiscal_document(
+        part,
+        workshop=workshop(),
+        party=person(),
+        progressivo="00003",
+        original=anna,
+        natura_of=rules,
+    )
+    xml = fattura_xml(document)
+    fatturapa_schema.validate(xml.decode())
+    # 100.00 EUR taken back from 200.01 (N4) and 50.00 (N1): 80.00 and 20.00, no cent lost.
+    assert xml_text(xml, "//DatiRiepilogo/Natura") == ["N4", "N1"]
+    assert xml_text(xml, "//DatiRiepilogo/ImponibileImporto") == ["80.00", "20.00"]
+    assert a38_total(xml) == Decimal("100.00")
+    undone = fattura_xml(
+        fiscal_document(
+            whole,
+            workshop=workshop(),
+            party=company(),
+            progressivo="00004",
+            original=bruno,
+            natura_of=rules,
+        )
+    )
+    given_back = zip(
+        xml_text(undone, "//DatiRiepilogo/Natura"),
+        xml_text(undone, "//DatiRiepilogo[Natura]/ImponibileImporto"),
+        strict=True,
+    )
+    assert dict(given_back) == {"N4": "200.00", "N1": "50.00"}
 
 
 def test_a_credit_note_without_its_original_is_refused_by_name() -> None:
