@@ -163,6 +163,7 @@ def month_fiscal_documents(
     natura_of: NaturaOf = DEFAULT_RULES,
     meter_of: MeterOf = running_time,
     machine_names: Mapping[tuple[str, str], str] = NO_NAMES,
+    locale: Locale = Locale.IT,
     tz: ZoneInfo = ROME,
 ) -> list[FiscalDocument]:
     """The documents of the statements and credit notes issued in a month, in issue order.
@@ -176,7 +177,7 @@ def month_fiscal_documents(
         for s in statements
         if s.status is StatementStatus.ISSUED and issue_date(s, tz).strftime("%Y-%m") == month
     ]
-    issued.sort(key=_issue_order)
+    issued.sort(key=issue_order)
     documents = []
     for offset, statement in enumerate(issued):
         party = parties.get(statement.member)
@@ -195,14 +196,15 @@ def month_fiscal_documents(
                 natura_of=natura_of,
                 meter_of=meter_of,
                 machine_names=machine_names,
+                locale=locale,
                 tz=tz,
             )
         )
     return documents
 
 
-def _issue_order(statement: StoredStatement) -> tuple[int, int]:
-    # `YYYY/NNNN` numbers are taken in issue order from one gapless series per year.
+def issue_order(statement: StoredStatement) -> tuple[int, int]:
+    """A sort key in issue order: `YYYY/NNNN` numbers come from one gapless series a year."""
     year, seq = (statement.number or "0/0").split("/")
     return int(year), int(seq)
 
@@ -218,6 +220,7 @@ def month_documents(
     natura_of: NaturaOf = DEFAULT_RULES,
     meter_of: MeterOf = running_time,
     machine_names: Mapping[tuple[str, str], str] = NO_NAMES,
+    locale: Locale = Locale.IT,
     tz: ZoneInfo = ROME,
 ) -> bytes:
     """The month's FatturaPA files and manifest as one zip for the SdI intermediary."""
@@ -231,6 +234,7 @@ def month_documents(
         natura_of=natura_of,
         meter_of=meter_of,
         machine_names=machine_names,
+        locale=locale,
         tz=tz,
     )
     return monthly_bundle(month, documents)

@@ -20,7 +20,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from services.billing.errors import BillingError, BillingInputError
-from services.billing.fiscal import ROME, issue_date
+from services.billing.fiscal import ROME, issue_date, issue_order
 from services.billing.fiscal_lines import DEFAULT_RULES, NaturaOf, fiscal_lines
 from services.billing.money import cents_to_decimal
 from services.billing.records import StatementKind, StatementStatus, StoredStatement
@@ -64,7 +64,7 @@ def register_rows(
     """
     by_number = {s.number: s for s in (*originals, *statements) if s.number is not None}
     issued = [s for s in statements if s.status is StatementStatus.ISSUED]
-    issued.sort(key=lambda s: tuple(int(part) for part in (s.number or "0/0").split("/")))
+    issued.sort(key=issue_order)
     return [_row(s, parties, mode, natura_of, by_number, tz) for s in issued]
 
 

@@ -404,3 +404,15 @@ def test_a_rendiconto_register_names_the_member_when_she_has_no_party() -> None:
     ]
     with pytest.raises(BillingInputError, match="parties"):
         register_rows(statements, {}, BillingMode.FATTURA)
+
+
+def test_lines_read_in_english_for_a_workshop_that_bills_in_english() -> None:
+    with fresh_shop() as shop:
+        anna = busy_october(shop)[0]
+    document = fiscal_document(
+        anna, workshop=workshop(), party=person(), progressivo="00001", locale=Locale.EN
+    )
+    descriptions = [line.description for line in document.lines]
+    assert descriptions[0] == "Use of Laser CO2 Trotec on 06/10/2026, 1.33 h running, 3.200 kWh"
+    assert "Monthly fee, plan base" in descriptions
+    assert document.total_cents == anna.total_cents
