@@ -53,6 +53,7 @@ from services.billing.tariffs import Meter
 from services.billing.wording import Word, say
 from services.fiscal import STAMP_DUTY_NATURE, BillingMode, Locale, Natura, epc_qr_png
 from services.fiscal.document import STAMP_DUTY_THRESHOLD_CENTS
+from services.fiscal.profiles import Liquidation, SoleShareholder
 from services.fiscal.wording import (
     CREDIT_NOTE_TITLE,
     MODE_WORDING,
@@ -239,9 +240,9 @@ class _Render:
             if rea.share_capital_cents is not None:
                 capital = self.money(rea.share_capital_cents)
                 lines.append(f"{self.say(Word.SHARE_CAPITAL)} {capital}")
-            if rea.sole_shareholder is not None and rea.sole_shareholder.value == "SU":
+            if rea.sole_shareholder is SoleShareholder.SOLE:
                 lines.append(self.say(Word.SOLE_SHAREHOLDER))
-            if rea.liquidation.value == "LS":
+            if rea.liquidation is Liquidation.IN_LIQUIDATION:
                 lines.append(self.say(Word.IN_LIQUIDATION))
         return [*lines, *email]
 

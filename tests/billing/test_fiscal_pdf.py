@@ -14,7 +14,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from services.billing.allocation import AllocationKey, CostPool
-from services.billing.engine import MonthInputs, bill_month
+from services.billing.engine import MemberStatement, MonthInputs, bill_month
 from services.billing.fiscal_print import FiscalContext, OriginalDocument, creditor_reference
 from services.billing.footnotes import SYMBOLS
 from services.billing.months import Month
@@ -332,11 +332,15 @@ def month_inputs(draw: st.DrawFn) -> MonthInputs:
     )
 
 
-def stored(inputs: MonthInputs, locale: str) -> StoredStatement:
-    """Anna's statement of the month as the ledger would keep it once issued."""
-    annas = [s for s in bill_month(inputs).statements if s.member.id == "anna"]
-    assume(annas)
-    lines = tuple(lines_of(annas[0]))
+def annas(inputs: MonthInputs) -> MemberStatement | None:
+    """Anna's statement of the month, as the engine computes it (None: nothing to bill)."""
+    return next((s for s in bill_month(inputs).statements if s.member.id == "anna"), None)
+
+
+def stored(computed: MemberStatement | None, locale: str) -> StoredStatement:
+    """A computed statement as the ledger keeps it once issued."""
+    assert computed is not None
+    lines = tuple(lines_of(computed))
     summary = vat_summary(lines)
     issued = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
     return StoredStatement(
@@ -372,7 +376,9 @@ def stored(inputs: MonthInputs, locale: str) -> StoredStatement:
 def test_every_mark_has_its_note_every_note_its_mark_and_the_total_is_the_statements(
     inputs: MonthInputs, locale: str, profile: object
 ) -> None:
-    statement = stored(inputs, locale)
+    computed = annas(inputs)
+    assume(computed is not None)
+    statement = stored(computed, locale)
     fiscal = None
     if profile is FATTURA or profile is RENDICONTO:
         fiscal = FiscalContext(workshop=profile, party=company())
@@ -394,3 +400,27 @@ def test_every_mark_has_its_note_every_note_its_mark_and_the_total_is_the_statem
     (rows, total) = re.findall(rf"{header} (.*?) {total_word} ({_AMOUNT})", text)[-1]
     assert cents(total) == statement.total_cents
     assert sum(cents(amount) for amount in re.findall(_AMOUNT, rows)) == statement.total_cents
+
+
+def fee_only(fee_cents: int) -> MonthInputs:
+    """A month in which anna pays her plan's fee, at 0 %, and nothing else."""
+    return MonthInputs(
+        month=OCTOBER,
+        tz=ROME,
+        sessions=(),
+        members={"anna": member("anna")},
+        plans={"socio": Plan(name="socio", monthly_fee_cents=fee_cents)},
+        plan_periods=[PlanPeriod("anna", date(2026, 1, 1), "socio")],
+    )
+
+
+def test_a_fattura_notes_the_virtual_stamp_duty_above_77_47_euros_without_vat() -> None:
+    stamp = "Imposta di bollo assolta in modo virtuale"
+    for fee, profile, noted in (
+        (7_748, FATTURA, True),
+        (7_747, FATTURA, False),
+        (7_748, RENDICONTO, False),
+    ):
+        statement = stored(annas(fee_only(fee)), "it")
+        text = render(statement, FiscalContext(workshop=profile, party=company()))
+        assert (stamp in text) is noted, (fee, profile.billing_mode)
