@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -14,12 +15,14 @@ from PIL import Image
 from pypdf import PdfReader
 
 from services.billing.allocation import AllocationKey, CostPool
+from services.billing.credit import credit_note
 from services.billing.engine import MemberStatement, MonthInputs, bill_month
 from services.billing.fiscal_print import FiscalContext, OriginalDocument, creditor_reference
-from services.billing.footnotes import SYMBOLS
+from services.billing.footnotes import SYMBOLS, Footnotes
 from services.billing.months import Month
 from services.billing.pdf import statement_pdf
 from services.billing.records import (
+    Line,
     LineKind,
     StatementKind,
     StatementStatus,
@@ -367,21 +370,50 @@ def stored(computed: MemberStatement | None, locale: str) -> StoredStatement:
     )
 
 
+def credited(statement: StoredStatement, lines: list[Line]) -> StoredStatement:
+    """A credit note of these lines against an issued statement, as the ledger keeps it."""
+    summary = vat_summary(lines)
+    return replace(
+        statement,
+        id=2,
+        kind=StatementKind.CREDIT_NOTE,
+        number="2026/0002",
+        credits_number=statement.number,
+        reason="rettifica",
+        net_cents=sum(v.net_cents for v in summary),
+        vat_cents=sum(v.vat_cents for v in summary),
+        total_cents=sum(v.net_cents + v.vat_cents for v in summary),
+        lines=tuple(lines),
+    )
+
+
 @given(
     inputs=month_inputs(),
     locale=st.sampled_from(["it", "en"]),
     profile=st.sampled_from([None, FATTURA, RENDICONTO]),
+    as_credit_note=st.booleans(),
+    natura=st.dictionaries(st.sampled_from(LineKind), st.sampled_from(Natura)),
 )
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_every_mark_has_its_note_every_note_its_mark_and_the_total_is_the_statements(
-    inputs: MonthInputs, locale: str, profile: object
+    inputs: MonthInputs,
+    locale: str,
+    profile: object,
+    as_credit_note: bool,
+    natura: dict[LineKind, Natura],
 ) -> None:
     computed = annas(inputs)
     assume(computed is not None)
     statement = stored(computed, locale)
+    original = None
+    if as_credit_note:
+        credit = credit_note(statement.lines, number="2026/0001", reason="rettifica")
+        assume(credit)
+        statement = credited(statement, credit)
+        original = OriginalDocument(number="2026/0001", issued=date(2026, 11, 2))
     fiscal = None
     if profile is FATTURA or profile is RENDICONTO:
-        fiscal = FiscalContext(workshop=profile, party=company())
+        fiscal = FiscalContext(workshop=profile, party=company(), original=original, natura=natura)
     reader = PdfReader(
         io.BytesIO(statement_pdf(statement, workshop=SETTINGS_WORKSHOP, tz=ROME, fiscal=fiscal))
     )
@@ -424,3 +456,11 @@ def test_a_fattura_notes_the_virtual_stamp_duty_above_77_47_euros_without_vat() 
         statement = stored(annas(fee_only(fee)), "it")
         text = render(statement, FiscalContext(workshop=profile, party=company()))
         assert (stamp in text) is noted, (fee, profile.billing_mode)
+
+
+def test_marks_go_by_first_use_and_double_once_the_symbols_run_out() -> None:
+    footnotes = Footnotes()
+    marks = [footnotes.mark(f"note {n}", f"text {n}") for n in range(7)]
+    assert marks == ["*", "†", "‡", "§", "¶", "**", "††"]
+    assert footnotes.mark("note 0", "text 0") == "*"  # a note keeps its mark
+    assert footnotes.notes[5] == ("**", "text 5")
