@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
-from contract import GatewayTopic, MachineTopic, TopicKind
+from contract import GatewayTopic, MachineTopic, Message, TopicKind
 from services.api.acl import AclPublisher
 from services.api.broker import BrokerLink
 from services.api.enrolment import BadgeWaiters
@@ -42,6 +42,8 @@ TAGS = [
     {"name": "login", "description": "Tokens for people and gateways; rate-limited."},
     {"name": "users", "description": "Logins and their roles (admins only)."},
     {"name": "members", "description": "Members, their data export and erasure."},
+    {"name": "parties", "description": "Whom a member's documents are made out to."},
+    {"name": "workshop", "description": "The workshop's fiscal profile (read-only)."},
     {"name": "cards", "description": "RFID cards, known only by the site's keyed hash."},
     {"name": "qualifications", "description": "Which member may use which machine, until when."},
     {"name": "machines", "description": "Machines, thresholds, access lists, remote lock."},
@@ -86,7 +88,12 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
         for kind in (TopicKind.STATE, TopicKind.TELEMETRY):
             link.follow(MachineTopic.filter(site, "+", kind), floor.take)
         link.follow(GatewayTopic.filter(site), floor.take)
-        link.follow(MachineTopic.filter(site, "+", TopicKind.BADGES), waiters.take)
+
+        def badge(message: Message) -> None:
+            waiters.take(message)  # an enrolment waiting for this card
+            floor.take(message)  # a refusal, for staff watching the floor
+
+        link.follow(MachineTopic.filter(site, "+", TopicKind.BADGES), badge)
         publisher = AclPublisher(site=site, link=link, source=registry, engine=engine, clock=clock)
         configs = PolicyPublisher(site=site, link=link, source=registry, engine=engine, clock=clock)
         hub = FloorHub(floor, amps_every_s=settings.amps_every_s)

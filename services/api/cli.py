@@ -108,6 +108,13 @@ def run(
             envvar="OFFICINA_PAGES_AS_OF",
         ),
     ] = None,
+    gateway_broker_url: Annotated[
+        str | None,
+        typer.Option(
+            help="the broker URL written into gateways' gateway.toml (default: the api's broker)",
+            envvar="OFFICINA_GATEWAY_BROKER_URL",
+        ),
+    ] = None,
 ) -> None:
     """Serve the api and the web pages until Ctrl-C or SIGTERM."""
     options = broker_options(broker, broker_ca, broker_cert, broker_key)
@@ -126,6 +133,7 @@ def run(
             max_body_bytes=max_body_bytes,
             pseudonym_key=pseudonym_key,
             pages_as_of=pages_as_of.date() if pages_as_of else None,
+            gateway_broker_url=gateway_broker_url,
         )
     except SettingsError as err:
         raise refused(str(err)) from err

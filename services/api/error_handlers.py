@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 
 from services.api.accounts import AccountError
 from services.api.errors import BrokerError, EnrolmentTimeoutError
+from services.api.photos import PhotoContentError, PhotoTooLargeError, PhotoTypeError
 from services.api.problems import public_problems
 from services.api.state import ApiState
 from services.api.web.access import LoginNeededError, PageForbiddenError
@@ -54,6 +55,9 @@ class ErrorRule:
 
 ERROR_RULES: tuple[ErrorRule, ...] = (
     ErrorRule(RegistryError, 422, Answer.FIELD),
+    ErrorRule(PhotoTooLargeError, 413, Answer.FIELD),
+    ErrorRule(PhotoTypeError, 415, Answer.FIELD),
+    ErrorRule(PhotoContentError, 422, Answer.FIELD),
     ErrorRule(AccountError, 422, Answer.FIELD),
     ErrorRule(BillingInputError, 422, Answer.FIELD),
     ErrorRule(StatementStateError, 409, Answer.MESSAGE),

@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from services.api.floor import Floor, FloorChange
+from services.api.floor import Floor, FloorChange, RefusedCard
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class AmpsTick:
     amps: dict[str, float]
 
 
-FloorEvent = FloorChange | AmpsTick
+FloorEvent = FloorChange | AmpsTick | RefusedCard
 
 
 class _Closed:
@@ -54,6 +54,7 @@ class FloorHub:
         """Bind to the running loop, listen to the floor and start the amps ticker."""
         self._loop = asyncio.get_running_loop()
         self._floor.listen(self._from_broker)
+        self._floor.listen_to_refusals(self._from_broker)
         self._ticker = asyncio.create_task(self._tick_amps(), name="floor-amps")
 
     async def stop(self) -> None:
@@ -76,7 +77,7 @@ class FloorHub:
         finally:
             self._streams.discard(queue)
 
-    def _from_broker(self, change: FloorChange) -> None:
+    def _from_broker(self, change: FloorChange | RefusedCard) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._fan_out, change)

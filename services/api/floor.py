@@ -6,9 +6,12 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from contract import (
+    Badge,
+    BadgeDecision,
     GatewayStatus,
     GatewayStatusValue,
     GatewayTopic,
@@ -57,7 +60,20 @@ class FloorChange:
     machines: tuple[MachineLive, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class RefusedCard:
+    """A card a gateway refused: the card only as the start of its keyed hash, never its UID."""
+
+    machine: str
+    card: str
+    reason: str
+    at: datetime
+
+
+SHORT_CARD = 8  # hex digits of a card's keyed hash shown to staff
+
 FloorListener = Callable[[FloorChange], None]
+RefusalListener = Callable[[RefusedCard], None]
 
 
 class Floor:
@@ -71,13 +87,19 @@ class Floor:
         self._amps: dict[str, deque[float]] = {}
         self._amps_dirty: set[str] = set()
         self._gateways: dict[str, bool] = {}
+        self._heard: dict[str, datetime] = {}
         self._listeners: list[FloorListener] = []
+        self._refusal_listeners: list[RefusalListener] = []
         # Erased members by id, with the erased id a state naming them is shown under instead.
         self._erased: dict[str, str] = {}
 
     def listen(self, listener: FloorListener) -> None:
         """Call listener (on the broker's thread: it must not block) after every change."""
         self._listeners.append(listener)
+
+    def listen_to_refusals(self, listener: RefusalListener) -> None:
+        """Call listener (on the broker's thread) with every card a gateway refuses."""
+        self._refusal_listeners.append(listener)
 
     def machines(self) -> list[MachineLive]:
         """Every machine heard of, by id."""
@@ -88,6 +110,11 @@ class Floor:
         """One machine; an unheard-of machine is returned empty (offline)."""
         with self._lock:
             return self._machines.get(machine, MachineLive(machine))
+
+    def gateway_heard(self, gateway: str) -> datetime | None:
+        """When the gateway last said it was online or offline; None if never since start."""
+        with self._lock:
+            return self._heard.get(gateway)
 
     def sparkline(self, machine: str) -> tuple[float, ...]:
         """The machine's recent amps, oldest first."""
@@ -102,12 +129,18 @@ class Floor:
             return taken
 
     def take(self, message: Message) -> None:
-        """Apply a state, telemetry or gateway-status message of this site."""
+        """Apply a state, telemetry, refused-card or gateway-status message of this site."""
         topic, payload = message.topic, message.payload
         if topic.site != self.site:
             return
         change: FloorChange | None = None
-        if isinstance(topic, MachineTopic) and isinstance(payload, StateChange):
+        if isinstance(topic, MachineTopic) and isinstance(payload, Badge):
+            if payload.decision is BadgeDecision.DENIED:
+                at = datetime.fromtimestamp(payload.ts / 1000, UTC)
+                refused = RefusedCard(topic.machine, payload.card[:SHORT_CARD], payload.reason, at)
+                for refusal_listener in self._refusal_listeners:
+                    refusal_listener(refused)
+        elif isinstance(topic, MachineTopic) and isinstance(payload, StateChange):
             change = self._take_state(topic.machine, payload)
         elif isinstance(topic, MachineTopic) and isinstance(payload, Telemetry):
             self._take_telemetry(topic.machine, payload)
@@ -174,6 +207,7 @@ class Floor:
         online = status.status is GatewayStatusValue.ONLINE
         with self._lock:
             self._gateways[gateway] = online
+            self._heard[gateway] = datetime.fromtimestamp(status.ts / 1000, UTC)
             named = set(status.machines)
             # An offline last will names no machines: it covers those the gateway last ran.
             if not named:

@@ -14,21 +14,26 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contract import BadgeDecision, MachineState
 from services.api.deps import Principal
 from services.api.floor import MachineLive
 from services.api.models import ApiUserRow
 from services.api.schemas.common import Id, Instant
 from services.api.schemas.floor import FloorPublic, MachineTile
+from services.api.schemas.parties import PartyPublic
 from services.api.schemas.review import SessionConflictPublic
+from services.api.schemas.workshop import WorkshopFiscalPublic
 from services.api.state import ApiState
 from services.billing.allocation import CostPool
 from services.billing.errors import BillingError
+from services.billing.fiscal_profile import fiscal_readiness
 from services.billing.months import Month
 from services.billing.records import StoredStatement
 from services.billing.tariffs import Tariff
 from services.ledger import (
     AccessEntry,
     BadgeEventRow,
+    BillingPartyRow,
     CardRow,
     DeadLetterRow,
     HeldSessionRow,
@@ -40,6 +45,7 @@ from services.ledger import (
     SessionRow,
     members_behind,
 )
+from services.ledger import parties as ledger_parties
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +157,11 @@ class MemberRecords:
     sessions: Sequence[SessionRow]
     badges: Sequence[BadgeEventRow]
     logins: Sequence[ApiUserRow]
+    parties: Sequence[BillingPartyRow]
 
 
 def member_records(db: Session, member_id: str) -> MemberRecords:
-    """A member's cards, qualifications, sessions, badges and logins, each oldest first."""
+    """A member's cards, qualifications, sessions, badges, logins and parties, oldest first."""
     return MemberRecords(
         cards=db.scalars(
             select(CardRow).where(CardRow.member == member_id).order_by(CardRow.issued_at)
@@ -175,7 +182,30 @@ def member_records(db: Session, member_id: str) -> MemberRecords:
         logins=db.scalars(
             select(ApiUserRow).where(ApiUserRow.member == member_id).order_by(ApiUserRow.id)
         ).all(),
+        parties=ledger_parties.member_parties(db, member_id),
     )
+
+
+def parties(db: Session, member_id: str) -> Sequence[BillingPartyRow]:
+    """A member's billing parties, oldest first."""
+    return ledger_parties.member_parties(db, member_id)
+
+
+def party(db: Session, party_id: int) -> BillingPartyRow | None:
+    """A billing party by id; None if there is none."""
+    return db.get(BillingPartyRow, party_id)
+
+
+def party_cards(db: Session, party_id: int) -> Sequence[CardRow]:
+    """The cards whose sessions go to a party."""
+    return ledger_parties.party_cards(db, party_id)
+
+
+def party_public(db: Session, row: BillingPartyRow) -> PartyPublic:
+    """A party as the api returns it, with the cards whose sessions go to it."""
+    public = PartyPublic.model_validate(row)
+    public.cards = [card.card_hash for card in party_cards(db, row.id)]
+    return public
 
 
 # --- the floor --------------------------------------------------------------------------------
@@ -183,13 +213,15 @@ def member_records(db: Session, member_id: str) -> MemberRecords:
 
 def tile(state: ApiState, user: Principal, live: MachineLive, name: str | None) -> MachineTile:
     """A machine's tile, with other members' ids hidden from a member's login."""
+    shown = user.shown_member(live.member)
     return MachineTile(
         machine=live.machine,
         name=name or live.machine,
         state=live.shown_state.value,
         reported_state=None if live.state is None else live.state.value,
-        member=user.shown_member(live.member),
-        session=live.session if user.shown_member(live.member) else None,
+        member=shown,
+        member_name=None if shown is None else state.member_names().get(shown, shown),
+        session=live.session if shown else None,
         since=None if live.since_ms is None else datetime.fromtimestamp(live.since_ms / 1000, UTC),
         amps=live.amps,
         sparkline=list(state.floor.sparkline(live.machine)),
@@ -271,6 +303,21 @@ def pools(state: ApiState, month: Month) -> list[CostPool]:
     return state.billing.ledger.pools(month)
 
 
+# --- the workshop's fiscal profile -----------------------------------------------------------
+
+
+def workshop_fiscal(state: ApiState) -> WorkshopFiscalPublic:
+    """The workshop's fiscal profile from the billing settings, and what fattura mode lacks."""
+    workshop = state.billing.settings.workshop
+    readiness = fiscal_readiness(workshop)
+    return WorkshopFiscalPublic(
+        profile=workshop.fiscal,
+        billing_mode=readiness.mode,
+        complete_for_fattura=readiness.complete_for_fattura,
+        missing=list(readiness.missing),
+    )
+
+
 # --- statements -------------------------------------------------------------------------------
 
 
@@ -329,3 +376,67 @@ def end_reasons(db: Session, session_ids: Sequence[str]) -> dict[str, str]:
         return {}
     query = select(SessionRow.id, SessionRow.end_reason).where(SessionRow.id.in_(session_ids))
     return {session_id: reason for session_id, reason in db.execute(query)}
+
+
+@dataclass(frozen=True, slots=True)
+class UnattributedUse:
+    """A machine drawing current with no session open: used without anyone badging in."""
+
+    machine: str
+    amps: float
+
+
+def denied_badges(
+    db: Session,
+    site: str,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    machine: str | None = None,
+    limit: int = 20,
+) -> Sequence[BadgeEventRow]:
+    """Cards the gateways refused, newest first (of one machine, or every one)."""
+    query = (
+        select(BadgeEventRow)
+        .where(
+            BadgeEventRow.site == site,
+            BadgeEventRow.decision == BadgeDecision.DENIED.value,
+            BadgeEventRow.at >= since,
+        )
+        .order_by(BadgeEventRow.at.desc())
+        .limit(limit)
+    )
+    if until is not None:
+        query = query.where(BadgeEventRow.at < until)
+    if machine is not None:
+        query = query.where(BadgeEventRow.machine == machine)
+    return db.scalars(query).all()
+
+
+def idle_amps(state: ApiState) -> dict[str, float]:
+    """Each working machine's idle threshold: at or above it, the motor is on."""
+    return {m.id: m.idle_amps for m in machines(state) if m.retired_at is None}
+
+
+def unattributed_use(state: ApiState) -> list[UnattributedUse]:
+    """Machines locked (no session) yet drawing at least their idle current, by id."""
+    thresholds = idle_amps(state)
+    return [
+        UnattributedUse(live.machine, live.amps)
+        for live in state.floor.machines()
+        if live.machine in thresholds
+        and live.state is MachineState.LOCKED
+        and live.gateway_online is not False
+        and live.amps is not None
+        and live.amps >= thresholds[live.machine]
+    ]
+
+
+def member_names(db: Session) -> dict[str, str]:
+    """Every member's name by id (an erased member's is its stand-in)."""
+    return {member_id: name for member_id, name in db.execute(select(MemberRow.id, MemberRow.name))}
+
+
+def photographed(state: ApiState) -> dict[str, datetime]:
+    """The site's machines that have a photo, with when it last changed (for the image's URL)."""
+    return state.registry.photographed(state.settings.site)

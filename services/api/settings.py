@@ -7,7 +7,7 @@ from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from contract import ID_PATTERN, is_id
-from contract.mqtt import BrokerOptions
+from contract.mqtt import BrokerOptions, MqttOptionsError
 from contract.secrets import (
     DEMO_API_SECRET,
     DEMO_PSEUDONYM_KEY,
@@ -87,6 +87,8 @@ class ApiSettings:
     pseudonym_key: str | None = field(default=None, repr=False)
     # The day the pages open on instead of today: the demo's pages open on its simulated month.
     pages_as_of: date | None = None
+    # The broker URL written into a gateway's generated gateway.toml; None: the api's own broker.
+    gateway_broker_url: str | None = None
 
     def __post_init__(self) -> None:
         problems = [*self._secret_problems()]
@@ -108,6 +110,14 @@ class ApiSettings:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(f"timezone: {self.timezone!r} is not a known time zone")
+        if self.gateway_broker_url is not None:
+            try:
+                if BrokerOptions.from_url(self.gateway_broker_url).username is not None:
+                    problems.append(
+                        "gateway_broker_url: each gateway has its own login, not one here"
+                    )
+            except MqttOptionsError as err:
+                problems.append(f"gateway_broker_url: {err}")
         if problems:
             raise SettingsError("invalid api settings: " + "; ".join(problems))
 
@@ -115,6 +125,13 @@ class ApiSettings:
     def client_id(self) -> str:
         """The client id the api connects with: its broker login's name, else officina-api."""
         return self.broker.identity(DEFAULT_CLIENT_ID)
+
+    @property
+    def gateway_broker(self) -> str:
+        """The broker URL gateways are told to use: the setting, else the api's own (no login)."""
+        if self.gateway_broker_url is not None:
+            return self.gateway_broker_url
+        return f"{'mqtts' if self.broker.tls else 'mqtt'}://{self.broker.address}"
 
     def _secret_problems(self) -> list[str]:
         found = (

@@ -25,6 +25,7 @@ from services.billing import formats
 from services.billing.allocation import KEY_RULES, CostPool
 from services.billing.errors import BillingError, BillingInputError, SettingsError
 from services.billing.exports import lines_csv, register_csv, statement_json
+from services.billing.fiscal_profile import fiscal_readiness
 from services.billing.mailer import Mailer
 from services.billing.money import parse_cents, parse_micros, parse_milli, parse_vat_bp
 from services.billing.months import Month
@@ -710,3 +711,30 @@ def _print_projection(billing: Billing, projection: Projection, key: str | None)
     console.print(table)
     for name in projection.stuck:
         console.print(f"[yellow]{name}[/yellow]: nothing to split it by yet")
+
+
+@statements_app.command("fiscal")
+def check_fiscal(config: ConfigOption = None) -> None:
+    """Whether the workshop's fiscal profile is complete for fattura mode (exit 1 if not)."""
+    console = Console()
+    try:
+        settings = load_settings(config)
+    except SettingsError as err:
+        for problem in err.problems:
+            Console(stderr=True).print(f"[red]settings[/red] {problem}")
+        raise typer.Exit(2) from err
+    readiness = fiscal_readiness(settings.workshop)
+    profile = settings.workshop.fiscal
+    if profile is not None:
+        console.print(
+            f"{profile.legal_name}: {profile.billing_mode.value}, regime {profile.regime.value}, "
+            f"P.IVA {profile.vat_number or '-'}, codice fiscale {profile.fiscal_code or '-'}",
+            markup=False,
+        )
+    if readiness.complete_for_fattura:
+        console.print("the fiscal profile is complete for fattura mode")
+        return
+    console.print("the fiscal profile is not complete for fattura mode:")
+    for problem in readiness.missing:
+        console.print(f"  {problem}", markup=False)
+    raise typer.Exit(1)

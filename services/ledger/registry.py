@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from contract import ID_PATTERN, Policy, is_id
 from services.ledger.errors import LedgerError, RegistryError
-from services.ledger.models import CardRow, MachineRow, MemberRow, QualificationRow
+from services.ledger.models import (
+    CardRow,
+    MachinePhotoRow,
+    MachineRow,
+    MemberRow,
+    QualificationRow,
+)
 
 _CARD_HASH = re.compile(r"[0-9a-f]{64}")
 # What a machine registered without a policy of its own runs by: the contract's defaults.
@@ -183,6 +189,49 @@ class Registry:
             row.rated_w = spec.rated_w
             return row
 
+    def retire_machine(self, site: str, machine: str) -> MachineRow:
+        """Mark a machine retired (sold, scrapped); its sessions and bills stay as they were."""
+        with self._transaction(f"retire machine {site}/{machine}") as db:
+            row = db.get(MachineRow, (site, machine))
+            if row is None:
+                raise RegistryError("machine", f"{site}/{machine} is not a registered machine")
+            if row.retired_at is None:
+                row.retired_at = self._clock()
+            return row
+
+    def save_photo(self, site: str, machine: str, *, data: bytes, content_type: str) -> None:
+        """Give a machine its photo, replacing any earlier one."""
+        with self._transaction(f"save the photo of {site}/{machine}") as db:
+            if db.get(MachineRow, (site, machine)) is None:
+                raise RegistryError("machine", f"{site}/{machine} is not a registered machine")
+            row = db.get(MachinePhotoRow, (site, machine))
+            if row is None:
+                row = MachinePhotoRow(site=site, machine=machine)
+                db.add(row)
+            row.data = data
+            row.content_type = content_type
+            row.updated_at = self._clock()
+
+    def photo(self, site: str, machine: str) -> MachinePhotoRow | None:
+        """A machine's photo, if it has one."""
+        with self._transaction("read a photo") as db:
+            return db.get(MachinePhotoRow, (site, machine))
+
+    def drop_photo(self, site: str, machine: str) -> None:
+        """Take a machine's photo away (nothing happens if it had none)."""
+        with self._transaction(f"drop the photo of {site}/{machine}") as db:
+            row = db.get(MachinePhotoRow, (site, machine))
+            if row is not None:
+                db.delete(row)
+
+    def photographed(self, site: str) -> dict[str, datetime]:
+        """The site's machines that have a photo, with when it was last changed."""
+        query = select(MachinePhotoRow.machine, MachinePhotoRow.updated_at).where(
+            MachinePhotoRow.site == site
+        )
+        with self._transaction("read which machines have photos") as db:
+            return {machine: at for machine, at in db.execute(query)}
+
     def machine(self, site: str, machine: str) -> MachineRow | None:
         """One machine, if registered."""
         with self._transaction("read a machine") as db:
@@ -250,4 +299,7 @@ class Registry:
             .order_by(CardRow.member, CardRow.card_hash)
         )
         with self._transaction("read an access list") as db:
+            row = db.get(MachineRow, (site, machine))
+            if row is not None and row.retired_at is not None:
+                return []  # a retired machine opens for nobody
             return [AccessEntry(card, member, until) for card, member, until in db.execute(query)]

@@ -60,6 +60,7 @@ def test_the_floor_shows_a_machine_running_for_its_member(
     eventually(lambda: _tile(api, staff, "lathe-1")["state"] == "running", what="lathe running")
     tile = _tile(api, staff, "lathe-1")
     assert (tile["name"], tile["member"]) == ("Tornio", "giulia")
+    assert tile["member_name"] == "Giulia Rossi"  # names, not codes, on the coordinator's floor
     assert tile["since"] is not None
 
 
@@ -72,6 +73,7 @@ def test_a_member_sees_the_floor_without_other_members_names(
     publish_state(mosquitto, api.site, "lathe-1", MachineState.RUNNING, member="giulia")
     eventually(lambda: _tile(api, marco, "lathe-1")["state"] == "running", what="lathe running")
     assert _tile(api, marco, "lathe-1")["member"] is None
+    assert _tile(api, marco, "lathe-1")["member_name"] is None
     assert _tile(api, marco, "lathe-1")["session"] is None
 
 

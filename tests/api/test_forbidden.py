@@ -123,6 +123,10 @@ MEMBER: dict[str, Call | str] = {
         json={"name": "L", "gateway": "gw-1", "idle_amps": 1, "run_amps": 2},
     ),
     "GET /api/v1/machines/{machine}/acl": Call("GET", "/api/v1/machines/lathe-1/acl"),
+    "POST /api/v1/machines/{machine}/retire": Call("POST", "/api/v1/machines/lathe-1/retire"),
+    "GET /api/v1/machines/{machine}/photo": "the machines are no one's personal data",
+    "PUT /api/v1/machines/{machine}/photo": Call("PUT", "/api/v1/machines/lathe-1/photo"),
+    "DELETE /api/v1/machines/{machine}/photo": Call("DELETE", "/api/v1/machines/lathe-1/photo"),
     "POST /api/v1/machines/{machine}/commands": Call(
         "POST", "/api/v1/machines/lathe-1/commands", json={"action": "lock"}
     ),
@@ -130,6 +134,12 @@ MEMBER: dict[str, Call | str] = {
     "GET /api/v1/sessions.csv": Call("GET", "/api/v1/sessions.csv", params={"member": "marco"}),
     "GET /api/v1/tariffs": "prices are the same for everyone",
     "POST /api/v1/tariffs": Call("POST", "/api/v1/tariffs", json={"valid_from": "2026-01-01"}),
+    "GET /api/v1/plans": Call("GET", "/api/v1/plans"),
+    "PUT /api/v1/plans/{plan}": Call("PUT", "/api/v1/plans/maker", json={"monthly_fee_cents": 0}),
+    "GET /api/v1/members/{member}/plans": Call("GET", "/api/v1/members/marco/plans"),
+    "POST /api/v1/members/{member}/plans": Call(
+        "POST", "/api/v1/members/giulia/plans", json={"valid_from": "2026-01-01"}
+    ),
     "GET /api/v1/cost-pools": Call("GET", "/api/v1/cost-pools", params={"month": "2026-03"}),
     "POST /api/v1/cost-pools": Call(
         "POST",
@@ -158,6 +168,11 @@ MEMBER: dict[str, Call | str] = {
         "POST", "/api/v1/gateways/gw-1/credentials"
     ),
     "GET /api/v1/gateways/broker-files": Call("GET", "/api/v1/gateways/broker-files"),
+    "POST /api/v1/gateways/{gateway}/config": Call(
+        "POST",
+        "/api/v1/gateways/gw-1/config",
+        json={"machines": [{"machine": "lathe-1", "driver": "mcu", "port": "/dev/ttyACM0"}]},
+    ),
     "GET /api/v1/review/held": Call("GET", "/api/v1/review/held"),
     "POST /api/v1/review/held/{session_id}/release": Call(
         "POST", "/api/v1/review/held/00000000-0000-0000-0000-000000000000/release"
@@ -166,6 +181,29 @@ MEMBER: dict[str, Call | str] = {
         "POST", "/api/v1/review/held/00000000-0000-0000-0000-000000000000/dismiss"
     ),
     "GET /api/v1/review/conflicts": Call("GET", "/api/v1/review/conflicts"),
+    "GET /api/v1/members/{member}/parties": Call("GET", "/api/v1/members/marco/parties"),
+    "POST /api/v1/members/{member}/parties": Call(
+        "POST",
+        "/api/v1/members/giulia/parties",
+        json={"label": "Io", "kind": "person", "first_name": "G", "last_name": "R"},
+    ),
+    "GET /api/v1/members/{member}/parties/{party}": Call("GET", "/api/v1/members/marco/parties/1"),
+    "PATCH /api/v1/members/{member}/parties/{party}": Call(
+        "PATCH", "/api/v1/members/giulia/parties/1", json={"label": "Mine"}
+    ),
+    "DELETE /api/v1/members/{member}/parties/{party}": Call(
+        "DELETE", "/api/v1/members/giulia/parties/1"
+    ),
+    "POST /api/v1/members/{member}/parties/{party}/default": Call(
+        "POST", "/api/v1/members/giulia/parties/1/default"
+    ),
+    "POST /api/v1/members/{member}/parties/{party}/cards": Call(
+        "POST", "/api/v1/members/giulia/parties/1/cards", json={"card_hash": MARCO_CARD}
+    ),
+    "DELETE /api/v1/members/{member}/parties/{party}/cards/{card}": Call(
+        "DELETE", f"/api/v1/members/giulia/parties/1/cards/{MARCO_CARD}"
+    ),
+    "GET /api/v1/workshop/fiscal": Call("GET", "/api/v1/workshop/fiscal"),
 }
 
 # What only an admin may do: a coordinator is refused.
@@ -178,6 +216,7 @@ ADMIN_ONLY = (
     "POST /api/v1/statements/{statement_id}/credit-note",
     "POST /api/v1/gateways/{gateway}/credentials",
     "GET /api/v1/gateways/broker-files",
+    "POST /api/v1/gateways/{gateway}/config",
 )
 
 # A gateway reaches its own machines' access lists, its login, and nothing else.
@@ -243,5 +282,6 @@ def test_a_member_reaches_their_own_data(world: World) -> None:
         Call("GET", "/api/v1/cards", params={"member": "giulia"}),
         Call("GET", "/api/v1/qualifications"),
         Call("GET", "/api/v1/statements", params={"month": "2026-03"}),
+        Call("GET", "/api/v1/members/giulia/parties"),
     )
     assert [_send(world, "member", call) for call in own] == [200] * len(own)

@@ -88,3 +88,17 @@ def test_a_machine_registered_before_0006_gets_the_default_session_rules(ledger_
         assert (machine.idle_amps, machine.run_amps) == (0.8, 4.0)
     finally:
         engine.dispose()
+
+
+def test_0008_adds_machine_photos_after_0007_and_takes_them_away_again(sqlite_url: str) -> None:
+    revision = ScriptDirectory.from_config(alembic_config()).get_revision("0008")
+    assert revision is not None and revision.down_revision == "0007"
+    engine = open_ledger(sqlite_url)
+    try:
+        assert "machine_photos" in inspect(engine).get_table_names()
+        downgrade(engine, "0007")
+        assert "machine_photos" not in inspect(engine).get_table_names()
+        migrate(engine, "head")
+        assert "machine_photos" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

@@ -10,12 +10,15 @@ from services.api.routes import (
     login,
     machines,
     members,
+    parties,
+    plans,
     qualifications,
     review,
     sessions,
     statements,
     tariffs,
     users,
+    workshop,
 )
 
 API_ROUTERS: tuple[APIRouter, ...] = (
@@ -23,13 +26,16 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     users.router,
     members.router,
     cards.router,
+    parties.router,
     qualifications.router,
     machines.router,
     sessions.router,
     tariffs.router,
+    plans.router,
     cost_pools.router,
     statements.router,
     floor.router,
     gateways.router,
     review.router,
+    workshop.router,
 )

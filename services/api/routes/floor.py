@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from services.api.deps import PersonUser, Principal, StateDep
 from services.api.events import KEEPALIVE_S, AmpsTick, is_closed
-from services.api.floor import FloorChange, MachineLive
+from services.api.floor import FloorChange, MachineLive, RefusedCard
 from services.api.queries import floor_now, tile
 from services.api.schemas.floor import FloorPublic
 from services.api.state import ApiState
@@ -35,6 +35,17 @@ def _tiles_event(state: ApiState, user: Principal, machines: Sequence[MachineLiv
     return _event("tiles", tiles)
 
 
+def refused_public(state: ApiState, refused: RefusedCard) -> dict[str, str]:
+    """A refused card for the floor's events panel: the machine's name, never the card's UID."""
+    return {
+        "machine": refused.machine,
+        "name": state.machine_names().get(refused.machine, refused.machine),
+        "card": refused.card,
+        "reason": refused.reason,
+        "at": refused.at.isoformat(),
+    }
+
+
 async def _stream(state: ApiState, user: Principal) -> AsyncIterator[str]:
     async with state.hub.stream() as queue:
         snapshot = await asyncio.to_thread(floor_now, state, user)
@@ -47,6 +58,9 @@ async def _stream(state: ApiState, user: Principal) -> AsyncIterator[str]:
                 continue
             if isinstance(event, AmpsTick):
                 yield _event("amps", event.amps)
+            elif isinstance(event, RefusedCard):
+                if user.is_staff:
+                    yield _event("refused", refused_public(state, event))
             elif isinstance(event, FloorChange):
                 yield _tiles_event(state, user, event.machines)
             elif is_closed(event):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, Body, Header, HTTPException, Path, status
+from fastapi.responses import Response
 
 from contract import POLICY_FIELDS, CommandAction
 from services.api import queries
 from services.api.deps import CurrentUser, PersonUser, StaffUser, StateDep, forbidden
+from services.api.photos import ACCEPTED, checked_photo
 from services.api.schemas.common import Id
 from services.api.schemas.machines import (
     AclEntryPublic,
@@ -68,6 +70,62 @@ def save_machine(
     # Both gateways hear of a machine that moved: the old one stops running it by this policy.
     state.policy.gateways_changed({row.gateway} | ({before.gateway} if before else set()))
     return MachinePublic.model_validate(row)
+
+
+@router.post("/{machine}/retire")
+def retire_machine(machine: MachineId, staff: StaffUser, state: StateDep) -> MachinePublic:
+    """Retire a machine: it leaves the floor's forms; its past sessions and bills stay."""
+    machine_or_404(state, machine)
+    row = state.registry.retire_machine(state.settings.site, machine)
+    state.names.forget()
+    state.acl.machines_changed([machine])
+    state.policy.gateways_changed({row.gateway})  # its gateway stops running it
+    return MachinePublic.model_validate(row)
+
+
+@router.put(
+    "/{machine}/photo",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        413: {"description": "The photo is larger than the limit"},
+        415: {"description": "Not a JPEG, PNG or WebP"},
+    },
+)
+def save_photo(
+    machine: MachineId,
+    photo: Annotated[bytes, Body(media_type="image/jpeg", description="JPEG, PNG or WebP")],
+    staff: StaffUser,
+    state: StateDep,
+    content_type: Annotated[str, Header()] = "",
+) -> None:
+    """Give a machine its photo: JPEG, PNG or WebP, told by its bytes, at most 512 KiB."""
+    machine_or_404(state, machine)
+    found = checked_photo(photo, content_type)
+    state.registry.save_photo(state.settings.site, machine, data=photo, content_type=found)
+
+
+@router.get(
+    "/{machine}/photo",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in ACCEPTED}}, 404: {"description": "No photo"}},
+)
+def read_photo(machine: MachineId, user: PersonUser, state: StateDep) -> Response:
+    """A machine's photo, served as the type its bytes were found to be."""
+    row = state.registry.photo(state.settings.site, machine)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no photo of {machine!r}")
+    return Response(
+        row.data,
+        media_type=row.content_type,
+        headers={"Content-Disposition": "inline", "Cache-Control": "private, max-age=300"},
+    )
+
+
+@router.delete("/{machine}/photo", status_code=status.HTTP_204_NO_CONTENT)
+def drop_photo(machine: MachineId, staff: StaffUser, state: StateDep) -> None:
+    """Take a machine's photo away."""
+    machine_or_404(state, machine)
+    state.registry.drop_photo(state.settings.site, machine)
 
 
 @router.get("/{machine}/acl", responses={403: {"description": "Another gateway's machine"}})

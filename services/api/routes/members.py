@@ -111,7 +111,7 @@ def read_member(member_id: MemberId, user: PersonUser, db: DbDep) -> MemberPubli
 
 @router.patch("/{member_id}")
 def update_member(
-    member_id: MemberId, body: MemberUpdate, staff: StaffUser, db: DbDep
+    member_id: MemberId, body: MemberUpdate, staff: StaffUser, state: StateDep, db: DbDep
 ) -> MemberPublic:
     """Change a member's name or e-mail."""
     row = member_or_404(db, member_id)
@@ -122,6 +122,7 @@ def update_member(
             continue
         setattr(row, field, value)
     db.commit()
+    state.people.forget()
     return MemberPublic.model_validate(row)
 
 
@@ -155,6 +156,7 @@ def export_member(
         ],
         audit=[AuditExport.model_validate(run) for run in runs_naming(db, marks)],
         logins=[LoginPublic.model_validate(u) for u in records.logins],
+        parties=[queries.party_public(db, p) for p in records.parties],
     )
 
 
@@ -167,6 +169,7 @@ def erase(member_id: MemberId, admin: AdminUser, state: StateDep, db: DbDep) -> 
     row = member_or_404(db, member_id)
     erasure = erase_member(db, row, secret=state.settings.secret, now=state.clock())
     db.commit()
+    state.people.forget()  # the floor names her no more
     # The member's cards are gone: every machine they were on must stop granting them.
     state.acl.everything_changed()
     # After the commit: a broker that is away leaves the ledger erased, and erasing again
@@ -185,5 +188,6 @@ def erase(member_id: MemberId, admin: AdminUser, state: StateDep, db: DbDep) -> 
         retained_states_republished=republished,
         cards_removed=erasure.cards_removed,
         qualifications_removed=erasure.qualifications_removed,
+        parties_removed=erasure.parties_removed,
         logins_disabled=erasure.logins_disabled,
     )

@@ -15,6 +15,7 @@ class MachineTile(BaseModel):
     state: str
     reported_state: str | None
     member: str | None
+    member_name: str | None = None
     session: str | None
     since: datetime | None
     amps: float | None

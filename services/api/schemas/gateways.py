@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from services.api.gateway_toml import DEFAULT_SPOOL_PATH, Driver
+from services.api.schemas.common import Id
+
+Channel = Annotated[int, Field(ge=0, le=15)]
 
 
 class GatewayPublic(BaseModel):
@@ -33,3 +39,26 @@ class BrokerFiles(BaseModel):
 
     password_file: str
     acl_file: str
+
+
+class MachineWiring(BaseModel):
+    """How one machine is plugged into the gateway: its board and serial port."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    machine: Id
+    driver: Driver
+    port: Annotated[str, StringConstraints(pattern=r"^/dev/[A-Za-z0-9._:/-]{1,200}$")]
+    channel: Channel = 0
+    relay_channel: Channel = 0
+
+
+class GatewayConfigCreate(BaseModel):
+    """What a gateway's `gateway.toml` needs beyond the registry: its spool and its wiring."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    spool_path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._/-]{1,250}$")] = (
+        DEFAULT_SPOOL_PATH
+    )
+    machines: Annotated[list[MachineWiring], Field(min_length=1, max_length=8)]

@@ -76,10 +76,26 @@ def login_page(request: Request, state: StateDep, db: DbDep, next: str = "/") ->
     )
 
 
+RECENT_EVENTS = timedelta(hours=24)
+
+
 @router.get("/floor", response_class=HTMLResponse)
-def floor_page(request: Request, state: StateDep, user: PageUser) -> Response:
-    """The live floor: one tile per machine, updated by the SSE stream."""
-    return render(request, state, "floor.html", user, floor=queries.floor_now(state, user))
+def floor_page(request: Request, state: StateDep, db: DbDep, user: PageUser) -> Response:
+    """The live floor: one tile per machine, updated by the SSE stream; staff see refusals."""
+    since = state.clock() - RECENT_EVENTS
+    staff = user.is_staff
+    return render(
+        request,
+        state,
+        "floor.html",
+        user,
+        floor=queries.floor_now(state, user),
+        denied=queries.denied_badges(db, state.settings.site, since=since) if staff else [],
+        unattributed=queries.unattributed_use(state) if staff else [],
+        idle_amps=queries.idle_amps(state) if staff else {},
+        names=state.machine_names(),
+        photos=queries.photographed(state),
+    )
 
 
 def _timeline(rows: list[SessionRow], start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -111,6 +127,8 @@ def machine_day(
     )
     rows = list(queries.find_sessions(db, state.settings.site, wanted))
     tiles = {t.machine: t for t in queries.floor_now(state, user).machines}
+    site = state.settings.site
+    staff = user.is_staff
     return render(
         request,
         state,
@@ -125,6 +143,15 @@ def machine_day(
         rows=rows,
         running_min=sum(r.running_s for r in rows) / 60,
         energy_kwh=sum(r.energy_wh for r in rows) / 1000,
+        denied=queries.denied_badges(db, site, since=start, until=end, machine=machine)
+        if staff
+        else [],
+        unattributed=[u for u in queries.unattributed_use(state) if u.machine == machine]
+        if staff
+        else [],
+        names=state.machine_names(),
+        member_names=queries.member_names(db) if staff else {},
+        photo=queries.photographed(state).get(machine),
     )
 
 
@@ -168,6 +195,8 @@ def member_month(
         since_iso=start.isoformat(),
         until_iso=end.isoformat(),
         usage_charts=usage_charts(usage, words(language_of(request))),
+        names=state.machine_names(),
+        member_names={row.id: row.name},
     )
 
 
@@ -192,7 +221,21 @@ def member_by_pseudonym(
 def manage_members(request: Request, state: StateDep, db: DbDep, user: StaffPage) -> Response:
     """Coordinators: the members, and a form to add one."""
     members = queries.members(db)
-    return render(request, state, "manage_members.html", user, members=members)
+    today = page_today(state)
+    current: dict[str, str | None] = {}
+    for period in state.billing.ledger.plan_periods():  # by member and day: the last one counts
+        if period.valid_from <= today:
+            current[period.member] = period.plan
+    return render(
+        request,
+        state,
+        "manage_members.html",
+        user,
+        members=members,
+        plans=sorted(state.billing.ledger.plans()),
+        current_plans=current,
+        today=today,
+    )
 
 
 @router.get("/manage/cards", response_class=HTMLResponse)

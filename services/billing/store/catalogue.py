@@ -16,7 +16,7 @@ from services.billing.models import (
     WeightRow,
 )
 from services.billing.store.base import StoreBase
-from services.billing.tariffs import Allowance, Meter, Plan, Tariff
+from services.billing.tariffs import Allowance, Meter, Plan, PlanPeriod, Tariff
 from services.ledger.models import MemberRow
 
 
@@ -72,6 +72,12 @@ class CatalogueStore(StoreBase):
         """Every plan by name."""
         with self._transaction("read plans") as db:
             return {row.name: plan_of(row) for row in db.scalars(select(PlanRow))}
+
+    def plan_periods(self) -> list[PlanPeriod]:
+        """Every member's plans from each day on, by member and day."""
+        query = select(MemberPlanRow).order_by(MemberPlanRow.member, MemberPlanRow.valid_from)
+        with self._transaction("read members' plans") as db:
+            return [PlanPeriod(row.member, row.valid_from, row.plan) for row in db.scalars(query)]
 
     def assign_plan(self, member: str, plan: str | None, *, valid_from: date) -> None:
         """Put a member on a plan (None: no plan) from a local day on."""

@@ -31,19 +31,28 @@
       points.map((a, i) => `${(i * step).toFixed(1)},${(23 - (22 * a) / top).toFixed(1)}`).join(" "));
   }
 
+  // Staff see a tile marked when its machine draws current with nobody badged in.
+  function markUnattributed(tile, amps) {
+    const marker = field(tile, "unattributed");
+    const idle = Number.parseFloat(marker.dataset.idleAmps);
+    marker.hidden = !(tile.dataset.state === "locked" && amps !== null && amps >= idle);
+  }
+
   function showTile(m) {
     const tile = tileOf(m.machine);
     tile.className = `tile state-${m.state}`;
+    tile.dataset.state = m.state;
     const link = tile.querySelector("h2 a");
     link.textContent = m.name;
     link.href = `/machines/${encodeURIComponent(m.machine)}/day`;
     field(tile, "state").textContent = words.states[m.state] || m.state;
-    field(tile, "member").textContent = m.member || "";
+    field(tile, "member").textContent = m.member_name || m.member || "";
     const since = field(tile, "since");
     since.textContent = m.since ? `${words.since} ${timeFormat.format(new Date(m.since))}` : "";
     since.dataset.since = m.since || "";
     field(tile, "amps").textContent = m.amps === null ? "–" : numberFormat.format(m.amps);
     field(tile, "gateway").hidden = m.gateway_online !== false;
+    markUnattributed(tile, m.amps);
     if (m.sparkline && m.sparkline.length) {
       sparks.set(m.machine, m.sparkline.slice(-SPARK_POINTS));
       drawSpark(tile, sparks.get(m.machine));
@@ -59,10 +68,32 @@
       if (points.length > SPARK_POINTS) points.shift();
       sparks.set(machine, points);
       drawSpark(tile, points);
+      markUnattributed(tile, value);
     }
   }
 
+  // Staff: a card refused anywhere on the floor goes on top of the recent events.
+  const dateTimeFormat = new Intl.DateTimeFormat(words.lang, { dateStyle: "short", timeStyle: "short", timeZone: words.zone });
+  function showRefused(r) {
+    const rows = document.querySelector("[data-refused-rows]");
+    if (!rows) return;
+    const row = document.createElement("tr");
+    row.dataset.denied = "";
+    const cells = [dateTimeFormat.format(new Date(r.at)), null, null, words.refused[r.reason] || r.reason];
+    for (const text of cells) row.appendChild(document.createElement("td")).textContent = text || "";
+    const link = row.children[1].appendChild(document.createElement("a"));
+    link.href = `/machines/${encodeURIComponent(r.machine)}/day`;
+    link.textContent = r.name;
+    const card = row.children[2].appendChild(document.createElement("code"));
+    card.title = words.card_note;
+    card.textContent = r.card;
+    rows.prepend(row);
+    document.querySelector("[data-refused-table]").hidden = false;
+    document.querySelector("[data-no-events]")?.remove();
+  }
+
   const source = new EventSource("/api/v1/floor/events");
+  source.addEventListener("refused", (event) => showRefused(JSON.parse(event.data)));
   source.addEventListener("snapshot", (event) => {
     JSON.parse(event.data).machines.forEach(showTile);
     live.textContent = live.dataset.live;
