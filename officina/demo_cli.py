@@ -15,6 +15,7 @@ from rich.live import Live as RichLive
 from rich.table import Table
 
 from contract import MachineState
+from contract.terminal import plain
 from officina.showcase import Live, ShowcaseOptions, ShowcaseReport, run_showcase
 from officina.simulation.workshop import MEMBERS
 from services.billing.errors import BillingInputError
@@ -108,7 +109,7 @@ def _statements(console: Console, report: ShowcaseReport, workdir: Path | None) 
     if report.differences:
         console.print("[bold red]The statements differ from the ground truth:[/]")
         for line in report.differences:
-            console.print(f"  {line}")
+            console.print(plain(f"  {line}"))
         raise typer.Exit(1)
     console.print(
         "[bold green]Every statement equals, to the cent, the one made from what really "

@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from contract.terminal import labelled, plain, print_error
 from services.billing import formats
 from services.billing.allocation import KEY_RULES, CostPool
 from services.billing.errors import BillingError, BillingInputError, SettingsError
@@ -107,18 +108,18 @@ def _billing(ledger_url: str, config: Path | None) -> Iterator[Billing]:
         ledger = BillingLedger.open(ledger_url)
     except SettingsError as err:
         for problem in err.problems:
-            console.print(f"[red]settings[/red] {problem}")
+            print_error("settings", problem, console=console)
         raise typer.Exit(2) from err
     except (BillingError, LedgerError) as err:
-        console.print(f"[red]ledger[/red] {err}")
+        print_error("ledger", err, console=console)
         raise typer.Exit(1) from err
     try:
         yield Billing(ledger, settings)
     except BillingInputError as err:
-        console.print(f"[red]{err.field}[/red]: {err.reason}")
+        console.print(labelled(f"{err.field}:", err.reason))
         raise typer.Exit(2) from err
     except BillingError as err:
-        console.print(f"[red]error[/red] {err}")
+        print_error("error", err, console=console)
         raise typer.Exit(1) from err
     finally:
         ledger.close()
@@ -285,7 +286,7 @@ def send_statements(
         result = billing.send(which, Mailer(billing.settings.smtp, billing.settings.workshop))
         Console().print(f"sent {len(result.sent)}, failed {len(result.failed)}")
         for number, why in result.failed:
-            Console(stderr=True).print(f"[red]{number}[/red] {why}")
+            print_error(number, why)
         if result.failed:
             raise typer.Exit(1)
 
@@ -460,7 +461,9 @@ def import_pool_csv(
         report = import_pools(billing.ledger, text)
         Console().print(f"{len(report.added)} pools entered, {len(report.rejected)} rows refused")
         for row in report.rejected:
-            Console(stderr=True).print(f"line {row.line}: [red]{row.field}[/red]: {row.reason}")
+            Console(stderr=True).print(
+                plain(f"line {row.line}: ").append(labelled(f"{row.field}:", row.reason))
+            )
         if report.rejected:
             raise typer.Exit(1)
 
@@ -706,4 +709,4 @@ def _print_projection(billing: Billing, projection: Projection, key: str | None)
         )
     console.print(table)
     for name in projection.stuck:
-        console.print(f"[yellow]{name}[/yellow]: nothing to split it by yet")
+        console.print(labelled(f"{name}:", "nothing to split it by yet", style="yellow"))
