@@ -129,3 +129,18 @@ def test_settings_with_mistakes_are_reported_all_at_once(url: str, tmp_path: Pat
     assert code == 2
     for field in ("timezone", "locale", "schedule.day"):
         assert f"{config}: {field}:" in " ".join(out.split())
+
+
+def test_a_settings_mistake_keeps_its_brackets_and_suggests_the_key_meant(
+    url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "billing.toml"
+    config.write_text(
+        '[billing]\ntimezon = "Europe/Rome"\n[billing.workshop]\naddress = ["Via Po 1", 7]\n',
+        encoding="utf-8",
+    )
+    code, out = invoke(url, "statements", "list", "--month", "2026-10", "--config", str(config))
+    shown = " ".join(out.split())
+    assert code == 2
+    assert f"{config}: timezon: unknown key; did you mean timezone?" in shown
+    assert f"{config}: workshop.address[1]: must be text" in shown
