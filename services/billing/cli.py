@@ -100,12 +100,15 @@ def _day(text: str, hint: str) -> date:
 
 
 @contextmanager
-def _billing(ledger_url: str, config: Path | None) -> Iterator[Billing]:
-    """Settings and ledger opened, errors turned into a clear message and exit status 1."""
+def _billing(ledger_url: str, config: Path | None, *, existing: bool = False) -> Iterator[Billing]:
+    """Settings and ledger opened, errors turned into a clear message and exit status 1.
+
+    `existing`: the command only works on what the ledger holds, so it refuses to make one.
+    """
     console = Console(stderr=True)
     try:
         settings = load_settings(config)
-        ledger = BillingLedger.open(ledger_url)
+        ledger = BillingLedger.open(ledger_url, existing=existing)
     except SettingsError as err:
         for problem in err.problems:
             print_error("settings", problem, console=console)
@@ -187,7 +190,7 @@ def issue_statements(
 ) -> None:
     """Issue a month's drafts: numbered YYYY/NNNN, never changed afterwards."""
     which = _month(month)
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         numbers = billing.issue(which)
         Console().print(
             f"issued {len(numbers)}: {numbers[0]} to {numbers[-1]}" if numbers else "no drafts"
@@ -200,7 +203,7 @@ def list_statements(
 ) -> None:
     """A month's statements and credit notes with their totals."""
     which = _month(month)
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         _print_month(Console(), billing, which)
 
 
@@ -211,7 +214,7 @@ def show_statement(
     config: ConfigOption = None,
 ) -> None:
     """An issued statement or credit note as JSON."""
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         Console().print_json(statement_json(billing.ledger.statement(number)))
 
 
@@ -228,7 +231,7 @@ def export_statements(
 ) -> None:
     """Write a month's statements as PDF, JSON and CSV files."""
     which = _month(month)
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         status = None if drafts else StatementStatus.ISSUED
         statements = billing.ledger.statements(which, status=status)
         to.mkdir(parents=True, exist_ok=True)
@@ -260,7 +263,7 @@ def credit_statement(
     config: ConfigOption = None,
 ) -> None:
     """Correct an issued statement with a credit note that references it."""
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         note = billing.credit(
             number,
             reason=reason,
@@ -280,7 +283,7 @@ def send_statements(
 ) -> None:
     """E-mail every issued statement not yet sent, with its PDF."""
     which = _month(month) if month else None
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         if billing.settings.smtp is None:
             raise typer.BadParameter("no [smtp] in the settings", param_hint="--config")
         result = billing.send(which, Mailer(billing.settings.smtp, billing.settings.workshop))
@@ -384,7 +387,7 @@ def show_runs(
 ) -> None:
     """The run log: every draft, issue and mail step and how it ended."""
     which = _month(month) if month else None
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         table = Table(title="billing runs")
         for column in ("month", "step", "outcome", "started", "statements", "detail"):
             table.add_column(column)
@@ -474,7 +477,7 @@ def list_pools(
 ) -> None:
     """A month's cost pools."""
     which = _month(month)
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         table = Table(title=f"cost pools {which}")
         for column in ("name", "total", "key", "machines", "remainder"):
             table.add_column(column)
@@ -540,7 +543,7 @@ def add_tariff(
 @tariff_app.command("list")
 def list_tariffs(ledger: LedgerOption = DEFAULT_LEDGER_URL, config: ConfigOption = None) -> None:
     """Every tariff, by scope and day."""
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         table = Table(title="tariffs")
         for column in (
             "from",
@@ -670,7 +673,7 @@ def project_pools(
     """Split the month's pools (or last month's) over the usage so far; write it to InfluxDB."""
     key = _pseudonym_key(pseudonym_key) if influx_url else pseudonym_key
     with (
-        _billing(ledger, config) as billing,
+        _billing(ledger, config, existing=True) as billing,
         _influx(influx_url, influx_db, influx_token) as influx,
     ):
         which = _month(month) if month else None

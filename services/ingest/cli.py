@@ -213,7 +213,7 @@ def dead_letters(
     if problems:
         raise refused("; ".join(problems))
     try:
-        opened = SessionBook.open(ledger)
+        opened = SessionBook.open(ledger, existing=True)
     except LedgerError as err:
         print_error("cannot open the ledger:", err, console=console)
         raise typer.Exit(1) from err
