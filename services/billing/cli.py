@@ -243,10 +243,10 @@ def export_statements(
                 (to / f"{stem}.json").write_text(statement_json(statement), encoding="utf-8")
         if csv:
             (to / f"register-{which}.csv").write_text(
-                register_csv(statements, billing.tz), encoding="utf-8"
+                register_csv(statements, billing.tz, billing.settings.locale), encoding="utf-8"
             )
             (to / f"lines-{which}.csv").write_text(
-                lines_csv(statements, billing.tz), encoding="utf-8"
+                lines_csv(statements, billing.tz, billing.settings.locale), encoding="utf-8"
             )
         Console().print(f"{len(statements)} statements of {which} written to {to}")
 
