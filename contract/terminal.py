@@ -8,6 +8,7 @@ only the label is styled and the message is printed as it was written.
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 
@@ -26,3 +27,8 @@ def plain(message: object) -> Text:
 def print_error(label: str, message: object, *, console: Console | None = None) -> None:
     """One error line on stderr (or the console given), the label in red."""
     (console or Console(stderr=True)).print(labelled(label, message))
+
+
+def help_text(text: str) -> str:
+    """A command's help, which typer reads as rich markup, with its brackets kept."""
+    return escape(text)

@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from contract.terminal import labelled, plain, print_error
+from contract.terminal import help_text, labelled, plain, print_error
 from services.billing import formats
 from services.billing.allocation import KEY_RULES, CostPool
 from services.billing.errors import BillingError, BillingInputError, SettingsError
@@ -599,7 +599,7 @@ def set_plan(
         list[str] | None,
         typer.Option(
             "--allowance",
-            help="meter:quantity[@site/machine], e.g. running_minutes:600@nord/laser-1",
+            help=help_text("meter:quantity[@site/machine], e.g. running_minutes:600@nord/laser-1"),
         ),
     ] = None,
     ledger: LedgerOption = DEFAULT_LEDGER_URL,
