@@ -173,7 +173,7 @@ def _print_month(console: Console, billing: Billing, month: Month) -> None:
         table.add_row(
             statement.number or "-",
             statement.member,
-            statement.member_name,
+            plain(statement.member_name),
             _money(statement.net_cents, billing),
             _money(statement.vat_cents, billing),
             _money(statement.total_cents, billing),
@@ -398,7 +398,7 @@ def show_runs(
                 run.outcome,
                 run.started_at.astimezone(billing.tz).strftime("%Y-%m-%d %H:%M"),
                 str(run.statements),
-                run.detail or "",
+                plain(run.detail or ""),
             )
         Console().print(table)
 
@@ -483,7 +483,7 @@ def list_pools(
             table.add_column(column)
         for pool in billing.ledger.pools(which):
             table.add_row(
-                pool.name,
+                plain(pool.name),
                 _money(pool.total_cents, billing),
                 pool.key.value + (f" ({pool.weight_set})" if pool.weight_set else ""),
                 " ".join(f"{s}/{m}" for s, m in pool.machines) or "all",
@@ -703,7 +703,7 @@ def _print_projection(billing: Billing, projection: Projection, key: str | None)
     for share in projection.shares:
         rule = KEY_RULES[share.pool.key]
         table.add_row(
-            share.pool.name,
+            plain(share.pool.name),
             share.member,
             member_pseudonym(share.member, key) if key else "",
             f"{formats.quantity(share.quantity, rule.base_per_unit, billing.settings.locale)}"

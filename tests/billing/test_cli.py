@@ -144,3 +144,13 @@ def test_a_settings_mistake_keeps_its_brackets_and_suggests_the_key_meant(
     assert code == 2
     assert f"{config}: timezon: unknown key; did you mean timezone?" in shown
     assert f"{config}: workshop.address[1]: must be text" in shown
+
+
+def test_a_pool_named_with_brackets_is_listed_as_it_was_entered(url: str) -> None:
+    code, out = invoke(
+        url, "billing", "pool", "add", "--month", "2026-10", "--name", "luce [sala b]",
+        "--total", "50", "--key", "equal",
+    )  # fmt: skip
+    assert code == 0, out
+    code, out = invoke(url, "billing", "pool", "list", "--month", "2026-10")
+    assert code == 0 and "luce [sala b]" in out
