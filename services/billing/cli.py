@@ -446,7 +446,9 @@ def add_pool(
             vat_bp=parse_vat_bp(vat, "vat"),
         )
         billing.ledger.add_pool(which, pool)
-        Console().print(f"{which}: {pool.name} {_money(pool.total_cents, billing)} by {allocation}")
+        Console().print(
+            plain(f"{which}: {pool.name} {_money(pool.total_cents, billing)} by {allocation}")
+        )
 
 
 @pool_app.command("import")
