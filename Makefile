@@ -4,24 +4,34 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# The demo needs the base dependencies only; the tests and the linters need the dev extra too.
+# One stamp each, so `make demo` and `make test` work in either order.
+BASE   := $(VENV)/.installed-base
+STAMP  := $(VENV)/.installed-dev
 DEMO_ARGS ?=
 
 .PHONY: demo test soak lint format system-deps python-deps clean
 
-$(STAMP): pyproject.toml
+$(VENV)/pyvenv.cfg:
 	@PYTHON=$(PYTHON) bash scripts/system-deps.sh --python-only
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(BASE): pyproject.toml $(VENV)/pyvenv.cfg
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $(BASE)
+
+$(STAMP): pyproject.toml $(VENV)/pyvenv.cfg
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+	@touch $(BASE) $(STAMP)
 
 python-deps: $(STAMP)
 
 system-deps:
 	@PYTHON=$(PYTHON) bash scripts/system-deps.sh
 
-demo: $(STAMP)
+# Everything the demo makes stays in ./demo/ (DEMO_ARGS="--workdir DIR" elsewhere).
+demo: $(BASE)
 	$(BIN)/officina demo $(DEMO_ARGS)
 
 lint: $(STAMP)

@@ -1,10 +1,16 @@
-"""The `officina demo` command: the floor live while a month runs, then the month's statements."""
+"""The `officina demo` command: the floor live while a month runs, then the month's statements.
+
+Everything the demo makes stays in its folder (`./demo` by default); after the month the api and
+the floor go on serving, their pages on the simulated month, until Ctrl-C.
+"""
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +22,7 @@ from rich.table import Table
 
 from contract import MachineState
 from contract.terminal import plain
+from officina.demo_workdir import WorkdirRefusedError, claim_workdir
 from officina.showcase import Live, ShowcaseOptions, ShowcaseReport, run_showcase
 from officina.simulation.workshop import MEMBERS
 from services.billing.errors import BillingInputError
@@ -32,6 +39,8 @@ STATE_STYLE = {
     MachineState.OFFLINE: "red",
 }
 NAMES = {m.id: m.name for m in MEMBERS}
+DEFAULT_WORKDIR = Path("demo")
+LOG_FILE = "officina-demo.log"
 
 
 def _last_month() -> str:
@@ -39,10 +48,44 @@ def _last_month() -> str:
     return f"{today.year - 1}-12" if today.month == 1 else f"{today.year}-{today.month - 1:02d}"
 
 
-def _floor_table(live: Live) -> Table:
+class MonthProgress:
+    """The simulated day of the month and how long the rest of the month should take."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        # When each open day began, by `clock`: the pace of the days played so far.
+        self._began: dict[int, float] = {}
+        self.printed_day = -1
+
+    def line(self, live: Live) -> str:
+        """`day 3 of 21 (2026-10-05), about 1 min 20 s left`, or a start line before day one."""
+        return self.of(live.simulated_day, live.days_begun, live.days_planned)
+
+    def of(self, day: str, begun: int, planned: int) -> str:
+        """The line for the `begun`-th open day of `planned`, `day` being its date."""
+        if begun == 0:
+            return "the month is starting"
+        now = self._clock()
+        self._began.setdefault(begun, now)
+        text = f"day {begun} of {planned} ({day})"
+        first = min(self._began)
+        if begun == first:
+            return text
+        began = self._began[begun]
+        per_day = (began - self._began[first]) / (begun - first)
+        left = per_day * (planned - begun + 1) - (now - began)  # this day included
+        return f"{text}, about {_duration(max(left, 0.0))} left"
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def _floor_table(live: Live, progress: str) -> Table:
     c = live.ingest.counters
     table = Table(
-        title=f"officine-zero, {live.simulated_day}",
+        title=f"officine-zero, {progress}",
         caption=(
             f"ingest: {c.get('received', 0)} messages, {c.get('sessions_booked', 0)} sessions "
             f"booked, {c.get('rejected', 0)} rejected · {live.api_url}"
@@ -71,7 +114,7 @@ def _euro(cents: int) -> str:
     return f"{cents / 100:,.2f}"
 
 
-def _statements(console: Console, report: ShowcaseReport, workdir: Path | None) -> None:
+def _statements(console: Console, report: ShowcaseReport) -> None:
     truth = report.truth
     console.print(
         f"\n{len(truth.sessions)} sessions made on the floor, {report.booked} booked in the "
@@ -104,13 +147,15 @@ def _statements(console: Console, report: ShowcaseReport, workdir: Path | None) 
         console.print(f"{report.projected} pool shares written to InfluxDB for the dashboards")
     where = report.pdfs[0].parent if report.pdfs else None
     if where is not None:
-        kept = "" if workdir else " (a temporary directory: pass --workdir to keep them)"
-        console.print(f"{len(report.pdfs)} PDF statements written to {where}{kept}")
+        console.print(
+            f"{len(report.pdfs)} PDF statements and {len(report.exports)} CSV exports "
+            f"written to {where}"
+        )
     if report.differences:
         console.print("[bold red]The statements differ from the ground truth:[/]")
         for line in report.differences:
             console.print(plain(f"  {line}"))
-        raise typer.Exit(1)
+        return
     console.print(
         "[bold green]Every statement equals, to the cent, the one made from what really "
         "happened on the floor.[/]"
@@ -143,15 +188,37 @@ def demo(
     api_port: Annotated[int, typer.Option(help="Port of the live floor page (0: any).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the members' habits.")] = 2026,
     workdir: Annotated[
-        Path | None, typer.Option(help="Keep the ledger, logs and PDFs here (default: temp dir).")
-    ] = None,
+        Path,
+        typer.Option(
+            help="Write the ledger, logs, floor and statements here; a folder the demo made "
+            "before is replaced, any other must be empty or new."
+        ),
+    ] = DEFAULT_WORKDIR,
+    exit_after: Annotated[
+        bool,
+        typer.Option(
+            "--exit", help="End after the month instead of serving the pages until Ctrl-C."
+        ),
+    ] = False,
 ) -> None:
     """A month of a busy workshop through gateways, broker, ingest, ledger, api and billing."""
     try:
         the_month = Month.parse(month or _last_month())
     except BillingInputError as err:
         raise typer.BadParameter(str(err), param_hint="--month") from err
+    try:
+        folder = claim_workdir(workdir).resolve()
+    except (WorkdirRefusedError, OSError) as err:
+        typer.echo(f"officina demo: --workdir {workdir}: {err}", err=True)
+        raise typer.Exit(2) from err
     console = Console()
+    console.print(
+        f"officina demo: {the_month} at officine-zero, "
+        + (f"{speed:g}× in opening hours" if speed else "flat out")
+        + f"; writing into {folder} (ledger, floor, logs, statements)",
+        soft_wrap=True,
+    )
+    _log_into(folder / LOG_FILE)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -165,24 +232,79 @@ def demo(
         days=days,
         broker_url=broker,
         influx=InfluxSettings(url=influx_url, database=influx_db) if influx_url else None,
-        workdir=workdir,
+        workdir=folder,
         api_port=api_port,
         seed=seed,
+        serve_after_month=not exit_after,
     )
     console.print(
-        f"officina demo: {the_month} at officine-zero, "
-        + (f"{speed:g}× in opening hours" if speed else "flat out")
-        + "; Ctrl-C stops it"
+        "It ends after the month; Ctrl-C ends it sooner."
+        if exit_after
+        else "After the month its api and floor go on serving until Ctrl-C.",
+        soft_wrap=True,
     )
     started = time.monotonic()
-    with RichLive(console=console, refresh_per_second=4, transient=False) as live:
-        report = run_showcase(
-            options,
-            stop,
-            lambda now: live.update(_floor_table(now)),
-            lambda url, password: live.console.print(
-                f"live floor: {url}  (log in as coordinator, password {password})", soft_wrap=True
-            ),
+    progress = MonthProgress()
+    login: dict[str, str] = {}
+    display: list[RichLive] = []
+    latest: list[Live] = []
+
+    def announce(url: str, password: str) -> None:
+        login.update(url=url, password=password)
+        console.print(
+            f"live floor: {url}  (log in as coordinator, password {password})", soft_wrap=True
         )
-    console.print(f"(ran {time.monotonic() - started:.0f} s)")
-    _statements(console, report, workdir)
+
+    def billed(report: ShowcaseReport) -> None:
+        for shown in display:
+            if latest:
+                shown.update(_floor_table(latest[-1], f"{the_month} is over"))
+            shown.stop()  # the floor as it was when the month ended stays above
+        console.print(f"(the month took {time.monotonic() - started:.0f} s)")
+        _statements(console, report)
+        if not exit_after:
+            console.print(
+                f"\nThe api still answers: {login['url']}  (log in as coordinator, password "
+                f"{login['password']}); its pages open on {the_month}. Ctrl-C ends the demo.",
+                soft_wrap=True,
+            )
+
+    if console.is_terminal:
+        with RichLive(console=console, refresh_per_second=4, transient=False) as live:
+            display.append(live)
+
+            def tick(now: Live) -> None:
+                latest[:] = [now]
+                live.update(_floor_table(now, progress.line(now)))
+
+            report = run_showcase(options, stop, tick, announce, billed)
+    else:
+        report = run_showcase(
+            options, stop, lambda now: _plain(console, progress, now), announce, billed
+        )
+    if not report.finished:
+        _statements(console, report)
+    console.print(f"The demo ended; what it made is in {folder}", soft_wrap=True)
+    if report.differences:
+        raise typer.Exit(1)
+
+
+def _plain(console: Console, progress: MonthProgress, now: Live) -> None:
+    """A line for each new day of the month, where no terminal can redraw one."""
+    line = progress.line(now)
+    if now.days_begun != progress.printed_day:
+        console.print(line, soft_wrap=True)
+        progress.printed_day = now.days_begun
+
+
+def _log_into(path: Path) -> None:
+    """Every part's log lines from INFO up into the demo's folder; the terminal keeps its level."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        handler.setLevel(root.level)
+    file_handler = logging.FileHandler(path, encoding="utf-8")
+    file_handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    )
+    root.addHandler(file_handler)
+    root.setLevel(min(root.level, logging.INFO))

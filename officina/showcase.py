@@ -3,8 +3,9 @@
 Three gateway processes play the month at their machines (`officina.simulation`), publishing to
 an MQTT broker (embedded amqtt unless one is given); ingest books it into a SQLite ledger (and
 InfluxDB if given); the api serves the live floor page; at the end of the month the statements
-are made, drafted in the ledger and written as PDFs, and checked against the ground truth the
-floors wrote down.
+are made, drafted in the ledger, written as PDFs and CSV exports, and checked against the ground
+truth the floors wrote down. Then, if asked, the api and the floor go on serving, their pages
+open on the simulated month, until `stop` is set.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,7 @@ from contract.mqtt import BrokerOptions, MqttOptionsError, MqttProtocol
 from contract.secrets import DEMO_PSEUDONYM_KEY
 from officina.embedded_broker import EmbeddedBroker
 from officina.simulation.month import MonthPlan, MonthRun
+from officina.simulation.schedule import open_days
 from officina.simulation.truth import Truth, differences, read_truth, truth_statements
 from officina.simulation.workshop import GATEWAYS, SITE, SITE_KEY, TIMEZONE, enter_workshop
 from officina.watch import FloorWatcher
@@ -39,6 +41,7 @@ from services.api.app import create_app
 from services.api.security import PasswordCost, Passwords, Role
 from services.api.settings import ApiSettings
 from services.billing.engine import MonthStatements, bill_month
+from services.billing.exports import lines_csv, register_csv
 from services.billing.months import Month
 from services.billing.projection import PoolProjector
 from services.billing.service import Billing
@@ -67,6 +70,8 @@ class ShowcaseOptions:
     workdir: Path | None = None
     api_port: int = 0
     seed: int = 2026
+    # After the month the api and the floor go on serving until `stop` is set.
+    serve_after_month: bool = False
 
 
 @dataclass(slots=True)
@@ -78,6 +83,7 @@ class ShowcaseReport:
     statements: MonthStatements | None = None
     differences: list[str] = field(default_factory=list)
     pdfs: list[Path] = field(default_factory=list)
+    exports: list[Path] = field(default_factory=list)
     ingest_counters: dict[str, int] = field(default_factory=dict)
     finished: bool = False
     projected: int = 0  # pool shares written to InfluxDB
@@ -92,9 +98,13 @@ class Live:
     simulated_day: str
     api_url: str
     password: str
+    # Open days begun and open days the run plays: the month's progress.
+    days_begun: int = 0
+    days_planned: int = 0
 
 
 Tick = Callable[[Live], None]
+Billed = Callable[[ShowcaseReport], None]
 
 
 @contextlib.contextmanager
@@ -180,13 +190,23 @@ def _booked(ledger_url: str) -> int:
         engine.dispose()
 
 
+def last_day(month: Month) -> date:
+    """The month's last day: the day the demo's pages open on."""
+    return month.next().first_day - timedelta(days=1)
+
+
 def run_showcase(
     options: ShowcaseOptions,
     stop: threading.Event,
     on_tick: Tick,
     announce: Callable[[str, str], None] | None = None,
+    on_billed: Billed | None = None,
 ) -> ShowcaseReport:
-    """Run the month (or until `stop`), then bill it and check the bill against the truth."""
+    """Run the month (or until `stop`), bill it, check the bill against the truth, then serve.
+
+    `on_billed` is told the report while the api still answers; with `serve_after_month` the
+    api and the floor go on until `stop` is set.
+    """
     with _workdir(options.workdir) as workdir, _broker(options.broker_url) as broker:
         floor_dir = workdir / "floor"
         shutil.rmtree(floor_dir, ignore_errors=True)
@@ -217,6 +237,7 @@ def run_showcase(
             timezone=TIMEZONE,
             # The demo serves plain http on loopback.
             cookie_secure=False,
+            pages_as_of=last_day(options.month),
         )
         plan = MonthPlan(
             month=options.month,
@@ -229,11 +250,14 @@ def run_showcase(
             # in-process Python one, and a month at every sample would mostly be telemetry.
             telemetry_every=5,
         )
+        planned = len(open_days(options.month, ZoneInfo(TIMEZONE))[: options.days])
         day = {"now": "—"}
+        begun = {"days": 0}
 
         def on_event(_run: MonthRun, gateway: str, event: dict[str, object]) -> None:
             if event.get("event") == "day" and gateway == GATEWAYS[0]:
                 day["now"] = str(event["day"])
+                begun["days"] += 1
 
         with (
             Ingest(ingest_settings) as ingest,
@@ -245,10 +269,14 @@ def run_showcase(
             api_url = f"http://127.0.0.1:{api.port}/floor"
             if announce is not None:
                 announce(api_url, password)
+
+            def live() -> Live:
+                return Live(watcher, ingest, day["now"], api_url, password, begun["days"], planned)
+
             with MonthRun(plan, on_event) as run:
                 finished = False
                 while not stop.wait(0.25):
-                    on_tick(Live(watcher, ingest, day["now"], api_url, password))
+                    on_tick(live())
                     if run.all_done():
                         finished = True
                         break
@@ -259,12 +287,16 @@ def run_showcase(
             if finished:
                 deadline = time.monotonic() + 120
                 while report.booked < len(truth.sessions) and time.monotonic() < deadline:
-                    on_tick(Live(watcher, ingest, day["now"], api_url, password))
+                    on_tick(live())
                     time.sleep(0.25)
                     report.booked = _booked(ledger_url)
             report.ingest_counters = dict(ingest.counters)
-        if finished:
-            _bill(options.month, ledger_url, workdir, report, options.influx)
+            if finished:
+                _bill(options.month, ledger_url, workdir, report, options.influx)
+                if on_billed is not None:
+                    on_billed(report)
+                if options.serve_after_month:
+                    stop.wait()
         return report
 
 
@@ -290,10 +322,17 @@ def _bill(
         billing.make_drafts(month)
         out = workdir / "statements"
         out.mkdir(exist_ok=True)
-        for stored in ledger.statements(month):
+        statements = ledger.statements(month)
+        for stored in statements:
             path = out / f"{month}-{stored.member}.pdf"
             path.write_bytes(billing.pdf(stored))
             report.pdfs.append(path)
+        for name, export in (("register", register_csv), ("lines", lines_csv)):
+            path = out / f"{name}-{month}.csv"
+            path.write_text(
+                export(statements, billing.tz, billing.settings.locale), encoding="utf-8"
+            )
+            report.exports.append(path)
         if influx is not None:
             # The month's pool shares for the Energy and costs dashboard, as of now.
             with InfluxClient(influx) as client:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -98,6 +99,14 @@ def run(
     ] = 1024 * 1024,
     demo: DemoOption = False,
     pseudonym_key: PseudonymKeyOption = None,
+    pages_as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="the day the pages open on instead of today, YYYY-MM-DD",
+            envvar="OFFICINA_PAGES_AS_OF",
+        ),
+    ] = None,
 ) -> None:
     """Serve the api and the web pages until Ctrl-C or SIGTERM."""
     options = broker_options(broker, broker_ca, broker_cert, broker_key)
@@ -115,6 +124,7 @@ def run(
             trusted_proxies=tuple(trusted_proxy or ()),
             max_body_bytes=max_body_bytes,
             pseudonym_key=pseudonym_key,
+            pages_as_of=pages_as_of.date() if pages_as_of else None,
         )
     except SettingsError as err:
         raise refused(str(err)) from err

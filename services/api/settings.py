@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from contract import ID_PATTERN, is_id
@@ -84,6 +85,8 @@ class ApiSettings:
     max_body_bytes: int = 1024 * 1024
     # Keys the members' pseudonyms on the dashboards: staff resolve one to its member here.
     pseudonym_key: str | None = field(default=None, repr=False)
+    # The day the pages open on instead of today: the demo's pages open on its simulated month.
+    pages_as_of: date | None = None
 
     def __post_init__(self) -> None:
         problems = [*self._secret_problems()]

@@ -111,7 +111,49 @@ def test_a_members_month_fits_a_phone(
         with Chromium(profile=tmp_path / "chromium", width=390, height=844) as phone:
             phone.set_cookie(url=running.url, name=SESSION_COOKIE, value=token)
             phone.open(f"{running.url}/members/giulia/month?month=2026-03")
-            assert phone.evaluate("document.querySelectorAll('tbody tr').length") == 3
+            assert phone.evaluate("document.querySelectorAll('.scroll tbody tr').length") == 3
             # Nothing wider than the phone but the table, which scrolls in its own box.
             assert phone.evaluate("document.body.scrollWidth") <= 390
             phone.screenshot(ARTIFACTS / "member-month-phone.png")
+
+
+def test_a_machines_month_chart_shows_on_a_phone(
+    sqlite_url: str, mosquitto: MosquittoServer, site: str, tmp_path: Path
+) -> None:
+    with served_api(make_settings(sqlite_url, mosquitto, site)) as running:
+        state = running.state
+        state.registry.add_member(member_id="giulia", name="Giulia Rossi")
+        state.registry.save_machine(
+            MachineSpec(
+                site=site, id="lathe-1", name="Tornio", gateway="gw-1", idle_amps=1, run_amps=4
+            )
+        )
+        for day, minutes in ((3, 40), (5, 95), (12, 20), (30, 180)):
+            started = datetime(2026, 3, day, 9, 30, tzinfo=UTC)
+            book_session(
+                state, member="giulia", machine="lathe-1", started=started, minutes=minutes
+            )
+        add_login_directly(state, "coord", Role.COORDINATOR)
+        token = httpx.post(
+            f"{running.url}/api/v1/login", json={"username": "coord", "password": PASSWORD}
+        ).json()["access_token"]
+        with Chromium(profile=tmp_path / "chromium", width=390, height=844) as phone:
+            phone.set_cookie(url=running.url, name=SESSION_COOKIE, value=token)
+            phone.open(f"{running.url}/machines/lathe-1/month?month=2026-03")
+            chart = "document.querySelector('#chart-hours svg').getBoundingClientRect()"
+            # The chart fills the phone's width at its own aspect, and nothing overflows.
+            assert 300 <= phone.evaluate(f"{chart}.width") <= 390
+            assert phone.evaluate(f"{chart}.height") >= 150
+            assert phone.evaluate("document.body.scrollWidth") <= 390
+            # The 30th's three hours stand tallest and are drawn in the running colour.
+            tallest = "document.querySelectorAll('#chart-hours rect.bar-unlocked')[29]"
+            assert phone.evaluate(f"{tallest}.getBoundingClientRect().height") >= 100
+            assert phone.evaluate(f"getComputedStyle({tallest}).fill") != "rgb(0, 0, 0)"
+            assert (
+                phone.evaluate(
+                    "getComputedStyle(document.querySelector('#chart-hours-data')).position"
+                )
+                == "absolute"
+            )
+            phone.screenshot(ARTIFACTS / "machine-month-phone.png")
+    assert (ARTIFACTS / "machine-month-phone.png").stat().st_size > 10_000

@@ -325,6 +325,7 @@ def test_an_erased_member_is_named_nowhere_and_her_amounts_stay(
     for page in (
         "/floor",
         f"/machines/{MACHINE}/day",
+        f"/machines/{MACHINE}/month?month={usage.month}",
         "/manage/members",
         "/manage/cards",
         "/manage/qualifications",

@@ -33,6 +33,7 @@ STAFF_PAGES = (
     "/login",
     "/floor",
     "/machines/lathe-1/day?date=2026-03-02",
+    "/machines/lathe-1/month?month=2026-03",
     "/members/giulia/month?month=2026-03",
     "/manage/members",
     "/manage/cards",

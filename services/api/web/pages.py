@@ -20,6 +20,7 @@ from services.api.deps import DbDep, StateDep
 from services.api.schemas.common import Day, Id, MonthText
 from services.api.security import Role
 from services.api.state import ApiState
+from services.api.usage_days import usage_by_day
 from services.api.web.access import (
     MemberPage,
     PageForbiddenError,
@@ -27,7 +28,8 @@ from services.api.web.access import (
     StaffPage,
     login_redirect,
 )
-from services.api.web.i18n import language_of
+from services.api.web.i18n import language_of, words
+from services.api.web.pages_charts import usage_charts
 from services.api.web.redirects import local_path
 from services.api.web.render import page_month, page_today, render
 from services.billing import formats
@@ -139,6 +141,7 @@ def member_month(
     start, end = window.start, window.end
     wanted = queries.SessionFilter(member=member, since=start, until=end)
     rows = list(queries.find_sessions(db, state.settings.site, wanted))
+    usage = usage_by_day(db, state.settings.site, window, member=member)
     return render(
         request,
         state,
@@ -156,6 +159,7 @@ def member_month(
         energy_kwh=sum(r.energy_wh for r in rows) / 1000,
         since_iso=start.isoformat(),
         until_iso=end.isoformat(),
+        usage_charts=usage_charts(usage, words(language_of(request))),
     )
 
 

@@ -107,7 +107,9 @@ def render(
 
 
 def page_today(state: ApiState) -> date:
-    """The day the pages open on: today in the workshop's zone."""
+    """The day the pages open on: the settings' `pages_as_of`, else today in the workshop's zone."""
+    if state.settings.pages_as_of is not None:
+        return state.settings.pages_as_of
     return datetime.now(ZoneInfo(state.settings.timezone)).date()
 
 
