@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from officina.cli import app
 from services.ledger import LedgerMissingError, open_existing, open_ledger
-from services.ledger.db import sqlite_file
+from services.ledger.db import make_engine, sqlite_file
 
 runner = CliRunner()
 
@@ -71,3 +71,16 @@ def test_a_command_that_only_reads_leaves_no_ledger_behind(
     assert result.exit_code == 1, shown
     assert f"no ledger at {missing}" in shown and "officina ingest run" in shown
     assert not missing.exists() and not missing.parent.exists()
+
+
+def test_a_listing_on_an_empty_postgresql_database_makes_no_tables(postgres_url: str) -> None:
+    result = runner.invoke(
+        app, ["statements", "list", "--month", "2026-10", "--ledger", postgres_url]
+    )
+    assert result.exit_code == 1
+    assert "no ledger tables in" in " ".join(result.output.split())
+    engine = make_engine(postgres_url)
+    try:
+        assert inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
