@@ -239,6 +239,81 @@ class AccessList(Envelope):
     entries: tuple[AclEntry, ...]
 
 
+# Run thresholds and session rules within what any workshop machine needs; a week is longer
+# than any session a shared machine should stay unlocked for.
+Amps = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
+MarginAmps = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
+DwellSeconds = Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)]
+RuleSeconds = Annotated[float, Field(gt=0, le=7 * 86_400, allow_inf_nan=False)]
+WarnSeconds = Annotated[float, Field(ge=0, le=86_400, allow_inf_nan=False)]
+
+
+class Policy(BaseModel):
+    """A machine's run thresholds and session rules; a field left out takes its default.
+
+    Run detection: `off < idle_amps ≤ idle < run_amps ≤ running`, a level left only below its
+    threshold by `hysteresis_amps` and accepted after `min_dwell_s`. A session ends after
+    `idle_timeout_s` without running, or `max_duration_s` after it began, with a warning
+    `warn_before_s` before either.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    idle_amps: Amps = 0.5
+    run_amps: Amps = 2.0
+    hysteresis_amps: MarginAmps = 0.0
+    min_dwell_s: DwellSeconds = 2.0
+    idle_timeout_s: RuleSeconds = 900.0
+    max_duration_s: RuleSeconds = 8 * 3600.0
+    warn_before_s: WarnSeconds = 60.0
+
+    @field_validator("run_amps")
+    @classmethod
+    def _run_above_idle(cls, value: float, info: ValidationInfo) -> float:
+        idle = info.data.get("idle_amps")
+        if idle is not None and value <= idle:
+            raise ValueError("must be greater than idle_amps")
+        return value
+
+    @field_validator("hysteresis_amps")
+    @classmethod
+    def _hysteresis_below_idle(cls, value: float, info: ValidationInfo) -> float:
+        idle = info.data.get("idle_amps")
+        if idle is not None and value >= idle:
+            raise ValueError("must be smaller than idle_amps")
+        return value
+
+
+POLICY_FIELDS = tuple(Policy.model_fields)
+
+
+class MachinePolicy(Policy):
+    """One machine's policy, as its gateway's config carries it."""
+
+    machine: Id
+
+
+class GatewayPolicy(Envelope):
+    """The policy of every machine a gateway serves, published retained by the api.
+
+    A higher `version` replaces the whole config; a machine the gateway serves but the config
+    does not name keeps the policy it has.
+    """
+
+    kind: ClassVar[TopicKind] = TopicKind.CONFIG
+
+    version: Counter64
+    machines: tuple[MachinePolicy, ...]
+
+    @field_validator("machines")
+    @classmethod
+    def _each_machine_once(cls, value: tuple[MachinePolicy, ...]) -> tuple[MachinePolicy, ...]:
+        ids = [m.machine for m in value]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each machine may appear once")
+        return value
+
+
 class Command(Envelope):
     """A remote lock or unlock of a machine."""
 
@@ -273,11 +348,29 @@ class GatewayStatus(Envelope):
         return value
 
 
-Payload = Telemetry | StateChange | SessionRecord | Badge | AccessList | Command | GatewayStatus
+Payload = (
+    Telemetry
+    | StateChange
+    | SessionRecord
+    | Badge
+    | AccessList
+    | Command
+    | GatewayStatus
+    | GatewayPolicy
+)
 
 PAYLOAD_MODELS: dict[TopicKind, type[Envelope]] = {
     model.kind: model
-    for model in (Telemetry, StateChange, SessionRecord, Badge, AccessList, Command, GatewayStatus)
+    for model in (
+        Telemetry,
+        StateChange,
+        SessionRecord,
+        Badge,
+        AccessList,
+        Command,
+        GatewayStatus,
+        GatewayPolicy,
+    )
 }
 
 

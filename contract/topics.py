@@ -30,6 +30,7 @@ class TopicKind(StrEnum):
     ACL = "acl"
     COMMANDS = "commands"
     STATUS = "status"
+    CONFIG = "config"
 
 
 MACHINE_KINDS = frozenset(
@@ -42,7 +43,8 @@ MACHINE_KINDS = frozenset(
         TopicKind.COMMANDS,
     }
 )
-RETAINED_KINDS = frozenset({TopicKind.STATE, TopicKind.ACL, TopicKind.STATUS})
+GATEWAY_KINDS = frozenset({TopicKind.STATUS, TopicKind.CONFIG})
+RETAINED_KINDS = frozenset({TopicKind.STATE, TopicKind.ACL, TopicKind.STATUS, TopicKind.CONFIG})
 
 
 def is_id(value: str) -> bool:
@@ -87,7 +89,7 @@ class MachineTopic:
 
 @dataclass(frozen=True, slots=True)
 class GatewayTopic:
-    """`officina/v1/{site}/gateways/{gateway}/status`."""
+    """`officina/v1/{site}/gateways/{gateway}/{kind}`: its status, or its config from the api."""
 
     site: str
     gateway: str
@@ -96,21 +98,25 @@ class GatewayTopic:
     def __post_init__(self) -> None:
         check_id(self.site, "site")
         check_id(self.gateway, "gateway")
-        if self.kind is not TopicKind.STATUS:
-            raise ContractError.single("kind", "a gateway topic ends in status", what="topic")
+        if self.kind not in GATEWAY_KINDS:
+            raise ContractError.single(
+                "kind", "a gateway topic ends in status or config", what="topic"
+            )
 
     def __str__(self) -> str:
         return f"{ROOT}/{self.site}/gateways/{self.gateway}/{self.kind}"
 
     @property
     def retained(self) -> bool:
-        """Gateway status is always retained (it is also the last will)."""
+        """Gateway status (also the last will) and config are always retained."""
         return True
 
     @staticmethod
-    def filter(site: str = "+", gateway: str = "+") -> str:
-        """A subscription filter for gateway status."""
-        return f"{ROOT}/{site}/gateways/{gateway}/status"
+    def filter(
+        site: str = "+", gateway: str = "+", kind: TopicKind | str = TopicKind.STATUS
+    ) -> str:
+        """A subscription filter for gateway status (or, with `kind`, config)."""
+        return f"{ROOT}/{site}/gateways/{gateway}/{kind}"
 
 
 Topic = MachineTopic | GatewayTopic

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tomllib
 from datetime import UTC, date, datetime, time
@@ -21,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from contract import Id, card_hash
+from contract import Id, Policy, card_hash
 from contract.cards import normalise_uid
 from contract.mqtt import BrokerOptions, MqttOptionsError
 from contract.plain_errors import PlainProblem, plain_problems
@@ -33,7 +34,13 @@ from gateway.run_detection import RunThresholds
 from gateway.session import SessionPolicy
 from gateway.spool import FullPolicy
 
+log = logging.getLogger(__name__)
+
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+# Until the api's config arrives (or when none was ever kept), a machine runs by these.
+DEFAULT_POLICY = Policy()
+# Keys of a machine section that the api's config topic now carries.
+POLICY_KEYS = tuple(Policy.model_fields)
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
@@ -151,11 +158,13 @@ def mcu_roles(port: str, *, channel: int = 0, relay_channel: int = 0) -> McuRole
 
 
 class MachineConfig(_Strict):
-    """One machine at this gateway: its sensors, its run thresholds and its session rules.
+    """One machine at this gateway: its sensors and wiring, and a fallback policy.
 
     `current` is required; a machine without `reader` is metered but nobody badges at it (its
     use is unattributed), and one without `relay` has no interlock. `mcu = {port = …}` is short
-    for an officina MCU board in all three roles.
+    for an officina MCU board in all three roles. The run thresholds and session rules come
+    from the api's retained config topic; the same keys here (deprecated) are the fallback
+    until a config arrives.
     """
 
     id: Id
@@ -165,13 +174,13 @@ class MachineConfig(_Strict):
     relay: RelayConfig | None = None
     # A buzzer or lamp, on from the warning before an automatic lock until the lock or more work.
     warning: RelayConfig | None = None
-    idle_amps: Positive
-    run_amps: Positive
-    hysteresis_amps: NonNegative = 0.0
-    min_dwell_s: NonNegative = 2.0
-    idle_timeout_s: Positive = 900.0
-    max_duration_s: Positive = 8 * 3600.0
-    warn_before_s: NonNegative = 60.0
+    idle_amps: Positive = DEFAULT_POLICY.idle_amps
+    run_amps: Positive = DEFAULT_POLICY.run_amps
+    hysteresis_amps: NonNegative = DEFAULT_POLICY.hysteresis_amps
+    min_dwell_s: NonNegative = DEFAULT_POLICY.min_dwell_s
+    idle_timeout_s: Positive = DEFAULT_POLICY.idle_timeout_s
+    max_duration_s: Positive = DEFAULT_POLICY.max_duration_s
+    warn_before_s: NonNegative = DEFAULT_POLICY.warn_before_s
     max_sample_gap_s: Positive = 5.0
     volts_nominal: Positive = 230.0
     power_factor: Annotated[float, Field(gt=0, le=1)] = 0.9
@@ -205,6 +214,14 @@ class MachineConfig(_Strict):
         if self.hysteresis_amps >= self.idle_amps:
             raise ValueError("hysteresis_amps: must be smaller than idle_amps")
         return self
+
+    def tuned(self, policy: Policy) -> MachineConfig:
+        """This machine under a policy from the api: its wiring stays, its rules are replaced."""
+        return self.model_copy(update=policy.model_dump())
+
+    def policy_keys_set(self) -> tuple[str, ...]:
+        """The policy keys this machine's section gives itself (deprecated)."""
+        return tuple(key for key in POLICY_KEYS if key in self.model_fields_set)
 
     def thresholds(self) -> RunThresholds:
         """The run-detection calibration of this machine."""
@@ -285,6 +302,14 @@ class GatewayConfig(_Strict):
                 raise ValueError(f"access.{n}.machines: names a machine not in machines")
         return self
 
+    def deprecated_keys(self) -> tuple[str, ...]:
+        """Policy keys set in machine sections (`machines[id].key`): the api's config owns them."""
+        return tuple(
+            f"machines[{machine.id}].{key}"
+            for machine in self.machines
+            for key in machine.policy_keys_set()
+        )
+
     def site_key_bytes(self) -> bytes:
         """The secret that keys card hashes (checked against `contract.secrets` on load)."""
         return self.site_key.get_secret_value().encode("utf-8")
@@ -349,9 +374,17 @@ def parse_config(text: str, *, source: str = "gateway.toml") -> GatewayConfig:
     try:
         # Strict as JSON: a number or yes/no in quotes is refused, while paths, names of
         # policies and lists are read from the text TOML gives them as.
-        return GatewayConfig.model_validate_json(_as_json(data), strict=True)
+        config = GatewayConfig.model_validate_json(_as_json(data), strict=True)
     except ValidationError as err:
         raise ConfigError(_describe(err, source, data)) from err
+    for key in config.deprecated_keys():
+        log.warning(
+            "%s: %s is deprecated: machine policy comes from the registry over the api's "
+            "config topic; the value here is only the fallback until a config arrives",
+            source,
+            key,
+        )
+    return config
 
 
 def load_config(path: Path) -> GatewayConfig:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping
 from types import TracebackType
 
 from contract import (
+    ContractError,
+    GatewayPolicy,
+    GatewayTopic,
     MachineTopic,
     Message,
+    TopicKind,
+    decode_payload,
+    encode_payload,
 )
 from firmware_bridge.clock import Clock, SystemClock
 from gateway import __version__
@@ -21,7 +28,7 @@ from gateway.session import (
     OpenSessionSnapshot,
 )
 from gateway.spool import Spool
-from gateway.worker import MachineWorker
+from gateway.worker import MachineWorker, Retune
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +93,62 @@ class Gateway:
         }
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._config_lock = threading.Lock()
+        # -1: the first config from the api, even version 0, replaces gateway.toml's fallback.
+        self._config_version = -1
+        self._counters: Counter[str] = Counter()
 
     def _deliver(self, message: Message) -> None:
-        topic = message.topic
+        topic, payload = message.topic, message.payload
         if isinstance(topic, MachineTopic) and topic.machine in self.workers:
             self.workers[topic.machine].inbox.put(message)
+        elif isinstance(topic, GatewayTopic) and isinstance(payload, GatewayPolicy):
+            self._take_config(payload, from_disk=False)
+
+    @property
+    def config_version(self) -> int:
+        """The version of the api's config the machines run by (-1: gateway.toml's fallback)."""
+        with self._config_lock:
+            return self._config_version
+
+    def _take_config(self, payload: GatewayPolicy, *, from_disk: bool) -> None:
+        """Hand a newer config's policies to the machine workers, and keep it on disk."""
+        with self._config_lock:
+            if payload.version <= self._config_version:
+                self._counters["config.stale"] += 1
+                return
+            self._config_version = payload.version
+            self._counters["config.taken"] += 1
+        if not from_disk:
+            self.spool.store_config(self.config.gateway, payload.version, encode_payload(payload))
+        served = {m.id: m for m in self.config.machines}
+        for policy in payload.machines:
+            machine = served.get(policy.machine)
+            if machine is None:
+                with self._config_lock:
+                    self._counters["config.unknown_machine"] += 1
+                log.warning("config v%d names %s, not served here", payload.version, policy.machine)
+                continue
+            self.workers[machine.id].inbox.put(Retune(machine.tuned(policy), payload.version))
+        log.info(
+            "config v%d%s: policy of %d machines",
+            payload.version,
+            " from disk" if from_disk else "",
+            len(payload.machines),
+        )
+
+    def _restore_config(self) -> None:
+        """Take the config kept on disk: a rebooted gateway without network keeps its policy."""
+        stored = self.spool.config(self.config.gateway)
+        if stored is None:
+            return
+        try:
+            payload = decode_payload(TopicKind.CONFIG, stored)
+        except ContractError as err:
+            log.error("stored config unreadable, gateway.toml's policy used: %s", err)
+            return
+        if isinstance(payload, GatewayPolicy):
+            self._take_config(payload, from_disk=True)
 
     def __enter__(self) -> Gateway:
         self.start()
@@ -107,6 +165,8 @@ class Gateway:
     def start(self) -> None:
         """Book what a power cut interrupted, connect, and start one worker per machine."""
         self._recover_lost_sessions()
+        # Before any worker reads a sample: each machine starts under its last known policy.
+        self._restore_config()
         self.link.start()
         for machine, worker in self.workers.items():
             thread = threading.Thread(
@@ -149,6 +209,8 @@ class Gateway:
     def counters(self) -> Mapping[str, int]:
         """Counters of the link and of every machine worker, prefixed by where they come from."""
         merged: dict[str, int] = {f"link.{k}": v for k, v in self.link.counters.items()}
+        with self._config_lock:
+            merged.update(self._counters)
         for machine, worker in self.workers.items():
             merged.update({f"{machine}.{k}": v for k, v in worker.counters.items()})
         return merged

@@ -1,4 +1,4 @@
-"""The gateway's one MQTT connection: publishes what the machines say, receives acl and commands."""
+"""The gateway's one MQTT link: publishes what machines say; takes acl, commands and config."""
 
 from __future__ import annotations
 
@@ -331,6 +331,8 @@ class GatewayLink:
             for machine in self.options.machines
             for kind in (TopicKind.ACL, TopicKind.COMMANDS)
         ]
+        config = GatewayTopic(self.options.site, self.options.gateway, TopicKind.CONFIG)
+        filters.append((str(config), QOS))
         client.subscribe(filters)
 
     def _on_disconnect(

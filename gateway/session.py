@@ -359,6 +359,12 @@ class MachineSessions:
         effects = self._close(reason)
         return effects or [RelayChange(energised=False)]
 
+    def retune(self, thresholds: RunThresholds, policy: SessionPolicy) -> None:
+        """Take new thresholds and session rules; an open session goes on under them."""
+        # The detector keeps what it has accepted: only the next samples are judged anew.
+        self.detector.thresholds = thresholds
+        self.policy = policy
+
     def replace_access(self, access: AccessList) -> bool:
         """Take a newer access list; an older or equal version is ignored."""
         if access.version <= self.access.version:

@@ -1,4 +1,4 @@
-"""The gateway's disk store (SQLite, WAL): the outbox, the open-session journal, the access lists.
+"""The gateway's disk store (SQLite, WAL): outbox, open-session journal, access lists, config.
 
 Every message is written here before it is handed to the broker and deleted only when the broker
 has acknowledged it, so nothing made at the edge is lost to a network, broker or power outage.
@@ -35,6 +35,11 @@ CREATE TABLE IF NOT EXISTS open_sessions (
 );
 CREATE TABLE IF NOT EXISTS access_lists (
     machine    TEXT PRIMARY KEY,
+    version    INTEGER NOT NULL,
+    payload    BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gateway_configs (
+    gateway    TEXT PRIMARY KEY,
     version    INTEGER NOT NULL,
     payload    BLOB NOT NULL
 );
@@ -247,5 +252,23 @@ class Spool:
         with self._lock:
             row = self._db.execute(
                 "SELECT payload FROM access_lists WHERE machine = ?", (machine,)
+            ).fetchone()
+        return bytes(row[0]) if row else None
+
+    def store_config(self, gateway: str, version: int, payload: bytes) -> None:
+        """Keep the gateway's latest config (its machines' policy) for a restart without network."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO gateway_configs (gateway, version, payload) VALUES (?, ?, ?) "
+                "ON CONFLICT (gateway) DO UPDATE SET version = excluded.version, "
+                "payload = excluded.payload WHERE excluded.version > gateway_configs.version",
+                (gateway, version, payload),
+            )
+
+    def config(self, gateway: str) -> bytes | None:
+        """The last config stored for the gateway, as received."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT payload FROM gateway_configs WHERE gateway = ?", (gateway,)
             ).fetchone()
         return bytes(row[0]) if row else None

@@ -58,6 +58,14 @@ RETRY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
+class Retune:
+    """The machine under a new policy from the api's config, version `version`."""
+
+    config: MachineConfig
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
 class Timed:
     """A current reading and the monotonic time its sensor was read."""
 
@@ -65,7 +73,7 @@ class Timed:
     at: float
 
 
-Inbound = Message | Timed | CardReading
+Inbound = Message | Timed | CardReading | Retune
 
 
 class Publisher(Protocol):
@@ -244,6 +252,8 @@ class MachineWorker:
             )
         elif isinstance(item, CardReading):
             self._badge(item.uid)
+        elif isinstance(item, Retune):
+            self._retune(item)
         elif isinstance(item.payload, AccessListPayload):
             self._take_access_list(item.payload)
         elif isinstance(item.payload, Command):
@@ -268,6 +278,22 @@ class MachineWorker:
                 payload.version,
                 len(payload.entries),
             )
+
+    def _retune(self, retune: Retune) -> None:
+        config = retune.config
+        self.config = config
+        self.sessions.retune(config.thresholds(), config.policy())
+        self._count("retuned")
+        log.info(
+            "machine %s: policy of config v%d: idle %.2f A, run %.2f A, idle timeout %.0f s, "
+            "at most %.0f s",
+            config.id,
+            retune.version,
+            config.idle_amps,
+            config.run_amps,
+            config.idle_timeout_s,
+            config.max_duration_s,
+        )
 
     def _command(self, command: Command) -> None:
         if command.action is CommandAction.LOCK:

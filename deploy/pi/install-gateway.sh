@@ -57,7 +57,7 @@ echo "== configuration"
 install -d -m 0750 -o root -g officina /etc/officina
 if [ ! -f "$CONFIG" ]; then
   install -m 0640 -o root -g officina "$SOURCE/gateway/deploy/gateway.example.toml" "$CONFIG"
-  echo "edit $CONFIG (site, gateway id, broker login from \`officina broker-acl\`, machines)"
+  echo "edit $CONFIG (site, gateway id, broker login from \`officina api gateway-credentials\`, machines)"
   START=no
 fi
 

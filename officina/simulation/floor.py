@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from contract import POLICY_FIELDS
 from gateway.config import (
     AccessConfig,
     BrokerConfig,
@@ -54,6 +55,7 @@ from officina.simulation.schedule import (
     plan_machine,
 )
 from officina.simulation.workshop import (
+    IDLE_TIMEOUT_S,
     MACHINES,
     MEMBERS,
     POWER_FACTOR,
@@ -62,12 +64,12 @@ from officina.simulation.workshop import (
     TIMEZONE,
     VOLTS,
     SimMachine,
+    machine_spec,
 )
 from services.billing.months import Month
 
 log = logging.getLogger(__name__)
 
-IDLE_TIMEOUT_S = 600
 DRAIN_S = 600
 FAULT_HOUR = 11  # faults strike from 11:00 local time on their day
 
@@ -183,7 +185,11 @@ def _sim_roles(machine: SimMachine) -> dict[str, Any]:
 
 
 def gateway_config(options: FloorOptions, machines: list[SimMachine]) -> GatewayConfig:
-    """The configuration a real gateway at these machines would have."""
+    """The configuration a real gateway at these machines would have.
+
+    Each machine's policy is the registry's (what the api sends on the gateway's config topic),
+    given here too so a floor played without the api runs by the same rules.
+    """
     step = options.step_s
     here = {m.id for m in machines}
     return GatewayConfig(
@@ -199,13 +205,7 @@ def gateway_config(options: FloorOptions, machines: list[SimMachine]) -> Gateway
                 id=m.id,
                 **_sim_roles(m),
                 name=m.name,
-                idle_amps=m.idle_amps,
-                run_amps=m.run_amps,
-                hysteresis_amps=0.1,
-                min_dwell_s=2.0,
-                idle_timeout_s=IDLE_TIMEOUT_S,
-                max_duration_s=8 * 3600.0,
-                warn_before_s=60.0,
+                **{key: getattr(machine_spec(m), key) for key in POLICY_FIELDS},
                 max_sample_gap_s=3.0 * step,
                 volts_nominal=VOLTS,
                 power_factor=POWER_FACTOR,

@@ -24,6 +24,12 @@ SITE_KEY = "officine-zero-simulation-site-key"
 TIMEZONE = "Europe/Rome"
 VOLTS = 230.0
 POWER_FACTOR = 0.9
+# The session rules every machine of the workshop is registered with.
+IDLE_TIMEOUT_S = 600
+MAX_DURATION_S = 8 * 3600.0
+WARN_BEFORE_S = 60.0
+HYSTERESIS_AMPS = 0.1
+MIN_DWELL_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +39,7 @@ class SimMachine:
     id: str
     name: str
     gateway: str
-    idle_amps: float  # the run-detection thresholds the gateway is configured with
+    idle_amps: float  # the run-detection thresholds registered, which its gateway is sent
     run_amps: float
     draw_idle_amps: float  # what the machine really draws, idling and cutting
     draw_run_amps: float
@@ -196,6 +202,23 @@ def machine(machine_id: str) -> SimMachine:
     raise KeyError(machine_id)
 
 
+def machine_spec(machine: SimMachine) -> MachineSpec:
+    """The machine as the registry holds it, its whole policy included: what its gateway runs by."""
+    return MachineSpec(
+        site=SITE,
+        id=machine.id,
+        name=machine.name,
+        gateway=machine.gateway,
+        idle_amps=machine.idle_amps,
+        run_amps=machine.run_amps,
+        hysteresis_amps=HYSTERESIS_AMPS,
+        min_dwell_s=MIN_DWELL_S,
+        idle_timeout_s=IDLE_TIMEOUT_S,
+        max_duration_s=MAX_DURATION_S,
+        warn_before_s=WARN_BEFORE_S,
+    )
+
+
 def enter_workshop(ledger_url: str, month: Month, *, joined: datetime | None = None) -> None:
     """Register the workshop in a ledger and enter the month's prices, plans and bills."""
     key = SITE_KEY.encode()
@@ -204,16 +227,7 @@ def enter_workshop(ledger_url: str, month: Month, *, joined: datetime | None = N
     registry = Registry(engine, clock=lambda: joined_at)
     try:
         for m in MACHINES:
-            registry.save_machine(
-                MachineSpec(
-                    site=SITE,
-                    id=m.id,
-                    name=m.name,
-                    gateway=m.gateway,
-                    idle_amps=m.idle_amps,
-                    run_amps=m.run_amps,
-                )
-            )
+            registry.save_machine(machine_spec(m))
         for member in MEMBERS:
             registry.add_member(
                 member_id=member.id,

@@ -23,6 +23,7 @@ from services.api.events import FloorHub
 from services.api.floor import Floor
 from services.api.floor_erasure import remember_erasures
 from services.api.middleware import RequestGuard, SecurityHeaders
+from services.api.policy import PolicyPublisher
 from services.api.ratelimit import LoginLimiter
 from services.api.routes import API_ROUTERS
 from services.api.security import Passwords
@@ -87,6 +88,7 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
         link.follow(GatewayTopic.filter(site), floor.take)
         link.follow(MachineTopic.filter(site, "+", TopicKind.BADGES), waiters.take)
         publisher = AclPublisher(site=site, link=link, source=registry, engine=engine, clock=clock)
+        configs = PolicyPublisher(site=site, link=link, source=registry, engine=engine, clock=clock)
         hub = FloorHub(floor, amps_every_s=settings.amps_every_s)
         app.state.api = ApiState(
             settings=settings,
@@ -98,6 +100,7 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
             hub=hub,
             waiters=waiters,
             acl=publisher,
+            policy=configs,
             billing=Billing(BillingLedger(engine, clock=clock), settings.billing, terminal=False),
             limiter=LoginLimiter(settings.login),
             passwords=Passwords(settings.password_cost),
@@ -105,7 +108,7 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
         )
         await hub.start()
         try:
-            with link, publisher:
+            with link, publisher, configs:
                 log.info("api serving site %s", site)
                 yield
         finally:

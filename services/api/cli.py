@@ -11,6 +11,7 @@ import typer
 import uvicorn
 from sqlalchemy.orm import Session
 
+from contract import ID_PATTERN, is_id
 from contract.mqtt_cli import (
     DEFAULT_BROKER,
     BrokerCaOption,
@@ -23,6 +24,7 @@ from contract.terminal import help_text
 from services.api.accounts import AccountError, add_user
 from services.api.app import create_app
 from services.api.errors import SettingsError
+from services.api.gateways import issue_credentials
 from services.api.security import PasswordCost, Passwords, Role
 from services.api.settings import ApiSettings
 from services.api.state import utc_now
@@ -162,7 +164,8 @@ def add_login(
     """Create a login in the ledger: the first admin, or a login for someone without one."""
     if role is Role.GATEWAY:
         raise typer.BadParameter(
-            "gateways get credentials from POST /gateways", param_hint="--role"
+            "gateways get credentials from `officina api gateway-credentials`",
+            param_hint="--role",
         )
     try:
         engine = open_ledger(ledger)
@@ -189,3 +192,33 @@ def add_login(
     finally:
         engine.dispose()
     typer.echo(f"login {username!r} ({role.value}) created")
+
+
+@app.command("gateway-credentials")
+def gateway_credentials(
+    site: SiteOption,
+    gateway: Annotated[str, typer.Option(help="the gateway's id, as in its gateway.toml")],
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
+) -> None:
+    """Issue (or re-issue) a gateway's broker and api login, and print it once."""
+    if not is_id(site):
+        raise typer.BadParameter(f"must match {ID_PATTERN}", param_hint="--site")
+    if not is_id(gateway):
+        raise typer.BadParameter(f"must match {ID_PATTERN}", param_hint="--gateway")
+    try:
+        engine = open_ledger(ledger)
+    except LedgerError as err:
+        raise typer.BadParameter(str(err), param_hint="--ledger") from err
+    try:
+        with Session(engine) as db:
+            issued = issue_credentials(
+                db, passwords=Passwords(PasswordCost()), site=site, gateway=gateway, now=utc_now()
+            )
+            db.commit()
+    finally:
+        engine.dispose()
+    # Only a hash is kept: this is the one time the password is shown.
+    typer.echo(f"username = {issued.username!r}")
+    typer.echo(f"password = {issued.password!r}")
+    typer.echo("Any earlier password of this gateway no longer works.", err=True)
+    typer.echo("Run `officina broker-acl` so the broker knows the new login.", err=True)

@@ -16,6 +16,9 @@ from services.api.security import Passwords, Role, mosquitto_hash, new_gateway_p
 # What a gateway writes for each of its machines, and what it reads.
 GATEWAY_WRITES = (TopicKind.TELEMETRY, TopicKind.STATE, TopicKind.SESSIONS, TopicKind.BADGES)
 GATEWAY_READS = (TopicKind.ACL, TopicKind.COMMANDS)
+# What a gateway writes and reads about itself: its status out, its config (the api's) in.
+GATEWAY_OWN_WRITES = (TopicKind.STATUS,)
+GATEWAY_OWN_READS = (TopicKind.CONFIG,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +84,14 @@ def password_file(rows: Sequence[GatewayCredentialRow]) -> str:
 def acl_file(
     site: str, rows: Sequence[GatewayCredentialRow], machines: Mapping[str, Sequence[str]]
 ) -> str:
-    """Mosquitto's `acl_file`: each gateway writes and reads only its own machines' topics."""
+    """Mosquitto's `acl_file`: each gateway reaches only its own and its machines' topics."""
     lines: list[str] = []
     for row in rows:
         lines.append(f"user {row.mqtt_username}")
-        lines.append(f"topic write {GatewayTopic(site, row.gateway)}")
+        lines.extend(
+            f"topic write {GatewayTopic(site, row.gateway, k)}" for k in GATEWAY_OWN_WRITES
+        )
+        lines.extend(f"topic read {GatewayTopic(site, row.gateway, k)}" for k in GATEWAY_OWN_READS)
         for machine in machines.get(row.gateway, ()):
             lines.extend(
                 f"topic write {MachineTopic(site, machine, kind)}" for kind in GATEWAY_WRITES

@@ -67,3 +67,15 @@ class AclVersionRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     entries: Mapped[int] = mapped_column(Integer)
     published_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class GatewayConfigVersionRow(Base):
+    """The last config version published per gateway: versions only ever grow."""
+
+    __tablename__ = "gateway_config_versions"
+
+    site: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    machines: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -17,6 +17,7 @@ from services.api.broker import BrokerLink
 from services.api.enrolment import BadgeWaiters
 from services.api.events import FloorHub
 from services.api.floor import Floor
+from services.api.policy import PolicyPublisher
 from services.api.ratelimit import LoginLimiter
 from services.api.security import Passwords
 from services.api.settings import ApiSettings
@@ -59,6 +60,7 @@ class ApiState:
     hub: FloorHub
     waiters: BadgeWaiters
     acl: AclPublisher
+    policy: PolicyPublisher
     billing: Billing
     limiter: LoginLimiter
     passwords: Passwords

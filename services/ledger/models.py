@@ -188,7 +188,7 @@ class CardRow(Base):
 
 
 class MachineRow(Base):
-    """A machine of a site: which gateway runs it and its run-detection thresholds."""
+    """A machine of a site: which gateway runs it, its run thresholds and its session rules."""
 
     __tablename__ = "machines"
     __table_args__ = (
@@ -207,6 +207,10 @@ class MachineRow(Base):
     run_amps: Mapped[float]
     hysteresis_amps: Mapped[float]
     min_dwell_s: Mapped[float]
+    # When a session ends by itself, and how long before the gateway warns of it.
+    idle_timeout_s: Mapped[float] = mapped_column(server_default="900")
+    max_duration_s: Mapped[float] = mapped_column(server_default="28800")
+    warn_before_s: Mapped[float] = mapped_column(server_default="60")
     # The most the machine draws, from its plate: a session's energy is checked against it.
     rated_w: Mapped[float | None]
     added_at: Mapped[datetime] = mapped_column(UtcDateTime())

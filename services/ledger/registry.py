@@ -13,11 +13,13 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from contract import ID_PATTERN, is_id
+from contract import ID_PATTERN, Policy, is_id
 from services.ledger.errors import LedgerError, RegistryError
 from services.ledger.models import CardRow, MachineRow, MemberRow, QualificationRow
 
 _CARD_HASH = re.compile(r"[0-9a-f]{64}")
+# What a machine registered without a policy of its own runs by: the contract's defaults.
+DEFAULT_POLICY = Policy()
 
 
 def _utc_now() -> datetime:
@@ -38,16 +40,19 @@ def _check_aware(value: datetime | None, field: str) -> datetime | None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MachineSpec:
-    """A machine as the registry holds it; thresholds are checked as the gateway checks them."""
+    """A machine as the registry holds it; its policy is checked as the gateway checks it."""
 
     site: str
     id: str
     name: str
     gateway: str
-    idle_amps: float
-    run_amps: float
-    hysteresis_amps: float = 0.0
-    min_dwell_s: float = 2.0
+    idle_amps: float = DEFAULT_POLICY.idle_amps
+    run_amps: float = DEFAULT_POLICY.run_amps
+    hysteresis_amps: float = DEFAULT_POLICY.hysteresis_amps
+    min_dwell_s: float = DEFAULT_POLICY.min_dwell_s
+    idle_timeout_s: float = DEFAULT_POLICY.idle_timeout_s
+    max_duration_s: float = DEFAULT_POLICY.max_duration_s
+    warn_before_s: float = DEFAULT_POLICY.warn_before_s
     rated_w: float | None = None
 
     def __post_init__(self) -> None:
@@ -64,6 +69,11 @@ class MachineSpec:
             raise RegistryError("hysteresis_amps", "must be at least 0 and below idle_amps")
         if not self.min_dwell_s >= 0:
             raise RegistryError("min_dwell_s", "must not be negative")
+        for name in ("idle_timeout_s", "max_duration_s"):
+            if not 0 < getattr(self, name) < math.inf:
+                raise RegistryError(name, "must be a finite number of seconds above 0")
+        if not 0 <= self.warn_before_s < math.inf:
+            raise RegistryError("warn_before_s", "must be a finite number of seconds, at least 0")
         if self.rated_w is not None and not 0 < self.rated_w < math.inf:
             raise RegistryError("rated_w", "must be a finite number of watts above 0")
 
@@ -155,7 +165,7 @@ class Registry:
             return db.scalars(query).all()
 
     def save_machine(self, spec: MachineSpec) -> MachineRow:
-        """Register a machine, or update its name, gateway and thresholds."""
+        """Register a machine, or update its name, gateway and policy."""
         with self._transaction(f"save machine {spec.site}/{spec.id}") as db:
             row = db.get(MachineRow, (spec.site, spec.id))
             if row is None:
@@ -167,6 +177,9 @@ class Registry:
             row.run_amps = spec.run_amps
             row.hysteresis_amps = spec.hysteresis_amps
             row.min_dwell_s = spec.min_dwell_s
+            row.idle_timeout_s = spec.idle_timeout_s
+            row.max_duration_s = spec.max_duration_s
+            row.warn_before_s = spec.warn_before_s
             row.rated_w = spec.rated_w
             return row
 

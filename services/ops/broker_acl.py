@@ -1,8 +1,9 @@
 """Mosquitto's password and ACL files, made from the machine registry and the issued logins.
 
-Each gateway may write only its own machines' topics and read only their access lists and
-commands; ingest reads everything under `officina/v1/`; the api publishes access lists and
-commands (and, for an erasure, machine states) and reads what the live board shows. Gateway
+Each gateway may write only its own machines' topics and its status, and read only their access
+lists and commands and its own config; ingest reads everything under `officina/v1/`; the api
+publishes access lists, commands and gateway configs (and, for an erasure, machine states) and
+reads what the live board shows, and the configs already retained (to top their versions). Gateway
 passwords are issued by the api (only their hashes are kept); the service passwords come from
 the server's `.env`.
 
@@ -26,7 +27,12 @@ from sqlalchemy.orm import Session
 
 from contract import ROOT, GatewayTopic, MachineTopic, TopicKind
 from contract.errors import ContractError
-from services.api.gateways import GATEWAY_READS, GATEWAY_WRITES
+from services.api.gateways import (
+    GATEWAY_OWN_READS,
+    GATEWAY_OWN_WRITES,
+    GATEWAY_READS,
+    GATEWAY_WRITES,
+)
 from services.api.models import GatewayCredentialRow
 from services.api.security import mosquitto_hash
 from services.ledger import MachineRow
@@ -37,6 +43,9 @@ log = logging.getLogger(__name__)
 API_READS = (TopicKind.STATE, TopicKind.TELEMETRY, TopicKind.BADGES, TopicKind.ACL)
 # The api republishes a retained state only to take an erased member's id out of it.
 API_WRITES = (TopicKind.ACL, TopicKind.COMMANDS, TopicKind.STATE)
+# Each gateway's retained config: the api alone writes it, and reads it back to top its version.
+API_GATEWAY_READS = (TopicKind.STATUS, TopicKind.CONFIG)
+API_GATEWAY_WRITES = (TopicKind.CONFIG,)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,14 +75,17 @@ class BrokerFiles:
 def _service_acl(ingest: ServiceLogin, api: ServiceLogin) -> list[str]:
     lines = [f"user {ingest.username}", f"topic read {ROOT}/#", "", f"user {api.username}"]
     lines += [f"topic read {MachineTopic.filter(kind=kind)}" for kind in API_READS]
-    lines.append(f"topic read {GatewayTopic.filter()}")
+    lines += [f"topic read {GatewayTopic.filter(kind=kind)}" for kind in API_GATEWAY_READS]
     lines += [f"topic write {MachineTopic.filter(kind=kind)}" for kind in API_WRITES]
+    lines += [f"topic write {GatewayTopic.filter(kind=kind)}" for kind in API_GATEWAY_WRITES]
     return [*lines, ""]
 
 
 def _gateway_acl(credential: GatewayCredentialRow, machines: Sequence[str]) -> list[str]:
     site, gateway = credential.site, credential.gateway
-    lines = [f"user {credential.mqtt_username}", f"topic write {GatewayTopic(site, gateway)}"]
+    lines = [f"user {credential.mqtt_username}"]
+    lines += [f"topic write {GatewayTopic(site, gateway, k)}" for k in GATEWAY_OWN_WRITES]
+    lines += [f"topic read {GatewayTopic(site, gateway, k)}" for k in GATEWAY_OWN_READS]
     for machine in machines:
         lines += [f"topic write {MachineTopic(site, machine, k)}" for k in GATEWAY_WRITES]
         lines += [f"topic read {MachineTopic(site, machine, k)}" for k in GATEWAY_READS]

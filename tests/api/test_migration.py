@@ -11,13 +11,26 @@ import services.api.models  # noqa: F401  (puts the api's tables on the ledger's
 from services.ledger.db import alembic_config, downgrade, migrate, open_ledger
 from services.ledger.models import Base
 
-API_TABLES = {"api_users", "api_tokens", "gateway_credentials", "acl_versions"}
+API_TABLES = {
+    "api_users",
+    "api_tokens",
+    "gateway_credentials",
+    "acl_versions",
+    "gateway_config_versions",
+}
 
 
 def test_0004_follows_billings_0003() -> None:
     scripts = ScriptDirectory.from_config(alembic_config())
     revision = scripts.get_revision("0004")
     assert revision is not None and revision.down_revision == "0003"
+
+
+def test_0006_machine_policy_is_the_head_after_0005() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    revision = scripts.get_revision("0006")
+    assert revision is not None and revision.down_revision == "0005"
+    assert scripts.get_current_head() == "0006"
 
 
 def test_the_api_tables_match_their_models(ledger_url: str) -> None:

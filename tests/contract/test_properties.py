@@ -20,9 +20,11 @@ from contract import (
     CommandAction,
     ContractError,
     EndReason,
+    GatewayPolicy,
     GatewayStatus,
     GatewayStatusValue,
     GatewayTopic,
+    MachinePolicy,
     MachineState,
     MachineTopic,
     SessionRecord,
@@ -101,6 +103,25 @@ def gateway_statuses(draw: st.DrawFn) -> GatewayStatus:
     )
 
 
+@st.composite
+def machine_policies(draw: st.DrawFn) -> MachinePolicy:
+    """A valid policy: idle below run, the hysteresis below idle."""
+    idle = draw(st.floats(min_value=0.01, max_value=500, allow_nan=False))
+    run = draw(st.floats(min_value=idle, max_value=1000, exclude_min=True, allow_nan=False))
+    margin = draw(st.floats(min_value=0, max_value=idle, exclude_max=True, allow_nan=False))
+    seconds = st.floats(min_value=1, max_value=86_400, allow_nan=False)
+    return MachinePolicy(
+        machine=draw(ids),
+        idle_amps=idle,
+        run_amps=run,
+        hysteresis_amps=margin,
+        min_dwell_s=draw(st.floats(min_value=0, max_value=3600, allow_nan=False)),
+        idle_timeout_s=draw(seconds),
+        max_duration_s=draw(seconds),
+        warn_before_s=draw(seconds),
+    )
+
+
 PAYLOADS: dict[TopicKind, st.SearchStrategy[Envelope]] = {
     TopicKind.TELEMETRY: st.builds(
         Telemetry,
@@ -151,6 +172,13 @@ PAYLOADS: dict[TopicKind, st.SearchStrategy[Envelope]] = {
         by=short_texts,
     ),
     TopicKind.STATUS: gateway_statuses(),
+    TopicKind.CONFIG: st.builds(
+        GatewayPolicy,
+        id=message_ids,
+        ts=epoch_ms,
+        version=counts,
+        machines=st.lists(machine_policies(), max_size=8, unique_by=lambda m: m.machine).map(tuple),
+    ),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -127,5 +128,35 @@ def test_a_misspelt_machine_key_names_the_machine_and_the_key_it_meant() -> None
         parse_config(bad, source="hall-a.toml")
     lines = str(caught.value).splitlines()
     assert "hall-a.toml: machines[lathe-1].run_amp: unknown key; did you mean run_amps?" in lines
-    assert "hall-a.toml: machines[lathe-1].run_amps: is missing" in lines
     assert "hall-a.toml: machines[laser-1].idle_amps: must be more than 0" in lines
+
+
+def test_policy_keys_in_a_machine_section_still_load_with_a_warning_naming_each(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="gateway.config"):
+        config = parse_config(GOOD, source="hall-a.toml")
+    assert config.machines[1].thresholds().run_amps == 3.2
+    warned = [r.getMessage() for r in caplog.records]
+    for key in (
+        "machines[lathe-1].idle_amps",
+        "machines[lathe-1].run_amps",
+        "machines[laser-1].idle_amps",
+        "machines[laser-1].run_amps",
+        "machines[laser-1].idle_timeout_s",
+    ):
+        assert any(f"hall-a.toml: {key} is deprecated" in line for line in warned), key
+    assert len(warned) == 5
+
+
+def test_a_machine_section_with_wiring_only_runs_by_the_default_policy_until_a_config_comes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    wiring_only = "\n".join(
+        line for line in GOOD.splitlines() if not line.startswith(("idle_", "run_amps"))
+    )
+    with caplog.at_level(logging.WARNING, logger="gateway.config"):
+        config = parse_config(wiring_only)
+    assert not caplog.records
+    assert config.machines[0].thresholds() == config.machines[1].thresholds()
+    assert config.machines[0].policy().idle_timeout_s == 900

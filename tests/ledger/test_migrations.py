@@ -8,10 +8,10 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 import services
-from services.ledger import Base, SessionBook, open_ledger
+from services.ledger import Base, Registry, SessionBook, open_ledger
 from services.ledger.db import alembic_config, downgrade, migrate
 from tests.ingest.examples import SITE, session_record
 
@@ -65,5 +65,26 @@ def test_migrations_go_down_to_nothing_and_up_again(ledger_url: str) -> None:
         assert not INGEST_TABLES & set(inspect(engine).get_table_names())
         migrate(engine, "head")
         assert set(inspect(engine).get_table_names()) >= INGEST_TABLES
+    finally:
+        engine.dispose()
+
+
+def test_a_machine_registered_before_0006_gets_the_default_session_rules(ledger_url: str) -> None:
+    engine = open_ledger(ledger_url)
+    try:
+        downgrade(engine, "0005")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO machines (site, id, name, gateway, idle_amps, run_amps, "
+                    "hysteresis_amps, min_dwell_s, added_at) VALUES ('officine-zero', "
+                    "'lathe-1', 'Tornio', 'gw-1', 0.8, 4.0, 0.3, 2.0, '2026-01-01 00:00:00+00')"
+                )
+            )
+        migrate(engine, "head")
+        [machine] = Registry(engine).machines()
+        rules = (machine.idle_timeout_s, machine.max_duration_s, machine.warn_before_s)
+        assert rules == (900.0, 28_800.0, 60.0)
+        assert (machine.idle_amps, machine.run_amps) == (0.8, 4.0)
     finally:
         engine.dispose()

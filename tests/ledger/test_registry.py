@@ -74,6 +74,25 @@ def test_saving_a_machine_again_updates_its_thresholds(registry: Registry) -> No
     assert registry.machines(gateway="gw-1") == []
 
 
+def test_a_machine_keeps_its_whole_policy(registry: Registry) -> None:
+    registry.save_machine(
+        MachineSpec(
+            site=SITE,
+            id="laser-1",
+            name="Laser",
+            gateway="gw-1",
+            idle_amps=0.3,
+            run_amps=1.5,
+            idle_timeout_s=300,
+            max_duration_s=7200,
+            warn_before_s=120,
+        )
+    )
+    [machine] = registry.machines(site=SITE)
+    rules = (machine.idle_timeout_s, machine.max_duration_s, machine.warn_before_s)
+    assert rules == (300.0, 7200.0, 120.0)
+
+
 @pytest.mark.parametrize(
     ("options", "field"),
     [
@@ -81,6 +100,9 @@ def test_saving_a_machine_again_updates_its_thresholds(registry: Registry) -> No
         ({"run_amps": 0.5}, "run_amps"),
         ({"hysteresis_amps": 0.9}, "hysteresis_amps"),
         ({"name": " "}, "name"),
+        ({"idle_timeout_s": 0.0}, "idle_timeout_s"),
+        ({"max_duration_s": float("inf")}, "max_duration_s"),
+        ({"warn_before_s": -1.0}, "warn_before_s"),
     ],
 )
 def test_a_machine_with_impossible_settings_is_refused_naming_the_field(

@@ -195,3 +195,33 @@ def test_the_api_may_republish_a_machines_retained_state_to_erase_a_member(floor
         ingest.subscribe(topic("mill-1", TopicKind.STATE))
         retained = ingest.receive()
     assert (retained.payload, retained.retain) == (b"running, member erased", True)
+
+
+def config_topic(gateway: str) -> str:
+    """A gateway's retained config topic."""
+    return str(GatewayTopic(NORD, gateway, TopicKind.CONFIG))
+
+
+def test_only_the_api_writes_a_gateways_config_and_only_that_gateway_reads_it(
+    floor: Floor,
+) -> None:
+    with (
+        floor.client(API) as api,
+        floor.client(floor.gateway_a) as gateway_a,
+        floor.client(floor.gateway_b) as gateway_b,
+    ):
+        # Refused outright is as good as never delivered.
+        with contextlib.suppress(MqttProbeError):
+            gateway_b.subscribe(config_topic("gw-a"))
+        gateway_b.subscribe(config_topic("gw-b"))
+        gateway_a.subscribe(config_topic("gw-a"))
+        gateway_b.publish(config_topic("gw-a"), b"forged by gw-b", retain=True)
+        gateway_a.publish(config_topic("gw-a"), b"forged by gw-a itself", retain=True)
+        api.publish(config_topic("gw-a"), b"policy of gw-a", retain=True)
+        api.publish(config_topic("gw-b"), b"policy of gw-b", retain=True)
+        assert gateway_a.receive().payload == b"policy of gw-a"
+        assert gateway_b.receive().payload == b"policy of gw-b"
+    with floor.client(floor.gateway_a) as late:
+        late.subscribe(config_topic("gw-a"))
+        retained = late.receive()
+    assert (retained.payload, retained.retain) == (b"policy of gw-a", True)

@@ -1,4 +1,4 @@
-"""`/machines`: registry, thresholds, the access list a gateway is told, and remote lock."""
+"""`/machines`: registry, policy, the access list a gateway is told, and remote lock."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, status
 
-from contract import CommandAction
+from contract import POLICY_FIELDS, CommandAction
 from services.api import queries
 from services.api.deps import CurrentUser, PersonUser, StaffUser, StateDep, forbidden
 from services.api.schemas.common import Id
@@ -50,11 +50,23 @@ def read_machine(machine: MachineId, user: PersonUser, state: StateDep) -> Machi
 def save_machine(
     machine: MachineId, body: MachineSave, staff: StaffUser, state: StateDep
 ) -> MachinePublic:
-    """Register a machine, or change its name, gateway or thresholds."""
-    spec = MachineSpec(site=state.settings.site, id=machine, **body.model_dump())
+    """Register a machine, or change its name, gateway or policy (left out: kept, or default)."""
+    before = queries.machine(state, machine)
+    policy = {} if before is None else {name: getattr(before, name) for name in POLICY_FIELDS}
+    policy |= {name: value for name in POLICY_FIELDS if (value := getattr(body, name)) is not None}
+    spec = MachineSpec(
+        site=state.settings.site,
+        id=machine,
+        name=body.name,
+        gateway=body.gateway,
+        rated_w=body.rated_w,
+        **policy,
+    )
     row = state.registry.save_machine(spec)
     state.names.forget()
     state.acl.machines_changed([machine])
+    # Both gateways hear of a machine that moved: the old one stops running it by this policy.
+    state.policy.gateways_changed({row.gateway} | ({before.gateway} if before else set()))
     return MachinePublic.model_validate(row)
 
 
