@@ -42,6 +42,8 @@ TAGS = [
     {"name": "login", "description": "Tokens for people and gateways; rate-limited."},
     {"name": "users", "description": "Logins and their roles (admins only)."},
     {"name": "members", "description": "Members, their data export and erasure."},
+    {"name": "parties", "description": "Whom a member's documents are made out to."},
+    {"name": "workshop", "description": "The workshop's fiscal profile (read-only)."},
     {"name": "cards", "description": "RFID cards, known only by the site's keyed hash."},
     {"name": "qualifications", "description": "Which member may use which machine, until when."},
     {"name": "machines", "description": "Machines, thresholds, access lists, remote lock."},

@@ -3,9 +3,10 @@
 Erasure reassigns what must stay (sessions, badge events, statements: the workshop's amounts
 and its numbered documents) to the member's *erased id*, `erased-` and sixteen hex digits of an
 HMAC of her id under the api's secret, and drops or overwrites everything that says who she is:
-her name, e-mail and card hashes, wherever a copy was kept, dead letters included. The erased id
-is not the dashboards' display pseudonym (`services/ledger/pseudonyms.py`): that one stays with
-her id and, once she is erased, resolves to nobody.
+her name, e-mail and card hashes, wherever a copy was kept, dead letters included, and her
+billing parties, whole. The erased id is not the dashboards' display pseudonym
+(`services/ledger/pseudonyms.py`): that one stays with her id and, once she is erased, resolves
+to nobody.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from services.ledger import (
     SessionConflictRow,
     SessionRow,
 )
+from services.ledger.parties import erase_parties
 
 ERASED_NAME = "(erased)"
 ERASED_ID_PREFIX = "erased-"
@@ -185,6 +187,7 @@ class Erasure:
     notes_scrubbed: int
     cards_removed: int
     qualifications_removed: int
+    parties_removed: int
     logins_disabled: int
 
 
@@ -231,6 +234,10 @@ def erase_member(db: Session, member: MemberRow, *, secret: str, now: datetime) 
         statement.member_email = None
     scrubbed = _scrub_dead_letters(letters, marks, stand_in=stand_in, secret=secret)
     notes = _scrub_notes(db, marks, stand_in=stand_in, secret=secret)
+    # Her billing parties go whole: name, codice fiscale, address and PEC are all personal, and
+    # an issued document carries its own copy of the party it was made out to, so the law's
+    # keeping of fiscal records needs nothing from this table.
+    parties = erase_parties(db, member.id)
     cards = db.scalars(select(CardRow).where(CardRow.member == member.id)).all()
     qualifications = db.scalars(
         select(QualificationRow).where(QualificationRow.member == member.id)
@@ -259,5 +266,6 @@ def erase_member(db: Session, member: MemberRow, *, secret: str, now: datetime) 
         notes_scrubbed=notes,
         cards_removed=len(cards),
         qualifications_removed=len(qualifications),
+        parties_removed=parties,
         logins_disabled=disabled,
     )

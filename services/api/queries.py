@@ -20,16 +20,20 @@ from services.api.floor import MachineLive
 from services.api.models import ApiUserRow
 from services.api.schemas.common import Id, Instant
 from services.api.schemas.floor import FloorPublic, MachineTile
+from services.api.schemas.parties import PartyPublic
 from services.api.schemas.review import SessionConflictPublic
+from services.api.schemas.workshop import WorkshopFiscalPublic
 from services.api.state import ApiState
 from services.billing.allocation import CostPool
 from services.billing.errors import BillingError
+from services.billing.fiscal_profile import fiscal_readiness
 from services.billing.months import Month
 from services.billing.records import StoredStatement
 from services.billing.tariffs import Tariff
 from services.ledger import (
     AccessEntry,
     BadgeEventRow,
+    BillingPartyRow,
     CardRow,
     DeadLetterRow,
     HeldSessionRow,
@@ -41,6 +45,7 @@ from services.ledger import (
     SessionRow,
     members_behind,
 )
+from services.ledger import parties as ledger_parties
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +157,11 @@ class MemberRecords:
     sessions: Sequence[SessionRow]
     badges: Sequence[BadgeEventRow]
     logins: Sequence[ApiUserRow]
+    parties: Sequence[BillingPartyRow]
 
 
 def member_records(db: Session, member_id: str) -> MemberRecords:
-    """A member's cards, qualifications, sessions, badges and logins, each oldest first."""
+    """A member's cards, qualifications, sessions, badges, logins and parties, oldest first."""
     return MemberRecords(
         cards=db.scalars(
             select(CardRow).where(CardRow.member == member_id).order_by(CardRow.issued_at)
@@ -176,7 +182,30 @@ def member_records(db: Session, member_id: str) -> MemberRecords:
         logins=db.scalars(
             select(ApiUserRow).where(ApiUserRow.member == member_id).order_by(ApiUserRow.id)
         ).all(),
+        parties=ledger_parties.member_parties(db, member_id),
     )
+
+
+def parties(db: Session, member_id: str) -> Sequence[BillingPartyRow]:
+    """A member's billing parties, oldest first."""
+    return ledger_parties.member_parties(db, member_id)
+
+
+def party(db: Session, party_id: int) -> BillingPartyRow | None:
+    """A billing party by id; None if there is none."""
+    return db.get(BillingPartyRow, party_id)
+
+
+def party_cards(db: Session, party_id: int) -> Sequence[CardRow]:
+    """The cards whose sessions go to a party."""
+    return ledger_parties.party_cards(db, party_id)
+
+
+def party_public(db: Session, row: BillingPartyRow) -> PartyPublic:
+    """A party as the api returns it, with the cards whose sessions go to it."""
+    public = PartyPublic.model_validate(row)
+    public.cards = [card.card_hash for card in party_cards(db, row.id)]
+    return public
 
 
 # --- the floor --------------------------------------------------------------------------------
@@ -272,6 +301,21 @@ def tariffs(state: ApiState, machine_id: str | None = None) -> list[Tariff]:
 def pools(state: ApiState, month: Month) -> list[CostPool]:
     """A month's cost pools, in the order they were entered."""
     return state.billing.ledger.pools(month)
+
+
+# --- the workshop's fiscal profile -----------------------------------------------------------
+
+
+def workshop_fiscal(state: ApiState) -> WorkshopFiscalPublic:
+    """The workshop's fiscal profile from the billing settings, and what fattura mode lacks."""
+    workshop = state.billing.settings.workshop
+    readiness = fiscal_readiness(workshop)
+    return WorkshopFiscalPublic(
+        profile=workshop.fiscal,
+        billing_mode=readiness.mode,
+        complete_for_fattura=readiness.complete_for_fattura,
+        missing=list(readiness.missing),
+    )
 
 
 # --- statements -------------------------------------------------------------------------------

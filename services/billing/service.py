@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from services.billing.engine import MonthStatements, bill_month
 from services.billing.errors import BillingError, DeliveryError, StatementStateError
+from services.billing.fiscal_print import FiscalContext
 from services.billing.mailer import Mailer
 from services.billing.months import Month, zone
 from services.billing.pdf import statement_pdf
@@ -133,9 +134,9 @@ class Billing:
         )
         return note
 
-    def pdf(self, statement: StoredStatement) -> bytes:
-        """A stored statement as a PDF."""
-        return statement_pdf(statement, workshop=self.settings.workshop, tz=self.tz)
+    def pdf(self, statement: StoredStatement, fiscal: FiscalContext | None = None) -> bytes:
+        """A stored statement as a PDF; with its fiscal context, the document a treasurer files."""
+        return statement_pdf(statement, workshop=self.settings.workshop, tz=self.tz, fiscal=fiscal)
 
     def send(self, month: Month | None, mailer: Mailer, *, by: str | None = None) -> SendResult:
         """E-mail every issued, unsent statement (of one month, or all) with its PDF."""

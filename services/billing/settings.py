@@ -15,25 +15,54 @@ from pathlib import Path
 from typing import Any
 
 from babel.numbers import get_currency_precision
-from pydantic import ConfigDict, ValidationError, field_validator
+from pydantic import ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
+from contract.plain_errors import plain_problems
 from services.billing.errors import SettingsError
 from services.billing.months import DEFAULT_TIMEZONE, Month, zone
 from services.billing.wording import LANGUAGES
+from services.fiscal import identifiers
+from services.fiscal import profiles as fiscal_profiles
 
 _STRICT = ConfigDict(extra="forbid")
 
 
 @dataclass(frozen=True, kw_only=True, config=_STRICT)
 class Workshop:
-    """Who sends the statements: printed at the top of every PDF."""
+    """Who sends the statements (printed at the top of every PDF), and its fiscal profile.
+
+    `fiscal` is the `[billing.workshop.fiscal]` table, checked by `services.fiscal`: the
+    seller of a FatturaPA and the billing mode. Files written before it name the P.IVA once,
+    as `vat_number`; the fiscal profile takes it from there when it gives none of its own.
+    """
 
     name: str = "Officina"
     address: tuple[str, ...] = ()
     vat_number: str | None = None
     email: str | None = None
     logo: Path | None = None
+    fiscal: fiscal_profiles.Workshop | None = None
+
+    @field_validator("fiscal", mode="before")
+    @classmethod
+    def _fiscal_vat_number(cls, value: Any, info: ValidationInfo) -> Any:
+        vat_number = info.data.get("vat_number")
+        if isinstance(value, dict) and "vat_number" not in value and vat_number:
+            return {**value, "vat_number": vat_number}
+        return value
+
+    @model_validator(mode="after")
+    def _one_vat_number(self) -> Workshop:
+        if self.fiscal is None or self.vat_number is None or self.fiscal.vat_number is None:
+            return self
+        try:
+            same = identifiers.partita_iva(self.vat_number) == self.fiscal.vat_number
+        except ValueError:
+            same = False
+        if not same:
+            raise ValueError("vat_number differs from fiscal.vat_number: give it once")
+        return self
 
     @field_validator("logo")
     @classmethod
@@ -156,9 +185,8 @@ def settings_from(values: dict[str, Any], *, source: str = "settings") -> Billin
         return BillingSettings(**values)
     except ValidationError as err:
         problems = [
-            f"{source}: {'.'.join(str(part) for part in problem['loc'])}: "
-            + problem["msg"].removeprefix("Value error, ")
-            for problem in err.errors()
+            f"{source}: {problem}"
+            for problem in plain_problems(err, data=values, model=BillingSettings)
         ]
         raise SettingsError(problems) from err
     except TypeError as err:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
@@ -41,6 +42,7 @@ MESSAGE_ID_LEN = 128
 SESSION_ID_LEN = 36
 CARD_HASH_LEN = 64
 NAME_LEN = 200
+PARTY_LABEL_LEN = 80
 
 
 class Base(DeclarativeBase):
@@ -185,6 +187,41 @@ class CardRow(Base):
     label: Mapped[str | None] = mapped_column(String(NAME_LEN))
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The billing party this card's sessions go to; none: the member's default party.
+    party_id: Mapped[int | None] = mapped_column(
+        ForeignKey("billing_parties.id", ondelete="SET NULL")
+    )
+
+
+class BillingPartyRow(Base):
+    """Whom a member's documents are made out to: herself, her company, a project.
+
+    The fields are those of `services.fiscal.BillingParty`, the address flattened; a row is
+    stored only once that model accepts it.
+    """
+
+    __tablename__ = "billing_parties"
+    __table_args__ = (Index("ix_billing_parties_member", "member"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member: Mapped[str] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(PARTY_LABEL_LEN))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(80))
+    first_name: Mapped[str | None] = mapped_column(String(60))
+    last_name: Mapped[str | None] = mapped_column(String(60))
+    fiscal_code: Mapped[str | None] = mapped_column(String(16))
+    vat_number: Mapped[str | None] = mapped_column(String(11))
+    street: Mapped[str] = mapped_column(String(60))
+    civic_number: Mapped[str | None] = mapped_column(String(8))
+    cap: Mapped[str] = mapped_column(String(5))
+    comune: Mapped[str] = mapped_column(String(60))
+    provincia: Mapped[str | None] = mapped_column(String(2))
+    nazione: Mapped[str] = mapped_column(String(2))
+    recipient_code: Mapped[str | None] = mapped_column(String(7))
+    pec: Mapped[str | None] = mapped_column(String(256))
+    is_default: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class MachineRow(Base):

@@ -78,7 +78,7 @@ def test_the_floor_page_follows_a_machine_started_by_the_emulator(
             browser.wait_for(f"{TILE}.classList.contains('state-running')")
             assert browser.evaluate("window.sameDocument") is True  # updated, not reloaded
             tile_text = browser.evaluate(f"{TILE}.textContent")
-            assert "giulia" in tile_text and "Running" in tile_text
+            assert "Giulia Rossi" in tile_text and "Running" in tile_text
             browser.wait_for(f"{TILE}.querySelector('polyline').getAttribute('points').length > 20")
             browser.screenshot(ARTIFACTS / "floor.png")
 

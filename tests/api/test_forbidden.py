@@ -181,6 +181,29 @@ MEMBER: dict[str, Call | str] = {
         "POST", "/api/v1/review/held/00000000-0000-0000-0000-000000000000/dismiss"
     ),
     "GET /api/v1/review/conflicts": Call("GET", "/api/v1/review/conflicts"),
+    "GET /api/v1/members/{member}/parties": Call("GET", "/api/v1/members/marco/parties"),
+    "POST /api/v1/members/{member}/parties": Call(
+        "POST",
+        "/api/v1/members/giulia/parties",
+        json={"label": "Io", "kind": "person", "first_name": "G", "last_name": "R"},
+    ),
+    "GET /api/v1/members/{member}/parties/{party}": Call("GET", "/api/v1/members/marco/parties/1"),
+    "PATCH /api/v1/members/{member}/parties/{party}": Call(
+        "PATCH", "/api/v1/members/giulia/parties/1", json={"label": "Mine"}
+    ),
+    "DELETE /api/v1/members/{member}/parties/{party}": Call(
+        "DELETE", "/api/v1/members/giulia/parties/1"
+    ),
+    "POST /api/v1/members/{member}/parties/{party}/default": Call(
+        "POST", "/api/v1/members/giulia/parties/1/default"
+    ),
+    "POST /api/v1/members/{member}/parties/{party}/cards": Call(
+        "POST", "/api/v1/members/giulia/parties/1/cards", json={"card_hash": MARCO_CARD}
+    ),
+    "DELETE /api/v1/members/{member}/parties/{party}/cards/{card}": Call(
+        "DELETE", f"/api/v1/members/giulia/parties/1/cards/{MARCO_CARD}"
+    ),
+    "GET /api/v1/workshop/fiscal": Call("GET", "/api/v1/workshop/fiscal"),
 }
 
 # What only an admin may do: a coordinator is refused.
@@ -259,5 +282,6 @@ def test_a_member_reaches_their_own_data(world: World) -> None:
         Call("GET", "/api/v1/cards", params={"member": "giulia"}),
         Call("GET", "/api/v1/qualifications"),
         Call("GET", "/api/v1/statements", params={"month": "2026-03"}),
+        Call("GET", "/api/v1/members/giulia/parties"),
     )
     assert [_send(world, "member", call) for call in own] == [200] * len(own)

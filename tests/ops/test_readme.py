@@ -23,6 +23,7 @@ from harness.mosquitto import MosquittoServer
 from harness.plugin import MosquittoFactory
 from harness.ports import LOOPBACK, free_port
 from officina.cli import app
+from services.billing.fiscal_profile import fiscal_readiness
 from services.billing.settings import (
     BillingSettings,
     ScheduleSettings,
@@ -178,8 +179,20 @@ def test_the_billing_example_loads_and_names_every_setting() -> None:
     text = example.read_text(encoding="utf-8")
     for table in (BillingSettings, Workshop, ScheduleSettings, SmtpSettings):
         for setting in dataclasses.fields(table):
-            key = rf"^#? ?{setting.name} = |^\[billing\.{setting.name}\]$"
+            key = rf"^#? ?{setting.name} = |^#? ?\[billing\.(workshop\.)?{setting.name}\]$"
             assert re.search(key, text, flags=re.MULTILINE), setting.name
+
+
+def test_the_billing_examples_fiscal_profile_loads_complete_for_fattura_once_uncommented(
+    tmp_path: Path,
+) -> None:
+    text = (ROOT / "deploy" / "billing.example.toml").read_text(encoding="utf-8")
+    fiscal = text[text.index("# [billing.workshop.fiscal]") :].split("\n\n", 1)[0]
+    uncommented = text.replace(fiscal, re.sub(r"^# ?", "", fiscal, flags=re.MULTILINE))
+    (tmp_path / "billing.toml").write_text(uncommented, encoding="utf-8")
+    workshop = load_settings(tmp_path / "billing.toml").workshop
+    assert workshop.fiscal is not None and workshop.fiscal.vat_number == "12345670017"
+    assert fiscal_readiness(workshop).complete_for_fattura
 
 
 def test_a_broker_that_is_down_is_logged_as_connection_refused(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -142,6 +143,8 @@ OUT_OF_RANGE_ROUTES = [
     ("POST", "/users/99999999999999999999/disable", "path.user_id"),
     ("POST", "/users/9223372036854775808/disable", "path.user_id"),
     ("GET", "/statements/9223372036854775807", "path.statement_id"),
+    ("GET", "/members/giulia/parties/2147483648", "path.party"),
+    ("DELETE", "/members/giulia/parties/0", "path.party"),
 ]
 
 
@@ -154,6 +157,54 @@ def test_dates_months_and_ids_out_of_range_are_a_422_on_routes(
     assert answer.status_code == 422, answer.text
     assert field in _fields(answer.json())
     attack.held(f"422 naming {field}")
+
+
+_PARTY = {
+    "label": "Io",
+    "kind": "person",
+    "first_name": "Giulia",
+    "last_name": "Rossi",
+    "fiscal_code": "RSSGLI90A41L219Q",
+    "street": "Via Nizza",
+    "cap": "10125",
+    "comune": "Torino",
+    "provincia": "TO",
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"fiscal_code": "RSSGLI90A41L219R"}, "fiscal_code"),
+        ({"vat_number": "02727250018", "pec": "g@pec.example.it"}, "vat_number"),
+        ({"vat_number": "02727250017"}, "recipient_code"),
+        ({"cap": "1O125"}, "cap"),
+        ({"provincia": "XX"}, "provincia"),
+        ({"kind": "cooperative"}, "body.kind"),
+        ({"street": "Via \ud800"}, "body.street"),
+    ],
+)
+def test_a_billing_party_the_fiscal_rules_refuse_is_a_422_naming_the_field(
+    site: Site, attack: AttackLog, changes: dict[str, str], field: str
+) -> None:
+    attack.tried("15.7 bad input", f"POST a billing party with {sorted(changes)}")
+    before = site.api.state.rejections.snapshot().get(field, 0)
+    answer = site.api.client.post(
+        f"{API}/members/giulia/parties",
+        content=json.dumps(_PARTY | changes).encode(),
+        headers={**site.admin, "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert field.removeprefix("body.") in {f.removeprefix("body.") for f in _fields(answer.json())}
+    assert site.api.state.rejections.snapshot().get(field, 0) == before + 1
+    assert _parties(site) == []
+    attack.held(f"422 naming {field}, counted, nothing stored")
+
+
+def _parties(site: Site) -> list[dict[str, str]]:
+    answer = site.api.client.get(f"{API}/members/giulia/parties", headers=site.admin)
+    parties: list[dict[str, str]] = answer.json()
+    return parties
 
 
 @pytest.mark.parametrize(

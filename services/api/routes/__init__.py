@@ -10,6 +10,7 @@ from services.api.routes import (
     login,
     machines,
     members,
+    parties,
     plans,
     qualifications,
     review,
@@ -17,6 +18,7 @@ from services.api.routes import (
     statements,
     tariffs,
     users,
+    workshop,
 )
 
 API_ROUTERS: tuple[APIRouter, ...] = (
@@ -24,6 +26,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     users.router,
     members.router,
     cards.router,
+    parties.router,
     qualifications.router,
     machines.router,
     sessions.router,
@@ -34,4 +37,5 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     floor.router,
     gateways.router,
     review.router,
+    workshop.router,
 )

@@ -156,6 +156,7 @@ def export_member(
         ],
         audit=[AuditExport.model_validate(run) for run in runs_naming(db, marks)],
         logins=[LoginPublic.model_validate(u) for u in records.logins],
+        parties=[queries.party_public(db, p) for p in records.parties],
     )
 
 
@@ -187,5 +188,6 @@ def erase(member_id: MemberId, admin: AdminUser, state: StateDep, db: DbDep) -> 
         retained_states_republished=republished,
         cards_removed=erasure.cards_removed,
         qualifications_removed=erasure.qualifications_removed,
+        parties_removed=erasure.parties_removed,
         logins_disabled=erasure.logins_disabled,
     )

@@ -51,3 +51,4 @@ class CardPublic(CardBase):
     card_hash: str
     issued_at: datetime
     revoked_at: datetime | None
+    party_id: int | None = None

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.api.schemas.cards import CardPublic
 from services.api.schemas.common import Email, Id, Name
+from services.api.schemas.parties import PartyPublic
 from services.api.schemas.qualifications import QualificationPublic
 from services.api.schemas.sessions import BadgePublic, SessionPublic
 
@@ -59,6 +60,7 @@ class ErasurePublic(BaseModel):
     retained_states_republished: int
     cards_removed: int
     qualifications_removed: int
+    parties_removed: int
     logins_disabled: int
 
 
@@ -130,3 +132,4 @@ class MemberExport(BaseModel):
     dead_letters: list[DeadLetterExport]
     audit: list[AuditExport]
     logins: list[LoginPublic]
+    parties: list[PartyPublic]
