@@ -38,7 +38,7 @@ from services.api.settings import ApiSettings
 from services.billing.months import Month, MonthWindow
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings
-from services.ledger import SessionBook
+from services.ledger import SessionBook, open_ledger
 from tests.api.chromium import Chromium
 from tests.api.conftest import MovableClock, make_settings, served_api
 from tests.waiting import eventually
@@ -160,6 +160,8 @@ def badge_in(emulator: Emulator, refusals: queue.Queue[RefusedCard]) -> None:
 def test_a_coordinator_walks_the_first_run_to_an_issued_statement(
     sqlite_url: str, tmp_path: Path
 ) -> None:
+    # The server's ledger exists before its broker files are written from it.
+    open_ledger(sqlite_url).dispose()
     site_files = SiteFiles(password_file=tmp_path / "passwd", acl_file=tmp_path / "acl")
     broker_acl(sqlite_url, site_files)
     broker = start_mosquitto(
