@@ -31,6 +31,10 @@ class StatementStateError(BillingError):
     """A statement asked to do what its state forbids (change an issued one, credit a draft)."""
 
 
+class MonthNotOverError(StatementStateError):
+    """A month asked to be issued before it has ended: sessions may still come."""
+
+
 class SettingsError(BillingError):
     """Billing's settings are wrong; lists every problem found at once."""
 

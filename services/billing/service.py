@@ -11,10 +11,15 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from services.billing.engine import MonthStatements, bill_month
-from services.billing.errors import BillingError, DeliveryError, StatementStateError
+from services.billing.errors import (
+    BillingError,
+    DeliveryError,
+    MonthNotOverError,
+    StatementStateError,
+)
 from services.billing.fiscal_print import FiscalContext
 from services.billing.mailer import Mailer
-from services.billing.months import Month, zone
+from services.billing.months import Month, MonthWindow, zone
 from services.billing.pdf import statement_pdf
 from services.billing.progress import progress
 from services.billing.records import StatementKind, StatementStatus, StoredStatement
@@ -98,6 +103,13 @@ class Billing:
         return numbers[0]
 
     def _issue(self, month: Month, *, by: str | None, only: int | None) -> list[str]:
+        # An issued statement is final: a month still running would miss its last sessions.
+        ends = MonthWindow(month, self.tz).end
+        if self.ledger.now() < ends:
+            raise MonthNotOverError(
+                f"month: {month} is not over until {ends.astimezone(self.tz):%Y-%m-%d %H:%M %Z}; "
+                "its drafts can be reviewed now and issued once it has ended"
+            )
         run = self.ledger.start_run(month, Step.ISSUE, by=by)
         drafts = 1 if only is not None else self.ledger.month_state(month)[0]
         try:

@@ -301,3 +301,20 @@ def test_billing_tables_come_from_the_migration_and_go_away_with_it(ledger_url: 
         assert "statements" in inspect(ledger.engine).get_table_names()
     finally:
         ledger.close()
+
+
+def test_a_month_is_issued_only_once_it_has_ended(shop: Shop) -> None:
+    price_laser(shop)
+    join(shop, "anna")
+    book(shop, "anna", rome(2026, 11, 3, 10), minutes=10)
+    november = Month(2026, 11)
+    shop.billing.make_drafts(november)  # drafts of a running month can be reviewed
+    (draft,) = shop.billing.ledger.statements(november)
+    shop.clock.now = rome(2026, 11, 30, 23, 59)
+    with pytest.raises(StatementStateError, match=r"^month: 2026-11 is not over until 2026-12-01"):
+        shop.billing.issue(november)
+    with pytest.raises(StatementStateError, match=r"^month: 2026-11 is not over"):
+        shop.billing.issue_statement(draft.id)
+    assert [s.status for s in shop.billing.ledger.statements(november)] == [StatementStatus.DRAFT]
+    shop.clock.now = rome(2026, 12, 1, 0, 0)
+    assert shop.billing.issue(november) == ["2026/0001"]

@@ -47,6 +47,10 @@ WORDS: Mapping[str, tuple[str, str]] = {
         "The password is shown only now: save the file.",
     ),
     "reg.download_toml": ("Scarica gateway.toml", "Download gateway.toml"),
+    "reg.tell_broker": (
+        "Poi il broker deve conoscere il nuovo accesso: sul server rigenera i file e ricaricalo",
+        "Then the broker must learn the new login: on the server, regenerate its files, reload it",
+    ),
     "reg.tariffs_how": (
         "Prezzi al netto dell'IVA; valgono dal giorno indicato, i giorni prima restano com'erano.",
         "Prices net of VAT, from the day given on; earlier days keep the prices they had.",

@@ -40,6 +40,10 @@ class StoreBase:
             raise BillingError(f"ledger url: {engine.dialect.name} is not supported")
         self._upsert: Callable[[Any], Any] = dialects[engine.dialect.name]
 
+    def now(self) -> datetime:
+        """The store's clock: when issuing, drafting and sending happen."""
+        return self._clock()
+
     def close(self) -> None:
         """Release the engine's connections."""
         self.engine.dispose()
