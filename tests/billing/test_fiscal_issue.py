@@ -7,29 +7,36 @@ and a refusal (no party, no way to deliver, a profile billing cannot honour) num
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 import zipfile
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import xmlschema
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from services.billing.allocation import AllocationKey, CostPool
+from services.billing.cli import app
 from services.billing.errors import BillingInputError
 from services.billing.fiscal import NotAFiscalDocumentError
 from services.billing.months import Month
 from services.billing.records import StatementStatus
 from services.billing.service import Billing
 from services.billing.settings import BillingSettings, Workshop
+from services.billing.store import BillingLedger
 from services.billing.tariffs import Tariff
 from services.fiscal import BillingParty
+from services.ledger import Registry, SessionBook
 from services.ledger.models import MemberRow
 from services.ledger.parties import add_party
-from tests.billing.conftest import Shop, book, join
-from tests.billing.examples import rome
-from tests.billing.test_fiscal_documents import a38_total, xml_text
+from tests.billing.conftest import Clock, Shop, book, join
+from tests.billing.examples import ROME, rome
+from tests.billing.test_fiscal_documents import a38_total, cents, xml_text
 from tests.fatturapa_schema import fatturapa_schema
 from tests.fiscal.examples import PEC, company, person, workshop
 
@@ -196,3 +203,59 @@ def test_the_bundle_holds_exactly_the_stored_files_and_rendiconto_stores_none(
     assert note.status is StatementStatus.ISSUED
     with pytest.raises(NotAFiscalDocumentError, match="rendiconto"):
         association.fiscal_document(note)
+
+
+FATTURA_TOML = """
+[billing.workshop]
+name = "Officina Condivisa"
+
+[billing.workshop.fiscal]
+legal_name = "Officina Condivisa Soc. Coop."
+vat_number = "12345670017"
+iban = "IT60X0542811101000000123456"
+billing_mode = "fattura"
+address = { street = "Via della Meccanica", cap = "10121", comune = "Torino", provincia = "TO" }
+"""
+
+
+def test_the_command_line_issues_fatture_writes_the_bundle_and_prints_the_register(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    clock = Clock(datetime(2026, 11, 2, 9, tzinfo=UTC))
+    ledger = BillingLedger.open(sqlite_url, clock=clock)
+    billing = Billing(ledger, BillingSettings(), terminal=False)
+    shop = Shop(SessionBook(ledger.engine), Registry(ledger.engine), billing, clock)
+    october_drafts(shop, shop.billing)
+    for member in MEMBERS:
+        give_party(shop, member, company())
+    ledger.close()
+    config = tmp_path / "officina.toml"
+    config.write_text(FATTURA_TOML, encoding="utf-8")
+
+    def officina(*args: str) -> str:
+        result = CliRunner().invoke(app, [*args, "--ledger", sqlite_url, "--config", str(config)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "2026/0001 to 2026/0003" in officina("statements", "issue", "--month", "2026-10")
+    issued_in = datetime.now(ROME).strftime("%Y-%m")  # the command line issues today
+    out = tmp_path / "bundle.zip"
+    assert "3 FatturaPA files" in officina(
+        "statements", "fiscal-bundle", issued_in, "--out", str(out)
+    )
+    with zipfile.ZipFile(out) as bundle:
+        assert sorted(n for n in bundle.namelist() if n.endswith(".xml")) == [
+            f"IT12345670017_0000{n}.xml" for n in (1, 2, 3)
+        ]
+    register = officina("statements", "register", issued_in, "--lang", "it")
+    rows = list(csv.DictReader(io.StringIO(register), delimiter=";"))
+    reader = BillingLedger.open(sqlite_url)
+    issued = reader.statements(OCTOBER)
+    reader.close()
+    assert {r["numero"]: cents(r["totale"]) for r in rows} == {
+        s.number: s.total_cents for s in issued
+    }
+    as_json = json.loads(officina("statements", "register", issued_in, "--format", "json"))
+    assert [d["type"] for d in as_json["documents"]] == ["TD01"] * 3
+    refused = CliRunner().invoke(app, ["statements", "register", "2026-13", "--ledger", sqlite_url])
+    assert refused.exit_code == 2 and "MONTH" in refused.output
