@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from services.billing.errors import BillingInputError
 from services.billing.fiscal import fiscal_document
-from services.billing.fiscal_lines import DEFAULT_RULES, MeterOf, NaturaOf
+from services.billing.fiscal_lines import DEFAULT_RULES, MeterOf, NaturaOf, fiscal_lines
 from services.billing.fiscal_profile import fiscal_readiness
 from services.billing.records import StoredStatement
 from services.billing.settings import Workshop as WorkshopSettings
@@ -48,6 +48,10 @@ class DocumentMaker:
     natura_of: NaturaOf = DEFAULT_RULES
     locale: Locale = Locale.IT
     tz: ZoneInfo
+
+    def invoices(self, statement: StoredStatement) -> bool:
+        """Whether a statement has a line to invoice (one of allowances alone has none)."""
+        return bool(fiscal_lines(statement, natura_of=self.natura_of))
 
     def make(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 import zipfile
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -17,6 +18,9 @@ from pathlib import Path
 
 import pytest
 import xmlschema
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -25,18 +29,20 @@ from services.billing.cli import app
 from services.billing.errors import BillingInputError
 from services.billing.fiscal import NotAFiscalDocumentError
 from services.billing.months import Month
-from services.billing.records import StatementStatus
+from services.billing.records import StatementKind, StatementStatus
+from services.billing.register import register_csv, register_rows
 from services.billing.service import Billing
 from services.billing.settings import BillingSettings, Workshop
 from services.billing.store import BillingLedger
 from services.billing.tariffs import Tariff
-from services.fiscal import BillingParty
+from services.fiscal import BillingMode, BillingParty, Locale, progressivo
 from services.ledger import Registry, SessionBook
 from services.ledger.models import MemberRow
 from services.ledger.parties import add_party
 from tests.billing.conftest import Clock, Shop, book, join
 from tests.billing.examples import ROME, rome
 from tests.billing.test_fiscal_documents import a38_total, cents, xml_text
+from tests.billing.test_issue_one import fresh_shop
 from tests.fatturapa_schema import fatturapa_schema
 from tests.fiscal.examples import PEC, company, person, workshop
 
@@ -259,3 +265,55 @@ def test_the_command_line_issues_fatture_writes_the_bundle_and_prints_the_regist
     assert [d["type"] for d in as_json["documents"]] == ["TD01"] * 3
     refused = CliRunner().invoke(app, ["statements", "register", "2026-13", "--ledger", sqlite_url])
     assert refused.exit_code == 2 and "MONTH" in refused.output
+
+
+@hyp_settings(max_examples=8, deadline=None)
+@given(
+    st.lists(st.integers(min_value=1, max_value=600), min_size=1, max_size=4),  # minutes each
+    st.integers(min_value=1, max_value=3_000_000),  # micro-euros per running minute
+    st.sampled_from((0, 400, 1000, 2200)),
+    st.integers(min_value=0, max_value=99_999),  # an exempt pool, in cents
+    st.randoms(use_true_random=False),
+)
+def test_any_month_issued_as_fatture_keeps_every_cent_in_its_stored_files(
+    minutes: list[int], price: int, vat_bp: int, pool_cents: int, chance: random.Random
+) -> None:
+    with fresh_shop() as shop:
+        billing = fattura_billing(shop)
+        billing.ledger.add_tariff(
+            Tariff(valid_from=date(2026, 1, 1), per_running_minute=price, vat_bp=vat_bp)
+        )
+        for n, used in enumerate(minutes):
+            join(shop, f"m{n}")
+            give_party(shop, f"m{n}", company())
+            book(shop, f"m{n}", rome(2026, 10, 5 + n, 9), minutes=used)
+        if pool_cents:
+            pool = CostPool(name="affitto", total_cents=pool_cents, key=AllocationKey.EQUAL)
+            billing.ledger.add_pool(OCTOBER, pool)
+        billing.make_drafts(OCTOBER)
+        order = [s.id for s in billing.ledger.statements(OCTOBER)]
+        chance.shuffle(order)
+        for statement_id in order:
+            billing.issue_statement(statement_id)
+        issued = billing.ledger.statements(OCTOBER)
+        for statement in chance.sample(issued, k=len(issued) // 2 + 1):
+            if statement.net_cents:
+                assert statement.number is not None
+                billing.credit(statement.number, reason="errore")
+
+        everything = sorted(billing.ledger.statements(OCTOBER), key=lambda s: s.number or "")
+        documents = billing.ledger.month_fiscal_documents(NOVEMBER, billing.tz)
+        assert [d.statement_id for d in documents] == [s.id for s in everything]
+        assert [d.progressivo for d in documents] == [
+            progressivo(n) for n in range(1, len(everything) + 1)
+        ]
+        for statement, document in zip(everything, documents, strict=True):
+            sign = -1 if statement.kind is StatementKind.CREDIT_NOTE else 1
+            assert a38_total(document.xml) == Decimal(sign * statement.total_cents).scaleb(-2)
+        rows = register_rows(
+            everything, {s.member: company() for s in everything}, BillingMode.FATTURA
+        )
+        register = csv.DictReader(io.StringIO(register_csv(rows, Locale.IT)), delimiter=";")
+        assert sum(cents(row["totale"]) for row in register) == sum(
+            s.total_cents for s in everything
+        )

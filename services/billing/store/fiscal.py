@@ -79,8 +79,13 @@ def add_document(
     party: BillingParty,
     now: datetime,
     original: StoredStatement | None = None,
-) -> MadeDocument:
-    """Make and store an issued statement's file, next in the progressivo series."""
+) -> MadeDocument | None:
+    """Make and store an issued statement's file, next in the progressivo series.
+
+    A statement with no line to invoice (allowances used, nothing charged) gets none.
+    """
+    if not maker.invoices(statement):
+        return None
     last = db.scalar(select(func.max(FiscalDocumentRow.sequence)))
     made = maker.make(statement, party=party, sequence=int(last or 0) + 1, original=original)
     db.add(
