@@ -11,22 +11,39 @@ import csv
 import io
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import xmlschema
 
 from harness.mosquitto import MosquittoServer
+from services.api.deps import SESSION_COOKIE
 from services.api.security import Role
+from services.billing.months import Month
 from services.billing.settings import BillingSettings, Workshop
-from tests.api.conftest import Api, book_session, make_settings, running_api, seed_registry
+from services.billing.tariffs import Tariff
+from tests.api.chromium import Chromium
+from tests.api.conftest import (
+    PASSWORD,
+    Api,
+    add_login_directly,
+    book_session,
+    make_settings,
+    running_api,
+    seed_registry,
+    seed_registry_of,
+    served_api,
+)
 from tests.api.test_parties import giulias_company
 from tests.billing.test_fiscal_documents import a38_total, cents, xml_text
 from tests.fatturapa_schema import fatturapa_schema
 from tests.fiscal.examples import workshop
+from tests.waiting import eventually
 
 __all__ = ["fatturapa_schema"]
 
@@ -203,7 +220,7 @@ def test_the_treasurers_pages_link_the_fattura_the_bundle_and_the_register(
     giulias = next(s for s in statements(api, logins["admin"]) if s["member"] == "giulia")
 
     api.add_login("treasurer", Role.COORDINATOR)
-    login = {"username": "treasurer", "password": "correct horse battery"}
+    login = {"username": "treasurer", "password": PASSWORD}
     assert api.client.post("/api/v1/login", json=login).is_success  # the page's cookie
     page = api.client.get(f"/manage/statements/{giulias['id']}", params={"lang": "en"})
     assert f'href="/manage/statements/{giulias["id"]}/fattura.xml"' in page.text
@@ -222,3 +239,50 @@ def test_the_treasurers_pages_link_the_fattura_the_bundle_and_the_register(
     assert xml.content == stored.content
     refused = api.client.get("/manage/statements/register/2026-13.csv")
     assert refused.status_code == 422 and "month" in refused.text
+
+
+def test_in_a_browser_the_treasurer_issues_and_saves_the_stored_fatturapa(
+    sqlite_url: str, mosquitto: MosquittoServer, site: str, tmp_path: Path
+) -> None:
+    billing = BillingSettings(workshop=Workshop(name="Officina Condivisa", fiscal=workshop()))
+    settings = make_settings(sqlite_url, mosquitto, site, billing=billing)
+    with served_api(settings) as running:
+        state = running.state
+        seed_registry_of(state, site)
+        state.billing.ledger.add_tariff(
+            Tariff(valid_from=date(2026, 1, 1), site=site, per_running_minute=500_000, vat_bp=2200)
+        )
+        started = datetime(2026, 3, 10, 9, tzinfo=UTC)
+        book_session(state, member="giulia", machine="lathe-1", started=started, minutes=30)
+        state.billing.make_drafts(Month.parse(MONTH))
+        (draft,) = state.billing.ledger.statements(Month.parse(MONTH))
+        add_login_directly(state, "treasurer", Role.ADMIN)
+        token = httpx.post(
+            f"{running.url}/api/v1/login", json={"username": "treasurer", "password": PASSWORD}
+        ).json()["access_token"]
+        added = httpx.post(
+            f"{running.url}/api/v1/members/giulia/parties",
+            json=giulias_company(),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert added.status_code == 201, added.text
+        downloads = tmp_path / "downloads"
+        downloads.mkdir()
+        with Chromium(profile=tmp_path / "chromium", width=1280, height=900) as browser:
+            browser.set_cookie(url=running.url, name=SESSION_COOKIE, value=token)
+            browser.open(f"{running.url}/manage/statements/{draft.id}?lang=en")
+            assert browser.evaluate("document.querySelector('a[data-fattura]')") is None
+            browser.evaluate("document.querySelector('#issue button').click()")
+            browser.wait_for("document.querySelector('[data-status=\"issued\"]')")
+            browser.send("Page.setDownloadBehavior", behavior="allow", downloadPath=str(downloads))
+            link = "document.querySelector('a[data-fattura]')"
+            assert browser.evaluate(f"{link}.textContent") == "FatturaPA XML"
+            browser.evaluate(f"{link}.click()")
+            eventually(
+                lambda: any(p.suffix == ".xml" for p in downloads.iterdir()),
+                what="the browser to save the FatturaPA file",
+            )
+        (saved,) = downloads.glob("*.xml")
+        stored = state.billing.ledger.fiscal_document(draft.id)
+        assert stored is not None
+        assert (saved.name, saved.read_bytes()) == (stored.file_name, stored.xml)
