@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from contract.plain_errors import plain_message
+
 
 @dataclass(frozen=True, slots=True)
 class FieldProblem:
@@ -42,7 +44,7 @@ class ContractError(ValueError):
         problems = [
             FieldProblem(
                 ".".join(str(p) for p in e["loc"]) or "(root)",
-                e["msg"].removeprefix("Value error, "),
+                plain_message(e),
             )
             for e in err.errors(include_url=False)
         ]

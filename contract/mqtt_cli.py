@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from contract.mqtt import BrokerOptions, MqttOptionsError, MqttProtocol
+from contract.terminal import help_text
 
 DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
 
@@ -15,7 +16,7 @@ BrokerUrlOption = Annotated[
     str,
     typer.Option(
         "--broker",
-        help="mqtt://[user[:password]@]host[:port], or mqtts://… for TLS",
+        help=help_text("mqtt://[user[:password]@]host[:port], or mqtts://… for TLS"),
         envvar="OFFICINA_BROKER",
     ),
 ]

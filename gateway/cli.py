@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from contract.terminal import labelled, plain
 from gateway.config import GatewayConfig, load_config
 from gateway.daemon import Gateway
 from gateway.errors import ConfigError, GatewayError
@@ -77,12 +78,14 @@ def _check_live(config: GatewayConfig, seconds: float, only: str | None) -> None
     for machine in config.machines:
         if only is not None and machine.id != only:
             continue
-        out.print(f"[bold]{machine.id}[/]: hold a card to the reader, run the machine…")
+        out.print(
+            labelled(f"{machine.id}:", "hold a card to the reader, run the machine…", style="bold")
+        )
         ok = check_machine(
             machine,
             site_key=key,
             seconds=seconds,
-            report=lambda e: out.print(f"  {e.what:8} {e.detail}"),
+            report=lambda e: out.print(plain(f"  {e.what:8} {e.detail}")),
         )
         failed |= not ok
     if failed:

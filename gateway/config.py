@@ -25,6 +25,7 @@ from pydantic_core import ErrorDetails
 from contract import Id, Policy, card_hash
 from contract.cards import normalise_uid
 from contract.mqtt import BrokerOptions, MqttOptionsError
+from contract.plain_errors import PlainProblem, plain_problems
 from contract.secrets import weak_password_reason, weak_secret_reason
 from gateway.access import AccessList, Grant
 from gateway.drivers import CurrentConfig, ReaderConfig, RelayConfig, mcu
@@ -302,10 +303,10 @@ class GatewayConfig(_Strict):
         return self
 
     def deprecated_keys(self) -> tuple[str, ...]:
-        """Policy keys set in machine sections, as `machines.N.key`: the api's config owns them."""
+        """Policy keys set in machine sections (`machines[id].key`): the api's config owns them."""
         return tuple(
-            f"machines.{n}.{key}"
-            for n, machine in enumerate(self.machines)
+            f"machines[{machine.id}].{key}"
+            for machine in self.machines
             for key in machine.policy_keys_set()
         )
 
@@ -333,10 +334,9 @@ _NUMBER_TYPES = frozenset({"int_type", "int_parsing", "float_type", "float_parsi
 _NAMED = re.compile(r"(?P<field>[a-z_][a-z0-9_]*): (?P<message>.*)", re.DOTALL)
 
 
-def _problem(error: ErrorDetails) -> str:
-    """One validation error as `field: what was wrong`, in the file's own words."""
-    where = ".".join(str(p) for p in error["loc"])
-    message = error["msg"].removeprefix("Value error, ")
+def _named(plain: PlainProblem, error: ErrorDetails) -> str:
+    """One problem as `field: what was wrong`, in the file's own words."""
+    where, message = plain.field, plain.message
     # A check across fields names its field first ("url: …"): join it to the location.
     named = _NAMED.fullmatch(message)
     if named is not None:
@@ -348,9 +348,11 @@ def _problem(error: ErrorDetails) -> str:
     return f"{where}: {message}"
 
 
-def _describe(err: ValidationError, source: str) -> str:
+def _describe(err: ValidationError, source: str, data: object) -> str:
     # One line per problem, each naming the file, so each is whole when it stands alone.
-    return "\n".join(f"{source}: {_problem(e)}" for e in err.errors(include_url=False))
+    plain = plain_problems(err, data=data, model=GatewayConfig)
+    errors = err.errors(include_url=False)
+    return "\n".join(f"{source}: {_named(p, e)}" for p, e in zip(plain, errors, strict=True))
 
 
 def _as_json(value: object) -> str:
@@ -374,7 +376,7 @@ def parse_config(text: str, *, source: str = "gateway.toml") -> GatewayConfig:
         # policies and lists are read from the text TOML gives them as.
         config = GatewayConfig.model_validate_json(_as_json(data), strict=True)
     except ValidationError as err:
-        raise ConfigError(_describe(err, source)) from err
+        raise ConfigError(_describe(err, source, data)) from err
     for key in config.deprecated_keys():
         log.warning(
             "%s: %s is deprecated: machine policy comes from the registry over the api's "

@@ -21,6 +21,7 @@ from rich.live import Live as RichLive
 from rich.table import Table
 
 from contract import MachineState
+from contract.terminal import plain
 from officina.demo_workdir import WorkdirRefusedError, claim_workdir
 from officina.showcase import Live, ShowcaseOptions, ShowcaseReport, run_showcase
 from officina.simulation.workshop import MEMBERS
@@ -153,7 +154,7 @@ def _statements(console: Console, report: ShowcaseReport) -> None:
     if report.differences:
         console.print("[bold red]The statements differ from the ground truth:[/]")
         for line in report.differences:
-            console.print(f"  {line}")
+            console.print(plain(f"  {line}"))
         return
     console.print(
         "[bold green]Every statement equals, to the cent, the one made from what really "

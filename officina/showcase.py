@@ -329,7 +329,9 @@ def _bill(
             report.pdfs.append(path)
         for name, export in (("register", register_csv), ("lines", lines_csv)):
             path = out / f"{name}-{month}.csv"
-            path.write_text(export(statements, billing.tz), encoding="utf-8")
+            path.write_text(
+                export(statements, billing.tz, billing.settings.locale), encoding="utf-8"
+            )
             report.exports.append(path)
         if influx is not None:
             # The month's pool shares for the Energy and costs dashboard, as of now.

@@ -20,6 +20,7 @@ from contract.mqtt_cli import (
     BrokerUrlOption,
     broker_options,
 )
+from contract.terminal import help_text
 from services.api.accounts import AccountError, add_user
 from services.api.app import create_app
 from services.api.errors import SettingsError
@@ -79,7 +80,8 @@ def run(
     port: Annotated[int, typer.Option(min=1, max=65_535, help="port to listen on")] = 8000,
     timezone: TimezoneOption = DEFAULT_TIMEZONE,
     billing_config: Annotated[
-        Path | None, typer.Option(help="TOML with the [billing] settings (workshop, currency)")
+        Path | None,
+        typer.Option(help=help_text("TOML with the [billing] settings (workshop, currency)")),
     ] = None,
     cookie_secure: Annotated[
         bool,

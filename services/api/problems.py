@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from contract.plain_errors import plain_message
+
 # Of pydantic's error keys, only these go back: `input` would echo a body of any size (and any
 # secret in it), `ctx` the internals of a check.
 PUBLIC_KEYS = ("type", "loc", "msg")
@@ -29,8 +31,11 @@ class _NotFinite:
 
 
 def public_problems(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Validation errors as the client sees them: type, location and message only."""
-    return [{key: error[key] for key in PUBLIC_KEYS if key in error} for error in errors]
+    """Validation errors as the client sees them: type, location and a plain message only."""
+    return [
+        {key: error[key] for key in PUBLIC_KEYS if key in error} | {"msg": plain_message(error)}
+        for error in errors
+    ]
 
 
 def field_problem(loc: Sequence[str | int], message: str) -> dict[str, Any]:

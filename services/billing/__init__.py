@@ -16,6 +16,7 @@ from services.billing.errors import (
     StatementStateError,
     UnallocatablePoolError,
 )
+from services.billing.fiscal_print import FiscalContext, OriginalDocument
 from services.billing.months import Month
 from services.billing.records import StatementKind, StatementStatus, StoredStatement
 from services.billing.scheduler import StatementScheduler, TickReport
@@ -35,11 +36,13 @@ __all__ = [
     "CostPool",
     "DeliveryError",
     "DraftResult",
+    "FiscalContext",
     "MemberAccount",
     "MemberStatement",
     "Meter",
     "Month",
     "MonthInputs",
+    "OriginalDocument",
     "Plan",
     "PlanPeriod",
     "PoolShare",

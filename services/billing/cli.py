@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from contract.terminal import help_text, labelled, plain, print_error
 from services.billing import formats
 from services.billing import register as fiscal_register
 from services.billing.allocation import KEY_RULES, CostPool
@@ -104,26 +105,29 @@ def _day(text: str, hint: str) -> date:
 
 
 @contextmanager
-def _billing(ledger_url: str, config: Path | None) -> Iterator[Billing]:
-    """Settings and ledger opened, errors turned into a clear message and exit status 1."""
+def _billing(ledger_url: str, config: Path | None, *, existing: bool = False) -> Iterator[Billing]:
+    """Settings and ledger opened, errors turned into a clear message and exit status 1.
+
+    `existing`: the command only works on what the ledger holds, so it refuses to make one.
+    """
     console = Console(stderr=True)
     try:
         settings = load_settings(config)
-        ledger = BillingLedger.open(ledger_url)
+        ledger = BillingLedger.open(ledger_url, existing=existing)
     except SettingsError as err:
         for problem in err.problems:
-            console.print(f"[red]settings[/red] {problem}")
+            print_error("settings", problem, console=console)
         raise typer.Exit(2) from err
     except (BillingError, LedgerError) as err:
-        console.print(f"[red]ledger[/red] {err}")
+        print_error("ledger", err, console=console)
         raise typer.Exit(1) from err
     try:
         yield Billing(ledger, settings)
     except BillingInputError as err:
-        console.print(f"[red]{err.field}[/red]: {err.reason}")
+        console.print(labelled(f"{err.field}:", err.reason))
         raise typer.Exit(2) from err
     except BillingError as err:
-        console.print(f"[red]error[/red] {err}")
+        print_error("error", err, console=console)
         raise typer.Exit(1) from err
     finally:
         ledger.close()
@@ -174,7 +178,7 @@ def _print_month(console: Console, billing: Billing, month: Month) -> None:
         table.add_row(
             statement.number or "-",
             statement.member,
-            statement.member_name,
+            plain(statement.member_name),
             _money(statement.net_cents, billing),
             _money(statement.vat_cents, billing),
             _money(statement.total_cents, billing),
@@ -191,7 +195,7 @@ def issue_statements(
 ) -> None:
     """Issue a month's drafts: numbered YYYY/NNNN, never changed afterwards."""
     which = _month(month)
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         numbers = billing.issue(which)
         Console().print(
             f"issued {len(numbers)}: {numbers[0]} to {numbers[-1]}" if numbers else "no drafts"
@@ -204,7 +208,7 @@ def list_statements(
 ) -> None:
     """A month's statements and credit notes with their totals."""
     which = _month(month)
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         _print_month(Console(), billing, which)
 
 
@@ -215,7 +219,7 @@ def show_statement(
     config: ConfigOption = None,
 ) -> None:
     """An issued statement or credit note as JSON."""
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         Console().print_json(statement_json(billing.ledger.statement(number)))
 
 
@@ -232,7 +236,7 @@ def export_statements(
 ) -> None:
     """Write a month's statements as PDF, JSON and CSV files."""
     which = _month(month)
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         status = None if drafts else StatementStatus.ISSUED
         statements = billing.ledger.statements(which, status=status)
         to.mkdir(parents=True, exist_ok=True)
@@ -244,10 +248,10 @@ def export_statements(
                 (to / f"{stem}.json").write_text(statement_json(statement), encoding="utf-8")
         if csv:
             (to / f"register-{which}.csv").write_text(
-                register_csv(statements, billing.tz), encoding="utf-8"
+                register_csv(statements, billing.tz, billing.settings.locale), encoding="utf-8"
             )
             (to / f"lines-{which}.csv").write_text(
-                lines_csv(statements, billing.tz), encoding="utf-8"
+                lines_csv(statements, billing.tz, billing.settings.locale), encoding="utf-8"
             )
         Console().print(f"{len(statements)} statements of {which} written to {to}")
 
@@ -278,7 +282,7 @@ def fiscal_bundle(
 ) -> None:
     """Write the FatturaPA files issued in a month, as stored, as one zip for the SdI."""
     which = _month_argument(month)
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         bundle = billing.fiscal_bundle(which)
         files = len(billing.ledger.month_fiscal_documents(which, billing.tz))
     out.write_bytes(bundle)
@@ -299,7 +303,7 @@ def register(
 ) -> None:
     """Print the accountant's register of the documents issued in a month."""
     which = _month_argument(month)
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         rows = billing.register(which)
         locale = lang or Locale(billing.settings.locale)
     if form is RegisterFormat.JSON:
@@ -320,7 +324,7 @@ def credit_statement(
     config: ConfigOption = None,
 ) -> None:
     """Correct an issued statement with a credit note that references it."""
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         note = billing.credit(
             number,
             reason=reason,
@@ -340,13 +344,13 @@ def send_statements(
 ) -> None:
     """E-mail every issued statement not yet sent, with its PDF."""
     which = _month(month) if month else None
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         if billing.settings.smtp is None:
             raise typer.BadParameter("no [smtp] in the settings", param_hint="--config")
         result = billing.send(which, Mailer(billing.settings.smtp, billing.settings.workshop))
         Console().print(f"sent {len(result.sent)}, failed {len(result.failed)}")
         for number, why in result.failed:
-            Console(stderr=True).print(f"[red]{number}[/red] {why}")
+            print_error(number, why)
         if result.failed:
             raise typer.Exit(1)
 
@@ -445,7 +449,7 @@ def show_runs(
 ) -> None:
     """The run log: every draft, issue, mail and credit step, how it ended and who asked."""
     which = _month(month) if month else None
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         table = Table(title="billing runs")
         for column in ("month", "step", "outcome", "started", "statements", "detail", "by"):
             table.add_column(column)
@@ -456,8 +460,8 @@ def show_runs(
                 run.outcome,
                 run.started_at.astimezone(billing.tz).strftime("%Y-%m-%d %H:%M"),
                 str(run.statements),
-                run.detail or "",
-                run.by or "",
+                plain(run.detail or ""),
+                plain(run.by or ""),
             )
         Console().print(table)
 
@@ -505,7 +509,9 @@ def add_pool(
             vat_bp=parse_vat_bp(vat, "vat"),
         )
         billing.ledger.add_pool(which, pool)
-        Console().print(f"{which}: {pool.name} {_money(pool.total_cents, billing)} by {allocation}")
+        Console().print(
+            plain(f"{which}: {pool.name} {_money(pool.total_cents, billing)} by {allocation}")
+        )
 
 
 @pool_app.command("import")
@@ -523,7 +529,9 @@ def import_pool_csv(
         report = import_pools(billing.ledger, text)
         Console().print(f"{len(report.added)} pools entered, {len(report.rejected)} rows refused")
         for row in report.rejected:
-            Console(stderr=True).print(f"line {row.line}: [red]{row.field}[/red]: {row.reason}")
+            Console(stderr=True).print(
+                plain(f"line {row.line}: ").append(labelled(f"{row.field}:", row.reason))
+            )
         if report.rejected:
             raise typer.Exit(1)
 
@@ -534,13 +542,13 @@ def list_pools(
 ) -> None:
     """A month's cost pools."""
     which = _month(month)
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         table = Table(title=f"cost pools {which}")
         for column in ("name", "total", "key", "machines", "remainder"):
             table.add_column(column)
         for pool in billing.ledger.pools(which):
             table.add_row(
-                pool.name,
+                plain(pool.name),
                 _money(pool.total_cents, billing),
                 pool.key.value + (f" ({pool.weight_set})" if pool.weight_set else ""),
                 " ".join(f"{s}/{m}" for s, m in pool.machines) or "all",
@@ -600,7 +608,7 @@ def add_tariff(
 @tariff_app.command("list")
 def list_tariffs(ledger: LedgerOption = DEFAULT_LEDGER_URL, config: ConfigOption = None) -> None:
     """Every tariff, by scope and day."""
-    with _billing(ledger, config) as billing:
+    with _billing(ledger, config, existing=True) as billing:
         table = Table(title="tariffs")
         for column in (
             "from",
@@ -656,7 +664,7 @@ def set_plan(
         list[str] | None,
         typer.Option(
             "--allowance",
-            help="meter:quantity[@site/machine], e.g. running_minutes:600@nord/laser-1",
+            help=help_text("meter:quantity[@site/machine], e.g. running_minutes:600@nord/laser-1"),
         ),
     ] = None,
     ledger: LedgerOption = DEFAULT_LEDGER_URL,
@@ -730,7 +738,7 @@ def project_pools(
     """Split the month's pools (or last month's) over the usage so far; write it to InfluxDB."""
     key = _pseudonym_key(pseudonym_key) if influx_url else pseudonym_key
     with (
-        _billing(ledger, config) as billing,
+        _billing(ledger, config, existing=True) as billing,
         _influx(influx_url, influx_db, influx_token) as influx,
     ):
         which = _month(month) if month else None
@@ -760,7 +768,7 @@ def _print_projection(billing: Billing, projection: Projection, key: str | None)
     for share in projection.shares:
         rule = KEY_RULES[share.pool.key]
         table.add_row(
-            share.pool.name,
+            plain(share.pool.name),
             share.member,
             member_pseudonym(share.member, key) if key else "",
             f"{formats.quantity(share.quantity, rule.base_per_unit, billing.settings.locale)}"
@@ -769,7 +777,7 @@ def _print_projection(billing: Billing, projection: Projection, key: str | None)
         )
     console.print(table)
     for name in projection.stuck:
-        console.print(f"[yellow]{name}[/yellow]: nothing to split it by yet")
+        console.print(labelled(f"{name}:", "nothing to split it by yet", style="yellow"))
 
 
 @statements_app.command("fiscal")
@@ -780,7 +788,7 @@ def check_fiscal(config: ConfigOption = None) -> None:
         settings = load_settings(config)
     except SettingsError as err:
         for problem in err.problems:
-            Console(stderr=True).print(f"[red]settings[/red] {problem}")
+            Console(stderr=True).print(labelled("settings", problem))
         raise typer.Exit(2) from err
     readiness = fiscal_readiness(settings.workshop)
     profile = settings.workshop.fiscal

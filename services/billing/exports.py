@@ -1,21 +1,21 @@
 """Statements for the accountant (CSV) and for machines (JSON).
 
-The CSV register has one row per document and VAT rate, amounts with a dot and two decimals,
-so that a spreadsheet in any language reads them; the lines CSV has every line of every
-document. The JSON document carries amounts as integer cents next to the currency.
+The CSV register has one row per document and VAT rate, the lines CSV every line of every
+document; both are written as a spreadsheet in the workshop's language reads them (`;` and
+decimal commas in Italian, `,` and points in English), amounts exact from their cents, times in
+the site's zone with their offset. The JSON document carries amounts as integer cents next to
+the currency.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from services.billing.money import cents_to_decimal
+from services.billing.csv_locale import csv_locale
 from services.billing.records import StoredStatement
 
 REGISTER_COLUMNS = (
@@ -26,7 +26,7 @@ REGISTER_COLUMNS = (
     "month",
     "member",
     "member_name",
-    "vat_rate",
+    "vat_rate_pct",
     "net",
     "vat",
     "total",
@@ -53,82 +53,65 @@ LINE_COLUMNS = (
     "key_total",
     "note",
     "net",
-    "vat_rate",
+    "vat_rate_pct",
 )
 
 
-def _amount(cents: int) -> str:
-    return f"{cents_to_decimal(cents):.2f}"
-
-
-def _ratio(value: int | None, per: int, places: int) -> str:
-    if value is None:
-        return ""
-    return f"{value / per:.{places}f}"
-
-
-def register_csv(statements: Iterable[StoredStatement], tz: ZoneInfo) -> str:
-    """One row per document and VAT rate: the accountant's register."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(REGISTER_COLUMNS)
-    for statement in statements:
-        issued = (
-            statement.issued_at.astimezone(tz).date().isoformat() if statement.issued_at else ""
+def register_csv(statements: Iterable[StoredStatement], tz: ZoneInfo, locale: str) -> str:
+    """One row per document and VAT rate: the accountant's register, in the locale's CSV."""
+    style = csv_locale(locale)
+    rows = [
+        (
+            statement.number or "",
+            statement.issued_at.astimezone(tz).date().isoformat() if statement.issued_at else "",
+            statement.kind.value,
+            statement.credits_number or "",
+            statement.month,
+            statement.member,
+            statement.member_name,
+            style.ratio(vat.vat_bp, 100, 2),
+            style.cents(vat.net_cents),
+            style.cents(vat.vat_cents),
+            style.cents(vat.net_cents + vat.vat_cents),
+            statement.currency,
+            statement.status.value,
         )
-        for vat in statement.vat or ():
-            writer.writerow(
-                (
-                    statement.number or "",
-                    issued,
-                    statement.kind.value,
-                    statement.credits_number or "",
-                    statement.month,
-                    statement.member,
-                    statement.member_name,
-                    f"{vat.vat_bp / 100:.2f}",
-                    _amount(vat.net_cents),
-                    _amount(vat.vat_cents),
-                    _amount(vat.net_cents + vat.vat_cents),
-                    statement.currency,
-                    statement.status.value,
-                )
-            )
-    return out.getvalue()
+        for statement in statements
+        for vat in statement.vat or ()
+    ]
+    return style.table(REGISTER_COLUMNS, rows)
 
 
-def lines_csv(statements: Iterable[StoredStatement], tz: ZoneInfo) -> str:
-    """Every line of every document; times local, quantities in minutes and kWh."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(LINE_COLUMNS)
-    for statement in statements:
-        for position, line in enumerate(statement.lines, start=1):
-            writer.writerow(
-                (
-                    statement.number or f"draft-{statement.id}",
-                    statement.member,
-                    position,
-                    line.kind.value,
-                    line.reference or "",
-                    line.site or "",
-                    line.machine or "",
-                    _local(line.started, tz),
-                    _local(line.ended, tz),
-                    line.day.isoformat() if line.day else "",
-                    _ratio(line.running_ms, 60_000, 3),
-                    _ratio(line.unlocked_ms, 60_000, 3),
-                    _ratio(line.energy_mwh, 1_000_000, 6),
-                    _ratio(line.free_ms, 60_000, 3),
-                    line.key or "",
-                    "" if line.quantity is None else line.quantity,
-                    "" if line.key_total is None else line.key_total,
-                    line.note or "",
-                    _amount(line.net_cents),
-                    f"{line.vat_bp / 100:.2f}",
-                )
-            )
-    return out.getvalue()
+def lines_csv(statements: Iterable[StoredStatement], tz: ZoneInfo, locale: str) -> str:
+    """Every line of every document; times in the site's zone, minutes and kWh in the locale."""
+    style = csv_locale(locale)
+    rows = [
+        (
+            statement.number or f"draft-{statement.id}",
+            statement.member,
+            position,
+            line.kind.value,
+            line.reference or "",
+            line.site or "",
+            line.machine or "",
+            _local(line.started, tz),
+            _local(line.ended, tz),
+            line.day.isoformat() if line.day else "",
+            style.ratio(line.running_ms, 60_000, 3),
+            style.ratio(line.unlocked_ms, 60_000, 3),
+            style.ratio(line.energy_mwh, 1_000_000, 6),
+            style.ratio(line.free_ms, 60_000, 3),
+            line.key or "",
+            "" if line.quantity is None else line.quantity,
+            "" if line.key_total is None else line.key_total,
+            line.note or "",
+            style.cents(line.net_cents),
+            style.ratio(line.vat_bp, 100, 2),
+        )
+        for statement in statements
+        for position, line in enumerate(statement.lines, start=1)
+    ]
+    return style.table(LINE_COLUMNS, rows)
 
 
 def _local(value: datetime | None, tz: ZoneInfo) -> str:

@@ -2,12 +2,20 @@
 
 Rendered from the stored statement, never recomputed, so an issued statement prints the same
 every time. Labels come from `wording`, numbers and dates from Babel via `formats`.
+
+Given a `FiscalContext`, the PDF is the document an Italian treasurer files: both parties'
+fiscal data, the document's type in words (a courtesy copy of the electronic invoice, or an
+association's statement that is no invoice, and why), the Natura of every 0 % line, and the
+payment instructions with the EPC QR code of the transfer. Every page says "x / y"; every mark
+beside a line has its note at the end and no note is printed without a mark in use.
 """
 
 from __future__ import annotations
 
 import io
 from collections import defaultdict
+from datetime import date
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
@@ -24,15 +32,35 @@ from reportlab.platypus import (
     TableStyle,
 )
 from reportlab.platypus.flowables import Flowable
+from stdnum import iso11649
 
 from services.billing import formats
 from services.billing.allocation import KEY_RULES, AllocationKey
 from services.billing.errors import RenderError
+from services.billing.fiscal_print import (
+    FiscalContext,
+    address_lines,
+    due_date,
+    iban_groups,
+    issue_day,
+    transfer_request,
+)
+from services.billing.footnotes import Footnotes
 from services.billing.months import Month
 from services.billing.records import Line, LineKind, StatementKind, StatementStatus, StoredStatement
 from services.billing.settings import Workshop
-from services.billing.tariffs import METER_UNITS, Meter
+from services.billing.tariffs import Meter
 from services.billing.wording import Word, say
+from services.fiscal import STAMP_DUTY_NATURE, BillingMode, Locale, Natura, epc_qr_png
+from services.fiscal.document import STAMP_DUTY_THRESHOLD_CENTS
+from services.fiscal.profiles import Liquidation, SoleShareholder
+from services.fiscal.wording import (
+    CREDIT_NOTE_TITLE,
+    MODE_WORDING,
+    STAMP_DUTY_NOTICE,
+    legal_reference,
+    natura_text,
+)
 
 MARGIN = 18 * mm
 _STYLES = getSampleStyleSheet()
@@ -40,6 +68,15 @@ _BODY = ParagraphStyle("body", parent=_STYLES["BodyText"], fontSize=9, leading=1
 _SMALL = ParagraphStyle("small", parent=_BODY, fontSize=8, leading=9.5)
 _TITLE = ParagraphStyle("title", parent=_STYLES["Heading1"], fontSize=16, spaceAfter=2)
 _HEADING = ParagraphStyle("heading", parent=_STYLES["Heading2"], fontSize=11, spaceBefore=8)
+_NOTICE = ParagraphStyle("notice", parent=_BODY, fontName="Helvetica-Oblique", spaceBefore=3)
+MS_PER_HOUR = 3_600_000
+MWH_PER_KWH = 1_000_000
+# Meters kept in minutes are printed in hours, the unit a workshop prices machine time in.
+_METER_SHOWN = {
+    Meter.RUNNING_MINUTES: ("h", MS_PER_HOUR),
+    Meter.UNLOCKED_MINUTES: ("h", MS_PER_HOUR),
+    Meter.KWH: ("kWh", MWH_PER_KWH),
+}
 _GRID = TableStyle(
     [
         ("FONT", (0, 0), (-1, -1), "Helvetica", 8),
@@ -124,11 +161,20 @@ class RowGrid(Flowable):
 class _Render:
     """One statement's flowables in one language."""
 
-    def __init__(self, statement: StoredStatement, workshop: Workshop, tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        statement: StoredStatement,
+        workshop: Workshop,
+        tz: ZoneInfo,
+        fiscal: FiscalContext | None,
+    ) -> None:
         self.statement = statement
         self.workshop = workshop
         self.tz = tz
+        self.fiscal = fiscal
         self.language = statement.locale
+        self.locale = Locale.EN if statement.locale == "en" else Locale.IT
+        self.footnotes = Footnotes()
 
     def say(self, word: Word) -> str:
         return say(word, self.language)
@@ -136,61 +182,171 @@ class _Render:
     def money(self, cents: int) -> str:
         return formats.money(cents, self.statement.currency, self.language)
 
-    def minutes(self, ms: int | None) -> str:
-        return formats.quantity(ms or 0, 60_000, self.language)
+    def hours(self, ms: int | None) -> str:
+        return f"{formats.quantity(ms or 0, MS_PER_HOUR, self.language, places=2)} h"
 
     def kwh(self, mwh: int | None) -> str:
-        return formats.quantity(mwh or 0, 1_000_000, self.language, places=2)
+        return f"{formats.quantity(mwh or 0, MWH_PER_KWH, self.language, places=2)} kWh"
+
+    def day(self, value: date) -> str:
+        return formats.long_day(value, self.language)
+
+    def rate(self, line: Line) -> str:
+        """A line's VAT rate, with the mark of its Natura when it bears none."""
+        return formats.rate(line.vat_bp, self.language) + self.natura_mark(self.natura(line))
+
+    def natura(self, line: Line) -> Natura | None:
+        return self.fiscal.natura_of(line) if self.fiscal is not None else None
+
+    def natura_mark(self, natura: Natura | None) -> str:
+        if natura is None:
+            return ""
+        wording = f"{natura.value}: {natura_text(natura, self.locale)} ({legal_reference(natura)})"
+        return self.footnotes.mark(f"natura:{natura.value}", wording)
+
+    @property
+    def mode(self) -> BillingMode | None:
+        return self.fiscal.workshop.billing_mode if self.fiscal is not None else None
 
     def title(self) -> str:
-        kind = (
-            Word.CREDIT_NOTE if self.statement.kind is StatementKind.CREDIT_NOTE else Word.STATEMENT
-        )
+        credit = self.statement.kind is StatementKind.CREDIT_NOTE
         number = self.statement.number or self.say(Word.DRAFT)
-        return f"{self.say(kind)} {number}"
+        if self.mode is None:
+            return f"{self.say(Word.CREDIT_NOTE if credit else Word.STATEMENT)} {number}"
+        kind = (
+            CREDIT_NOTE_TITLE[self.locale] if credit else MODE_WORDING[self.mode].title(self.locale)
+        )
+        if self.mode is BillingMode.RENDICONTO:
+            return f"{kind} {number} \N{EM DASH} {self.say(Word.NOT_AN_INVOICE)}"
+        return f"{kind} {number}"
+
+    def issuer(self) -> list[str]:
+        """The workshop's lines at the top: its fiscal profile when given, else its settings."""
+        email = [_escape(self.workshop.email)] if self.workshop.email else []
+        if self.fiscal is None:
+            lines = [f"<b>{_escape(self.workshop.name)}</b>", *map(_escape, self.workshop.address)]
+            if self.workshop.vat_number:
+                lines.append(f"P. IVA {_escape(self.workshop.vat_number)}")
+            return [*lines, *email]
+        profile = self.fiscal.workshop
+        lines = [
+            f"<b>{_escape(profile.legal_name)}</b>",
+            *map(_escape, address_lines(profile.address)),
+        ]
+        lines.extend(self.tax_ids(profile.vat_number, profile.fiscal_code))
+        if profile.rea is not None:
+            rea = profile.rea
+            lines.append(f"REA {rea.office}-{_escape(rea.number)}")
+            if rea.share_capital_cents is not None:
+                capital = self.money(rea.share_capital_cents)
+                lines.append(f"{self.say(Word.SHARE_CAPITAL)} {capital}")
+            if rea.sole_shareholder is SoleShareholder.SOLE:
+                lines.append(self.say(Word.SOLE_SHAREHOLDER))
+            if rea.liquidation is Liquidation.IN_LIQUIDATION:
+                lines.append(self.say(Word.IN_LIQUIDATION))
+        return [*lines, *email]
+
+    def tax_ids(self, vat_number: str | None, fiscal_code: str | None) -> list[str]:
+        lines = []
+        if vat_number:
+            lines.append(f"{self.say(Word.VAT_NUMBER)} IT{vat_number}")
+        if fiscal_code:
+            lines.append(f"{self.say(Word.FISCAL_CODE)} {fiscal_code}")
+        return lines
+
+    def party(self, fiscal: FiscalContext) -> list[str]:
+        """Whom the document is for: name, address, tax ids, and where the SdI delivers."""
+        party = fiscal.party
+        lines = [
+            f"<b>{_escape(party.display_name)}</b>",
+            *map(_escape, address_lines(party.address)),
+        ]
+        lines.extend(self.tax_ids(party.vat_number, party.fiscal_code))
+        if party.pec is not None and party.recipient_code is None:
+            lines.append(f"PEC {_escape(party.pec)}")
+        else:
+            lines.append(f"{self.say(Word.RECIPIENT_CODE)} {party.sdi_code}")
+            if party.pec is not None:
+                lines.append(f"PEC {_escape(party.pec)}")
+        return lines
 
     def header(self) -> list[Flowable]:
         statement, workshop = self.statement, self.workshop
-        sender = [f"<b>{_escape(workshop.name)}</b>", *map(_escape, workshop.address)]
-        if workshop.vat_number:
-            sender.append(f"P. IVA {_escape(workshop.vat_number)}")
-        if workshop.email:
-            sender.append(_escape(workshop.email))
         logo: Flowable = Spacer(1, 1)
         if workshop.logo is not None:
             logo = Image(str(workshop.logo), width=30 * mm, height=30 * mm, kind="proportional")
         top = Table(
-            [[logo, Paragraph("<br/>".join(sender), _BODY)]],
+            [[logo, Paragraph("<br/>".join(self.issuer()), _BODY)]],
             colWidths=[40 * mm, None],
             style=[("VALIGN", (0, 0), (-1, -1), "TOP")],
         )
+        flowables: list[Flowable] = [top]
+        if self.fiscal is not None:
+            parties = Table(
+                [
+                    [self.say(Word.ISSUER), self.say(Word.BILL_TO)],
+                    [
+                        Paragraph("<br/>".join(self.issuer()), _BODY),
+                        Paragraph("<br/>".join(self.party(self.fiscal)), _BODY),
+                    ],
+                ],
+                colWidths=[87 * mm, 87 * mm],
+                style=[
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
+                    ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
+                ],
+            )
+            flowables = [logo, Spacer(1, 2 * mm), parties] if workshop.logo else [parties]
         month = Month.parse(statement.month)
         who = f"<b>{_escape(statement.member_name)}</b> ({statement.member})"
         facts = [
             f"{self.say(Word.MEMBER)}: {who}",
             f"{self.say(Word.PERIOD)}: {formats.month_name(month, self.language)}",
         ]
-        if statement.issued_at is not None:
-            issued = statement.issued_at.astimezone(self.tz).date()
-            facts.append(f"{self.say(Word.ISSUED)}: {formats.long_day(issued, self.language)}")
-        if statement.credits_number:
+        issued = issue_day(statement, self.tz)
+        if issued is not None:
+            facts.append(f"{self.say(Word.ISSUED)}: {self.day(issued)}")
+        original = self.fiscal.original if self.fiscal is not None else None
+        if original is not None:
+            corrects = self.say(Word.CORRECTS_DOCUMENT)
+            facts.append(corrects.format(number=original.number, day=self.day(original.issued)))
+        elif statement.credits_number:
             facts.append(f"{self.say(Word.CREDITS)}: {statement.credits_number}")
         if statement.reason:
             facts.append(f"{self.say(Word.REASON)}: {_escape(statement.reason)}")
         return [
-            top,
+            *flowables,
             Spacer(1, 4 * mm),
-            Paragraph(self.title(), _TITLE),
+            Paragraph(_escape(self.title()), _TITLE),
             Paragraph("<br/>".join(facts), _BODY),
+            *self.notice(),
         ]
+
+    def notice(self) -> list[Flowable]:
+        """What kind of document this is, fiscally: a courtesy copy, or why it is no invoice."""
+        if self.mode is BillingMode.RENDICONTO:
+            text = MODE_WORDING[BillingMode.RENDICONTO].notice(self.locale)
+            return [Paragraph(_escape(text), _NOTICE)]
+        if self.mode is BillingMode.FATTURA and self.statement.number is not None:
+            credit = self.statement.kind is StatementKind.CREDIT_NOTE
+            document = self.say(Word.ELECTRONIC_CREDIT_NOTE if credit else Word.ELECTRONIC_INVOICE)
+            text = self.say(Word.COURTESY_COPY).format(
+                document=document, number=self.statement.number
+            )
+            return [Paragraph(_escape(text), _NOTICE)]
+        return []
 
     def machine_time(self) -> list[Flowable]:
         sessions = self.statement.lines_of_kind(LineKind.SESSION)
         if not sessions:
             return []
-        sums: defaultdict[str, list[int]] = defaultdict(lambda: [0] * 6)
+        sums: defaultdict[tuple[str, int], list[int]] = defaultdict(lambda: [0] * 6)
+        first: dict[tuple[str, int], Line] = {}
         for line in sessions:
-            row = sums[machine_name(line)]
+            key = (machine_name(line), line.vat_bp)
+            first.setdefault(key, line)
+            row = sums[key]
             row[0] += 1
             row[1] += line.running_ms or 0
             row[2] += line.unlocked_ms or 0
@@ -204,54 +360,74 @@ class _Render:
             Word.UNLOCKED,
             Word.ENERGY,
             Word.FREE,
+            Word.RATE,
             Word.AMOUNT,
         )
         rows = [[self.say(word) for word in words]]
-        for machine, (count, running, unlocked, energy, free, cents) in sorted(sums.items()):
+        for key, (count, running, unlocked, energy, free, cents) in sorted(sums.items()):
             rows.append(
                 [
-                    machine,
+                    key[0],
                     str(count),
-                    self.minutes(running),
-                    self.minutes(unlocked),
+                    self.hours(running),
+                    self.hours(unlocked),
                     self.kwh(energy),
-                    self.minutes(free),
+                    self.hours(free),
+                    self.rate(first[key]),
                     self.money(cents),
                 ]
             )
-        widths = [40 * mm, 16 * mm, 24 * mm, 24 * mm, 22 * mm, 20 * mm, 28 * mm]
+        widths = [38 * mm, 16 * mm, 20 * mm, 20 * mm, 22 * mm, 18 * mm, 14 * mm, 26 * mm]
         return [Paragraph(self.say(Word.MACHINE_TIME), _HEADING), _table(rows, widths)]
+
+    def meter_quantity(self, base: int | None, meter: Meter) -> str:
+        unit, per_unit = _METER_SHOWN[meter]
+        return formats.quantity(base or 0, per_unit, self.language, places=2) + f" {unit}"
 
     def plan(self) -> list[Flowable]:
         rows: list[list[str]] = []
         for line in self.statement.lines_of_kind(LineKind.PLAN_FEE):
             days = f"{line.quantity}/{line.key_total} {self.say(Word.DAYS)}"
             rows.append(
-                [f"{self.say(Word.PLAN)} {line.reference}", days, self.money(line.net_cents)]
+                [
+                    f"{self.say(Word.PLAN)} {line.reference}",
+                    days,
+                    self.rate(line),
+                    self.money(line.net_cents),
+                ]
             )
         for line in self.statement.lines_of_kind(LineKind.ALLOWANCE):
             meter = Meter(line.key) if line.key else Meter.RUNNING_MINUTES
-            unit = METER_UNITS[meter]
-            used = formats.quantity(line.quantity or 0, unit.base_per_unit, self.language)
-            granted = formats.quantity(line.key_total or 0, unit.base_per_unit, self.language)
-            where = machine_name(line) or "*"
+            used = self.meter_quantity(line.quantity, meter)
+            granted = self.meter_quantity(line.key_total, meter)
+            where = machine_name(line) or self.say(Word.ALL_MACHINES)
             rows.append(
                 [
                     f"{self.say(Word.ALLOWANCE)} ({line.reference}, {where})",
-                    f"{used}/{granted} {unit.symbol} {self.say(Word.USED)}",
+                    f"{used} / {granted} {self.say(Word.USED)}",
+                    "",
                     "",
                 ]
             )
         if not rows:
             return []
-        rows.insert(0, [self.say(Word.PLAN), "", self.say(Word.AMOUNT)])
-        return [Paragraph(self.say(Word.PLAN), _HEADING), _table(rows, [90 * mm, 56 * mm, 28 * mm])]
+        rows.insert(
+            0,
+            [
+                self.say(Word.PLAN),
+                self.say(Word.QUANTITY),
+                self.say(Word.RATE),
+                self.say(Word.AMOUNT),
+            ],
+        )
+        widths = [78 * mm, 52 * mm, 16 * mm, 28 * mm]
+        return [Paragraph(self.say(Word.PLAN), _HEADING), _table(rows, widths)]
 
     def shared_costs(self) -> list[Flowable]:
         shares = self.statement.lines_of_kind(LineKind.POOL_SHARE)
         if not shares:
             return []
-        words = (Word.POOL, Word.KEY, Word.YOUR_QUANTITY, Word.OF_TOTAL, Word.AMOUNT)
+        words = (Word.POOL, Word.KEY, Word.YOUR_QUANTITY, Word.OF_TOTAL, Word.RATE, Word.AMOUNT)
         rows = [[self.say(word) for word in words]]
         for line in shares:
             key = AllocationKey(line.key) if line.key else AllocationKey.EQUAL
@@ -270,10 +446,11 @@ class _Render:
                     formats.quantity(
                         line.key_total or 0, rule.base_per_unit, self.language, places=places
                     ),
+                    self.rate(line),
                     self.money(line.net_cents),
                 ]
             )
-        widths = [46 * mm, 50 * mm, 25 * mm, 25 * mm, 28 * mm]
+        widths = [40 * mm, 44 * mm, 22 * mm, 22 * mm, 18 * mm, 28 * mm]
         return [Paragraph(self.say(Word.SHARED_COSTS), _HEADING), _table(rows, widths)]
 
     def credits(self) -> list[Flowable]:
@@ -285,7 +462,7 @@ class _Render:
             rows.append(
                 [
                     f"{line.reference or ''} {_escape(line.note or '')}",
-                    formats.rate(line.vat_bp, self.language),
+                    self.rate(line),
                     self.money(line.net_cents),
                 ]
             )
@@ -294,10 +471,26 @@ class _Render:
             _table(rows, [110 * mm, 36 * mm, 28 * mm]),
         ]
 
+    def untaxed(self) -> dict[Natura | None, int]:
+        """The net of the lines without VAT, by Natura (one None row without a fiscal profile)."""
+        by_natura: dict[Natura | None, int] = {}
+        for line in self.statement.lines:
+            if line.vat_bp or (line.kind is LineKind.ALLOWANCE and not line.net_cents):
+                continue
+            natura = self.natura(line)
+            by_natura[natura] = by_natura.get(natura, 0) + line.net_cents
+        return by_natura
+
     def totals(self) -> list[Flowable]:
         statement = self.statement
         rows = [[self.say(Word.RATE), self.say(Word.NET), self.say(Word.VAT)]]
+        untaxed = self.untaxed()
         for vat in statement.vat:
+            if vat.vat_bp == 0:
+                for natura, net in untaxed.items():
+                    rate = formats.rate(0, self.language) + self.natura_mark(natura)
+                    rows.append([rate, self.money(net), self.money(0)])
+                continue
             rows.append(
                 [
                     formats.rate(vat.vat_bp, self.language),
@@ -316,7 +509,41 @@ class _Render:
             )
         )
         table.hAlign = "RIGHT"
-        return [Spacer(1, 5 * mm), table]
+        flowables: list[Flowable] = [Spacer(1, 5 * mm), table]
+        stamped = sum(net for natura, net in untaxed.items() if natura in STAMP_DUTY_NATURE)
+        if self.mode is BillingMode.FATTURA and stamped > STAMP_DUTY_THRESHOLD_CENTS:
+            flowables.append(Paragraph(_escape(STAMP_DUTY_NOTICE[self.locale]), _NOTICE))
+        return flowables
+
+    def payment(self) -> list[Flowable]:
+        """How to pay: amount, due date, IBAN, beneficiary, reference and the transfer's QR code."""
+        if self.fiscal is None:
+            return []
+        profile = self.fiscal.workshop
+        transfer = transfer_request(self.statement, profile)
+        due = due_date(self.statement, profile, self.tz)
+        if transfer is None or due is None or transfer.reference is None:
+            return []
+        reference = f"{iso11649.format(transfer.reference)} ({self.statement.number})"
+        facts = [
+            (Word.AMOUNT_DUE, self.money(self.statement.total_cents)),
+            (Word.DUE_DATE, self.day(due)),
+            (Word.BENEFICIARY, _escape(profile.legal_name)),
+            (None, f"IBAN {iban_groups(profile.iban)}"),
+            (Word.PAYMENT_REFERENCE, reference),
+        ]
+        text = "<br/>".join(
+            f"{self.say(word)}: <b>{value}</b>" if word is not None else value
+            for word, value in facts
+        )
+        text += f"<br/>{_escape(self.say(Word.SCAN_TO_PAY))}"
+        code = Image(_png(epc_qr_png(transfer, scale=4)), width=32 * mm, height=32 * mm)
+        table = Table(
+            [[Paragraph(text, _BODY), code]],
+            colWidths=[136 * mm, 38 * mm],
+            style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, 0), "RIGHT")],
+        )
+        return [Paragraph(self.say(Word.PAYMENT), _HEADING), table]
 
     def session_list(self) -> list[Flowable]:
         sessions = self.statement.lines_of_kind(LineKind.SESSION)
@@ -337,31 +564,49 @@ class _Render:
                 [
                     formats.moment(line.started, self.tz) if line.started else "",
                     formats.moment(line.ended, self.tz) if line.ended else "",
-                    machine_name(line) + _note_mark(line),
-                    self.minutes(line.running_ms),
-                    self.minutes(line.unlocked_ms),
+                    machine_name(line) + self.session_marks(line),
+                    self.hours(line.running_ms),
+                    self.hours(line.unlocked_ms),
                     self.kwh(line.energy_mwh),
                     self.money(line.net_cents),
                 ]
             )
-        widths = [26 * mm, 26 * mm, 30 * mm, 23 * mm, 23 * mm, 20 * mm, 24 * mm]
-        notes = f"* {self.say(Word.MINIMUM)}   † {self.say(Word.SPLIT)}"
+        widths = [26 * mm, 26 * mm, 30 * mm, 23 * mm, 23 * mm, 22 * mm, 24 * mm]
         return [
             Paragraph(self.say(Word.SESSION_LIST), _HEADING),
             RowGrid(rows[0], rows[1:], widths, left=3),
-            Paragraph(notes, _SMALL),
         ]
 
+    def session_marks(self, line: Line) -> str:
+        """The marks of a session's notes: the minimum charge, a session split at month end."""
+        notes = (line.note or "").split(",")
+        marks = ""
+        if "minimum" in notes:
+            marks += self.footnotes.mark("minimum", self.say(Word.MINIMUM))
+        if "split" in notes:
+            marks += self.footnotes.mark("split", self.say(Word.SPLIT))
+        return marks
+
+    def notes(self) -> list[Flowable]:
+        """The notes of the marks used above, one a line; nothing when no mark was used."""
+        notes = self.footnotes.notes
+        if not notes:
+            return []
+        text = "<br/>".join(f"{mark} {_escape(note)}" for mark, note in notes)
+        return [Paragraph(self.say(Word.NOTES), _HEADING), Paragraph(text, _SMALL)]
+
     def story(self) -> list[Flowable]:
-        return [
+        body = [
             *self.header(),
             *self.machine_time(),
             *self.plan(),
             *self.shared_costs(),
             *self.credits(),
             *self.totals(),
+            *self.payment(),
             *self.session_list(),
         ]
+        return [*body, *self.notes()]
 
 
 def machine_name(line: Line) -> str:
@@ -369,28 +614,62 @@ def machine_name(line: Line) -> str:
     return line.name or line.machine or ""
 
 
-def _note_mark(line: Line) -> str:
-    notes = (line.note or "").split(",")
-    return ("*" if "minimum" in notes else "") + ("†" if "split" in notes else "")
-
-
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def statement_pdf(statement: StoredStatement, *, workshop: Workshop, tz: ZoneInfo) -> bytes:
-    """The statement as an A4 PDF."""
-    render = _Render(statement, workshop, tz)
+def _png(data: bytes) -> IO[bytes]:
+    return io.BytesIO(data)
+
+
+class NumberedCanvas(Canvas):
+    """A canvas that writes "Page x / y" on every page once it knows how many there are.
+
+    Pages are kept as they are drawn and written out at `save`, when the count is known.
+    """
+
+    def __init__(self, filename: str | IO[bytes], *, page_label: str, **options: Any) -> None:
+        super().__init__(filename, **options)
+        self.page_label = page_label
+        self.pages: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:  # noqa: N802 - reportlab's name
+        """Keep the page drawn so far; it is written at `save`."""
+        self.pages.append(dict(self.__dict__))
+        self._startPage()  # type: ignore[attr-defined]  # reportlab has it; its stubs do not
+
+    def save(self) -> None:
+        """Number every kept page "x / y", then write them all."""
+        total = len(self.pages)
+        for number, page in enumerate(self.pages, start=1):
+            self.__dict__.update(page)
+            self.saveState()
+            self.setFont("Helvetica", 7)
+            self.drawRightString(A4[0] - MARGIN, 10 * mm, f"{self.page_label} {number} / {total}")
+            self.restoreState()
+            super().showPage()
+        super().save()
+
+
+def statement_pdf(
+    statement: StoredStatement,
+    *,
+    workshop: Workshop,
+    tz: ZoneInfo,
+    fiscal: FiscalContext | None = None,
+) -> bytes:
+    """The statement as an A4 PDF; with a fiscal context, the document a treasurer files."""
+    render = _Render(statement, workshop, tz, fiscal)
     out = io.BytesIO()
     draft = statement.status is StatementStatus.DRAFT
-    page_word = render.say(Word.PAGE)
-    footer = f"{workshop.name} · {render.title()}"
+    page_label = render.say(Word.PAGE)
+    sender = fiscal.workshop.legal_name if fiscal is not None else workshop.name
+    footer = f"{sender} · {render.title()}"
 
     def decorate(canvas: Canvas, document: SimpleDocTemplate) -> None:
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
         canvas.drawString(MARGIN, 10 * mm, footer)
-        canvas.drawRightString(A4[0] - MARGIN, 10 * mm, f"{page_word} {document.page}")
         if draft:
             canvas.setFont("Helvetica-Bold", 60)
             canvas.setFillColor(colors.Color(0.85, 0.85, 0.85))
@@ -398,6 +677,9 @@ def statement_pdf(statement: StoredStatement, *, workshop: Workshop, tz: ZoneInf
             canvas.rotate(45)
             canvas.drawCentredString(0, 0, render.say(Word.DRAFT))
         canvas.restoreState()
+
+    def numbered(filename: str | IO[bytes], /, **options: Any) -> Canvas:
+        return NumberedCanvas(filename, page_label=page_label, **options)
 
     document = SimpleDocTemplate(
         out,
@@ -407,10 +689,12 @@ def statement_pdf(statement: StoredStatement, *, workshop: Workshop, tz: ZoneInf
         topMargin=MARGIN,
         bottomMargin=MARGIN,
         title=render.title(),
-        author=workshop.name,
+        author=sender,
     )
     try:
-        document.build(render.story(), onFirstPage=decorate, onLaterPages=decorate)
+        document.build(
+            render.story(), onFirstPage=decorate, onLaterPages=decorate, canvasmaker=numbered
+        )
     except (OSError, ValueError) as err:
         raise RenderError(f"PDF of {render.title()}: {err}") from err
     return out.getvalue()

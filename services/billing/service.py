@@ -15,6 +15,7 @@ from services.billing.errors import BillingError, DeliveryError, StatementStateE
 from services.billing.fiscal import NotAFiscalDocumentError
 from services.billing.fiscal_issue import DocumentMaker, bills_fatture, document_maker
 from services.billing.fiscal_lines import meters_from_tariffs
+from services.billing.fiscal_print import FiscalContext
 from services.billing.mailer import Mailer
 from services.billing.months import Month, zone
 from services.billing.pdf import statement_pdf
@@ -190,9 +191,9 @@ class Billing:
             tz=self.tz,
         )
 
-    def pdf(self, statement: StoredStatement) -> bytes:
-        """A stored statement as a PDF."""
-        return statement_pdf(statement, workshop=self.settings.workshop, tz=self.tz)
+    def pdf(self, statement: StoredStatement, fiscal: FiscalContext | None = None) -> bytes:
+        """A stored statement as a PDF; with its fiscal context, the document a treasurer files."""
+        return statement_pdf(statement, workshop=self.settings.workshop, tz=self.tz, fiscal=fiscal)
 
     def send(self, month: Month | None, mailer: Mailer, *, by: str | None = None) -> SendResult:
         """E-mail every issued, unsent statement (of one month, or all) with its PDF."""

@@ -18,6 +18,7 @@ from babel.numbers import get_currency_precision
 from pydantic import ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
+from contract.plain_errors import plain_problems
 from services.billing.errors import SettingsError
 from services.billing.months import DEFAULT_TIMEZONE, Month, zone
 from services.billing.wording import LANGUAGES
@@ -184,9 +185,8 @@ def settings_from(values: dict[str, Any], *, source: str = "settings") -> Billin
         return BillingSettings(**values)
     except ValidationError as err:
         problems = [
-            f"{source}: {'.'.join(str(part) for part in problem['loc'])}: "
-            + problem["msg"].removeprefix("Value error, ")
-            for problem in err.errors()
+            f"{source}: {problem}"
+            for problem in plain_problems(err, data=values, model=BillingSettings)
         ]
         raise SettingsError(problems) from err
     except TypeError as err:

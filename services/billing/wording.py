@@ -53,6 +53,28 @@ class Word(StrEnum):
     KEY_MEMBER_DAYS = "member_days"
     KEY_WEIGHTS = "weights"
     PAGE = "page"
+    QUANTITY = "quantity"
+    ALL_MACHINES = "all_machines"
+    NOTES = "notes"
+    ISSUER = "issuer"
+    BILL_TO = "bill_to"
+    VAT_NUMBER = "vat_number"
+    FISCAL_CODE = "fiscal_code"
+    SHARE_CAPITAL = "share_capital"
+    IN_LIQUIDATION = "in_liquidation"
+    SOLE_SHAREHOLDER = "sole_shareholder"
+    RECIPIENT_CODE = "recipient_code"
+    NOT_AN_INVOICE = "not_an_invoice"
+    COURTESY_COPY = "courtesy_copy"
+    ELECTRONIC_INVOICE = "electronic_invoice"
+    ELECTRONIC_CREDIT_NOTE = "electronic_credit_note"
+    CORRECTS_DOCUMENT = "corrects_document"
+    PAYMENT = "payment"
+    AMOUNT_DUE = "amount_due"
+    DUE_DATE = "due_date"
+    BENEFICIARY = "beneficiary"
+    PAYMENT_REFERENCE = "payment_reference"
+    SCAN_TO_PAY = "scan_to_pay"
 
 
 # Babel locale of each language billing speaks.
@@ -69,10 +91,10 @@ WORDS: dict[Word, tuple[str, str]] = {  # (it, en)
     Word.MACHINE_TIME: ("Uso delle macchine", "Machine time"),
     Word.MACHINE: ("Macchina", "Machine"),
     Word.SESSIONS: ("Sessioni", "Sessions"),
-    Word.RUNNING: ("In lavoro (min)", "Running (min)"),
-    Word.UNLOCKED: ("Sbloccata (min)", "Unlocked (min)"),
-    Word.ENERGY: ("Energia (kWh)", "Energy (kWh)"),
-    Word.FREE: ("Incluse (min)", "Included (min)"),
+    Word.RUNNING: ("In lavoro", "Running"),
+    Word.UNLOCKED: ("Sbloccata", "Unlocked"),
+    Word.ENERGY: ("Energia", "Energy"),
+    Word.FREE: ("Incluse", "Included"),
     Word.AMOUNT: ("Importo", "Amount"),
     Word.SHARED_COSTS: ("Costi comuni", "Shared costs"),
     Word.POOL: ("Voce", "Cost"),
@@ -94,7 +116,7 @@ WORDS: dict[Word, tuple[str, str]] = {  # (it, en)
     Word.CREDITS: ("Rettifica", "Corrects"),
     Word.REASON: ("Motivo", "Reason"),
     Word.REMAINDER: ("quota non misurata", "unmetered part"),
-    Word.MINIMUM: ("minimo", "minimum"),
+    Word.MINIMUM: ("importo minimo per sessione", "minimum charge per session"),
     Word.SPLIT: ("divisa a fine mese", "split at month end"),
     Word.MAIL_BODY: (
         "In allegato il documento {number} ({period}) di {workshop}. Totale: {total}.",
@@ -107,6 +129,39 @@ WORDS: dict[Word, tuple[str, str]] = {  # (it, en)
     Word.KEY_MEMBER_DAYS: ("giorni da socio", "days of membership"),
     Word.KEY_WEIGHTS: ("pesi fissi", "fixed weights"),
     Word.PAGE: ("Pagina", "Page"),
+    Word.QUANTITY: ("Quantità", "Quantity"),
+    Word.ALL_MACHINES: ("tutte le macchine", "every machine"),
+    Word.NOTES: ("Note", "Notes"),
+    Word.ISSUER: ("Emittente", "From"),
+    Word.BILL_TO: ("Intestatario", "Bill to"),
+    Word.VAT_NUMBER: ("P. IVA", "VAT no."),
+    Word.FISCAL_CODE: ("C.F.", "Tax code"),
+    Word.SHARE_CAPITAL: ("Capitale sociale", "Share capital"),
+    Word.IN_LIQUIDATION: ("in liquidazione", "in liquidation"),
+    Word.SOLE_SHAREHOLDER: ("socio unico", "sole shareholder"),
+    Word.RECIPIENT_CODE: ("Codice destinatario", "SdI recipient code"),
+    Word.NOT_AN_INVOICE: ("non costituisce fattura", "not an invoice"),
+    Word.COURTESY_COPY: (
+        "Copia di cortesia della {document} n. {number}, il documento fiscale è quello"
+        " trasmesso tramite SdI.",
+        "Courtesy copy of {document} no. {number}; the tax document is the one sent through"
+        " the SdI.",
+    ),
+    Word.ELECTRONIC_INVOICE: ("fattura elettronica", "electronic invoice"),
+    Word.ELECTRONIC_CREDIT_NOTE: ("nota di credito elettronica", "electronic credit note"),
+    Word.CORRECTS_DOCUMENT: (
+        "Rettifica il documento n. {number} del {day}.",
+        "Corrects document no. {number} of {day}.",
+    ),
+    Word.PAYMENT: ("Pagamento", "Payment"),
+    Word.AMOUNT_DUE: ("Importo da pagare", "Amount due"),
+    Word.DUE_DATE: ("Scadenza", "Due by"),
+    Word.BENEFICIARY: ("Beneficiario", "Beneficiary"),
+    Word.PAYMENT_REFERENCE: ("Riferimento (da indicare)", "Reference (please quote)"),
+    Word.SCAN_TO_PAY: (
+        "Bonifico SEPA: inquadra il codice con l'app della banca.",
+        "SEPA transfer: scan the code with your banking app.",
+    ),
 }
 
 

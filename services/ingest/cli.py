@@ -22,6 +22,7 @@ from contract.mqtt_cli import (
     BrokerUrlOption,
     broker_options,
 )
+from contract.terminal import plain, print_error
 from services.cli_options import (
     DEFAULT_INFLUX_DB,
     DEFAULT_LEDGER_URL,
@@ -186,10 +187,10 @@ def influx_setup_command(
         with InfluxClient(settings) as client:
             changed = influx_setup.apply(client, backfill_hours=backfill_hours)
     except InfluxError as err:
-        console.print(f"[red]InfluxDB setup failed:[/red] {err}")
+        print_error("InfluxDB setup failed:", err, console=console)
         raise typer.Exit(1) from err
     for line in changed:
-        console.print(line)
+        console.print(plain(line))
     console.print(f"{len(changed)} changes; {influx_db} is set up.")
 
 
@@ -212,9 +213,9 @@ def dead_letters(
     if problems:
         raise refused("; ".join(problems))
     try:
-        opened = SessionBook.open(ledger)
+        opened = SessionBook.open(ledger, existing=True)
     except LedgerError as err:
-        console.print(f"[red]cannot open the ledger:[/red] {err}")
+        print_error("cannot open the ledger:", err, console=console)
         raise typer.Exit(1) from err
     try:
         if replay:
@@ -239,11 +240,11 @@ def _replay(
                 ledger=ledger, influx=client, limit=limit, pseudonym_key=pseudonym_key
             )
     except (LedgerError, InfluxError) as err:
-        console.print(f"[red]replay stopped:[/red] {err}")
+        print_error("replay stopped:", err, console=console)
         raise typer.Exit(1) from err
     for still in report.still_rejected:
         console.print(
-            f"dead letter {still.letter_id} on {still.topic} still rejected: {still.error}"
+            plain(f"dead letter {still.letter_id} on {still.topic} still rejected: {still.error}")
         )
     console.print(
         f"Replayed {report.replayed}; still rejected {len(report.still_rejected)}; "
@@ -269,9 +270,9 @@ def _list(console: Console, ledger: SessionBook, limit: int) -> None:
         table.add_row(
             str(letter.id),
             letter.received_at.strftime("%Y-%m-%d %H:%M:%S"),
-            letter.topic,
-            letter.field or "",
-            letter.error,
-            raw,
+            plain(letter.topic),
+            plain(letter.field or ""),
+            plain(letter.error),
+            plain(raw),
         )
     console.print(table)

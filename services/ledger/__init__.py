@@ -9,9 +9,10 @@ from services.ledger.bookings import (
     SessionConflict,
     SiteSession,
 )
-from services.ledger.db import DEFAULT_LEDGER_URL, open_ledger
+from services.ledger.db import DEFAULT_LEDGER_URL, open_existing, open_ledger
 from services.ledger.errors import (
     LedgerError,
+    LedgerMissingError,
     LedgerUnavailableError,
     MigrationError,
     RegistryError,
@@ -57,6 +58,7 @@ __all__ = [
     "HeldSessionRow",
     "HoldOutcome",
     "LedgerError",
+    "LedgerMissingError",
     "LedgerUnavailableError",
     "MachineEvent",
     "MachinePhotoRow",
@@ -76,6 +78,7 @@ __all__ = [
     "SiteSession",
     "member_pseudonym",
     "members_behind",
+    "open_existing",
     "open_ledger",
     "unbilled_session_ids",
 ]

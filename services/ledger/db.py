@@ -23,11 +23,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from psycopg.types.array import ListBinaryDumper
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from services.ledger.errors import LedgerError, MigrationError
+from services.ledger.errors import LedgerError, LedgerMissingError, MigrationError
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,12 @@ DEFAULT_LEDGER_URL = "sqlite:///officina.db"
 # Any constant will do: it only has to be the same for every process migrating one database.
 _PG_MIGRATION_LOCK = 0x0FF1C1A
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# What a command that only reads says when it finds no ledger: the commands that make one.
+HOW_TO_MAKE_ONE = (
+    "a ledger is made by the commands that write to it (`officina ingest run`, "
+    "`officina api run` or `officina statements run`); "
+    "or give --ledger (OFFICINA_LEDGER) the ledger you meant"
+)
 
 
 def make_engine(url: str) -> Engine:
@@ -184,3 +190,39 @@ def open_ledger(url: str) -> Engine:
     migrate(engine)
     log.info("ledger ready at %s", engine.url.render_as_string(hide_password=True))
     return engine
+
+
+def open_existing(url: str) -> Engine:
+    """An engine on a ledger that was made before, its schema upgraded to head; never a new one.
+
+    Commands that only read (lists, exports, backups) open the ledger this way, so a mistyped
+    path is refused instead of leaving an empty ledger behind that the next command trusts.
+    """
+    engine = make_engine(url)
+    try:
+        require_existing(engine)
+        migrate(engine)
+    except LedgerError:
+        engine.dispose()
+        raise
+    log.info("ledger opened at %s", engine.url.render_as_string(hide_password=True))
+    return engine
+
+
+def require_existing(engine: Engine) -> None:
+    """Refuse a ledger never made: no SQLite file, or a database without the ledger's tables."""
+    where = engine.url.render_as_string(hide_password=True)
+    if engine.dialect.name == "sqlite":
+        database = sqlite_file(engine.url)
+        if database is None:
+            raise LedgerMissingError(f"no ledger in {where}: an in-memory ledger starts empty")
+        # Checked before connecting: SQLite makes the file on the first connection.
+        if not database.is_file():
+            raise LedgerMissingError(f"no ledger at {database}: {HOW_TO_MAKE_ONE}")
+    try:
+        with engine.connect() as connection:
+            made = inspect(connection).has_table("alembic_version")
+    except SQLAlchemyError as err:
+        raise LedgerError(f"cannot read the ledger at {where}: {err}") from err
+    if not made:
+        raise LedgerMissingError(f"no ledger tables in {where}: {HOW_TO_MAKE_ONE}")

@@ -11,6 +11,10 @@ class LedgerUnavailableError(LedgerError):
     """The database could not be reached or was locked: the same write may succeed later."""
 
 
+class LedgerMissingError(LedgerError):
+    """A command that only reads was pointed at a ledger nobody has made yet."""
+
+
 class MigrationError(LedgerError):
     """The ledger's schema could not be brought up to date."""
 

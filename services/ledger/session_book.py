@@ -28,7 +28,7 @@ from services.ledger.bookings import (
     book_all,
     kept_raw,
 )
-from services.ledger.db import open_ledger
+from services.ledger.db import open_existing, open_ledger
 from services.ledger.errors import LedgerError, LedgerUnavailableError
 from services.ledger.models import (
     BadgeEventRow,
@@ -72,9 +72,9 @@ class SessionBook:
         self._insert: Callable[[Any], Any] = dialects[engine.dialect.name]
 
     @classmethod
-    def open(cls, url: str) -> SessionBook:
-        """Open (and migrate) the ledger at a SQLAlchemy URL."""
-        return cls(open_ledger(url))
+    def open(cls, url: str, *, existing: bool = False) -> SessionBook:
+        """Open (and migrate) the ledger at a SQLAlchemy URL; `existing`: never make a new one."""
+        return cls(open_existing(url) if existing else open_ledger(url))
 
     def close(self) -> None:
         """Release the engine's connections."""

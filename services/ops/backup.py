@@ -26,6 +26,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from services.ledger import LedgerError, open_ledger
+from services.ledger.db import make_engine, require_existing
 from services.ops.errors import BackupError
 from services.ops.ledger_copy import copy_tables, row_counts, utc_sessions
 
@@ -137,6 +138,20 @@ def _open(ledger_url: str) -> Engine:
         raise BackupError(f"cannot open the ledger: {err}") from err
 
 
+def _require_ledger(ledger_url: str) -> None:
+    # Counting rows would make an empty SQLite file, and the archive would hold nothing.
+    try:
+        engine = make_engine(ledger_url)
+    except LedgerError as err:
+        raise BackupError(str(err)) from err
+    try:
+        require_existing(engine)
+    except LedgerError as err:
+        raise BackupError(str(err)) from err
+    finally:
+        engine.dispose()
+
+
 def backup(ledger_url: str, *, archive: Path, config_files: Sequence[Path] = ()) -> BackupReport:
     """Write an archive of the ledger and the configuration files."""
     url = _url(ledger_url)
@@ -146,6 +161,7 @@ def backup(ledger_url: str, *, archive: Path, config_files: Sequence[Path] = ())
     for path in config_files:
         if not path.is_file():
             raise BackupError(f"config file {path}: no such file")
+    _require_ledger(ledger_url)
     rows = _counts(ledger_url)
     with tempfile.TemporaryDirectory(prefix="officina-backup-") as scratch:
         workdir = Path(scratch)

@@ -26,7 +26,7 @@ from services.cli_options import (
     InfluxUrlOption,
     LedgerOption,
 )
-from services.ledger import LedgerError, open_ledger
+from services.ledger import LedgerError, open_existing
 from services.ops.backup import backup, restore
 from services.ops.broker_acl import ServiceLogin, broker_files, write_broker_files
 from services.ops.doctor import SiteChecks, run_checks, secrets_in_use
@@ -54,7 +54,7 @@ def broker_acl(
 ) -> None:
     """Write Mosquitto's password and ACL files from the machine registry."""
     try:
-        engine = open_ledger(ledger)
+        engine = open_existing(ledger)
         try:
             files = broker_files(
                 engine,

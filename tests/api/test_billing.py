@@ -129,3 +129,13 @@ def test_an_issued_month_refuses_a_new_cost_pool_with_409(sqlite_api: Api) -> No
     client.post("/api/v1/statements/issue", json={"month": MONTH}, headers=admin)
     late = {"month": MONTH, "name": "Affitto", "total": "40", "key": "equal"}
     assert client.post("/api/v1/cost-pools", json=late, headers=staff).status_code == 409
+
+
+def test_a_refused_body_says_what_is_wrong_in_plain_words(sqlite_api: Api) -> None:
+    staff = sqlite_api.add_login("coord", Role.COORDINATOR)
+    body = {"per_kwh": "0.10", "machine": 7}
+    answer = sqlite_api.client.post("/api/v1/tariffs", json=body, headers=staff)
+    assert answer.status_code == 422
+    said = {tuple(problem["loc"]): problem["msg"] for problem in answer.json()["detail"]}
+    assert said[("body", "valid_from")] == "is missing"
+    assert said[("body", "machine")] == "must be text"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from services.api.security import Role
 from tests.api.conftest import Api, book_session, seed_registry
@@ -51,10 +52,28 @@ def test_the_csv_export_has_a_header_and_one_row_per_session(api: Api) -> None:
     answer = api.client.get("/api/v1/sessions.csv", params={"machine": "lathe-1"}, headers=giulia)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    rows = list(csv.DictReader(io.StringIO(answer.text), delimiter=";"))  # Italian by default
     assert len(rows) == 1
-    assert rows[0]["member"] == "giulia" and float(rows[0]["running_s"]) == 1200.0
-    assert rows[0]["started"] == MARCH.isoformat()
+    assert rows[0]["member"] == "giulia" and rows[0]["running_s"] == "1200,000"
+    assert rows[0]["started"] == "2026-03-10T10:00:00+01:00"  # the site's zone, with its offset
+
+
+def test_the_csv_export_follows_the_readers_language_with_energy_in_kwh(api: Api) -> None:
+    _seed(api)
+    giulia = api.add_login("giulia", Role.MEMBER, member="giulia")
+    laser = {"machine": "laser-1"}
+    [session] = api.client.get("/api/v1/sessions", params=laser, headers=giulia).json()
+    kwh = Decimal(str(session["energy_wh"])) / 1000
+    by_language = {}
+    for lang, separator, mark in (("it", ";", ","), ("en", ",", ".")):
+        params = laser | {"lang": lang}
+        answer = api.client.get("/api/v1/sessions.csv", params=params, headers=giulia)
+        [row] = csv.DictReader(io.StringIO(answer.text), delimiter=separator)
+        assert "energy_wh" not in row
+        assert Decimal(row["energy_kwh"].replace(mark, ".")) == kwh
+        by_language[lang] = row
+    assert by_language["en"]["running_s"] == "600.000"  # 15 minutes unlocked, 10 of them running
+    assert by_language["it"]["running_s"] == "600,000"
 
 
 def test_a_period_that_ends_before_it_starts_is_refused(api: Api) -> None:

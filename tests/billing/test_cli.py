@@ -129,3 +129,28 @@ def test_settings_with_mistakes_are_reported_all_at_once(url: str, tmp_path: Pat
     assert code == 2
     for field in ("timezone", "locale", "schedule.day"):
         assert f"{config}: {field}:" in " ".join(out.split())
+
+
+def test_a_settings_mistake_keeps_its_brackets_and_suggests_the_key_meant(
+    url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "billing.toml"
+    config.write_text(
+        '[billing]\ntimezon = "Europe/Rome"\n[billing.workshop]\naddress = ["Via Po 1", 7]\n',
+        encoding="utf-8",
+    )
+    code, out = invoke(url, "statements", "list", "--month", "2026-10", "--config", str(config))
+    shown = " ".join(out.split())
+    assert code == 2
+    assert f"{config}: timezon: unknown key; did you mean timezone?" in shown
+    assert f"{config}: workshop.address[1]: must be text" in shown
+
+
+def test_a_pool_named_with_brackets_is_listed_as_it_was_entered(url: str) -> None:
+    code, out = invoke(
+        url, "billing", "pool", "add", "--month", "2026-10", "--name", "luce [sala b]",
+        "--total", "50", "--key", "equal",
+    )  # fmt: skip
+    assert code == 0 and "2026-10: luce [sala b] " in out
+    code, out = invoke(url, "billing", "pool", "list", "--month", "2026-10")
+    assert code == 0 and "luce [sala b]" in out

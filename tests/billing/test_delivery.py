@@ -86,9 +86,11 @@ def test_a_draft_pdf_says_draft_and_prints_the_logo(shop: Shop, tmp_path: Path) 
 def test_csv_and_json_carry_the_same_totals(shop: Shop) -> None:
     issued_october(shop)
     statements = shop.billing.ledger.statements(OCTOBER)
-    register = register_csv(statements, ROME).splitlines()
+    register = register_csv(statements, ROME, "en").splitlines()
     assert register[0].startswith("number,issued,kind")
     assert register[1].startswith("2026/0001,2026-11-02,statement,,2026-10,anna,Anna,0.00,1258.50")
+    italian = register_csv(statements, ROME, "it").splitlines()
+    assert italian[1].startswith("2026/0001;2026-11-02;statement;;2026-10;anna;Anna;0,00;1258,50")
     assert '"total_cents": 3200' in statement_json(statements[1])
 
 

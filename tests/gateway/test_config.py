@@ -74,8 +74,8 @@ def test_every_problem_is_reported_at_once_with_its_field() -> None:
         parse_config(bad, source="hall-a.toml")
     lines = str(caught.value).splitlines()
     assert len(lines) == 3 and all(line.startswith("hall-a.toml: ") for line in lines)
-    assert "hall-a.toml: machines.0.run_amps: must be greater than idle_amps" in lines
-    assert any(line.startswith("hall-a.toml: machines.1.id: ") for line in lines)
+    assert "hall-a.toml: machines[lathe-1].run_amps: must be greater than idle_amps" in lines
+    assert any(line.startswith("hall-a.toml: machines[Laser 1].id: ") for line in lines)
     assert "hall-a.toml: broker.url: expected mqtt://host:port or mqtts://host:port" in lines
 
 
@@ -83,8 +83,8 @@ def test_unknown_keys_and_missing_keys_are_named() -> None:
     bad = GOOD.replace('site = "officine-zero"', 'sitte = "officine-zero"')
     with pytest.raises(ConfigError) as caught:
         parse_config(bad)
-    assert "site: Field required" in str(caught.value)
-    assert "sitte: Extra inputs are not permitted" in str(caught.value)
+    assert "site: is missing" in str(caught.value)
+    assert "sitte: unknown key; did you mean site?" in str(caught.value)
 
 
 def test_broken_toml_and_a_missing_file_are_clear_errors(tmp_path: Path) -> None:
@@ -105,8 +105,8 @@ def test_a_bad_card_uid_and_a_naive_expiry_are_refused() -> None:
     )
     with pytest.raises(ConfigError) as caught:
         parse_config(bad)
-    assert "access.0" in str(caught.value) and "time zone" in str(caught.value)
-    assert "access.1" in str(caught.value) and "hex" in str(caught.value)
+    assert "access[0].until: needs a time zone" in str(caught.value)
+    assert "access[1]" in str(caught.value) and "hex" in str(caught.value)
 
 
 def test_the_status_interval_defaults_to_a_minute_and_refuses_nonsense() -> None:
@@ -120,6 +120,17 @@ def test_the_status_interval_defaults_to_a_minute_and_refuses_nonsense() -> None
         assert "broker.status_interval_s" in str(caught.value), bad
 
 
+def test_a_misspelt_machine_key_names_the_machine_and_the_key_it_meant() -> None:
+    bad = GOOD.replace("run_amps = 4.0", "run_amp = 4.0").replace(
+        "idle_amps = 1.0", "idle_amps = 0"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(bad, source="hall-a.toml")
+    lines = str(caught.value).splitlines()
+    assert "hall-a.toml: machines[lathe-1].run_amp: unknown key; did you mean run_amps?" in lines
+    assert "hall-a.toml: machines[laser-1].idle_amps: must be more than 0" in lines
+
+
 def test_policy_keys_in_a_machine_section_still_load_with_a_warning_naming_each(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -128,11 +139,11 @@ def test_policy_keys_in_a_machine_section_still_load_with_a_warning_naming_each(
     assert config.machines[1].thresholds().run_amps == 3.2
     warned = [r.getMessage() for r in caplog.records]
     for key in (
-        "machines.0.idle_amps",
-        "machines.0.run_amps",
-        "machines.1.idle_amps",
-        "machines.1.run_amps",
-        "machines.1.idle_timeout_s",
+        "machines[lathe-1].idle_amps",
+        "machines[lathe-1].run_amps",
+        "machines[laser-1].idle_amps",
+        "machines[laser-1].run_amps",
+        "machines[laser-1].idle_timeout_s",
     ):
         assert any(f"hall-a.toml: {key} is deprecated" in line for line in warned), key
     assert len(warned) == 5

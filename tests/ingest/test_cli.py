@@ -37,6 +37,8 @@ def test_dead_letters_lists_each_rejected_message_with_its_field(sqlite_url: str
 
 
 def test_dead_letters_says_so_when_there_are_none(sqlite_url: str) -> None:
+    SessionBook.open(sqlite_url).close()  # a ledger made, with nothing refused yet
+
     result = runner.invoke(app, ["dead-letters", "--ledger", sqlite_url])
 
     assert result.exit_code == 0

@@ -38,7 +38,7 @@ def test_replay_books_fixed_messages_counts_them_and_keeps_the_rest(
 
     assert result.exit_code == 0, result.output
     assert "Replayed 2; still rejected 1; waiting for InfluxDB 0." in result.output
-    assert "greater than or equal to 0" in result.output
+    assert "amps: must be 0 or more" in result.output
     reopened = SessionBook.open(sqlite_url)
     try:
         assert [s.id for s in reopened.sessions()] == [record.id]

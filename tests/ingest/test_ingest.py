@@ -172,7 +172,7 @@ def test_negative_amps_are_rejected_naming_the_field_and_the_next_sample_is_kept
     assert ingest.counters["rejected.amps"] == 1
     [letter] = read_ledger(ingest).dead_letters()
     assert (letter.raw, letter.field) == (raw, "amps")
-    assert "greater than or equal to 0" in letter.error
+    assert "amps: must be 0 or more" in letter.error
     [series] = influx_db.query("SELECT seq FROM telemetry")
     assert [row["seq"] for row in series.rows()] == [2]
 

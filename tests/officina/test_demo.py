@@ -159,7 +159,7 @@ def test_the_demo_keeps_its_month_in_its_folder_and_serves_it_until_ctrl_c(
         pdfs = sorted(statements.glob("2026-10-*.pdf"))
         assert len(pdfs) == 12 and all(p.read_bytes().startswith(b"%PDF-") for p in pdfs)
         with (statements / "register-2026-10.csv").open(encoding="utf-8") as register:
-            rows = list(csv.DictReader(register))
+            rows = list(csv.DictReader(register, delimiter=";"))  # the Italian workshop's CSV
         assert {row["month"] for row in rows} == {"2026-10"}
         assert len({row["member"] for row in rows}) == 12
         assert (statements / "lines-2026-10.csv").stat().st_size > 0

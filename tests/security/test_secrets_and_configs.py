@@ -153,7 +153,7 @@ def test_a_broker_port_out_of_range_is_refused(
     ("written", "field"),
     [
         ("keepalive_s = 30", "broker.keepalive_s"),
-        ("idle_amps = 0.8", "machines.0.idle_amps"),
+        ("journal_interval_s = 2.0", "spool.journal_interval_s"),
         ("max_telemetry = 100000", "spool.max_telemetry"),
     ],
 )

@@ -1,24 +1,43 @@
-"""`/sessions`: booked sessions filtered by member, machine and period; JSON or CSV."""
+"""`/sessions`: booked sessions filtered by member, machine and period; JSON or CSV.
+
+The CSV is written as a spreadsheet in the reader's language opens it (the pages' language:
+`?lang=`, the language cookie, then the browser's), times in the site's zone with their offset
+and energy in kWh.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
 
 from services.api.deps import DbDep, PersonUser, StateDep
 from services.api.queries import SessionFilter, find_sessions
 from services.api.schemas.common import Id, Instant
 from services.api.schemas.sessions import SessionPublic
+from services.api.web.i18n import language_of
+from services.billing.csv_locale import CsvLocale, csv_locale
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
 MAX_ROWS = 10_000
-CSV_FIELDS = tuple(SessionPublic.model_fields)
+CSV_COLUMNS = (
+    "id",
+    "machine",
+    "member",
+    "started",
+    "ended",
+    "unlocked_s",
+    "running_s",
+    "idle_s",
+    "energy_kwh",
+    "end_reason",
+    "clock_ok",
+)
 
 
 def session_filter(
@@ -52,10 +71,24 @@ def list_sessions(wanted: FilterDep, state: StateDep, db: DbDep) -> list[Session
     return [SessionPublic.model_validate(r) for r in rows]
 
 
-def _csv_cell(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
+def _csv_row(session: SessionPublic, style: CsvLocale, zone: ZoneInfo) -> Sequence[object]:
+    return (
+        session.id,
+        session.machine,
+        session.member,
+        _local(session.started, zone),
+        _local(session.ended, zone),
+        style.ratio(session.unlocked_s, 1, 3),
+        style.ratio(session.running_s, 1, 3),
+        style.ratio(session.idle_s, 1, 3),
+        style.ratio(session.energy_wh, 1000, 6),
+        session.end_reason,
+        "true" if session.clock_ok else "false",
+    )
+
+
+def _local(value: datetime, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).isoformat()
 
 
 @router.get(
@@ -66,16 +99,16 @@ def _csv_cell(value: object) -> object:
         403: {"description": "Another member's sessions"},
     },
 )
-def export_sessions(wanted: FilterDep, state: StateDep, db: DbDep) -> Response:
-    """The same sessions as CSV, for a spreadsheet."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_FIELDS)
-    for row in find_sessions(db, state.settings.site, wanted):
-        public = SessionPublic.model_validate(row)
-        writer.writerow([_csv_cell(getattr(public, f)) for f in CSV_FIELDS])
+def export_sessions(request: Request, wanted: FilterDep, state: StateDep, db: DbDep) -> Response:
+    """The same sessions as CSV, for a spreadsheet in the reader's language."""
+    style = csv_locale(language_of(request).value)
+    zone = ZoneInfo(state.settings.timezone)
+    rows = [
+        _csv_row(SessionPublic.model_validate(row), style, zone)
+        for row in find_sessions(db, state.settings.site, wanted)
+    ]
     return Response(
-        out.getvalue(),
+        style.table(CSV_COLUMNS, rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="sessions.csv"'},
     )

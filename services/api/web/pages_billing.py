@@ -351,7 +351,7 @@ def statement_csv(
     if statement is None:
         return _refused(request, state, user, _missing(statement_id))
     return Response(
-        lines_csv([statement], state.billing.tz),
+        lines_csv([statement], state.billing.tz, language_of(request).value),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{_file_name(statement, "csv")}"'},
     )

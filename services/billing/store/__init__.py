@@ -15,16 +15,16 @@ from services.billing.store.inputs import InputsStore
 from services.billing.store.pools import PoolStore
 from services.billing.store.runs import RunLog, RunRecord
 from services.billing.store.statements import DraftResult, StatementStore
-from services.ledger.db import open_ledger
+from services.ledger.db import open_existing, open_ledger
 
 
 class BillingLedger(CatalogueStore, PoolStore, InputsStore, StatementStore, FiscalStore, RunLog):
     """Reads and writes billing's tables and the ledger rows billing needs, on one engine."""
 
     @classmethod
-    def open(cls, url: str, *, clock: Clock = utc_now) -> BillingLedger:
-        """Open (and migrate) the ledger at a SQLAlchemy URL."""
-        return cls(open_ledger(url), clock=clock)
+    def open(cls, url: str, *, clock: Clock = utc_now, existing: bool = False) -> BillingLedger:
+        """Open (and migrate) the ledger at a SQLAlchemy URL; `existing`: never make a new one."""
+        return cls(open_existing(url) if existing else open_ledger(url), clock=clock)
 
 
 __all__ = ["BillingLedger", "DraftResult", "Progress", "RunRecord", "StoredDocument"]
