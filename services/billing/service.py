@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from services.billing.engine import MonthStatements, bill_month
-from services.billing.errors import BillingError, DeliveryError, StatementStateError
+from services.billing.errors import (
+    BillingError,
+    BillingInputError,
+    DeliveryError,
+    StatementStateError,
+)
 from services.billing.fiscal import NotAFiscalDocumentError
 from services.billing.fiscal_issue import DocumentMaker, bills_fatture, document_maker
 from services.billing.fiscal_lines import meters_from_tariffs
@@ -25,7 +30,7 @@ from services.billing.register import RegisterRow, register_rows
 from services.billing.settings import BillingSettings
 from services.billing.store import BillingLedger, DraftResult, StoredDocument
 from services.billing.tariffs import TariffBook
-from services.fiscal import BillingMode, stored_bundle
+from services.fiscal import BillingMode, FiscalInputError, stored_bundle
 
 log = logging.getLogger(__name__)
 
@@ -168,13 +173,17 @@ class Billing:
         if document is None:
             raise NotAFiscalDocumentError(
                 f"{statement.number} has no FatturaPA: it was issued as a rendiconto"
+                " (or had nothing to invoice)"
             )
         return document
 
     def fiscal_bundle(self, month: Month) -> bytes:
         """The FatturaPA files issued in a month, as stored, zipped for the SdI intermediary."""
         documents = self.ledger.month_fiscal_documents(month, self.tz)
-        return stored_bundle(str(month), [(d.file_name, d.xml) for d in documents])
+        try:
+            return stored_bundle(str(month), [(d.file_name, d.xml) for d in documents])
+        except FiscalInputError as err:  # a file dated outside the month: the zone was changed
+            raise BillingInputError(err.field, err.reason) from err
 
     def register(self, month: Month) -> list[RegisterRow]:
         """The accountant's rows of the statements and credit notes issued in a month."""
