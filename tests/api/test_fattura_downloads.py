@@ -286,3 +286,19 @@ def test_in_a_browser_the_treasurer_issues_and_saves_the_stored_fatturapa(
         stored = state.billing.ledger.fiscal_document(draft.id)
         assert stored is not None
         assert (saved.name, saved.read_bytes()) == (stored.file_name, stored.xml)
+
+
+def test_issuing_from_the_page_without_a_party_is_a_page_naming_the_field(
+    fattura_api: Api,
+) -> None:
+    api = fattura_api
+    month_used(api)
+    api.add_login("treasurer", Role.ADMIN)
+    login = api.client.post("/api/v1/login", json={"username": "treasurer", "password": PASSWORD})
+    form = {"month": MONTH, "csrf": login.json()["csrf"]}
+    refused = api.client.post("/manage/statements/issue", data=form, follow_redirects=False)
+    assert refused.status_code == 422 and "party" in refused.text
+    assert [s.number for s in api.state.billing.ledger.statements(Month.parse(MONTH))] == [
+        None,
+        None,
+    ]
