@@ -317,3 +317,14 @@ def test_any_month_issued_as_fatture_keeps_every_cent_in_its_stored_files(
         assert sum(cents(row["totale"]) for row in register) == sum(
             s.total_cents for s in everything
         )
+
+
+def test_the_fiscal_commands_only_read_and_never_make_a_ledger(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.sqlite3"
+    for args in (
+        ["statements", "register", "2026-11"],
+        ["statements", "fiscal-bundle", "2026-11", "--out", str(tmp_path / "b.zip")],
+    ):
+        result = CliRunner().invoke(app, [*args, "--ledger", f"sqlite:///{missing}"])
+        assert result.exit_code == 1, result.output
+        assert not missing.exists() and not (tmp_path / "b.zip").exists()
