@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import os
+import signal
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +17,17 @@ from harness.ports import LOOPBACK, free_port, process_listens_on
 from harness.process import ServerProcess, find_binary, start_on_free_ports
 
 START_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteFiles:
+    """A site's generated password and ACL files, read by the broker as a server's would be.
+
+    `officina broker-acl` writes them from the ledger; `reload()` makes the broker read them again.
+    """
+
+    password_file: Path
+    acl_file: Path
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,6 +54,7 @@ class MosquittoServer:
         port: int | None = None,
         tls: TlsListener | None = None,
         bind_client_ids: bool = False,
+        site_files: SiteFiles | None = None,
     ) -> None:
         self.host = LOOPBACK
         self.port = port or free_port()
@@ -52,6 +66,7 @@ class MosquittoServer:
         self.config_path = workdir / "mosquitto.conf"
         self.users = dict(users or {})
         self.persistence = persistence
+        self.site_files = site_files
         binary = find_binary("mosquitto", package="mosquitto")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._write_config(acl)
@@ -101,6 +116,13 @@ class MosquittoServer:
         """Kill the broker with SIGKILL: nothing is saved."""
         self._process.kill()
 
+    def reload(self) -> None:
+        """Send SIGHUP, as `docker compose kill -s HUP mosquitto`: it rereads its files."""
+        pid = self._process.pid
+        if pid is None:
+            raise ServerStartError(f"{self!r} is not running")
+        os.kill(pid, signal.SIGHUP)
+
     def log_tail(self, lines: int = 40) -> str:
         """The last lines of the broker's log."""
         return self._process.log_tail(lines)
@@ -108,7 +130,7 @@ class MosquittoServer:
     def _write_config(self, acl: str | None) -> None:
         lines = [
             f"listener {self.port} {self.host}",
-            f"allow_anonymous {'false' if self.users else 'true'}",
+            f"allow_anonymous {'false' if self.users or self.site_files else 'true'}",
             # Running as root, Mosquitto would drop to its own user, which cannot read a
             # private temp dir; as any other user this line has no effect.
             f"user {getpass.getuser()}",
@@ -140,6 +162,9 @@ class MosquittoServer:
             password_file = self.workdir / "passwords"
             self._write_password_file(password_file)
             lines.append(f"password_file {password_file}")
+        if self.site_files is not None:
+            lines.append(f"password_file {self.site_files.password_file}")
+            lines.append(f"acl_file {self.site_files.acl_file}")
         if acl is not None:
             acl_file = self.workdir / "acl"
             acl_file.write_text(acl if acl.endswith("\n") else acl + "\n")
@@ -171,6 +196,7 @@ def start_mosquitto(
     persistence: bool = False,
     tls: TlsListener | None = None,
     bind_client_ids: bool = False,
+    site_files: SiteFiles | None = None,
 ) -> MosquittoServer:
     """Write a config into workdir, start a broker with it, and return it running."""
     return start_on_free_ports(
@@ -181,5 +207,6 @@ def start_mosquitto(
             persistence=persistence,
             tls=tls,
             bind_client_ids=bind_client_ids,
+            site_files=site_files,
         )
     )

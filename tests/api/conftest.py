@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -110,9 +110,9 @@ def site() -> str:
     return f"site-{secrets.token_hex(4)}"
 
 
-def running_api(settings: ApiSettings) -> Iterator[Api]:
+def running_api(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now) -> Iterator[Api]:
     """Start the app (lifespan included) and wait until it follows the broker."""
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, clock=clock)) as client:
         state: ApiState = client.app.state.api  # type: ignore[attr-defined]
         assert state.link.wait_connected(CONNECT_TIMEOUT_S), "api never connected to the broker"
         yield Api(client=client, state=state, site=settings.site)
@@ -187,10 +187,31 @@ class ServedApi:
     site: str
 
 
+class MovableClock:
+    """The api's clock in a test: the real time, plus however far the test moved it on.
+
+    Only the api's own sense of "now" moves (token expiry, billing's run log, the pages' today);
+    the gateways and the broker keep real time, so what they stamp stays true.
+    """
+
+    def __init__(self) -> None:
+        self._ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        """Now, as the api sees it."""
+        return utc_now() + self._ahead
+
+    def move_to(self, instant: datetime) -> None:
+        """From here on the api's now runs on from `instant`."""
+        self._ahead = instant - utc_now()
+
+
 @contextmanager
-def served_api(settings: ApiSettings) -> Iterator[ServedApi]:
+def served_api(
+    settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
+) -> Iterator[ServedApi]:
     """Run the api under uvicorn in a thread, as `officina api run` does."""
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     config = uvicorn.Config(
         app,
         host=LOOPBACK,

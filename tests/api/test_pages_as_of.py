@@ -38,6 +38,21 @@ def test_the_pages_open_on_the_day_they_are_set_to(
         assert "February 2026" in asked.text and "lathe-1" not in asked.text
 
 
+def test_without_a_set_day_the_pages_open_on_the_api_clocks_today(
+    sqlite_url: str, mosquitto: MosquittoServer, site: str
+) -> None:
+    # 00:30 on April 1st in Rome is still March 31st in UTC: the workshop's day counts.
+    now = datetime(2026, 3, 31, 22, 30, tzinfo=UTC)
+    for api in running_api(make_settings(sqlite_url, mosquitto, site), clock=lambda: now):
+        seed_registry(api)
+        api.add_login("coord", Role.COORDINATOR)
+        login = api.client.post("/api/v1/login", json={"username": "coord", "password": PASSWORD})
+        assert login.status_code == 200
+        statements = api.client.get("/manage/statements?lang=en")
+        assert statements.status_code == 200
+        assert "April 2026" in statements.text and "?month=2026-03" in statements.text
+
+
 def test_run_refuses_a_pages_as_of_that_is_no_date() -> None:
     result = CliRunner().invoke(
         app, ["run", "--site", "officina-1", "--pages-as-of", "2026-02-30"], env={}

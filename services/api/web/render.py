@@ -107,10 +107,10 @@ def render(
 
 
 def page_today(state: ApiState) -> date:
-    """The day the pages open on: the settings' `pages_as_of`, else today in the workshop's zone."""
+    """The day the pages open on: the settings' `pages_as_of`, else the api clock's today there."""
     if state.settings.pages_as_of is not None:
         return state.settings.pages_as_of
-    return datetime.now(ZoneInfo(state.settings.timezone)).date()
+    return state.clock().astimezone(ZoneInfo(state.settings.timezone)).date()
 
 
 def page_month(text: str | None, state: ApiState) -> Month:
