@@ -30,6 +30,7 @@ from services.billing.errors import (
     StatementStateError,
     UnallocatablePoolError,
 )
+from services.billing.fiscal import NotAFiscalDocumentError
 from services.ledger import LedgerError, RegistryError
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
     ErrorRule(AccountError, 422, Answer.FIELD),
     ErrorRule(BillingInputError, 422, Answer.FIELD),
     ErrorRule(StatementStateError, 409, Answer.MESSAGE),
+    ErrorRule(NotAFiscalDocumentError, 404, Answer.MESSAGE),
     ErrorRule(UnallocatablePoolError, 409, Answer.MESSAGE),
     ErrorRule(EnrolmentTimeoutError, 408, Answer.MESSAGE),
     ErrorRule(BillingError, 503, Answer.FIXED, "billing is unavailable; try again"),

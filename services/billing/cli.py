@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -23,6 +24,7 @@ from rich.table import Table
 
 from contract.terminal import help_text, labelled, plain, print_error
 from services.billing import formats
+from services.billing import register as fiscal_register
 from services.billing.allocation import KEY_RULES, CostPool
 from services.billing.errors import BillingError, BillingInputError, SettingsError
 from services.billing.exports import lines_csv, register_csv, statement_json
@@ -53,6 +55,7 @@ from services.cli_options import (
     PseudonymKeyOption,
     refused,
 )
+from services.fiscal import Locale
 from services.influx import InfluxClient, InfluxSettings, InfluxSettingsError
 from services.ledger import LedgerError, member_pseudonym
 from services.ledger.db import shown_url
@@ -251,6 +254,62 @@ def export_statements(
                 lines_csv(statements, billing.tz, billing.settings.locale), encoding="utf-8"
             )
         Console().print(f"{len(statements)} statements of {which} written to {to}")
+
+
+def _month_argument(text: str) -> Month:
+    try:
+        return Month.parse(text)
+    except BillingInputError as err:
+        raise typer.BadParameter(err.reason, param_hint="MONTH") from err
+
+
+class RegisterFormat(StrEnum):
+    """How the accountant's register is written."""
+
+    CSV = "csv"
+    JSON = "json"
+
+
+MonthArgument = Annotated[str, typer.Argument(help="the month the documents were issued, YYYY-MM")]
+
+
+@statements_app.command("fiscal-bundle")
+def fiscal_bundle(
+    month: MonthArgument,
+    out: Annotated[Path, typer.Option("--out", help="the zip file to write")],
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
+    config: ConfigOption = None,
+) -> None:
+    """Write the FatturaPA files issued in a month, as stored, as one zip for the SdI."""
+    which = _month_argument(month)
+    with _billing(ledger, config, existing=True) as billing:
+        bundle = billing.fiscal_bundle(which)
+        files = len(billing.ledger.month_fiscal_documents(which, billing.tz))
+    out.write_bytes(bundle)
+    Console().print(f"{files} FatturaPA files issued in {which} written to {out}", markup=False)
+
+
+@statements_app.command("register")
+def register(
+    month: MonthArgument,
+    form: Annotated[RegisterFormat, typer.Option("--format", help="csv or json")] = (
+        RegisterFormat.CSV
+    ),
+    lang: Annotated[
+        Locale | None, typer.Option("--lang", help="the CSV's language (default: settings)")
+    ] = None,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
+    config: ConfigOption = None,
+) -> None:
+    """Print the accountant's register of the documents issued in a month."""
+    which = _month_argument(month)
+    with _billing(ledger, config, existing=True) as billing:
+        rows = billing.register(which)
+        locale = lang or Locale(billing.settings.locale)
+    if form is RegisterFormat.JSON:
+        typer.echo(fiscal_register.register_json(rows))
+    else:
+        typer.echo(fiscal_register.register_csv(rows, locale), nl=False)
 
 
 @statements_app.command("credit")

@@ -1,5 +1,7 @@
 """Billing's tables in the ledger: tariffs, plans, weights, cost pools, statements, runs.
 
+A fattura workshop's issued statements also keep their FatturaPA document (migration 0010).
+
 They share the ledger's declarative base, so one Alembic history (migration 0003) creates them.
 Money is integer cents, prices integer micro-euros per unit, quantities integer milli-units:
 exact on SQLite and PostgreSQL alike. `""` in a tariff's site, machine or plan means "any", so
@@ -17,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -29,6 +32,7 @@ from services.ledger.types import UtcDateTime
 MONTH_LEN = 7  # "2026-10"
 KEY_LEN = 16
 LOCALE_LEN = 16
+FILE_NAME_LEN = 40  # IT + a codice fiscale of 16 + _ + progressivo + .xml
 
 # Billing reads a month's sessions by when they ended: an index the ingest tables did not need.
 SESSIONS_BY_ENDED = Index("ix_sessions_ended", SessionRow.__table__.c.ended)
@@ -253,6 +257,30 @@ class StatementNumberRow(Base):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(Integer)
+
+
+class FiscalDocumentRow(Base):
+    """The FatturaPA XML of an issued statement or credit note, made when it was issued.
+
+    The progressivo's `sequence` is taken in the transaction that numbers the statement, so the
+    files an intermediary receives have no gap; the party is kept as it was on the document.
+    """
+
+    __tablename__ = "fiscal_documents"
+    __table_args__ = (
+        UniqueConstraint("sequence", name="uq_fiscal_documents_sequence"),
+        UniqueConstraint("file_name", name="uq_fiscal_documents_file_name"),
+        CheckConstraint("type IN ('TD01', 'TD04')", name="type_known"),
+    )
+
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), primary_key=True)
+    type: Mapped[str] = mapped_column(String(4))
+    sequence: Mapped[int] = mapped_column(Integer)
+    progressivo: Mapped[str] = mapped_column(String(5))
+    file_name: Mapped[str] = mapped_column(String(FILE_NAME_LEN))
+    party: Mapped[str] = mapped_column(Text)  # the BillingParty as JSON
+    xml: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class BillingRunRow(Base):

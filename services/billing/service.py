@@ -13,18 +13,25 @@ from zoneinfo import ZoneInfo
 from services.billing.engine import MonthStatements, bill_month
 from services.billing.errors import (
     BillingError,
+    BillingInputError,
     DeliveryError,
     MonthNotOverError,
     StatementStateError,
 )
+from services.billing.fiscal import NotAFiscalDocumentError
+from services.billing.fiscal_issue import DocumentMaker, bills_fatture, document_maker
+from services.billing.fiscal_lines import meters_from_tariffs
 from services.billing.fiscal_print import FiscalContext
 from services.billing.mailer import Mailer
 from services.billing.months import Month, MonthWindow, zone
 from services.billing.pdf import statement_pdf
 from services.billing.progress import progress
 from services.billing.records import StatementKind, StatementStatus, StoredStatement
+from services.billing.register import RegisterRow, register_rows
 from services.billing.settings import BillingSettings
-from services.billing.store import BillingLedger, DraftResult
+from services.billing.store import BillingLedger, DraftResult, StoredDocument
+from services.billing.tariffs import TariffBook
+from services.fiscal import BillingMode, FiscalInputError, stored_bundle
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +121,9 @@ class Billing:
         drafts = 1 if only is not None else self.ledger.month_state(month)[0]
         try:
             with progress(f"issuing {month}", drafts, terminal=self._terminal) as step:
-                numbers = self.ledger.issue_month(month, tz=self.tz, progress=step, only=only)
+                numbers = self.ledger.issue_month(
+                    month, tz=self.tz, progress=step, only=only, documents=self._documents()
+                )
         except BillingError as err:
             self.ledger.finish_run(run, outcome="failed", detail=str(err))
             raise
@@ -136,7 +145,12 @@ class Billing:
         run = self.ledger.start_run(Month.parse(original.month), Step.CREDIT, by=by)
         try:
             note = self.ledger.credit(
-                number, reason=reason, tz=self.tz, net_cents=net_cents, vat_bp=vat_bp
+                number,
+                reason=reason,
+                tz=self.tz,
+                net_cents=net_cents,
+                vat_bp=vat_bp,
+                documents=self._documents(),
             )
         except BillingError as err:
             self.ledger.finish_run(run, outcome="failed", detail=f"{number}: {err}")
@@ -145,6 +159,54 @@ class Billing:
             run, outcome="done", statements=1, detail=f"{note.number} credits {number}"
         )
         return note
+
+    def _documents(self) -> DocumentMaker | None:
+        """In fattura mode, what makes each issued statement's file (refused if incomplete)."""
+        if not bills_fatture(self.settings.workshop):
+            return None
+        return document_maker(
+            self.settings.workshop,
+            meter_of=meters_from_tariffs(TariffBook.of(self.ledger.tariffs())),
+            locale=self.settings.locale,
+            tz=self.tz,
+        )
+
+    def fiscal_document(self, statement: StoredStatement) -> StoredDocument:
+        """The FatturaPA file stored when a statement was issued in fattura mode."""
+        if statement.status is not StatementStatus.ISSUED:
+            raise NotAFiscalDocumentError(
+                f"statement {statement.id} is a draft: it has a FatturaPA once issued"
+            )
+        document = self.ledger.fiscal_document(statement.id)
+        if document is None:
+            raise NotAFiscalDocumentError(
+                f"{statement.number} has no FatturaPA: it was issued as a rendiconto"
+                " (or had nothing to invoice)"
+            )
+        return document
+
+    def fiscal_bundle(self, month: Month) -> bytes:
+        """The FatturaPA files issued in a month, as stored, zipped for the SdI intermediary."""
+        documents = self.ledger.month_fiscal_documents(month, self.tz)
+        try:
+            return stored_bundle(str(month), [(d.file_name, d.xml) for d in documents])
+        except FiscalInputError as err:  # a file dated outside the month: the zone was changed
+            raise BillingInputError(err.field, err.reason) from err
+
+    def register(self, month: Month) -> list[RegisterRow]:
+        """The accountant's rows of the statements and credit notes issued in a month."""
+        issued = self.ledger.issued_in(month, self.tz)
+        notes = [s for s in issued if s.kind is StatementKind.CREDIT_NOTE]
+        mode = (
+            BillingMode.FATTURA if bills_fatture(self.settings.workshop) else BillingMode.RENDICONTO
+        )
+        return register_rows(
+            issued,
+            self.ledger.register_parties(issued),
+            mode,
+            originals=self.ledger.credited_originals(notes),
+            tz=self.tz,
+        )
 
     def pdf(self, statement: StoredStatement, fiscal: FiscalContext | None = None) -> bytes:
         """A stored statement as a PDF; with its fiscal context, the document a treasurer files."""

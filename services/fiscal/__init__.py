@@ -6,7 +6,7 @@ packs a month for an SdI intermediary, `wording` holds the fiscal words of the P
 the transfer QR code. README.md names the FatturaPA element behind every field.
 """
 
-from services.fiscal.bundle import monthly_bundle
+from services.fiscal.bundle import monthly_bundle, stored_bundle
 from services.fiscal.document import (
     DocumentLine,
     DocumentType,
@@ -65,6 +65,7 @@ __all__ = [
     "natura_text",
     "progressivo",
     "stamp_duty_due",
+    "stored_bundle",
     "vat_cents",
     "vat_summaries",
 ]

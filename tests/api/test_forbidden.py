@@ -161,6 +161,18 @@ MEMBER: dict[str, Call | str] = {
         "POST", "{marco_statement}/credit-note", json={"reason": "mine now"}
     ),
     "GET /api/v1/statements/{statement_id}/pdf": Call("GET", "{marco_statement}/pdf"),
+    "GET /api/v1/statements/{statement_id}/fattura.xml": Call(
+        "GET", "{marco_statement}/fattura.xml"
+    ),
+    "GET /api/v1/statements/fiscal/{month}/bundle.zip": Call(
+        "GET", "/api/v1/statements/fiscal/2026-03/bundle.zip"
+    ),
+    "GET /api/v1/statements/register/{month}.csv": Call(
+        "GET", "/api/v1/statements/register/2026-03.csv"
+    ),
+    "GET /api/v1/statements/register/{month}.json": Call(
+        "GET", "/api/v1/statements/register/2026-03.json"
+    ),
     "GET /api/v1/floor": "members see the floor, other members' names hidden",
     "GET /api/v1/floor/events": "members see the floor, other members' names hidden",
     "GET /api/v1/gateways": Call("GET", "/api/v1/gateways"),

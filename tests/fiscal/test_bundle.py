@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 import xmlschema
 
-from services.fiscal.bundle import MANIFEST_COLUMNS, monthly_bundle
+from services.fiscal.bundle import MANIFEST_COLUMNS, monthly_bundle, stored_bundle
 from services.fiscal.document import FiscalDocument, progressivo
 from services.fiscal.errors import FiscalInputError
 from services.fiscal.fatturapa import fattura_xml
@@ -84,3 +84,32 @@ def test_an_empty_month_is_a_manifest_alone() -> None:
     archive = zipfile.ZipFile(io.BytesIO(monthly_bundle("2026-02", [])))
     assert archive.namelist() == ["manifest.json", "manifest.csv"]
     assert json.loads(archive.read("manifest.json"))["documents"] == []
+
+
+def test_stored_files_bundle_byte_for_byte_with_the_manifest_their_documents_would_make() -> None:
+    documents = month_of_documents()
+    made = zipfile.ZipFile(io.BytesIO(monthly_bundle("2026-11", documents)))
+    files = [(name, made.read(name)) for name in made.namelist() if name.endswith(".xml")]
+    stored = zipfile.ZipFile(io.BytesIO(stored_bundle("2026-11", files)))
+    assert stored.namelist() == made.namelist()
+    for name in stored.namelist():
+        assert stored.read(name) == made.read(name)
+
+
+@pytest.mark.parametrize(
+    ("files", "field"),
+    [
+        ([("a.xml", b"<not-xml")], "files[0]"),
+        ([("a.xml", b"<FatturaElettronica/>")], "files[0]"),
+        ([("a.xml", fattura_xml(statement(line(100))))] * 2, "files[1]"),
+    ],
+)
+def test_stored_files_that_are_not_the_months_fatture_are_refused_by_name(
+    files: list[tuple[str, bytes]], field: str
+) -> None:
+    with pytest.raises(FiscalInputError) as refused:
+        stored_bundle("2026-11", files)
+    assert refused.value.field == field
+    with pytest.raises(FiscalInputError) as refused:
+        stored_bundle("2026-12", files[:1])
+    assert refused.value.field.startswith("files[0]")

@@ -70,6 +70,8 @@ PATH_VALUES = {
     "member": "giulia",
     "pseudonym": "p-0123456789abcdef",
     "statement_id": "1",
+    "month": "2026-03",
+    "extension": "csv",
 }
 QUERY_NAMES = ("date", "month", "next", "lang", "since", "page", "id")
 HOSTILE_VALUES = (

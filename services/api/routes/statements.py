@@ -1,8 +1,9 @@
-"""`/statements`: drafts, issue, credit notes and PDFs; a member reaches only their own."""
+"""`/statements`: drafts, issue, credit notes, PDFs and FatturaPA files; a member reaches only
+their own. Staff also take a month's SdI bundle and the accountant's register."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.concurrency import run_in_threadpool
@@ -23,10 +24,24 @@ from services.api.state import ApiState
 from services.billing.money import parse_cents, parse_vat_bp
 from services.billing.months import Month
 from services.billing.records import StoredStatement
+from services.billing.register import register_csv, register_json
+from services.fiscal import Locale
 
 router = APIRouter(prefix="/statements", tags=["statements"])
 
 StatementId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The statement's id")]
+MonthPath = Annotated[MonthText, Path(description="A month, YYYY-MM")]
+XML = "application/xml"
+ZIP = "application/zip"
+
+
+def attachment(data: bytes | str, media_type: str, name: str) -> Response:
+    """A download, named; every answer of the api is `no-store` already (the middleware)."""
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def statement_public(statement: StoredStatement) -> StatementPublic:
@@ -93,6 +108,46 @@ def issue_month(body: MonthRequest, admin: AdminUser, state: StateDep) -> Issued
     return IssuedPublic(numbers=state.billing.issue(Month.parse(body.month), by=admin.username))
 
 
+@router.get(
+    "/fiscal/{month}/bundle.zip",
+    response_class=Response,
+    responses={200: {"content": {ZIP: {}}, "description": "The month's FatturaPA files"}},
+)
+def fiscal_bundle(month: MonthPath, staff: StaffUser, state: StateDep) -> Response:
+    """The FatturaPA files issued in a month, as stored at issue, for an SdI intermediary."""
+    bundle = state.billing.fiscal_bundle(Month.parse(month))
+    return attachment(bundle, ZIP, f"fatturapa-{month}.zip")
+
+
+@router.get(
+    "/register/{month}.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "The accountant's register"}},
+)
+def register_as_csv(
+    month: MonthPath,
+    staff: StaffUser,
+    state: StateDep,
+    lang: Annotated[Literal["it", "en"] | None, Query()] = None,
+) -> Response:
+    """The documents issued in a month, one row each, in `lang` or the settings' language."""
+    rows = state.billing.register(Month.parse(month))
+    locale = Locale(lang or state.billing.settings.locale)
+    name = f"register-{month}.csv"
+    return attachment(register_csv(rows, locale), "text/csv; charset=utf-8", name)
+
+
+@router.get(
+    "/register/{month}.json",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}, "description": "The register"}},
+)
+def register_as_json(month: MonthPath, staff: StaffUser, state: StateDep) -> Response:
+    """The documents issued in a month as JSON, amounts as exact decimal text."""
+    rows = state.billing.register(Month.parse(month))
+    return attachment(register_json(rows), "application/json", f"register-{month}.json")
+
+
 @router.get("/{statement_id}", responses={403: {"description": "Another member's statement"}})
 def read_statement(statement_id: StatementId, user: PersonUser, state: StateDep) -> StatementPublic:
     """One statement or credit note."""
@@ -122,6 +177,21 @@ def credit_note(
         by=admin.username,
     )
     return statement_public(note)
+
+
+@router.get(
+    "/{statement_id}/fattura.xml",
+    response_class=Response,
+    responses={
+        200: {"content": {XML: {}}, "description": "The statement's FatturaPA file"},
+        403: {"description": "Another member's statement"},
+        404: {"description": "No such statement, or one without a FatturaPA"},
+    },
+)
+def fattura_xml(statement_id: StatementId, user: PersonUser, state: StateDep) -> Response:
+    """The FatturaPA file stored when the statement was issued in fattura mode."""
+    document = state.billing.fiscal_document(stored_statement(state, statement_id, user))
+    return attachment(document.xml, XML, document.file_name)
 
 
 @router.get(

@@ -35,9 +35,13 @@ from services.billing.errors import (
     UnallocatablePoolError,
 )
 from services.billing.exports import lines_csv
+from services.billing.fiscal import NotAFiscalDocumentError
+from services.billing.fiscal_issue import bills_fatture
 from services.billing.mailer import Mailer
 from services.billing.months import Month
 from services.billing.records import StatementStatus, StoredStatement
+from services.billing.register import register_csv, register_json
+from services.fiscal import Locale
 from services.ledger import HeldSessionNotFoundError, RegistryError
 
 log = logging.getLogger(__name__)
@@ -192,6 +196,7 @@ def manage_statements(
         credited_by=_credit_notes(statements),
         drafts=sum(1 for s in statements if s.status is StatementStatus.DRAFT),
         is_admin=user.role is Role.ADMIN,
+        fattura=bills_fatture(state.billing.settings.workshop),
         done=_done(request),
     )
 
@@ -254,6 +259,7 @@ def statement_page(
         credit_notes=_credit_notes(members).get(statement.number or "", []),
         is_admin=user.role is Role.ADMIN,
         can_send=state.billing.settings.smtp is not None,
+        has_fattura=state.billing.ledger.fiscal_document(statement_id) is not None,
         done=_done(request),
     )
 
@@ -349,6 +355,61 @@ def statement_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{_file_name(statement, "csv")}"'},
     )
+
+
+def _download(data: bytes | str, media_type: str, name: str) -> Response:
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _month_path(month: str) -> Month:
+    return _month_of({"month": month})
+
+
+@router.get("/manage/statements/{statement_id}/fattura.xml")
+def statement_fattura(
+    request: Request, statement_id: StatementId, state: StateDep, user: StaffPage
+) -> Response:
+    """Staff: the FatturaPA file stored when the statement was issued."""
+    statement = queries.statement(state, statement_id)
+    if statement is None:
+        return _refused(request, state, user, _missing(statement_id))
+    try:
+        document = state.billing.fiscal_document(statement)
+    except NotAFiscalDocumentError as err:
+        return _refused(request, state, user, RefusedError(404, "statement", str(err)))
+    return _download(document.xml, "application/xml", document.file_name)
+
+
+@router.get("/manage/statements/fiscal/{month}/bundle.zip")
+def fiscal_bundle(request: Request, month: str, state: StateDep, user: StaffPage) -> Response:
+    """Staff: the month's stored FatturaPA files, zipped for the SdI intermediary."""
+    try:
+        bundle = state.billing.fiscal_bundle(_month_path(month))
+    except RefusedError as err:
+        return _refused(request, state, user, err)
+    return _download(bundle, "application/zip", f"fatturapa-{month}.zip")
+
+
+@router.get("/manage/statements/register/{month}.{extension}")
+def fiscal_register(
+    request: Request, month: str, extension: str, state: StateDep, user: StaffPage
+) -> Response:
+    """Staff: the accountant's register of the month, CSV in the page's language, or JSON."""
+    try:
+        billed = _month_path(month)
+        if extension not in ("csv", "json"):
+            raise RefusedError(404, "format", "the register is csv or json")
+    except RefusedError as err:
+        return _refused(request, state, user, err)
+    rows = state.billing.register(billed)
+    if extension == "json":
+        return _download(register_json(rows), "application/json", f"register-{month}.json")
+    text = register_csv(rows, Locale(language_of(request).value))
+    return _download(text, "text/csv; charset=utf-8", f"register-{month}.csv")
 
 
 # --- what waits for review --------------------------------------------------------------------

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session, selectinload
 from services.billing.credit import credit_note
 from services.billing.engine import MonthStatements
 from services.billing.errors import StatementStateError
+from services.billing.fiscal_issue import DocumentMaker
 from services.billing.models import StatementLineRow, StatementRow
-from services.billing.months import Month
+from services.billing.months import Month, MonthWindow
 from services.billing.records import (
     Line,
     LineKind,
@@ -32,6 +33,7 @@ from services.billing.records import (
     vat_summary,
 )
 from services.billing.store.base import Progress, StoreBase, no_progress
+from services.billing.store.fiscal import add_document, document_party, parties_of
 from services.billing.store.numbering import by_number, lock_counter, take_numbers
 from services.ledger.models import MachineRow
 
@@ -138,8 +140,13 @@ class StatementStore(StoreBase):
         tz: ZoneInfo,
         progress: Progress = no_progress,
         only: int | None = None,
+        documents: DocumentMaker | None = None,
     ) -> list[str]:
-        """Issue every draft of a month (or the one draft `only`), numbered in member order."""
+        """Issue every draft of a month (or the one draft `only`), numbered in member order.
+
+        With `documents` (fattura mode) each gets its FatturaPA file in the same transaction;
+        every member's party is checked before the first number is taken.
+        """
         now = self._clock()
         year = now.astimezone(tz).year
         with self._transaction(f"issue {month}") as db:
@@ -159,6 +166,7 @@ class StatementStore(StoreBase):
             drafts = list(db.scalars(query))
             if not drafts:
                 return []
+            parties = {} if documents is None else parties_of(db, (d.member for d in drafts))
             first = take_numbers(db, year, len(drafts))
             numbers = []
             for offset, row in enumerate(drafts):
@@ -167,6 +175,14 @@ class StatementStore(StoreBase):
                 row.number_seq = first + offset
                 row.issued_at = now
                 db.flush()
+                if documents is not None:
+                    add_document(
+                        db,
+                        documents,
+                        _stored_with_lines(db, row),
+                        party=parties[row.member],
+                        now=now,
+                    )
                 numbers.append(cast(str, row.number))
                 progress(1)
         log.info("%s: issued %d statements, %s to %s", month, len(numbers), numbers[0], numbers[-1])
@@ -180,8 +196,13 @@ class StatementStore(StoreBase):
         tz: ZoneInfo,
         net_cents: int | None = None,
         vat_bp: int | None = None,
+        documents: DocumentMaker | None = None,
     ) -> StoredStatement:
-        """Issue a credit note against an issued statement: all of it, or a net amount."""
+        """Issue a credit note against an issued statement: all of it, or a net amount.
+
+        With `documents` (fattura mode) the note gets its TD04 in the same transaction, made out
+        to the party of the original's document (or the member's default party).
+        """
         now = self._clock()
         year = now.astimezone(tz).year
         with self._transaction(f"credit {number}") as db:
@@ -204,6 +225,12 @@ class StatementStore(StoreBase):
             )
             if not lines:
                 raise StatementStateError(f"{number} charges nothing: there is nothing to credit")
+            party = None
+            if documents is not None:
+                party = (
+                    document_party(db, original.id)
+                    or parties_of(db, [original.member])[original.member]
+                )
             summary = vat_summary(lines)
             revision = 1 + (
                 db.scalar(select(func.count()).where(StatementRow.credits_id == original.id)) or 0
@@ -237,7 +264,17 @@ class StatementStore(StoreBase):
                     for n, line in enumerate(lines, start=1)
                 ],
             )
-            return _stored_with_lines(db, row)
+            note = _stored_with_lines(db, row)
+            if documents is not None and party is not None:
+                add_document(
+                    db,
+                    documents,
+                    note,
+                    party=party,
+                    now=now,
+                    original=_stored_with_lines(db, original),
+                )
+            return note
 
     def statement(self, number: str) -> StoredStatement:
         """An issued statement or credit note by its number."""
@@ -305,6 +342,27 @@ class StatementStore(StoreBase):
                 .where(StatementRow.id == statement_id)
                 .values(emailed_at=self._clock())
             )
+
+    def issued_in(self, month: Month, tz: ZoneInfo) -> list[StoredStatement]:
+        """The statements and credit notes issued in a local month, in issue order."""
+        window = MonthWindow(month, tz)
+        query = (
+            select(StatementRow)
+            .where(
+                StatementRow.status == StatementStatus.ISSUED.value,
+                StatementRow.issued_at >= window.start,
+                StatementRow.issued_at < window.end,
+            )
+            .order_by(StatementRow.number_year, StatementRow.number_seq)
+        )
+        with self._transaction(f"read what was issued in {month}") as db:
+            return [_stored_with_lines(db, row) for row in db.scalars(query)]
+
+    def credited_originals(self, notes: Sequence[StoredStatement]) -> list[StoredStatement]:
+        """The statements some credit notes correct (of any month)."""
+        numbers = sorted({n.credits_number for n in notes if n.credits_number is not None})
+        with self._transaction("read credited statements") as db:
+            return [_stored_with_lines(db, by_number(db, number)) for number in numbers]
 
     def month_state(self, month: Month) -> tuple[int, int, datetime | None]:
         """Drafts, issued statements, and when the oldest draft was made, for a month."""
