@@ -21,7 +21,7 @@ from services.billing.errors import (
 from services.billing.fiscal import NotAFiscalDocumentError
 from services.billing.fiscal_issue import DocumentMaker, bills_fatture, document_maker
 from services.billing.fiscal_lines import meters_from_tariffs
-from services.billing.fiscal_print import FiscalContext
+from services.billing.fiscal_print import FiscalContext, OriginalDocument
 from services.billing.mailer import Mailer
 from services.billing.months import Month, MonthWindow, zone
 from services.billing.pdf import statement_pdf
@@ -209,8 +209,26 @@ class Billing:
         )
 
     def pdf(self, statement: StoredStatement, fiscal: FiscalContext | None = None) -> bytes:
-        """A stored statement as a PDF; with its fiscal context, the document a treasurer files."""
-        return statement_pdf(statement, workshop=self.settings.workshop, tz=self.tz, fiscal=fiscal)
+        """A stored statement as a PDF: with the workshop's fiscal profile and the member's party
+        (the one its FatturaPA file went to, else her default), the document a treasurer files."""
+        context = fiscal or self.fiscal_context(statement)
+        return statement_pdf(statement, workshop=self.settings.workshop, tz=self.tz, fiscal=context)
+
+    def fiscal_context(self, statement: StoredStatement) -> FiscalContext | None:
+        """Who issues a statement and who it is for, fiscally; None without a profile or party."""
+        workshop = self.settings.workshop.fiscal
+        if workshop is None:
+            return None
+        party = self.ledger.register_parties([statement]).get(statement.member)
+        if party is None:
+            return None
+        original = None
+        if statement.credits_number is not None:
+            credited = self.ledger.statement(statement.credits_number)
+            if credited.issued_at is not None:
+                issued = credited.issued_at.astimezone(self.tz).date()
+                original = OriginalDocument(number=credited.number or "", issued=issued)
+        return FiscalContext(workshop=workshop, party=party, original=original)
 
     def send(self, month: Month | None, mailer: Mailer, *, by: str | None = None) -> SendResult:
         """E-mail every issued, unsent statement (of one month, or all) with its PDF."""

@@ -21,6 +21,7 @@ import xmlschema
 from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
+from pypdf import PdfReader
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -328,3 +329,29 @@ def test_the_fiscal_commands_only_read_and_never_make_a_ledger(tmp_path: Path) -
         result = CliRunner().invoke(app, [*args, "--ledger", f"sqlite:///{missing}"])
         assert result.exit_code == 1, result.output
         assert not missing.exists() and not (tmp_path / "b.zip").exists()
+
+
+def test_the_pdf_of_an_issued_fattura_is_the_courtesy_copy_with_both_parties(
+    shop: Shop,
+) -> None:
+    billing = fattura_billing(shop)
+    october_drafts(shop, billing)
+    for member in MEMBERS:
+        give_party(shop, member, company())
+    billing.issue(OCTOBER)
+    note = billing.credit("2026/0002", reason="Laser guasto", net_cents=1_000, vat_bp=2200)
+
+    statement = " ".join(pdf_text(billing.pdf(billing.ledger.statement("2026/0002"))).split())
+    assert "Officina Condivisa Soc. Coop." in statement and "Rossi Prototipi S.r.l." in statement
+    assert "Copia di cortesia della fattura elettronica n. 2026/0002" in statement
+    assert "Pagina 1 / " in statement
+    credit = " ".join(pdf_text(billing.pdf(note)).split())
+    assert "Nota di credito" in credit and "2026/0002" in credit
+    # Without a fiscal profile the same statement is today's statement: no courtesy-copy wording.
+    plain = Billing(shop.billing.ledger, BillingSettings(), terminal=False)
+    assert "Copia di cortesia" not in pdf_text(plain.pdf(billing.ledger.statement("2026/0002")))
+
+
+def pdf_text(pdf: bytes) -> str:
+    """Every page's text, in order."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
