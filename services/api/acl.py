@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
-from types import TracebackType
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import sessionmaker
 
 from contract import (
     AccessList,
@@ -25,13 +21,11 @@ from contract import (
     encode_payload,
 )
 from services.api.broker import BrokerLink
-from services.api.errors import BrokerError
 from services.api.models import AclVersionRow
+from services.api.retained import RetainedPublisher, utc_now
 from services.ledger import LedgerError
 
 log = logging.getLogger(__name__)
-
-RETRY_S = 1.0
 
 
 class AccessGrant(Protocol):
@@ -70,17 +64,15 @@ class AccessSource(Protocol):
         """The registered machines of a site."""
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def epoch_ms(moment: datetime) -> int:
     """Wire time of an aware datetime."""
     return int(moment.timestamp() * 1000)
 
 
-class AclPublisher:
-    """A worker thread that publishes access lists; requests only tell it what changed."""
+class AclPublisher(RetainedPublisher):
+    """Publishes each machine's access list; requests only tell it which machines changed."""
+
+    what = "access list"
 
     def __init__(
         self,
@@ -89,44 +81,21 @@ class AclPublisher:
         link: BrokerLink,
         source: AccessSource,
         engine: Engine,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.site = site
-        self._link = link
         self._source = source
-        self._open_db = sessionmaker(engine, expire_on_commit=False)
-        self._clock = clock
-        self._changed: queue.Queue[frozenset[str] | None] = queue.Queue()
-        self._seen_lock = threading.Lock()
-        self._seen: dict[str, int] = {}
-        self._stop = threading.Event()
-        self._worker = threading.Thread(target=self._run, name="acl-publisher", daemon=True)
-        link.follow(MachineTopic.filter(site, "+", TopicKind.ACL), self._saw)
-        link.when_connected(self.everything_changed)
-
-    def __enter__(self) -> AclPublisher:
-        self._worker.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._changed.put(None)
-        self._worker.join(timeout=10)
+        super().__init__(
+            site=site,
+            link=link,
+            engine=engine,
+            follow=MachineTopic.filter(site, "+", TopicKind.ACL),
+            thread_name="acl-publisher",
+            clock=clock,
+        )
 
     def machines_changed(self, machines: Iterable[str]) -> None:
         """Republish these machines' access lists (soon, on the worker thread)."""
-        changed = frozenset(machines)
-        if changed:
-            self._changed.put(changed)
-
-    def everything_changed(self) -> None:
-        """Republish every machine's access list: after a reconnect, or a member's erasure."""
-        self._changed.put(frozenset({"*"}))
+        self.changed(machines)
 
     def command(self, machine: str, action: CommandAction, *, by: str) -> None:
         """Send a lock or unlock to a machine's gateway; raise BrokerError if not acknowledged."""
@@ -135,50 +104,19 @@ class AclPublisher:
         topic = MachineTopic(self.site, machine, TopicKind.COMMANDS)
         self._link.publish(str(topic), encode_payload(payload), retain=False)
 
-    def _saw(self, message: Message) -> None:
-        # A retained list from before (a restored database): the next version must top it.
-        payload = message.payload
-        if isinstance(payload, AccessList) and isinstance(message.topic, MachineTopic):
-            with self._seen_lock:
-                machine = message.topic.machine
-                self._seen[machine] = max(self._seen.get(machine, -1), payload.version)
+    def retained_version(self, message: Message) -> tuple[str, int] | None:
+        """A machine's access list heard retained on the broker: the machine and its version."""
+        payload, topic = message.payload, message.topic
+        if isinstance(payload, AccessList) and isinstance(topic, MachineTopic):
+            return topic.machine, payload.version
+        return None
 
-    def _run(self) -> None:
-        pending: set[str] = set()
-        while not self._stop.is_set():
-            item = self._changed.get()
-            if item is None:
-                return
-            pending |= item
-            while not self._changed.empty():
-                more = self._changed.get_nowait()
-                if more is None:
-                    return
-                pending |= more
-            pending = self._publish_all(pending)
-            if pending and self._stop.wait(RETRY_S) is False:
-                self._changed.put(frozenset())
+    def every_key(self) -> set[str]:
+        """Every registered machine of the site."""
+        return {m.id for m in self._source.machines(site=self.site)}
 
-    def _publish_all(self, machines: set[str]) -> set[str]:
-        """Publish each machine's list; return those that must be tried again."""
-        try:
-            if "*" in machines:
-                machines = {m.id for m in self._source.machines(site=self.site)} | (
-                    machines - {"*"}
-                )
-        except LedgerError as err:
-            log.warning("access lists: cannot read the machines: %s", err)
-            return machines
-        failed: set[str] = set()
-        for machine in sorted(machines):
-            try:
-                self._publish(machine)
-            except (BrokerError, LedgerError) as err:
-                log.warning("access list of %s not published: %s", machine, err)
-                failed.add(machine)
-        return failed
-
-    def _publish(self, machine: str) -> None:
+    def publish(self, machine: str) -> None:
+        """Publish a machine's access list as the registry has it now."""
         now = self._clock()
         grants = self._source.access_list(self.site, machine, at=now)
         entries = tuple(
@@ -198,8 +136,7 @@ class AclPublisher:
         log.info("access list of %s v%d: %d cards", machine, version, len(entries))
 
     def _next_version(self, machine: str, entries: int, now: datetime) -> int:
-        with self._seen_lock:
-            seen = self._seen.get(machine, -1)
+        seen = self.seen_version(machine)
         try:
             with self._open_db.begin() as db:
                 row = db.get(AclVersionRow, (self.site, machine), with_for_update=True)

@@ -9,16 +9,12 @@ the broker), so a gateway takes a config only if it is newer than the one it run
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
-from types import TracebackType
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import sessionmaker
 
 from contract import (
     POLICY_FIELDS,
@@ -30,14 +26,11 @@ from contract import (
     encode_payload,
 )
 from services.api.broker import BrokerLink
-from services.api.errors import BrokerError
 from services.api.models import GatewayConfigVersionRow
+from services.api.retained import RetainedPublisher, utc_now
 from services.ledger import LedgerError, MachineRow
 
 log = logging.getLogger(__name__)
-
-RETRY_S = 1.0
-EVERY_GATEWAY = "*"
 
 
 class PolicySource(Protocol):
@@ -49,17 +42,15 @@ class PolicySource(Protocol):
         """The registered machines of a site (or of one gateway)."""
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def machine_policy(row: MachineRow) -> MachinePolicy:
     """The policy a gateway is sent for one registered machine."""
     return MachinePolicy(machine=row.id, **{name: getattr(row, name) for name in POLICY_FIELDS})
 
 
-class PolicyPublisher:
-    """A worker thread that publishes gateway configs; requests only tell it what changed."""
+class PolicyPublisher(RetainedPublisher):
+    """Publishes each gateway's config; requests only tell it which gateways changed."""
+
+    what = "config"
 
     def __init__(
         self,
@@ -68,87 +59,35 @@ class PolicyPublisher:
         link: BrokerLink,
         source: PolicySource,
         engine: Engine,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.site = site
-        self._link = link
         self._source = source
-        self._open_db = sessionmaker(engine, expire_on_commit=False)
-        self._clock = clock
-        self._changed: queue.Queue[frozenset[str] | None] = queue.Queue()
-        self._seen_lock = threading.Lock()
-        self._seen: dict[str, int] = {}
-        self._stop = threading.Event()
-        self._worker = threading.Thread(target=self._run, name="policy-publisher", daemon=True)
-        link.follow(GatewayTopic.filter(site, "+", TopicKind.CONFIG), self._saw)
-        link.when_connected(self.everything_changed)
-
-    def __enter__(self) -> PolicyPublisher:
-        self._worker.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._changed.put(None)
-        self._worker.join(timeout=10)
+        super().__init__(
+            site=site,
+            link=link,
+            engine=engine,
+            follow=GatewayTopic.filter(site, "+", TopicKind.CONFIG),
+            thread_name="policy-publisher",
+            clock=clock,
+        )
 
     def gateways_changed(self, gateways: Iterable[str]) -> None:
         """Republish these gateways' configs (soon, on the worker thread)."""
-        changed = frozenset(gateways)
-        if changed:
-            self._changed.put(changed)
+        self.changed(gateways)
 
-    def everything_changed(self) -> None:
-        """Republish every gateway's config: on connecting to the broker."""
-        self._changed.put(frozenset({EVERY_GATEWAY}))
-
-    def _saw(self, message: Message) -> None:
-        # A retained config from before (a restored database): the next version must top it.
+    def retained_version(self, message: Message) -> tuple[str, int] | None:
+        """A gateway's config heard retained on the broker: the gateway and its version."""
         payload, topic = message.payload, message.topic
         if isinstance(payload, GatewayPolicy) and isinstance(topic, GatewayTopic):
-            with self._seen_lock:
-                self._seen[topic.gateway] = max(self._seen.get(topic.gateway, -1), payload.version)
+            return topic.gateway, payload.version
+        return None
 
-    def _run(self) -> None:
-        pending: set[str] = set()
-        while not self._stop.is_set():
-            item = self._changed.get()
-            if item is None:
-                return
-            pending |= item
-            while not self._changed.empty():
-                more = self._changed.get_nowait()
-                if more is None:
-                    return
-                pending |= more
-            pending = self._publish_all(pending)
-            if pending and self._stop.wait(RETRY_S) is False:
-                self._changed.put(frozenset())
+    def every_key(self) -> set[str]:
+        """Every gateway a registered machine names."""
+        return {m.gateway for m in self._source.machines(site=self.site)}
 
-    def _publish_all(self, gateways: set[str]) -> set[str]:
-        """Publish each gateway's config; return those that must be tried again."""
-        try:
-            if EVERY_GATEWAY in gateways:
-                registered = {m.gateway for m in self._source.machines(site=self.site)}
-                gateways = registered | (gateways - {EVERY_GATEWAY})
-        except LedgerError as err:
-            log.warning("gateway configs: cannot read the machines: %s", err)
-            return gateways
-        failed: set[str] = set()
-        for gateway in sorted(gateways):
-            try:
-                self._publish(gateway)
-            except (BrokerError, LedgerError) as err:
-                log.warning("config of gateway %s not published: %s", gateway, err)
-                failed.add(gateway)
-        return failed
-
-    def _publish(self, gateway: str) -> None:
+    def publish(self, gateway: str) -> None:
+        """Publish a gateway's config: the policy of each working machine it serves."""
         now = self._clock()
         machines = tuple(
             machine_policy(row)
@@ -165,8 +104,7 @@ class PolicyPublisher:
         log.info("config of gateway %s v%d: %d machines", gateway, version, len(machines))
 
     def _next_version(self, gateway: str, machines: int, now: datetime) -> int:
-        with self._seen_lock:
-            seen = self._seen.get(gateway, -1)
+        seen = self.seen_version(gateway)
         try:
             with self._open_db.begin() as db:
                 key = (self.site, gateway)

@@ -7,7 +7,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ from services.ingest import Ingest
 from tests.api.conftest import (
     PASSWORD,
     Api,
+    MovableClock,
     make_settings,
     next_acl,
     running_api,
@@ -64,10 +65,18 @@ def broker(tmp_path: Path) -> Iterator[MosquittoServer]:
 
 
 @pytest.fixture
-def workshop(ledger_url: str, broker: MosquittoServer) -> Iterator[Api]:
+def api_clock() -> MovableClock:
+    """The api's clock: moved past the month's end to issue the month her sessions are in."""
+    return MovableClock()
+
+
+@pytest.fixture
+def workshop(ledger_url: str, broker: MosquittoServer, api_clock: MovableClock) -> Iterator[Api]:
     """The api on its ledger and broker, with two members and two machines."""
     site = f"site-{secrets.token_hex(4)}"
-    for api in running_api(make_settings(ledger_url, broker, site)):
+    # Logins outlast the clock's move to the next month.
+    settings = replace(make_settings(ledger_url, broker, site), token_ttl_s=45 * 86_400)
+    for api in running_api(settings, clock=api_clock):
         seed_registry(api)
         yield api
 
@@ -168,9 +177,18 @@ def _use_the_lathe(api: Api, ingest: Ingest, gateway: MqttProbe, staff: dict[str
 
 
 def _bill_and_correct(
-    api: Api, ingest: Ingest, gateway: MqttProbe, usage: Usage, admin: dict[str, str]
+    api: Api,
+    ingest: Ingest,
+    gateway: MqttProbe,
+    usage: Usage,
+    admin: dict[str, str],
+    clock: MovableClock,
 ) -> None:
     """Issue the month, credit her with a reason naming her, then book a session of hers late."""
+    # A month is issued once it is over: the api's clock moves to the next month's first hour.
+    year, month = (int(part) for part in usage.month.split("-"))
+    first = datetime(year + month // 12, month % 12 + 1, 1, 1, tzinfo=LOCAL)
+    clock.move_to(first.astimezone(UTC))
     for step in ("drafts", "issue"):
         made = api.client.post(
             f"/api/v1/statements/{step}", json={"month": usage.month}, headers=admin
@@ -242,14 +260,18 @@ def _retained(broker: MosquittoServer, site: str) -> list[tuple[str, bytes]]:
 
 
 def test_an_erased_member_is_named_nowhere_and_her_amounts_stay(
-    workshop: Api, ingest: Ingest, broker: MosquittoServer, attack: AttackLog
+    workshop: Api,
+    ingest: Ingest,
+    broker: MosquittoServer,
+    attack: AttackLog,
+    api_clock: MovableClock,
 ) -> None:
     api = workshop
     staff = api.add_login("coord", Role.COORDINATOR)
     admin = api.add_login("admin", Role.ADMIN)
     with MqttProbe(host=broker.host, port=broker.port) as gateway:
         usage = _use_the_lathe(api, ingest, gateway, staff)
-        _bill_and_correct(api, ingest, gateway, usage, admin)
+        _bill_and_correct(api, ingest, gateway, usage, admin, api_clock)
     total_before = _month_total(api, usage.month, staff)
     assert total_before > 0
     giulia = api.add_login(EMAIL, Role.MEMBER, member="giulia")
