@@ -297,11 +297,23 @@ def _plain(console: Console, progress: MonthProgress, now: Live) -> None:
         progress.printed_day = now.days_begun
 
 
+class _NotTheEmbeddedBroker(logging.Filter):
+    """Keeps the embedded broker's own lines off the terminal: they go to the demo's log only.
+
+    amqtt reports a client's reconnection (a take-over) with warnings, and on a loaded machine
+    sometimes with a traceback of its own; neither is something the demo's user can act on.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "amqtt" or record.name.startswith("amqtt."))
+
+
 def _log_into(path: Path) -> None:
     """Every part's log lines from INFO up into the demo's folder; the terminal keeps its level."""
     root = logging.getLogger()
     for handler in root.handlers:
         handler.setLevel(root.level)
+        handler.addFilter(_NotTheEmbeddedBroker())
     file_handler = logging.FileHandler(path, encoding="utf-8")
     file_handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")

@@ -147,9 +147,16 @@ class Chromium:
         return result["result"].get("value")
 
     def wait_for(self, expression: str, *, timeout: float = 10.0) -> None:
-        """Wait until a JavaScript expression is true in the page; fail the test otherwise."""
+        """Wait until a JavaScript expression is true in the page; fail the test otherwise.
+
+        An expression that throws counts as not true yet: during a navigation the next page's
+        body may not exist for a moment.
+        """
         deadline = time.monotonic() + timeout
-        while not self.evaluate(f"Boolean({expression})"):
+        check = (
+            f"(() => {{ try {{ return Boolean({expression}); }} catch (e) {{ return false; }} }})()"
+        )
+        while not self.evaluate(check):
             if time.monotonic() > deadline:
                 pytest.fail(f"the page never showed {expression} within {timeout:g} s")
             time.sleep(0.05)
