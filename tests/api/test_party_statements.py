@@ -15,7 +15,7 @@ HER_CARD = "ab" * 32
 COMPANY_CARD = "ef" * 32
 
 
-def two_parties_month(api: Api) -> dict[str, str]:
+def two_parties_month(api: Api) -> tuple[dict[str, str], str, str]:
     """Giulia's own card and her company's card, a lathe session on each; drafts made."""
     seed_registry(api)
     staff = api.add_login("seeder", Role.COORDINATOR)
@@ -37,25 +37,25 @@ def two_parties_month(api: Api) -> dict[str, str]:
         )
     drafts = api.client.post("/api/v1/statements/drafts", json={"month": MONTH}, headers=staff)
     assert drafts.json()["made"] == 2, drafts.text
-    return {"staff": staff, "herself": str(herself["id"]), "company": str(company["id"])}
+    return staff, str(herself["id"]), str(company["id"])
 
 
 def test_her_statements_name_their_parties_over_the_api_and_on_the_pages(api: Api) -> None:
-    seeded = two_parties_month(api)
+    staff, herself, company = two_parties_month(api)
     listed = api.client.get(
-        "/api/v1/statements", params={"month": MONTH, "member": "giulia"}, headers=seeded["staff"]
+        "/api/v1/statements", params={"month": MONTH, "member": "giulia"}, headers=staff
     ).json()
     assert [(s["party_label"], str(s["party_id"]), s["total_cents"]) for s in listed] == [
-        ("Io", seeded["herself"], 1_000),  # 20 running minutes at 0.50
-        ("Bottega", seeded["company"], 2_000),
+        ("Io", herself, 1_000),  # 20 running minutes at 0.50
+        ("Bottega", company, 2_000),
     ]
 
     browse_as(api, "tesoriera", Role.ADMIN)
     page = api.client.get(f"/manage/statements?month={MONTH}&lang=en").text
     assert "Billed to" in page
     parties = re.findall(r'<td data-party="(\d+)">([^<]+)</td>', page)
-    assert parties == [(seeded["herself"], "Io"), (seeded["company"], "Bottega")]
+    assert parties == [(herself, "Io"), (company, "Bottega")]
     one = api.client.get(f"/manage/statements/{listed[1]['id']}?lang=en").text
-    assert f'<dd data-party="{seeded["company"]}">Bottega</dd>' in one
+    assert f'<dd data-party="{company}">Bottega</dd>' in one
     month = api.client.get(f"/members/giulia/month?month={MONTH}&lang=en").text
     assert re.findall(r'<td data-party="\d+">([^<]+)</td>', month) == ["Io", "Bottega"]
