@@ -59,3 +59,15 @@ def test_her_statements_name_their_parties_over_the_api_and_on_the_pages(api: Ap
     assert f'<dd data-party="{company}">Bottega</dd>' in one
     month = api.client.get(f"/members/giulia/month?month={MONTH}&lang=en").text
     assert re.findall(r'<td data-party="\d+">([^<]+)</td>', month) == ["Io", "Bottega"]
+
+
+def test_her_erasure_keeps_her_statements_apart_but_drops_her_party_labels(api: Api) -> None:
+    staff, herself, company = two_parties_month(api)
+    admin = api.add_login("admin", Role.ADMIN)
+    assert api.client.post("/api/v1/members/giulia/erase", headers=admin).status_code == 200
+    listed = api.client.get("/api/v1/statements", params={"month": MONTH}, headers=staff).json()
+    assert [(str(s["party_id"]), s["party_label"], s["total_cents"]) for s in listed] == [
+        (herself, None, 1_000),
+        (company, None, 2_000),
+    ]
+    assert {s["member_name"] for s in listed} == {"(erased)"}
