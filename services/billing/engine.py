@@ -242,7 +242,7 @@ def bill_month(
     progress: Progress = _no_progress,
     on_stuck_pool: StuckPool | None = None,
 ) -> MonthStatements:
-    """Every member's statement for the month.
+    """Every member's statements for the month, one per billing party with something on it.
 
     A pool with nothing to split by raises UnallocatablePoolError, unless `on_stuck_pool` is
     given: then it is told and the pool left out (a projection, early in a month, has that).
