@@ -232,6 +232,7 @@ def erase_member(db: Session, member: MemberRow, *, secret: str, now: datetime) 
         statement.member = stand_in
         statement.member_name = ERASED_NAME
         statement.member_email = None
+        statement.party_label = None  # a party's label may name her too
     scrubbed = _scrub_dead_letters(letters, marks, stand_in=stand_in, secret=secret)
     notes = _scrub_notes(db, marks, stand_in=stand_in, secret=secret)
     # Her billing parties go whole: name, codice fiscale, address and PEC are all personal, and

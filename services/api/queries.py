@@ -334,16 +334,17 @@ def statements(state: ApiState, month: Month, member: str | None = None) -> list
 
 
 def costs_so_far(state: ApiState, month: Month, member_id: str) -> int | None:
-    """What the member's statement would total if the month were billed now."""
+    """What the member's statements (one per party) would total if the month were billed now."""
     try:
         computed = state.billing.compute(month)
     except BillingError as err:
         log.info("no costs so far for %s in %s: %s", member_id, month, err)
         return None
-    for computed_statement in computed.statements:
-        if computed_statement.member.id == member_id:
-            return computed_statement.total_cents
-    return 0
+    return sum(
+        computed_statement.total_cents
+        for computed_statement in computed.statements
+        if computed_statement.member.id == member_id
+    )
 
 
 # --- review -----------------------------------------------------------------------------------

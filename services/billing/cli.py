@@ -170,7 +170,7 @@ def run_statements(
 
 def _print_month(console: Console, billing: Billing, month: Month) -> None:
     table = Table(title=f"statements {month}")
-    for column in ("number", "member", "name", "net", "VAT", "total", "status"):
+    for column in ("number", "member", "name", "party", "net", "VAT", "total", "status"):
         table.add_column(column, justify="right" if column in ("net", "VAT", "total") else "left")
     total = 0
     for statement in billing.ledger.statements(month, with_lines=False):
@@ -179,13 +179,14 @@ def _print_month(console: Console, billing: Billing, month: Month) -> None:
             statement.number or "-",
             statement.member,
             plain(statement.member_name),
+            plain(statement.party_label or "-"),
             _money(statement.net_cents, billing),
             _money(statement.vat_cents, billing),
             _money(statement.total_cents, billing),
             statement.status.value + (" (credit note)" if statement.credits_number else ""),
         )
     table.add_section()
-    table.add_row("", "", "", "", "", _money(total, billing), "")
+    table.add_row("", "", "", "", "", "", _money(total, billing), "")
     console.print(table)
 
 
@@ -241,7 +242,11 @@ def export_statements(
         statements = billing.ledger.statements(which, status=status)
         to.mkdir(parents=True, exist_ok=True)
         for statement in statements:
-            stem = (statement.number or f"draft-{statement.member}").replace("/", "-")
+            # A member's drafts differ by party: each keeps its own file.
+            draft = f"draft-{statement.member}" + (
+                f"-{statement.party_id}" if statement.party_id is not None else ""
+            )
+            stem = (statement.number or draft).replace("/", "-")
             if pdf:
                 (to / f"{stem}.pdf").write_bytes(billing.pdf(statement))
             if json:

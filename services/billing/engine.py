@@ -1,8 +1,9 @@
 """The month's statements, computed from rows alone: no database, no clock, no formatting.
 
 `bill_month` takes what the ledger holds for a month (sessions, members, plans, tariffs, pools)
-and returns one statement per member who owes anything: direct charges for each session piece,
-plan fees for the days on each plan, and shares of every cost pool.
+and returns one statement per member and billing party that owes anything: each party's
+statement carries the session pieces of the cards that go to it; the member's default party's
+carries her plan fees and her shares of every cost pool too.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class MemberAccount:
     joined_at: datetime | None = None
     left_at: datetime | None = None
     locale: str | None = None
+    # The party her plan fees, shares and sessions of cards with no party go to.
+    default_party: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,7 +110,7 @@ class VatLine:
 
 @dataclass(frozen=True)
 class MemberStatement:
-    """One member's month: every line and the totals, all in cents."""
+    """One member's month for one billing party: every line and the totals, all in cents."""
 
     month: Month
     member: MemberAccount
@@ -115,6 +118,7 @@ class MemberStatement:
     fees: tuple[PlanFee, ...]
     allowances: tuple[AllowanceUse, ...]
     shares: tuple[PoolShare, ...]
+    party: int | None = None
 
     @cached_property
     def direct_cents(self) -> int:
@@ -180,7 +184,7 @@ class MemberStatement:
 
 @dataclass(frozen=True)
 class MonthStatements:
-    """All of a month's statements, by member id, and every pool's shares."""
+    """All of a month's statements, by member id and party, and every pool's shares."""
 
     month: Month
     statements: tuple[MemberStatement, ...]
@@ -238,7 +242,7 @@ def bill_month(
     progress: Progress = _no_progress,
     on_stuck_pool: StuckPool | None = None,
 ) -> MonthStatements:
-    """Every member's statement for the month.
+    """Every member's statements for the month, one per billing party with something on it.
 
     A pool with nothing to split by raises UnallocatablePoolError, unless `on_stuck_pool` is
     given: then it is told and the pool left out (a projection, early in a month, has that).
@@ -301,23 +305,42 @@ def _bill_month(
         for share in shares:
             by_pool_member[share.member].append(share)
 
-    statements = []
+    statements: list[MemberStatement] = []
     for member_id in sorted(members):
-        held = members[member_id]
-        if not (held.charges or held.fees or by_pool_member.get(member_id)):
-            continue
-        statements.append(
-            MemberStatement(
-                inputs.month,
-                held.account,
-                tuple(held.charges),
-                tuple(held.fees),
-                tuple(held.balance.uses),
-                tuple(by_pool_member.get(member_id, ())),
-            )
-        )
+        statements.extend(_party_statements(inputs.month, members[member_id], by_pool_member))
     log.info("billed %s: %d statements", inputs.month, len(statements))
     return MonthStatements(inputs.month, tuple(statements), pool_shares)
+
+
+def _party_statements(
+    month: Month, held: _MemberMonth, by_pool_member: Mapping[str, list[PoolShare]]
+) -> list[MemberStatement]:
+    """A member's statements, one per party: the sessions follow their cards' parties.
+
+    Her plan fees, allowances and pool shares go to her default party's statement; a party
+    with no session and no such line gets none.
+    """
+    account = held.account
+    default = account.default_party
+    by_party: dict[int | None, list[SessionCharge]] = {}
+    for charge in held.charges:
+        party = charge.piece.session.party
+        by_party.setdefault(default if party is None else party, []).append(charge)
+    shares = tuple(by_pool_member.get(account.id, ()))
+    if held.fees or shares:
+        by_party.setdefault(default, [])
+    return [
+        MemberStatement(
+            month,
+            account,
+            tuple(by_party[party]),
+            tuple(held.fees) if party == default else (),
+            tuple(held.balance.uses) if party == default else (),
+            shares if party == default else (),
+            party,
+        )
+        for party in sorted(by_party, key=lambda party: (party != default, party or 0))
+    ]
 
 
 class _Charger:

@@ -166,6 +166,9 @@ class StatementDocument(BaseModel):
     member: str
     member_name: str
     member_email: str | None
+    # The billing party it is made out to, as drafted (none: the member had none).
+    party_id: int | None = None
+    party_label: str | None = None
     credits: str | None
     reason: str | None
     currency: str
@@ -187,6 +190,8 @@ def document_of(statement: StoredStatement) -> StatementDocument:
         member=statement.member,
         member_name=statement.member_name,
         member_email=statement.member_email,
+        party_id=statement.party_id,
+        party_label=statement.party_label,
         credits=statement.credits_number,
         reason=statement.reason,
         currency=statement.currency,

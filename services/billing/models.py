@@ -1,6 +1,7 @@
 """Billing's tables in the ledger: tariffs, plans, weights, cost pools, statements, runs.
 
 A fattura workshop's issued statements also keep their FatturaPA document (migration 0010).
+A statement names the billing party it is made out to (migration 0011).
 
 They share the ledger's declarative base, so one Alembic history (migration 0003) creates them.
 Money is integer cents, prices integer micro-euros per unit, quantities integer milli-units:
@@ -23,6 +24,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -176,8 +179,17 @@ class StatementRow(Base):
 
     __tablename__ = "statements"
     __table_args__ = (
-        # Re-running a month never makes a second statement for the same member and month.
-        UniqueConstraint("member", "month", "kind", "revision", name="uq_statements_member_month"),
+        # Re-running a month never makes a second statement for the same member, party and
+        # month; no party counts as party 0, since NULLs never collide in SQL.
+        Index(
+            "uq_statements_member_party_month",
+            "member",
+            func.coalesce(text("party_id"), 0),
+            "month",
+            "kind",
+            "revision",
+            unique=True,
+        ),
         UniqueConstraint("number_year", "number_seq", name="uq_statements_number"),
         CheckConstraint("kind IN ('statement', 'credit_note')", name="kind_known"),
         CheckConstraint("status IN ('draft', 'issued')", name="status_known"),
@@ -192,6 +204,10 @@ class StatementRow(Base):
     member: Mapped[str] = mapped_column(String(ID_LEN))
     month: Mapped[str] = mapped_column(String(MONTH_LEN))
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # The billing party as it was when drafted (none: the member had none); not a foreign key,
+    # so an issued statement keeps naming it after the party is deleted.
+    party_id: Mapped[int | None] = mapped_column(Integer)
+    party_label: Mapped[str | None] = mapped_column(String(NAME_LEN))
     status: Mapped[str] = mapped_column(String(KEY_LEN))
     number_year: Mapped[int | None] = mapped_column(Integer)
     number_seq: Mapped[int | None] = mapped_column(Integer)

@@ -166,6 +166,9 @@ class StoredStatement:
     issued_at: datetime | None
     emailed_at: datetime | None
     lines: tuple[Line, ...]
+    # The billing party it is made out to, as drafted (None: the member had none).
+    party_id: int | None = None
+    party_label: str | None = None
 
     @property
     def vat(self) -> tuple[VatLine, ...]:

@@ -50,7 +50,7 @@ class RegisterRow:
 
 def register_rows(
     statements: Sequence[StoredStatement],
-    parties: Mapping[str, BillingParty],
+    parties: Mapping[int, BillingParty],
     mode: BillingMode,
     *,
     natura_of: NaturaOf = DEFAULT_RULES,
@@ -59,8 +59,8 @@ def register_rows(
 ) -> list[RegisterRow]:
     """The register rows of the issued statements among `statements`, in issue order.
 
-    A member with no billing party is booked under the name on the statement in rendiconto
-    mode; in fattura mode every document needs its party.
+    `parties` are by statement id. A statement with no billing party is booked under the name
+    on it in rendiconto mode; in fattura mode every document needs its party.
     """
     by_number = {s.number: s for s in (*originals, *statements) if s.number is not None}
     issued = [s for s in statements if s.status is StatementStatus.ISSUED]
@@ -70,14 +70,14 @@ def register_rows(
 
 def _row(
     statement: StoredStatement,
-    parties: Mapping[str, BillingParty],
+    parties: Mapping[int, BillingParty],
     mode: BillingMode,
     natura_of: NaturaOf,
     by_number: Mapping[str, StoredStatement],
     tz: ZoneInfo,
 ) -> RegisterRow:
     assert statement.number is not None  # issued
-    party = parties.get(statement.member)
+    party = parties.get(statement.id)
     if party is None and mode is BillingMode.FATTURA:
         raise BillingInputError("parties", f"no billing party for member {statement.member}")
     credit_note = statement.kind is StatementKind.CREDIT_NOTE

@@ -219,7 +219,7 @@ class Billing:
         workshop = self.settings.workshop.fiscal
         if workshop is None:
             return None
-        party = self.ledger.register_parties([statement]).get(statement.member)
+        party = self.ledger.register_parties([statement]).get(statement.id)
         if party is None:
             return None
         original = None

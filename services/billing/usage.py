@@ -44,6 +44,8 @@ class UsageSession(NamedTuple):
     running_ms: int
     idle_ms: int
     energy_mwh: int
+    # The billing party of the card used at badge-in; None: the member's default party.
+    party: int | None = None
 
     # A session wholly inside the month is its own only piece: these make it read as one.
     @property

@@ -284,15 +284,16 @@ def book_session(
     started: datetime,
     minutes: float,
     energy_wh: float = 120.0,
+    card: str = "cd" * 32,
 ) -> str:
-    """Book a closed session as ingest would; returns its id."""
+    """Book a closed session as ingest would (badged with `card`); returns its id."""
     started_ms = int(started.timestamp() * 1000)
     record = SessionRecord(
         id=str(uuid.uuid4()),
         ts=started_ms + int(minutes * 60_000),
         machine=machine,
         member=member,
-        card="cd" * 32,
+        card=card,
         started=started_ms,
         ended=started_ms + int(minutes * 60_000),
         unlocked_s=minutes * 60,

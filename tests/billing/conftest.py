@@ -52,8 +52,9 @@ def book(
     running_minutes: float | None = None,
     kwh: float = 0.0,
     machine: str = "laser-1",
+    card: str = CARD,
 ) -> str:
-    """Book a closed session through ingest's own path; returns its id."""
+    """Book a closed session through ingest's own path (badged with `card`); returns its id."""
     running = minutes if running_minutes is None else running_minutes
     start_ms = int((started - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(milliseconds=1))
     end_ms = start_ms + round(minutes * 60_000)
@@ -62,7 +63,7 @@ def book(
         ts=end_ms,
         machine=machine,
         member=member,
-        card=CARD,
+        card=card,
         started=start_ms,
         ended=end_ms,
         unlocked_s=minutes * 60,

@@ -337,7 +337,8 @@ def test_the_register_books_every_document_in_both_languages() -> None:
         shop.clock.now = CREDITED_ON
         note = shop.billing.credit("2026/0001", reason="Laser guasto")
         issued = [*statements, note]
-        rows = register_rows(issued, parties(), BillingMode.FATTURA, natura_of=RULES)
+        by_statement = {s.id: parties()[s.member] for s in issued}
+        rows = register_rows(issued, by_statement, BillingMode.FATTURA, natura_of=RULES)
     assert [(r.number, r.type, r.credits) for r in rows] == [
         ("2026/0001", "TD01", None),
         ("2026/0002", "TD01", None),
@@ -389,7 +390,9 @@ def test_a_party_named_like_a_formula_stays_a_name_in_the_register() -> None:
     with fresh_shop() as shop:
         statements = busy_october(shop)
     formula = company(name="=HYPERLINK(1)")
-    rows = register_rows(statements, {"anna": person(), "bruno": formula}, BillingMode.FATTURA)
+    by_member = {"anna": person(), "bruno": formula}
+    by_statement = {s.id: by_member[s.member] for s in statements}
+    rows = register_rows(statements, by_statement, BillingMode.FATTURA)
     english = read_register(register_csv(rows, Locale.EN), Locale.EN)
     assert english[1]["party"] == "'=HYPERLINK(1)"
 

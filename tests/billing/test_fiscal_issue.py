@@ -311,9 +311,7 @@ def test_any_month_issued_as_fatture_keeps_every_cent_in_its_stored_files(
         for statement, document in zip(everything, documents, strict=True):
             sign = -1 if statement.kind is StatementKind.CREDIT_NOTE else 1
             assert a38_total(document.xml) == Decimal(sign * statement.total_cents).scaleb(-2)
-        rows = register_rows(
-            everything, {s.member: company() for s in everything}, BillingMode.FATTURA
-        )
+        rows = register_rows(everything, {s.id: company() for s in everything}, BillingMode.FATTURA)
         register = csv.DictReader(io.StringIO(register_csv(rows, Locale.IT)), delimiter=";")
         assert sum(cents(row["totale"]) for row in register) == sum(
             s.total_cents for s in everything

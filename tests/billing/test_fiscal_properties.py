@@ -170,7 +170,8 @@ def test_documents_statements_and_register_agree_to_the_cent(
             assert document.type is DocumentType.STATEMENT
             assert total == issued_one.total_cents
 
-    rows = register_rows(everything, parties, BillingMode.FATTURA, natura_of=rules)
+    by_statement = {s.id: parties[s.member] for s in everything}
+    rows = register_rows(everything, by_statement, BillingMode.FATTURA, natura_of=rules)
     assert [r.number for r in rows] == issued
     for row in rows:
         parts = (

@@ -5,10 +5,12 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 import services
 from services.ledger import Base, Registry, SessionBook, open_ledger
@@ -100,5 +102,34 @@ def test_0008_adds_machine_photos_after_0007_and_takes_them_away_again(sqlite_ur
         assert "machine_photos" not in inspect(engine).get_table_names()
         migrate(engine, "head")
         assert "machine_photos" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_0011_keeps_old_statements_and_allows_one_per_member_party_and_month(
+    ledger_url: str,
+) -> None:
+    revision = ScriptDirectory.from_config(alembic_config()).get_revision("0011")
+    assert revision is not None and revision.down_revision == "0010"
+    insert = (
+        "INSERT INTO statements (kind, member, month, revision, status, member_name, locale, "
+        "currency, net_cents, vat_cents, total_cents, made_at{party}) VALUES ('statement', "
+        "'giulia', '2026-10', 1, 'draft', 'Giulia', 'it', 'EUR', 100, 22, 122, "
+        "'2026-11-01 00:00:00+00'{value})"
+    )
+    engine = open_ledger(ledger_url)
+    try:
+        downgrade(engine, "0010")
+        with engine.begin() as connection:
+            connection.execute(text(insert.format(party="", value="")))
+        migrate(engine, "head")
+        with engine.begin() as connection:
+            kept = connection.execute(text("SELECT member, party_id FROM statements")).all()
+            assert [tuple(row) for row in kept] == [("giulia", None)]
+            connection.execute(text(insert.format(party=", party_id", value=", 7")))
+        # A second statement with no party, like a second one for party 7, is refused.
+        for party, value in (("", ""), (", party_id", ", 7")):
+            with pytest.raises(IntegrityError), engine.begin() as connection:
+                connection.execute(text(insert.format(party=party, value=value)))
     finally:
         engine.dispose()

@@ -53,6 +53,8 @@ def statement_public(statement: StoredStatement) -> StatementPublic:
         member=statement.member,
         member_name=statement.member_name,
         month=statement.month,
+        party_id=statement.party_id,
+        party_label=statement.party_label,
         number=statement.number,
         credits_number=statement.credits_number,
         reason=statement.reason,

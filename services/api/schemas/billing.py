@@ -119,6 +119,9 @@ class StatementPublic(BaseModel):
     member: str
     member_name: str
     month: str
+    # The billing party it is made out to (its id and label when drafted); none without one.
+    party_id: int | None = None
+    party_label: str | None = None
     number: str | None
     credits_number: str | None
     reason: str | None

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 WORDS: Mapping[str, tuple[str, str]] = {
     "bill_statements": ("Estratti conto del mese", "The month's statements"),
     "bill_review": ("Da rivedere", "To review"),
+    "bill_party": ("Intestatario", "Billed to"),
     "bill_statement": ("Estratto conto", "Statement"),
     "bill_credit_note": ("Nota di credito", "Credit note"),
     "bill_draft": ("Bozza", "Draft"),

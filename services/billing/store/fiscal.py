@@ -1,6 +1,6 @@
 """Fiscal documents in the ledger: written in the transaction that issues, read back as stored.
 
-`parties_of` and `add_document` run inside the issuing transaction of `statements.py`; the
+`statement_parties` and `add_document` run inside the issuing transaction of `statements.py`; the
 progressivo's sequence is the last one plus one, read there too, so a refused or failed issue
 takes none. `FiscalStore` reads the files back: one statement's, a month's (by issue day).
 """
@@ -58,11 +58,29 @@ def default_parties(db: Session, members: Iterable[str]) -> dict[str, BillingPar
     return {row.member: fiscal_party(row) for row in db.scalars(query)}
 
 
-def parties_of(db: Session, members: Iterable[str]) -> dict[str, BillingParty]:
-    """The parties the members' fatture go to; refused, naming the field, if one cannot be."""
-    members = sorted(set(members))
-    found = default_parties(db, members)
-    return {member: party_for_documents(member, found.get(member)) for member in members}
+def drafted_parties(db: Session, statements: Iterable[StatementRow]) -> dict[int, BillingParty]:
+    """Each statement's party as the ledger has it now: its own, else its member's default."""
+    statements = list(statements)
+    ids = sorted({row.party_id for row in statements if row.party_id is not None})
+    own = {
+        row.id: fiscal_party(row)
+        for row in db.scalars(select(BillingPartyRow).where(BillingPartyRow.id.in_(ids)))
+    }
+    defaults = default_parties(db, (row.member for row in statements if row.party_id not in own))
+    found = {}
+    for row in statements:
+        party = own.get(row.party_id) if row.party_id is not None else None
+        party = party or defaults.get(row.member)
+        if party is not None:
+            found[row.id] = party
+    return found
+
+
+def statement_parties(db: Session, statements: Iterable[StatementRow]) -> dict[int, BillingParty]:
+    """The party each statement's fattura goes to; refused, naming the field, if one cannot be."""
+    statements = list(statements)
+    found = drafted_parties(db, statements)
+    return {row.id: party_for_documents(row.member, found.get(row.id)) for row in statements}
 
 
 def document_party(db: Session, statement_id: int) -> BillingParty | None:
@@ -125,13 +143,14 @@ class FiscalStore(StoreBase):
         with self._transaction(f"read the documents of {month}") as db:
             return [_stored(row) for row in db.scalars(query)]
 
-    def register_parties(self, statements: Iterable[StoredStatement]) -> dict[str, BillingParty]:
-        """Whom each member's documents went to: the stored party, else her default one now."""
-        statements = list(statements)
+    def register_parties(self, statements: Iterable[StoredStatement]) -> dict[int, BillingParty]:
+        """Whom each statement went to, by its id: the stored document's party, else its own."""
+        ids = [s.id for s in statements]
         with self._transaction("read the billing parties") as db:
-            parties = default_parties(db, (s.member for s in statements))
-            for statement in statements:
-                stored = document_party(db, statement.id)
+            rows = db.scalars(select(StatementRow).where(StatementRow.id.in_(ids))).all()
+            parties = drafted_parties(db, rows)
+            for statement_id in ids:
+                stored = document_party(db, statement_id)
                 if stored is not None:
-                    parties[statement.member] = stored
+                    parties[statement_id] = stored
             return parties

@@ -36,10 +36,11 @@ from services.billing.store.catalogue import plan_of, tariff_of
 from services.billing.store.pools import pool_of
 from services.billing.tariffs import PlanPeriod, TariffBook
 from services.billing.usage import UsageSession
-from services.ledger.models import MemberRow, SessionRow
+from services.ledger.models import BillingPartyRow, CardRow, MemberRow, SessionRow
 from services.ledger.review import unbilled_session_ids
 
 SESSIONS = cast(Table, SessionRow.__table__)
+CARDS = cast(Table, CardRow.__table__)
 _UNIX_EPOCH_JULIAN_DAY = 2_440_587.5
 _READ_CHUNK = 20_000  # session rows fetched at a time
 _SCAN_WHEN_A_PART_OF = 6  # see _ended_since_sql
@@ -64,14 +65,26 @@ class InputsStore(StoreBase):
             _milli_sql(SESSIONS.c.running_s),
             _milli_sql(SESSIONS.c.idle_s),
             _milli_sql(SESSIONS.c.energy_wh),
+            CARDS.c.party_id,
         )
         with self._transaction(f"read {month}") as db, collector_paused():
             connection = db.connection()
-            query = select(*columns).where(
-                _ended_since_sql(connection, window.start),
-                SESSIONS.c.started < window.end,
-                # Held for review (a member the registry did not know) or dismissed: not billed.
-                SESSIONS.c.id.not_in(unbilled_session_ids()),
+            # The card used at badge-in names the party, if it is still the member's card.
+            badged = SESSIONS.outerjoin(
+                CARDS,
+                (CARDS.c.site == SESSIONS.c.site)
+                & (CARDS.c.card_hash == SESSIONS.c.card_hash)
+                & (CARDS.c.member == SESSIONS.c.member),
+            )
+            query = (
+                select(*columns)
+                .select_from(badged)
+                .where(
+                    _ended_since_sql(connection, window.start),
+                    SESSIONS.c.started < window.end,
+                    # Held for review (a member the registry did not know) or dismissed: not billed.
+                    SESSIONS.c.id.not_in(unbilled_session_ids()),
+                )
             )
             sessions: list[UsageSession] = []
             # Plain tuples in chunks: no ORM object, no second list of every row.
@@ -79,6 +92,10 @@ class InputsStore(StoreBase):
                 sessions.extend(map(UsageSession._make, rows))
             profiles = select(BillingProfileRow.member, BillingProfileRow.locale)
             locales = {member: locale for member, locale in db.execute(profiles)}
+            defaults = select(BillingPartyRow.member, BillingPartyRow.id).where(
+                BillingPartyRow.is_default.is_(True)
+            )
+            default_party = {member: party for member, party in db.execute(defaults)}
             members = {
                 row.id: MemberAccount(
                     id=row.id,
@@ -87,6 +104,7 @@ class InputsStore(StoreBase):
                     joined_at=row.joined_at,
                     left_at=row.erased_at,
                     locale=locales.get(row.id),
+                    default_party=default_party.get(row.id),
                 )
                 for row in db.scalars(select(MemberRow))
             }

@@ -33,9 +33,9 @@ from services.billing.records import (
     vat_summary,
 )
 from services.billing.store.base import Progress, StoreBase, no_progress
-from services.billing.store.fiscal import add_document, document_party, parties_of
+from services.billing.store.fiscal import add_document, document_party, statement_parties
 from services.billing.store.numbering import by_number, lock_counter, take_numbers
-from services.ledger.models import MachineRow
+from services.ledger.models import BillingPartyRow, MachineRow
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class DraftResult:
     made: int
     replaced: int
     already_issued: int
-    # Members whose issued statement no longer matches the ledger (sessions booked late).
+    # Members one of whose issued statements no longer matches the ledger (sessions booked late).
     differ_from_issued: tuple[str, ...]
 
 
@@ -68,7 +68,7 @@ class StatementStore(StoreBase):
     ) -> DraftResult:
         """Replace a month's drafts with freshly computed ones, in one transaction.
 
-        Members whose statement for the month is already issued keep it: issued statements never
+        A member's statement for a party that is already issued is kept: issued statements never
         change, so a difference (a session booked late) is reported, not applied.
         """
         month = str(computed.month)
@@ -82,19 +82,22 @@ class StatementStore(StoreBase):
                     StatementRow.status == StatementStatus.DRAFT.value,
                 )
             )
-            issued_query = select(StatementRow.member, StatementRow.net_cents).where(
+            issued_query = select(
+                StatementRow.member, StatementRow.party_id, StatementRow.net_cents
+            ).where(
                 StatementRow.month == month,
                 StatementRow.kind == StatementKind.STATEMENT.value,
                 StatementRow.status == StatementStatus.ISSUED.value,
             )
-            issued = {member: net for member, net in db.execute(issued_query)}
+            issued = {(member, party): net for member, party, net in db.execute(issued_query)}
             names = _machine_names(db)
+            labels = _party_labels(db)
             differ: list[str] = []
             made = 0
             for statement in computed.statements:
                 member = statement.member
-                if member.id in issued:
-                    if issued[member.id] != statement.net_cents:
+                if (member.id, statement.party) in issued:
+                    if issued[(member.id, statement.party)] != statement.net_cents:
                         differ.append(member.id)
                     progress(1)
                     continue
@@ -103,6 +106,8 @@ class StatementStore(StoreBase):
                     "member": member.id,
                     "month": month,
                     "revision": 1,
+                    "party_id": statement.party,
+                    "party_label": labels.get(statement.party),
                     "status": StatementStatus.DRAFT.value,
                     "member_name": member.name,
                     "member_email": member.email,
@@ -142,10 +147,11 @@ class StatementStore(StoreBase):
         only: int | None = None,
         documents: DocumentMaker | None = None,
     ) -> list[str]:
-        """Issue every draft of a month (or the one draft `only`), numbered in member order.
+        """Issue every draft of a month (or the one draft `only`), numbered by member and party.
 
-        With `documents` (fattura mode) each gets its FatturaPA file in the same transaction;
-        every member's party is checked before the first number is taken.
+        With `documents` (fattura mode) each gets its FatturaPA file, made out to its own party,
+        in the same transaction; every statement's party is checked before the first number is
+        taken.
         """
         now = self._clock()
         year = now.astimezone(tz).year
@@ -158,7 +164,7 @@ class StatementStore(StoreBase):
                     StatementRow.kind == StatementKind.STATEMENT.value,
                     StatementRow.status == StatementStatus.DRAFT.value,
                 )
-                .order_by(StatementRow.member)
+                .order_by(StatementRow.member, func.coalesce(StatementRow.party_id, 0))
                 .with_for_update()
             )
             if only is not None:
@@ -166,7 +172,7 @@ class StatementStore(StoreBase):
             drafts = list(db.scalars(query))
             if not drafts:
                 return []
-            parties = {} if documents is None else parties_of(db, (d.member for d in drafts))
+            parties = {} if documents is None else statement_parties(db, drafts)
             first = take_numbers(db, year, len(drafts))
             numbers = []
             for offset, row in enumerate(drafts):
@@ -180,7 +186,7 @@ class StatementStore(StoreBase):
                         db,
                         documents,
                         _stored_with_lines(db, row),
-                        party=parties[row.member],
+                        party=parties[row.id],
                         now=now,
                     )
                 numbers.append(cast(str, row.number))
@@ -201,7 +207,7 @@ class StatementStore(StoreBase):
         """Issue a credit note against an issued statement: all of it, or a net amount.
 
         With `documents` (fattura mode) the note gets its TD04 in the same transaction, made out
-        to the party of the original's document (or the member's default party).
+        to the party of the original's document (or the original's party).
         """
         now = self._clock()
         year = now.astimezone(tz).year
@@ -229,7 +235,7 @@ class StatementStore(StoreBase):
             if documents is not None:
                 party = (
                     document_party(db, original.id)
-                    or parties_of(db, [original.member])[original.member]
+                    or statement_parties(db, [original])[original.id]
                 )
             summary = vat_summary(lines)
             revision = 1 + (
@@ -240,6 +246,8 @@ class StatementStore(StoreBase):
                 member=original.member,
                 month=original.month,
                 revision=revision,
+                party_id=original.party_id,
+                party_label=original.party_label,
                 status=StatementStatus.ISSUED.value,
                 credits_id=original.id,
                 reason=reason,
@@ -304,7 +312,12 @@ class StatementStore(StoreBase):
             query = query.where(StatementRow.kind == kind.value)
         if member is not None:
             query = query.where(StatementRow.member == member)
-        query = query.order_by(StatementRow.member, StatementRow.kind, StatementRow.revision)
+        query = query.order_by(
+            StatementRow.member,
+            func.coalesce(StatementRow.party_id, 0),
+            StatementRow.kind,
+            StatementRow.revision,
+        )
         if with_lines:
             query = query.options(selectinload(StatementRow.lines))
         with self._transaction(f"read statements of {month}") as db:
@@ -405,6 +418,13 @@ def _machine_names(db: Session) -> dict[tuple[str, str], str]:
     }
 
 
+def _party_labels(db: Session) -> dict[int | None, str]:
+    return {
+        party: label
+        for party, label in db.execute(select(BillingPartyRow.id, BillingPartyRow.label))
+    }
+
+
 def _named(lines: list[Line], names: dict[tuple[str, str], str]) -> list[Line]:
     """Lines with their machine's name as the registry has it now, kept from then on."""
     return [
@@ -469,4 +489,6 @@ def stored_of(row: StatementRow, lines: list[Line], credits_number: str | None) 
         issued_at=row.issued_at,
         emailed_at=row.emailed_at,
         lines=tuple(lines),
+        party_id=row.party_id,
+        party_label=row.party_label,
     )
