@@ -153,12 +153,15 @@ def _statements(console: Console, report: ShowcaseReport) -> None:
             f"written to {where}"
         )
     if report.registers:
-        bundle = f", the SdI bundle {report.bundle.name}" if report.bundle else ""
-        console.print(
-            f"{len(report.fatture)} FatturaPA files{bundle} and the register "
-            f"({', '.join(p.name for p in report.registers)}) written beside them",
-            soft_wrap=True,
-        )
+        register = f"the register ({', '.join(p.name for p in report.registers)})"
+        if report.bundle is None:  # rendiconto mode: an association's statements are no fatture
+            console.print(f"{register} written beside them; no FatturaPA files", soft_wrap=True)
+        else:
+            console.print(
+                f"{len(report.fatture)} FatturaPA files, the SdI bundle {report.bundle.name} and "
+                f"{register} written beside them",
+                soft_wrap=True,
+            )
     if report.differences:
         console.print("[bold red]The statements differ from the ground truth:[/]")
         for line in report.differences:
