@@ -251,6 +251,7 @@ def run_showcase(
             # The demo serves plain http on loopback.
             cookie_secure=False,
             pages_as_of=last_day(options.month),
+            billing=billing_settings(options),
         )
         plan = MonthPlan(
             month=options.month,
@@ -313,6 +314,19 @@ def run_showcase(
         return report
 
 
+def billing_settings(options: ShowcaseOptions) -> BillingSettings:
+    """How Officine Zero bills: its letterhead and its fiscal profile in the demo's mode."""
+    return BillingSettings(
+        workshop=Workshop(
+            name="Officine Zero (simulated)",
+            address=("Via dei Lavoratori 1", "00159 Roma"),
+            email="tesoreria@officine-zero.example",
+            fiscal=workshop_profile(options.seed, options.fiscal_mode),
+        ),
+        timezone=TIMEZONE,
+    )
+
+
 def _bill(options: ShowcaseOptions, ledger_url: str, workdir: Path, report: ShowcaseReport) -> None:
     """Draft and issue the month's statements, write their documents, and compare with the truth.
 
@@ -322,18 +336,9 @@ def _bill(options: ShowcaseOptions, ledger_url: str, workdir: Path, report: Show
     month = options.month
     tz = ZoneInfo(TIMEZONE)
     issued_at = local_midnight(month.next().first_day, tz) + timedelta(hours=9)
-    settings = BillingSettings(
-        workshop=Workshop(
-            name="Officine Zero (simulated)",
-            address=("Via dei Lavoratori 1", "00159 Roma"),
-            email="tesoreria@officine-zero.example",
-            fiscal=workshop_profile(options.seed, options.fiscal_mode),
-        ),
-        timezone=TIMEZONE,
-    )
     ledger = BillingLedger.open(ledger_url, clock=lambda: issued_at)
     try:
-        billing = Billing(ledger, settings, terminal=False)
+        billing = Billing(ledger, billing_settings(options), terminal=False)
         billing.make_drafts(month)
         billing.issue(month)
         out = workdir / "statements"

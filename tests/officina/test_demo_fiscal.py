@@ -121,6 +121,7 @@ def test_every_fattura_of_the_demo_month_is_valid_and_reads_back(
     assert len(report.fatture) == 12  # every member has at least the month's rent to pay
     assert sorted(p.name for p in folder.glob("*.xml")) == sorted(p.name for p in report.fatture)
     workshop = workshop_profile(2026)
+    parties = billing_parties(2026)
     for statement in demo_month.statements:
         xml = (folder / demo_month.xml_names[statement.id]).read_bytes()
         fatturapa_schema.validate(xml.decode())
@@ -128,6 +129,9 @@ def test_every_fattura_of_the_demo_month_is_valid_and_reads_back(
         assert xml_text(xml, "//DatiGeneraliDocumento/Numero") == [statement.number]
         assert xml_text(xml, "//CedentePrestatore//IdCodice") == [workshop.vat_number]
         assert xml_text(xml, "//RegimeFiscale") == ["RF01"]
+        party = parties[statement.member]
+        assert xml_text(xml, "//CodiceDestinatario") == [party.sdi_code]
+        assert xml_text(xml, "//PECDestinatario") == ([party.pec] if party.pec else [])
 
     assert report.bundle == folder / f"fatture-{ISSUED_IN}.zip"
     with zipfile.ZipFile(report.bundle) as bundle:
