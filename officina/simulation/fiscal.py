@@ -13,6 +13,7 @@ import random
 import string
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
@@ -68,7 +69,7 @@ _STREETS = (
 _CAPS = ("00176", "00177", "00159", "00146", "00154", "00179", "00161", "00162")
 
 
-class Reach:
+class Reach(StrEnum):
     """How a member's fatture reach her: the kinds of party the simulation hands out."""
 
     PEC = "pec"  # a private person with a certified mailbox
@@ -234,18 +235,18 @@ def member_parties(
             first_name=person.first_name,
             last_name=person.last_name,
             fiscal_code=codice_fiscale(person),
-            vat_number=partita_iva(rng) if reach == Reach.ARTISAN else None,
+            vat_number=partita_iva(rng) if reach is Reach.ARTISAN else None,
             address=address,
             recipient_code=(
                 recipient_code(rng)
-                if reach == Reach.ARTISAN
+                if reach is Reach.ARTISAN
                 else DRAWER
-                if reach == Reach.DRAWER
+                if reach is Reach.DRAWER
                 else None
             ),
             pec=(
                 f"{person.first_name}.{person.last_name}@pec.example.it".lower()
-                if reach == Reach.PEC
+                if reach is Reach.PEC
                 else None
             ),
         )
