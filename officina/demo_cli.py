@@ -28,6 +28,7 @@ from officina.simulation.workshop import MEMBERS
 from services.billing.errors import BillingInputError
 from services.billing.months import Month
 from services.cli_options import DEFAULT_INFLUX_DB, InfluxDbOption
+from services.fiscal import BillingMode
 from services.influx import InfluxSettings
 
 STATE_STYLE = {
@@ -151,6 +152,16 @@ def _statements(console: Console, report: ShowcaseReport) -> None:
             f"{len(report.pdfs)} PDF statements and {len(report.exports)} CSV exports "
             f"written to {where}"
         )
+    if report.registers:
+        register = f"the register ({', '.join(p.name for p in report.registers)})"
+        if report.bundle is None:  # rendiconto mode: an association's statements are no fatture
+            console.print(f"{register} written beside them; no FatturaPA files", soft_wrap=True)
+        else:
+            console.print(
+                f"{len(report.fatture)} FatturaPA files, the SdI bundle {report.bundle.name} and "
+                f"{register} written beside them",
+                soft_wrap=True,
+            )
     if report.differences:
         console.print("[bold red]The statements differ from the ground truth:[/]")
         for line in report.differences:
@@ -186,7 +197,16 @@ def demo(
     ] = None,
     influx_db: InfluxDbOption = DEFAULT_INFLUX_DB,
     api_port: Annotated[int, typer.Option(help="Port of the live floor page (0: any).")] = 0,
-    seed: Annotated[int, typer.Option(help="Seed of the members' habits.")] = 2026,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the members' habits and of their billing parties.")
+    ] = 2026,
+    fiscal_mode: Annotated[
+        BillingMode,
+        typer.Option(
+            help="fattura: a cooperative issuing FatturaPA invoices; rendiconto: an "
+            "association's statements outside VAT."
+        ),
+    ] = BillingMode.FATTURA,
     workdir: Annotated[
         Path,
         typer.Option(
@@ -235,6 +255,7 @@ def demo(
         workdir=folder,
         api_port=api_port,
         seed=seed,
+        fiscal_mode=fiscal_mode,
         serve_after_month=not exit_after,
     )
     console.print(

@@ -4,8 +4,11 @@ Three gateway processes play the month at their machines (`officina.simulation`)
 an MQTT broker (embedded amqtt unless one is given); ingest books it into a SQLite ledger (and
 InfluxDB if given); the api serves the live floor page; at the end of the month the statements
 are made, drafted in the ledger, written as PDFs and CSV exports, and checked against the ground
-truth the floors wrote down. Then, if asked, the api and the floor go on serving, their pages
-open on the simulated month, until `stop` is set.
+truth the floors wrote down. The month is issued the morning after it ends: in `fattura` mode
+(the default, a cooperative) each statement's FatturaPA file, the month's SdI bundle and the
+accountant's register are written beside the PDFs; in `rendiconto` mode (an association) the
+statements and the register, and no XML. Then, if asked, the api and the floor go on serving,
+their pages open on the simulated month, until `stop` is set.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from sqlalchemy.orm import Session
 from contract.mqtt import BrokerOptions, MqttOptionsError, MqttProtocol
 from contract.secrets import DEMO_PSEUDONYM_KEY
 from officina.embedded_broker import EmbeddedBroker
+from officina.simulation.fiscal import workshop_profile
 from officina.simulation.month import MonthPlan, MonthRun
 from officina.simulation.schedule import open_days
 from officina.simulation.truth import Truth, differences, read_truth, truth_statements
@@ -42,11 +46,15 @@ from services.api.security import PasswordCost, Passwords, Role
 from services.api.settings import ApiSettings
 from services.billing.engine import MonthStatements, bill_month
 from services.billing.exports import lines_csv, register_csv
-from services.billing.months import Month
+from services.billing.fiscal_issue import bills_fatture
+from services.billing.months import Month, local_midnight
 from services.billing.projection import PoolProjector
+from services.billing.register import register_csv as fiscal_register_csv
+from services.billing.register import register_json
 from services.billing.service import Billing
 from services.billing.settings import BillingSettings, Workshop
 from services.billing.store import BillingLedger
+from services.fiscal import BillingMode, Locale
 from services.influx import InfluxClient, InfluxSettings
 from services.ingest.service import Ingest
 from services.ingest.settings import IngestSettings
@@ -70,6 +78,8 @@ class ShowcaseOptions:
     workdir: Path | None = None
     api_port: int = 0
     seed: int = 2026
+    # Fatture from a cooperative, or an association's rendiconti.
+    fiscal_mode: BillingMode = BillingMode.FATTURA
     # After the month the api and the floor go on serving until `stop` is set.
     serve_after_month: bool = False
 
@@ -84,6 +94,9 @@ class ShowcaseReport:
     differences: list[str] = field(default_factory=list)
     pdfs: list[Path] = field(default_factory=list)
     exports: list[Path] = field(default_factory=list)
+    fatture: list[Path] = field(default_factory=list)  # one FatturaPA file per issued statement
+    bundle: Path | None = None  # the month's files zipped for the SdI intermediary
+    registers: list[Path] = field(default_factory=list)  # the accountant's, CSV and JSON
     ingest_counters: dict[str, int] = field(default_factory=dict)
     finished: bool = False
     projected: int = 0  # pool shares written to InfluxDB
@@ -213,7 +226,7 @@ def run_showcase(
         ledger_path = workdir / "officina-demo.db"
         ledger_path.unlink(missing_ok=True)
         ledger_url = f"sqlite:///{ledger_path}"
-        enter_workshop(ledger_url, options.month)
+        enter_workshop(ledger_url, options.month, seed=options.seed)
         password = secrets.token_urlsafe(12)
         _add_coordinator(ledger_url, password)
         broker_url = broker.url
@@ -238,6 +251,7 @@ def run_showcase(
             # The demo serves plain http on loopback.
             cookie_secure=False,
             pages_as_of=last_day(options.month),
+            billing=billing_settings(options),
         )
         plan = MonthPlan(
             month=options.month,
@@ -292,7 +306,7 @@ def run_showcase(
                     report.booked = _booked(ledger_url)
             report.ingest_counters = dict(ingest.counters)
             if finished:
-                _bill(options.month, ledger_url, workdir, report, options.influx)
+                _bill(options, ledger_url, workdir, report)
                 if on_billed is not None:
                     on_billed(report)
                 if options.serve_after_month:
@@ -300,26 +314,33 @@ def run_showcase(
         return report
 
 
-def _bill(
-    month: Month,
-    ledger_url: str,
-    workdir: Path,
-    report: ShowcaseReport,
-    influx: InfluxSettings | None,
-) -> None:
-    """Draft the month's statements, write their PDFs, and compare with the ground truth."""
-    settings = BillingSettings(
+def billing_settings(options: ShowcaseOptions) -> BillingSettings:
+    """How Officine Zero bills: its letterhead and its fiscal profile in the demo's mode."""
+    return BillingSettings(
         workshop=Workshop(
             name="Officine Zero (simulated)",
             address=("Via dei Lavoratori 1", "00159 Roma"),
             email="tesoreria@officine-zero.example",
+            fiscal=workshop_profile(options.seed, options.fiscal_mode),
         ),
         timezone=TIMEZONE,
     )
-    ledger = BillingLedger.open(ledger_url)
+
+
+def _bill(options: ShowcaseOptions, ledger_url: str, workdir: Path, report: ShowcaseReport) -> None:
+    """Draft and issue the month's statements, write their documents, and compare with the truth.
+
+    The month is issued at 09:00 on the day after it ends, so the same seed makes the same
+    numbers, dates and files whenever the demo runs.
+    """
+    month = options.month
+    tz = ZoneInfo(TIMEZONE)
+    issued_at = local_midnight(month.next().first_day, tz) + timedelta(hours=9)
+    ledger = BillingLedger.open(ledger_url, clock=lambda: issued_at)
     try:
-        billing = Billing(ledger, settings, terminal=False)
+        billing = Billing(ledger, billing_settings(options), terminal=False)
         billing.make_drafts(month)
+        billing.issue(month)
         out = workdir / "statements"
         out.mkdir(exist_ok=True)
         statements = ledger.statements(month)
@@ -327,19 +348,39 @@ def _bill(
             path = out / f"{month}-{stored.member}.pdf"
             path.write_bytes(billing.pdf(stored))
             report.pdfs.append(path)
+            document = ledger.fiscal_document(stored.id)
+            if document is not None:  # fattura mode, and the statement had a line to invoice
+                path = out / document.file_name
+                path.write_bytes(document.xml)
+                report.fatture.append(path)
         for name, export in (("register", register_csv), ("lines", lines_csv)):
             path = out / f"{name}-{month}.csv"
             path.write_text(
                 export(statements, billing.tz, billing.settings.locale), encoding="utf-8"
             )
             report.exports.append(path)
-        if influx is not None:
+        _fiscal_files(billing, Month.of(issued_at.astimezone(tz).date()), out, report)
+        if options.influx is not None:
             # The month's pool shares for the Energy and costs dashboard, as of now.
-            with InfluxClient(influx) as client:
+            with InfluxClient(options.influx) as client:
                 projector = PoolProjector(billing, client, pseudonym_key=DEMO_PSEUDONYM_KEY)
                 report.projected = projector.project(month).points
-        inputs = ledger.month_inputs(month, ZoneInfo(TIMEZONE))
+        inputs = ledger.month_inputs(month, tz)
     finally:
         ledger.close()
     report.statements = bill_month(inputs)
     report.differences = differences(report.statements, truth_statements(inputs, report.truth))
+
+
+def _fiscal_files(billing: Billing, issued_in: Month, out: Path, report: ShowcaseReport) -> None:
+    """The accountant's register of the month the statements were issued in (Italian CSV and
+    JSON) and, in fattura mode, its FatturaPA files zipped for the SdI intermediary."""
+    if bills_fatture(billing.settings.workshop):
+        report.bundle = out / f"fatture-{issued_in}.zip"
+        report.bundle.write_bytes(billing.fiscal_bundle(issued_in))
+    rows = billing.register(issued_in)
+    csv_path = out / f"registro-{issued_in}.csv"
+    csv_path.write_text(fiscal_register_csv(rows, Locale.IT), encoding="utf-8")
+    json_path = out / f"registro-{issued_in}.json"
+    json_path.write_text(register_json(rows), encoding="utf-8")
+    report.registers += [csv_path, json_path]

@@ -11,12 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from sqlalchemy.orm import Session
+
 from contract import card_hash
+from officina.simulation.fiscal import member_parties
 from services.billing.allocation import AllocationKey, CostPool
 from services.billing.months import Month
 from services.billing.store import BillingLedger
 from services.billing.tariffs import Allowance, Meter, Plan, Tariff
+from services.fiscal import BillingParty
 from services.ledger.db import open_ledger
+from services.ledger.models import MemberRow
+from services.ledger.parties import add_party
 from services.ledger.registry import MachineSpec, Registry
 
 SITE = "officine-zero"
@@ -117,6 +123,11 @@ MEMBERS: tuple[SimMember, ...] = (
         "arianna", "Arianna Rizzi", "04D0E0F0", None, ("drill-press-1", "bandsaw-1"), _OCCASIONAL
     ),
 )
+
+# Who is billed as what: the members that are organisations, and the women among the persons
+# (a codice fiscale counts a woman's day of birth from 41).
+ORGANISATIONS = frozenset({"coop-legno"})
+WOMEN = frozenset({"giulia", "chiara", "sara", "elena", "federica", "arianna"})
 
 STRANGER_CARD = "0DEADBEEF0"
 
@@ -219,8 +230,19 @@ def machine_spec(machine: SimMachine) -> MachineSpec:
     )
 
 
-def enter_workshop(ledger_url: str, month: Month, *, joined: datetime | None = None) -> None:
-    """Register the workshop in a ledger and enter the month's prices, plans and bills."""
+def billing_parties(seed: int) -> dict[str, BillingParty]:
+    """Each member's billing party, made from the simulation's seed."""
+    return member_parties(
+        [(m.id, m.name, None if m.id in ORGANISATIONS else m.id in WOMEN) for m in MEMBERS],
+        seed,
+    )
+
+
+def enter_workshop(
+    ledger_url: str, month: Month, *, joined: datetime | None = None, seed: int = 2026
+) -> None:
+    """Register the workshop in a ledger and enter the month's prices, plans, bills and each
+    member's billing party."""
     key = SITE_KEY.encode()
     joined_at = joined or datetime(2025, 9, 1, tzinfo=UTC)
     engine = open_ledger(ledger_url)
@@ -239,6 +261,11 @@ def enter_workshop(ledger_url: str, month: Month, *, joined: datetime | None = N
             )
             for machine_id in member.machines:
                 registry.qualify(member=member.id, site=SITE, machine=machine_id)
+        with Session(engine) as db, db.begin():
+            for member_id, party in billing_parties(seed).items():
+                row = db.get(MemberRow, member_id)
+                assert row is not None  # registered above
+                add_party(db, row, label="fatture", party=party, default=True, now=joined_at)
     finally:
         engine.dispose()
     billing = BillingLedger.open(ledger_url)
