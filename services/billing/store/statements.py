@@ -36,6 +36,7 @@ from services.billing.store.base import Progress, StoreBase, no_progress
 from services.billing.store.fiscal import add_document, document_party, parties_of
 from services.billing.store.numbering import by_number, lock_counter, take_numbers
 from services.ledger.models import MachineRow
+from services.ledger.outbox import EventType, OutboxEvent, announce
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,7 @@ class StatementStore(StoreBase):
                     )
                 numbers.append(cast(str, row.number))
                 progress(1)
+            announce(db, [_issued_event(row) for row in drafts], now)
         log.info("%s: issued %d statements, %s to %s", month, len(numbers), numbers[0], numbers[-1])
         return numbers
 
@@ -469,4 +471,20 @@ def stored_of(row: StatementRow, lines: list[Line], credits_number: str | None) 
         issued_at=row.issued_at,
         emailed_at=row.emailed_at,
         lines=tuple(lines),
+    )
+
+
+def _issued_event(row: StatementRow) -> OutboxEvent:
+    """The `statement.issued` event of a statement just numbered: amounts in integer cents."""
+    return OutboxEvent(
+        EventType.STATEMENT_ISSUED,
+        {
+            "number": row.number,
+            "member": row.member,
+            "month": row.month,
+            "currency": row.currency,
+            "net_cents": row.net_cents,
+            "vat_cents": row.vat_cents,
+            "total_cents": row.total_cents,
+        },
     )
