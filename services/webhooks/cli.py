@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -29,11 +30,21 @@ def run(
     max_attempts: Annotated[int, typer.Option(help="attempts before failing for good")] = 8,
     backoff_s: Annotated[float, typer.Option(help="pause after the first failure")] = 10.0,
     allow_loopback: Annotated[
-        bool, typer.Option(help="allow targets on loopback addresses")
+        bool,
+        typer.Option(
+            help="allow targets on loopback addresses", envvar="OFFICINA_WEBHOOKS_ALLOW_LOOPBACK"
+        ),
     ] = False,
     allow_link_local: Annotated[
-        bool, typer.Option(help="allow targets on link-local addresses (169.254.0.0/16)")
+        bool,
+        typer.Option(
+            help="allow targets on link-local addresses (169.254.0.0/16)",
+            envvar="OFFICINA_WEBHOOKS_ALLOW_LINK_LOCAL",
+        ),
     ] = False,
+    heartbeat: Annotated[
+        Path | None, typer.Option(help="a file touched after every round, for a healthcheck")
+    ] = None,
 ) -> None:
     """Deliver pending webhook events until stopped (SIGTERM or Ctrl-C)."""
     configure_logging(LogFormat.KEYVALUE)
@@ -64,7 +75,7 @@ def run(
     signal.signal(signal.SIGINT, request_stop)
     log.info("delivering webhooks from %s", engine.url.render_as_string(hide_password=True))
     try:
-        worker.run(stop)
+        worker.run(stop, heartbeat=heartbeat)
     finally:
         worker.close()
         engine.dispose()

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
@@ -102,8 +103,8 @@ class DeliveryWorker:
             attempted += 1
         return attempted
 
-    def run(self, stop: threading.Event) -> None:
-        """Deliver until `stop` is set."""
+    def run(self, stop: threading.Event, *, heartbeat: Path | None = None) -> None:
+        """Deliver until `stop` is set; touch `heartbeat` after every round, for a healthcheck."""
         while not stop.is_set():
             try:
                 attempted = self.deliver_due()
@@ -111,6 +112,8 @@ class DeliveryWorker:
                 # The ledger away or a bug must not end delivery for good: the next round retries.
                 log.exception("webhook delivery round failed")
                 attempted = 0
+            if heartbeat is not None:
+                heartbeat.touch()
             if not attempted:
                 stop.wait(self._options.poll_s)
 
