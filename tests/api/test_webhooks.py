@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from harness.mosquitto import MosquittoServer
 from services.api.security import Role
+from services.ledger import WebhookEventRow
 from services.webhooks.store import WebhookStore
 from services.webhooks.targets import TargetPolicy
 from services.webhooks.worker import DeliveryWorker, WorkerOptions
@@ -164,3 +166,19 @@ def test_replaying_an_unknown_delivery_is_a_404(sqlite_api: Api) -> None:
     missing = "/api/v1/webhooks/deliveries/00000000-0000-4000-8000-000000000000/replay"
     assert sqlite_api.client.post(missing, headers=admin).status_code == 404
     assert sqlite_api.client.get("/api/v1/webhooks/7/deliveries", headers=admin).status_code == 404
+
+
+def test_erasing_a_member_takes_her_id_out_of_the_webhook_events(loopback_api: Api) -> None:
+    seed_registry(loopback_api)
+    client = loopback_api.client
+    admin = loopback_api.add_login("admin", Role.ADMIN)
+    body = {"url": "http://127.0.0.1:9/in", "events": ["session.closed"]}
+    made = client.post("/api/v1/webhooks", json=body, headers=admin).json()
+    book_session(loopback_api.state, member="giulia", machine="lathe-1", started=STARTED, minutes=5)
+    assert client.post("/api/v1/members/giulia/erase", headers=admin).status_code == 200
+    [owed] = client.get(f"/api/v1/webhooks/{made['id']}/deliveries", headers=admin).json()
+    with loopback_api.state.open_db() as db:
+        [event] = db.scalars(select(WebhookEventRow)).all()
+    assert "giulia" not in event.body
+    assert json.loads(event.body)["data"]["member"].startswith("erased-")
+    assert owed["status"] == "pending"  # still sent, without her id
