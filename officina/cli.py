@@ -16,6 +16,7 @@ from services.api.cli import app as api_app
 from services.billing.cli import billing_app, statements_app
 from services.ingest.cli import app as ingest_app
 from services.ops import cli as ops
+from services.webhooks.cli import app as webhooks_app
 
 app = typer.Typer(
     help="officina: machine usage, live floor and fair cost splits for shared workshops.",
@@ -28,6 +29,7 @@ app.add_typer(api_app, name="api")
 app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(statements_app, name="statements")
 app.add_typer(billing_app, name="billing")
+app.add_typer(webhooks_app, name="webhooks")
 app.command()(demo)
 app.command("broker-acl")(ops.broker_acl)
 app.command("init")(ops.init)

@@ -117,6 +117,20 @@ def run(
             envvar="OFFICINA_GATEWAY_BROKER_URL",
         ),
     ] = None,
+    webhooks_allow_loopback: Annotated[
+        bool,
+        typer.Option(
+            help="allow webhook targets on loopback addresses",
+            envvar="OFFICINA_WEBHOOKS_ALLOW_LOOPBACK",
+        ),
+    ] = False,
+    webhooks_allow_link_local: Annotated[
+        bool,
+        typer.Option(
+            help="allow webhook targets on link-local addresses (169.254.0.0/16)",
+            envvar="OFFICINA_WEBHOOKS_ALLOW_LINK_LOCAL",
+        ),
+    ] = False,
 ) -> None:
     """Serve the api and the web pages until Ctrl-C or SIGTERM."""
     options = broker_options(broker, broker_ca, broker_cert, broker_key)
@@ -136,6 +150,8 @@ def run(
             pseudonym_key=pseudonym_key,
             pages_as_of=pages_as_of.date() if pages_as_of else None,
             gateway_broker_url=gateway_broker_url,
+            webhooks_allow_loopback=webhooks_allow_loopback,
+            webhooks_allow_link_local=webhooks_allow_link_local,
         )
     except SettingsError as err:
         raise refused(str(err)) from err

@@ -32,6 +32,7 @@ from services.billing.errors import (
 )
 from services.billing.fiscal import NotAFiscalDocumentError
 from services.ledger import LedgerError, RegistryError
+from services.webhooks.errors import TargetRefusedError
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
     ErrorRule(PhotoTypeError, 415, Answer.FIELD),
     ErrorRule(PhotoContentError, 422, Answer.FIELD),
     ErrorRule(AccountError, 422, Answer.FIELD),
+    ErrorRule(TargetRefusedError, 422, Answer.FIELD),
     ErrorRule(BillingInputError, 422, Answer.FIELD),
     ErrorRule(StatementStateError, 409, Answer.MESSAGE),
     ErrorRule(NotAFiscalDocumentError, 404, Answer.MESSAGE),

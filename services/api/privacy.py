@@ -36,6 +36,7 @@ from services.ledger import (
     QualificationRow,
     SessionConflictRow,
     SessionRow,
+    WebhookEventRow,
 )
 from services.ledger.parties import erase_parties
 
@@ -50,6 +51,8 @@ NOTES: tuple[tuple[type[Any], str], ...] = (
     (StatementRow, "reason"),
     (StatementLineRow, "note"),
     (BillingRunRow, "detail"),
+    # Webhook events name the member of a session or statement, and are kept after delivery.
+    (WebhookEventRow, "body"),
 )
 
 

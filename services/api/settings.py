@@ -89,6 +89,10 @@ class ApiSettings:
     pages_as_of: date | None = None
     # The broker URL written into a gateway's generated gateway.toml; None: the api's own broker.
     gateway_broker_url: str | None = None
+    # Webhook targets on loopback (a receiver on this box) or link-local addresses (where cloud
+    # metadata answers) are refused unless allowed here.
+    webhooks_allow_loopback: bool = False
+    webhooks_allow_link_local: bool = False
 
     def __post_init__(self) -> None:
         problems = [*self._secret_problems()]

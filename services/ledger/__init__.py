@@ -31,6 +31,7 @@ from services.ledger.models import (
     QualificationRow,
     SessionConflictRow,
     SessionRow,
+    WebhookEventRow,
 )
 from services.ledger.pseudonyms import member_pseudonym, members_behind
 from services.ledger.registry import AccessEntry, MachineSpec, Registry
@@ -76,6 +77,7 @@ __all__ = [
     "SessionConflictRow",
     "SessionRow",
     "SiteSession",
+    "WebhookEventRow",
     "member_pseudonym",
     "members_behind",
     "open_existing",

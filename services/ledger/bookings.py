@@ -35,6 +35,7 @@ from services.ledger.models import (
     SessionConflictRow,
     SessionRow,
 )
+from services.ledger.outbox import EventType, OutboxEvent, announce
 from services.ledger.types import from_epoch_ms, to_epoch_ms
 
 Insert = Callable[[Any], Any]
@@ -151,7 +152,8 @@ def book_all(
     )
     held = _hold_unknown_members(connection, bookings.sessions, new_sessions, now)
     new_badges = _book_badges(connection, insert, bookings.badges, now)
-    kept = _record_states(connection, insert, bookings.states, now)
+    kept, changed = _record_states(connection, insert, bookings.states, now)
+    announce(connection, _events(bookings.sessions, new_sessions, changed), now)
     if bookings.dead_letters:
         connection.execute(
             DEAD_LETTERS.insert(),
@@ -174,10 +176,37 @@ def book_all(
         held_sessions=held,
         new_badges=new_badges,
         repeated_badges=len(bookings.badges) - new_badges,
-        states_kept=kept,
-        states_stale=len(bookings.states) - kept,
+        states_kept=len(kept),
+        states_stale=len(bookings.states) - len(kept),
         dead_letters=len(bookings.dead_letters),
     )
+
+
+def _events(
+    sessions: Sequence[SiteSession],
+    new: frozenset[str],
+    changed: Sequence[tuple[str, str, StateChange]],
+) -> list[OutboxEvent]:
+    """The webhook events of a booking: each new session closed, each state now stored."""
+    events = []
+    told: set[str] = set()
+    for item in sessions:
+        record = item.record
+        if record.id in new and record.id not in told:
+            told.add(record.id)
+            data = {"site": item.site, **record.model_dump(mode="json", exclude={"v", "card"})}
+            events.append(OutboxEvent(EventType.SESSION_CLOSED, data))
+    for site, machine, change in changed:
+        state = {
+            "site": site,
+            "machine": machine,
+            "state": change.state.value,
+            "member": change.member,
+            "session": change.session,
+            "since": change.since,
+        }
+        events.append(OutboxEvent(EventType.MACHINE_STATE_CHANGED, state))
+    return events
 
 
 def _book_sessions(
@@ -416,8 +445,8 @@ def _book_badges(
 
 def _record_states(
     connection: Connection, insert: Insert, states: Sequence[MachineEvent], now: datetime
-) -> int:
-    """Keep each machine's newest state; returns how many of `states` became the stored one."""
+) -> tuple[list[tuple[str, str]], list[tuple[str, str, StateChange]]]:
+    """Keep each machine's newest state; the machines whose stored state this replaced."""
     newest: dict[tuple[str, str], StateChange] = {}
     for event in states:
         change = event.payload
@@ -428,7 +457,7 @@ def _record_states(
         if held is None or (change.since, change.ts) > (held.since, held.ts):
             newest[key] = change
     if not newest:
-        return 0
+        return [], []
     table = MACHINE_STATES
     rows = [
         {
@@ -453,5 +482,6 @@ def _record_states(
         index_elements=["site", "machine"],
         set_={key: statement.excluded[key] for key in rows[0] if key not in ("site", "machine")},
         where=newer,
-    ).returning(table.c.site)
-    return len(connection.execute(statement, rows).all())
+    ).returning(table.c.site, table.c.machine)
+    kept = [(site, machine) for site, machine in connection.execute(statement, rows).all()]
+    return kept, [(site, machine, newest[(site, machine)]) for site, machine in kept]

@@ -290,3 +290,51 @@ class QualificationRow(Base):
     granted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     granted_by: Mapped[str | None] = mapped_column(String(NAME_LEN))
+
+
+class WebhookSubscriptionRow(Base):
+    """A target told of the events it subscribed to, signed with its own secret."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(Text)
+    # The HMAC key receivers verify with; shown once, when the subscription is made.
+    secret: Mapped[str] = mapped_column(String(64))
+    # Event types, space-separated, in the order they were given.
+    events: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str | None] = mapped_column(String(NAME_LEN))
+
+
+class WebhookEventRow(Base):
+    """An event of the outbox, written in the transaction of what it reports."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class WebhookDeliveryRow(Base):
+    """One event owed to one subscription: its unique delivery id, attempts and outcome."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status_known"),
+        Index("ix_webhook_deliveries_subscription_status", "subscription_id", "status", "event_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(SESSION_ID_LEN), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("webhook_events.id"))
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Due again at this instant: after a backoff, or once a claimed attempt's lease runs out.
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

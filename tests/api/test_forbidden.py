@@ -216,6 +216,19 @@ MEMBER: dict[str, Call | str] = {
         "DELETE", f"/api/v1/members/giulia/parties/1/cards/{MARCO_CARD}"
     ),
     "GET /api/v1/workshop/fiscal": Call("GET", "/api/v1/workshop/fiscal"),
+    "GET /api/v1/webhooks": Call("GET", "/api/v1/webhooks"),
+    "POST /api/v1/webhooks": Call(
+        "POST",
+        "/api/v1/webhooks",
+        json={"url": "https://hooks.example/in", "events": ["session.closed"]},
+    ),
+    "DELETE /api/v1/webhooks/{subscription_id}": Call("DELETE", "/api/v1/webhooks/1"),
+    "GET /api/v1/webhooks/{subscription_id}/deliveries": Call(
+        "GET", "/api/v1/webhooks/1/deliveries"
+    ),
+    "POST /api/v1/webhooks/deliveries/{delivery_id}/replay": Call(
+        "POST", "/api/v1/webhooks/deliveries/00000000-0000-4000-8000-000000000000/replay"
+    ),
 }
 
 # What only an admin may do: a coordinator is refused.

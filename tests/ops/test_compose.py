@@ -36,13 +36,15 @@ OPTIONAL_VARIABLES = {
     "OFFICINA_GATEWAY_BROKER_URL",
     "OFFICINA_PAGES_AS_OF",
     "OFFICINA_TRUSTED_PROXIES",
+    "OFFICINA_WEBHOOKS_ALLOW_LOOPBACK",
+    "OFFICINA_WEBHOOKS_ALLOW_LINK_LOCAL",
 }
 
 
 def test_the_server_runs_every_part() -> None:
     assert set(SERVICES) == {
         "postgres", "mosquitto", "influxdb", "grafana", "ingest", "api", "statements",
-        "broker-files",
+        "broker-files", "webhooks",
     }  # fmt: skip
 
 

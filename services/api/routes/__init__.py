@@ -18,6 +18,7 @@ from services.api.routes import (
     statements,
     tariffs,
     users,
+    webhooks,
     workshop,
 )
 
@@ -38,4 +39,5 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     gateways.router,
     review.router,
     workshop.router,
+    webhooks.router,
 )

@@ -13,6 +13,7 @@ from services.api.web import (
     words_fiscal,
     words_registry,
     words_setup,
+    words_webhooks,
 )
 
 LANG_COOKIE = "officina_lang"
@@ -121,6 +122,7 @@ _AREAS = (
     words_setup.WORDS,
     words_charts.WORDS,
     words_fiscal.WORDS,
+    words_webhooks.WORDS,
 )
 
 

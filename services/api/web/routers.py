@@ -11,6 +11,7 @@ from services.api.web import (
     pages_fiscal,
     pages_registry,
     pages_setup,
+    pages_webhooks,
 )
 
 PAGE_ROUTERS: tuple[APIRouter, ...] = (
@@ -20,4 +21,5 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     pages_setup.router,
     pages_charts.router,
     pages_fiscal.router,
+    pages_webhooks.router,
 )

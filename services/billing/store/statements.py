@@ -36,6 +36,7 @@ from services.billing.store.base import Progress, StoreBase, no_progress
 from services.billing.store.fiscal import add_document, document_party, statement_parties
 from services.billing.store.numbering import by_number, lock_counter, take_numbers
 from services.ledger.models import BillingPartyRow, MachineRow
+from services.ledger.outbox import EventType, OutboxEvent, announce
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +192,7 @@ class StatementStore(StoreBase):
                     )
                 numbers.append(cast(str, row.number))
                 progress(1)
+            announce(db, [_issued_event(row) for row in drafts], now)
         log.info("%s: issued %d statements, %s to %s", month, len(numbers), numbers[0], numbers[-1])
         return numbers
 
@@ -491,4 +493,21 @@ def stored_of(row: StatementRow, lines: list[Line], credits_number: str | None) 
         lines=tuple(lines),
         party_id=row.party_id,
         party_label=row.party_label,
+    )
+
+
+def _issued_event(row: StatementRow) -> OutboxEvent:
+    """The `statement.issued` event of a statement just numbered: amounts in integer cents."""
+    return OutboxEvent(
+        EventType.STATEMENT_ISSUED,
+        {
+            "number": row.number,
+            "member": row.member,
+            "party": row.party_id,
+            "month": row.month,
+            "currency": row.currency,
+            "net_cents": row.net_cents,
+            "vat_cents": row.vat_cents,
+            "total_cents": row.total_cents,
+        },
     )

@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, target checks, signatures and the worker that delivers the outbox."""
