@@ -77,7 +77,9 @@ class Scale:
         power = 10 ** math.floor(math.log10(rough))
         step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
         places = min(3, max(0, -math.floor(math.log10(step))))
-        return cls(top=step * math.ceil(highest / step - 1e-9), step=step, places=places)
+        # Whole steps up to the highest value (one ulp short of it after rounding still reaches it).
+        top = max(step * math.ceil(highest / step - 1e-9), highest)
+        return cls(top=top, step=step, places=places)
 
     def ticks(self) -> list[float]:
         """The tick values from 0 to the top."""
