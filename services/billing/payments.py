@@ -27,7 +27,7 @@ from services.billing.wording import Word, say
 
 log = logging.getLogger(__name__)
 
-MAX_BANK_FILE_BYTES = 4 * 1024 * 1024
+MAX_BANK_FILE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -216,6 +216,11 @@ MEMBER: dict[str, Call | str] = {
         "DELETE", f"/api/v1/members/giulia/parties/1/cards/{MARCO_CARD}"
     ),
     "GET /api/v1/workshop/fiscal": Call("GET", "/api/v1/workshop/fiscal"),
+    "GET /api/v1/payments": Call("GET", "/api/v1/payments"),
+    "POST /api/v1/payments/import": Call("POST", "/api/v1/payments/import"),
+    "POST /api/v1/payments/{payment_id}/assign": Call(
+        "POST", "/api/v1/payments/1/assign", json={"not_ours": True}
+    ),
 }
 
 # What only an admin may do: a coordinator is refused.

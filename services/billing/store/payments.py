@@ -112,6 +112,13 @@ class PaymentStore(StoreBase):
         with self._transaction("read payments") as db:
             return [_stored(payment, statement) for payment, statement in db.execute(query)]
 
+    def payment(self, payment_id: int) -> StoredPayment | None:
+        """One booked payment; None if there is none."""
+        query = _payment_query().where(PaymentRow.id == payment_id)
+        with self._transaction(f"read payment {payment_id}") as db:
+            found = db.execute(query).first()
+            return None if found is None else _stored(found[0], found[1])
+
     def member_payments(self, member: str) -> list[StoredPayment]:
         """The payments matched to one member's statements, oldest first."""
         query = _payment_query().where(StatementRow.member == member).order_by(PaymentRow.id)
