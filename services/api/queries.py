@@ -28,6 +28,7 @@ from services.billing.allocation import CostPool
 from services.billing.errors import BillingError
 from services.billing.fiscal_profile import fiscal_readiness
 from services.billing.months import Month
+from services.billing.payments import StatementPayment, payments_of
 from services.billing.records import StoredStatement
 from services.billing.tariffs import Tariff
 from services.ledger import (
@@ -331,6 +332,14 @@ def statements(state: ApiState, month: Month, member: str | None = None) -> list
     if member is None:
         return state.billing.ledger.statements(month)
     return state.billing.ledger.member_statements(month, member)
+
+
+def statement_payments(
+    state: ApiState, statements: list[StoredStatement]
+) -> dict[int, StatementPayment]:
+    """What each issued statement among some was paid, its due day and state, as of today."""
+    today = state.clock().astimezone(state.billing.tz).date()
+    return payments_of(state.billing, statements, today)
 
 
 def costs_so_far(state: ApiState, month: Month, member_id: str) -> int | None:

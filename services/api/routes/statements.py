@@ -23,7 +23,7 @@ from services.api.schemas.common import Id
 from services.api.state import ApiState
 from services.billing.money import parse_cents, parse_vat_bp
 from services.billing.months import Month
-from services.billing.payments import StatementPayment, payments_of
+from services.billing.payments import StatementPayment
 from services.billing.records import StoredStatement
 from services.billing.register import register_csv, register_json
 from services.fiscal import Locale
@@ -74,8 +74,7 @@ def statement_public(
 
 def with_payments(state: ApiState, statements: list[StoredStatement]) -> list[StatementPublic]:
     """Statements as the api shows them, each issued one with its payments."""
-    today = state.clock().astimezone(state.billing.tz).date()
-    paid = payments_of(state.billing, statements, today)
+    paid = queries.statement_payments(state, statements)
     return [statement_public(s, paid.get(s.id)) for s in statements]
 
 

@@ -11,6 +11,7 @@ from services.api.web import (
     words_billing,
     words_charts,
     words_fiscal,
+    words_payments,
     words_registry,
     words_setup,
 )
@@ -121,6 +122,7 @@ _AREAS = (
     words_setup.WORDS,
     words_charts.WORDS,
     words_fiscal.WORDS,
+    words_payments.WORDS,
 )
 
 

@@ -9,6 +9,7 @@ from services.api.web import (
     pages_billing,
     pages_charts,
     pages_fiscal,
+    pages_payments,
     pages_registry,
     pages_setup,
 )
@@ -20,4 +21,5 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     pages_setup.router,
     pages_charts.router,
     pages_fiscal.router,
+    pages_payments.router,
 )
