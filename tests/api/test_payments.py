@@ -106,3 +106,18 @@ def test_payments_are_for_staff_only(sqlite_api: Api) -> None:
     # A member still sees what she has paid on her own statement.
     own = client.get(f"/api/v1/statements/{statement['id']}", headers=member).json()
     assert own["paid_cents"] == 0
+
+
+def test_a_members_export_lists_what_she_paid_and_nobody_elses_credits(sqlite_api: Api) -> None:
+    staff, statement = _issued(sqlite_api)
+    client = sqlite_api.client
+    giulia = sqlite_api.add_login("giulia", Role.MEMBER, member="giulia")
+    reference = creditor_reference(str(statement["number"]))
+    data = camt053([Entry(1234, "Giulia", reference=reference), Entry(999, "Altro", text="x")])
+    assert client.post("/api/v1/payments/import", files=_upload(data), headers=staff).is_success
+
+    export = client.get("/api/v1/members/giulia/export", headers=giulia).json()
+
+    assert [(p["amount_cents"], p["statement_number"]) for p in export["payments"]] == [
+        (1234, statement["number"])
+    ]

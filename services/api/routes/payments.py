@@ -8,33 +8,14 @@ from fastapi import APIRouter, File, HTTPException, Path, Query, UploadFile, sta
 from fastapi.concurrency import run_in_threadpool
 
 from services.api.deps import StaffUser, StateDep
+from services.api.queries import payment_public
 from services.api.schemas.payments import PaymentAssign, PaymentImportPublic, PaymentPublic
 from services.billing.bank_files import BankFileError
 from services.billing.payments import MAX_BANK_FILE_BYTES, import_bank_file
-from services.billing.store import StoredPayment
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 
 PaymentId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The payment's id")]
-
-
-def payment_public(payment: StoredPayment) -> PaymentPublic:
-    """A booked payment as the api shows it."""
-    return PaymentPublic(
-        id=payment.id,
-        booked=payment.booked,
-        amount_cents=payment.amount_cents,
-        currency=payment.currency,
-        payer=payment.payer,
-        remittance=payment.remittance,
-        creditor_reference=payment.creditor_reference,
-        statement_id=payment.statement_id,
-        statement_number=payment.statement_number,
-        member=payment.member,
-        matched_by=payment.matched_by.value if payment.matched_by else None,
-        not_ours=payment.not_ours,
-        imported_at=payment.imported_at,
-    )
 
 
 async def read_upload(file: UploadFile) -> bytes:
