@@ -121,3 +121,25 @@ def test_a_members_export_lists_what_she_paid_and_nobody_elses_credits(sqlite_ap
     assert [(p["amount_cents"], p["statement_number"]) for p in export["payments"]] == [
         (1234, statement["number"])
     ]
+
+
+def test_erasing_a_member_keeps_her_payments_amounts_and_drops_her_name(sqlite_api: Api) -> None:
+    staff, statement = _issued(sqlite_api)
+    client = sqlite_api.client
+    admin = sqlite_api.add_login("root", Role.ADMIN)
+    reference = creditor_reference(str(statement["number"]))
+    data = camt053(
+        [
+            Entry(1234, "ROSSI GIULIA", reference=reference, text="Giulia Rossi, marzo"),
+            Entry(500, "Marco Bianchi", text="per Giulia Rossi"),
+        ]
+    )
+    assert client.post("/api/v1/payments/import", files=_upload(data), headers=staff).is_success
+
+    assert client.post("/api/v1/members/giulia/erase", headers=admin).status_code == 200
+
+    payments = client.get("/api/v1/payments", headers=staff).json()
+    assert sorted(p["amount_cents"] for p in payments) == [500, 1234]
+    assert not any("giulia" in f"{p['payer']} {p['remittance']}".casefold() for p in payments)
+    after = client.get(f"/api/v1/statements/{statement['id']}", headers=staff).json()
+    assert after["paid_cents"] == 1234
