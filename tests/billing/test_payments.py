@@ -189,6 +189,12 @@ GARBAGE = [
         ),
         "Stmt[1]/Ntry[1]/BookgDt",
     ),
+    (
+        camt053([Entry(100, "A", text="&x;")])
+        .replace(b"&amp;x;", b"&x;")
+        .replace(b"?>", b'?>\n<!DOCTYPE Document [<!ENTITY x SYSTEM "file:///etc/hostname">]>', 1),
+        "DOCTYPE",
+    ),
     (bank_csv([("20/11/2026", "12.5.0", "A", "x")]), "line 2: amount"),
     (
         bank_csv([("20/11/2026", "1,00", "A", "x"), ("31/02/2026", "1,00", "B", "y")]),
