@@ -65,7 +65,8 @@ def read_camt(data: bytes) -> list[Credit]:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as err:
         raise BankFileError(f"line {err.lineno}", f"not well-formed XML: {err.msg}") from err
-    if root.getroottree().docinfo.doctype:
+    docinfo = root.getroottree().docinfo
+    if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.public_id:
         raise BankFileError("DOCTYPE", "a bank statement declares no document type")
     namespace = etree.QName(root).namespace
     if etree.QName(root).localname != "Document" or namespace not in NAMESPACES:
