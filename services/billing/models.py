@@ -334,3 +334,12 @@ class PaymentRow(Base):
     not_ours: Mapped[bool] = mapped_column(Boolean, default=False)
     imported_at: Mapped[datetime] = mapped_column(UtcDateTime())
     assigned_by: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class PaymentReminderRow(Base):
+    """When an overdue statement's member was last reminded, so a reminder is not repeated daily."""
+
+    __tablename__ = "payment_reminders"
+
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), primary_key=True)
+    reminded_on: Mapped[date] = mapped_column(Date)  # the workshop's local day

@@ -28,6 +28,7 @@ from services.billing.wording import Word, say
 log = logging.getLogger(__name__)
 
 MAX_BANK_FILE_BYTES = 1024 * 1024
+REMIND_EVERY_DAYS = 7  # a late member hears from the workshop once a week, not every day
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,15 +147,28 @@ def overdue(billing: Billing, today: date) -> list[tuple[StoredStatement, Statem
     ]
 
 
-def send_reminders(billing: Billing, mailer: Mailer, today: date) -> tuple[list[str], list[str]]:
-    """E-mail a reminder for each overdue statement: the numbers reminded, and those that failed."""
+def send_reminders(
+    billing: Billing, mailer: Mailer, today: date, *, every_days: int = REMIND_EVERY_DAYS
+) -> tuple[list[str], list[str]]:
+    """E-mail a reminder for each overdue statement not reminded in the last `every_days` days.
+
+    A statement is marked reminded only once the server took its message: the numbers reminded,
+    and those whose reminder failed (tried again next time).
+    """
     late = overdue(billing, today)
+    last = billing.ledger.reminded(statement.id for statement, _ in late)
+    since = today - timedelta(days=every_days)
+    due = [
+        (statement, payment)
+        for statement, payment in late
+        if statement.id not in last or last[statement.id] <= since
+    ]
     sent: list[str] = []
     failed: list[str] = []
-    if not late:
+    if not due:
         return sent, failed
     with mailer.connection() as postbox:
-        for statement, payment in late:
+        for statement, payment in due:
             number = statement.number or str(statement.id)
             try:
                 message = reminder_message(
@@ -165,5 +179,6 @@ def send_reminders(billing: Billing, mailer: Mailer, today: date) -> tuple[list[
                 log.warning("%s", err)
                 failed.append(number)
             else:
+                billing.ledger.mark_reminded(statement.id, today)
                 sent.append(number)
     return sent, failed

@@ -247,6 +247,11 @@ def test_overdue_statements_get_a_reminder_by_mail(
     sent, failed = send_reminders(shop.billing, mailer, date(2026, 12, 3))
 
     assert (sorted(sent), failed) == (sorted([bruno.number, october["carla"].number or ""]), [])
+    # Once a week, not every day.
+    assert send_reminders(shop.billing, mailer, date(2026, 12, 9)) == ([], [])
+    again, _ = send_reminders(shop.billing, mailer, date(2026, 12, 10))
+    assert sorted(again) == sorted(sent)
+    assert len(inbox.messages) == 4
     by_number = {m["Subject"].split(" · ")[1]: m for m in inbox.messages}
     body = by_number[bruno.number].get_body()
     assert body is not None

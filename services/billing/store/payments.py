@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from services.billing.bank_files import Credit
 from services.billing.errors import BillingInputError, StatementStateError
-from services.billing.models import PaymentRow, StatementRow
+from services.billing.models import PaymentReminderRow, PaymentRow, StatementRow
 from services.billing.reconcile import MatchedBy, PayableStatement, match
 from services.billing.records import StatementKind, StatementStatus
 from services.billing.store.base import StoreBase
@@ -149,6 +149,24 @@ class PaymentStore(StoreBase):
         """Issued statements not yet paid in full, oldest first."""
         with self._transaction("read unpaid statements") as db:
             return [s.id for s in _payable(db) if s.open_cents > 0]
+
+    def reminded(self, statement_ids: Iterable[int]) -> dict[int, date]:
+        """The day each of some statements' members was last reminded (never: absent)."""
+        ids = list(statement_ids)
+        if not ids:
+            return {}
+        query = select(PaymentReminderRow).where(PaymentReminderRow.statement_id.in_(ids))
+        with self._transaction("read reminders") as db:
+            return {row.statement_id: row.reminded_on for row in db.scalars(query)}
+
+    def mark_reminded(self, statement_id: int, day: date) -> None:
+        """Note that a statement's member was reminded on a (local) day."""
+        with self._transaction(f"remind {statement_id}") as db:
+            row = db.get(PaymentReminderRow, statement_id)
+            if row is None:
+                db.add(PaymentReminderRow(statement_id=statement_id, reminded_on=day))
+            else:
+                row.reminded_on = day
 
     def paid_cents(self, statement_ids: Iterable[int]) -> dict[int, int]:
         """What was paid on each of some statements, by id (a statement paid nothing is absent)."""

@@ -1,4 +1,5 @@
-"""Payments: credits read from bank statements, each matched to the issued statement it pays.
+"""Payments: credits read from bank statements, each matched to the issued statement it pays,
+and when an overdue statement's member was last reminded.
 
 Revision ID: 0012
 Revises: 0010
@@ -19,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Create `payments`, one row per credit the bank reported, booked once by its key."""
+    """Create `payments` (one row per credit, booked once by its key) and `payment_reminders`."""
     op.create_table(
         "payments",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -47,9 +48,21 @@ def upgrade() -> None:
         sa.UniqueConstraint("key", name="uq_payments_key"),
     )
     op.create_index("ix_payments_statement_id", "payments", ["statement_id"])
+    op.create_table(
+        "payment_reminders",
+        sa.Column("statement_id", sa.Integer(), nullable=False),
+        sa.Column("reminded_on", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["statement_id"],
+            ["statements.id"],
+            name=op.f("fk_payment_reminders_statement_id_statements"),
+        ),
+        sa.PrimaryKeyConstraint("statement_id", name=op.f("pk_payment_reminders")),
+    )
 
 
 def downgrade() -> None:
-    """Drop the payments."""
+    """Drop the payments and the reminders."""
+    op.drop_table("payment_reminders")
     op.drop_index("ix_payments_statement_id", table_name="payments")
     op.drop_table("payments")
