@@ -27,6 +27,8 @@ class Entry:
     debit: bool = False
     bank_ref: str | None = None
     booked: date = date(2026, 11, 20)
+    # A batch booked as one entry: each part is a transaction of its own (its cents add up).
+    parts: tuple[Entry, ...] = ()
 
 
 def amount(cents: int) -> str:
@@ -46,10 +48,21 @@ def _remittance(entry: Entry) -> str:
     return f"<RmtInf>{''.join(parts)}</RmtInf>" if parts else ""
 
 
+def _transaction(entry: Entry) -> str:
+    return f"""
+        <TxDtls>
+          <Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>
+          <AmtDtls><TxAmt><Amt Ccy="EUR">{amount(entry.cents)}</Amt></TxAmt></AmtDtls>
+          <RltdPties><Dbtr><Nm>{escape(entry.payer)}</Nm></Dbtr></RltdPties>
+          {_remittance(entry)}
+        </TxDtls>"""
+
+
 def _entry(n: int, entry: Entry) -> str:
     sign = "DBIT" if entry.debit else "CRDT"
     bank_ref = entry.bank_ref if entry.bank_ref is not None else f"2026112000{n:04d}"
     day = entry.booked.isoformat()
+    details = "".join(_transaction(part) for part in entry.parts or (entry,))
     return f"""
     <Ntry>
       <NtryRef>{n}</NtryRef>
@@ -61,13 +74,7 @@ def _entry(n: int, entry: Entry) -> str:
       <AcctSvcrRef>{bank_ref}</AcctSvcrRef>
       <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn>
       </BkTxCd>
-      <NtryDtls>
-        <TxDtls>
-          <Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>
-          <AmtDtls><TxAmt><Amt Ccy="EUR">{amount(entry.cents)}</Amt></TxAmt></AmtDtls>
-          <RltdPties><Dbtr><Nm>{escape(entry.payer)}</Nm></Dbtr></RltdPties>
-          {_remittance(entry)}
-        </TxDtls>
+      <NtryDtls>{details}
       </NtryDtls>
     </Ntry>"""
 

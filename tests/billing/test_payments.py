@@ -166,6 +166,27 @@ def test_the_2019_camt_version_is_read_too(shop: Shop) -> None:
     assert import_bank_file(shop.billing, data).result.matched == 1
 
 
+def test_a_batch_entry_pays_each_statement_its_transaction_names(shop: Shop) -> None:
+    october = issue_october(shop)
+    anna, carla = october["anna"], october["carla"]
+    assert anna.number is not None and carla.number is not None
+    parts = (
+        Entry(anna.total_cents, "Coop", reference=creditor_reference(anna.number)),
+        Entry(carla.total_cents, "Coop", text=f"fattura {carla.number}"),
+    )
+    batch = Entry(anna.total_cents + carla.total_cents, "Coop", parts=parts)
+
+    result = import_bank_file(shop.billing, camt053([batch]))
+
+    assert (result.credits, result.result.matched) == (2, 2)
+    states = payments_of(shop.billing, [anna, carla], NOVEMBER_20)
+    assert {s.state for s in states.values()} == {PaymentState.PAID}
+    uneven = Entry(anna.total_cents + carla.total_cents + 1, "Coop", parts=parts, bank_ref="B2")
+    with pytest.raises(BankFileError) as refused:
+        import_bank_file(shop.billing, camt053([uneven]))
+    assert refused.value.field == "Stmt[1]/Ntry[1]/NtryDtls"
+
+
 GARBAGE = [
     (b"<Document><unclosed>", "line 1"),
     (
