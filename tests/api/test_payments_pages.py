@@ -50,6 +50,8 @@ def test_a_treasurer_uploads_a_bank_file_and_assigns_what_is_left_from_the_page(
     shown = client.get(f"/manage/statements/{statement['id']}?lang=en").text
     assert 'data-payment-state="paid"' in shown and f'data-paid="{total}"' in shown
     assert "No payment waiting" in client.get("/manage/payments").text
+    her_month = client.get("/members/giulia/month?month=2026-03&lang=en").text
+    assert 'data-payment-state="paid"' in her_month
 
 
 def test_a_wrong_bank_file_from_the_page_names_the_line_and_books_nothing(
