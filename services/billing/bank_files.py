@@ -54,7 +54,7 @@ class Credit:
 
 def read_bank_file(data: bytes) -> tuple[str, list[Credit]]:
     """The file's kind (`camt` or `csv`) and its credits; a BankFileError refuses it."""
-    if data.lstrip()[:1] == b"<":
+    if data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"<":
         return "camt", read_camt(data)
     return "csv", read_csv(data)
 

@@ -18,7 +18,7 @@ from services.billing.bank_files import Credit
 from services.billing.fiscal_print import creditor_reference
 
 DEFAULT_TERMS_DAYS = 30
-_NUMBER = re.compile(r"\b(\d{4})\s*[/-]\s*(\d{4})\b")
+_NUMBER = re.compile(r"\b(\d{4})\s*[/-]\s*(\d{4,})\b")
 
 
 class MatchedBy(StrEnum):
