@@ -363,6 +363,18 @@ def payment_public(payment: StoredPayment) -> PaymentPublic:
     )
 
 
+def payments(
+    state: ApiState, *, unmatched: bool | None = None, limit: int = 500
+) -> list[StoredPayment]:
+    """Booked payments, newest first: all, those waiting for a coordinator, or those settled."""
+    return state.billing.ledger.payments(unmatched=unmatched, limit=limit)
+
+
+def payment(state: ApiState, payment_id: int) -> StoredPayment | None:
+    """One booked payment; None if there is none."""
+    return state.billing.ledger.payment(payment_id)
+
+
 def costs_so_far(state: ApiState, month: Month, member_id: str) -> int | None:
     """What the member's statement would total if the month were billed now."""
     try:

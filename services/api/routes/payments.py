@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, HTTPException, Path, Query, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 
+from services.api import queries
 from services.api.deps import StaffUser, StateDep
-from services.api.queries import payment_public
 from services.api.schemas.payments import PaymentAssign, PaymentImportPublic, PaymentPublic
 from services.billing.bank_files import BankFileError
 from services.billing.payments import MAX_BANK_FILE_BYTES, import_bank_file
@@ -59,7 +59,7 @@ def list_payments(
 ) -> list[PaymentPublic]:
     """Booked payments, newest first: all, those waiting for a coordinator, or those settled."""
     unmatched = {"all": None, "unmatched": True, "matched": False}[which]
-    return [payment_public(p) for p in state.billing.ledger.payments(unmatched=unmatched)]
+    return [queries.payment_public(p) for p in queries.payments(state, unmatched=unmatched)]
 
 
 @router.post(
@@ -73,10 +73,9 @@ def assign_payment(
     payment_id: PaymentId, body: PaymentAssign, staff: StaffUser, state: StateDep
 ) -> PaymentPublic:
     """Give a waiting payment to an issued statement, or mark it as not the workshop's."""
-    ledger = state.billing.ledger
-    if ledger.payment(payment_id) is None:
+    if queries.payment(state, payment_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no payment {payment_id}")
-    ledger.assign_payment(payment_id, body.statement_id, by=staff.username)
-    payment = ledger.payment(payment_id)
+    state.billing.ledger.assign_payment(payment_id, body.statement_id, by=staff.username)
+    payment = queries.payment(state, payment_id)
     assert payment is not None  # payments are never deleted
-    return payment_public(payment)
+    return queries.payment_public(payment)

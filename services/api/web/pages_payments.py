@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from services.api import queries
 from services.api.deps import CSRF_HEADER, Principal, StateDep
 from services.api.security import csrf_for
 from services.api.state import ApiState
@@ -37,15 +38,14 @@ RECENT = 50
 @router.get(PAGE, response_class=HTMLResponse)
 def manage_payments(request: Request, state: StateDep, user: StaffPage) -> Response:
     """Staff: upload a bank statement, assign what is waiting, see what was matched lately."""
-    ledger = state.billing.ledger
     done = request.query_params.get("done")
     return render(
         request,
         state,
         "manage_payments.html",
         user,
-        unmatched=ledger.payments(unmatched=True),
-        matched=ledger.payments(unmatched=False, limit=RECENT),
+        unmatched=queries.payments(state, unmatched=True),
+        matched=queries.payments(state, unmatched=False, limit=RECENT),
         done=done if done in DONE else None,
     )
 
@@ -94,7 +94,7 @@ async def assign_payment(
 
     def action(form: dict[str, str]) -> Response:
         ledger = state.billing.ledger
-        if ledger.payment(payment_id) is None:
+        if queries.payment(state, payment_id) is None:
             raise RefusedError(404, "payment", f"there is no payment {payment_id}")
         number = form.get("number", "").strip()
         if form.get("not_ours"):
