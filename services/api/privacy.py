@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from services.api.accounts import disable_user
 from services.api.models import ApiUserRow
-from services.billing.models import BillingRunRow, StatementLineRow, StatementRow
+from services.billing.models import BillingRunRow, PaymentRow, StatementLineRow, StatementRow
 from services.ledger import (
     BadgeEventRow,
     CardRow,
@@ -236,6 +236,14 @@ def erase_member(db: Session, member: MemberRow, *, secret: str, now: datetime) 
         statement.member_name = ERASED_NAME
         statement.member_email = None
         statement.party_label = None  # a party's label may name her too
+    # Payments keep their amounts and the statement they paid; who sent them and what she wrote
+    # on the transfer name her, on her statements and wherever else her name was typed.
+    hers = {statement.id for statement in statements}
+    for payment in db.scalars(select(PaymentRow)):
+        if payment.statement_id in hers:
+            payment.payer = ERASED_NAME
+        payment.payer = marks.scrub(payment.payer, stand_in=stand_in, secret=secret)
+        payment.remittance = marks.scrub(payment.remittance, stand_in=stand_in, secret=secret)
     scrubbed = _scrub_dead_letters(letters, marks, stand_in=stand_in, secret=secret)
     notes = _scrub_notes(db, marks, stand_in=stand_in, secret=secret)
     # Her billing parties go whole: name, codice fiscale, address and PEC are all personal, and

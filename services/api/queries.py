@@ -21,6 +21,7 @@ from services.api.models import ApiUserRow
 from services.api.schemas.common import Id, Instant
 from services.api.schemas.floor import FloorPublic, MachineTile
 from services.api.schemas.parties import PartyPublic
+from services.api.schemas.payments import PaymentPublic
 from services.api.schemas.review import SessionConflictPublic
 from services.api.schemas.workshop import WorkshopFiscalPublic
 from services.api.state import ApiState
@@ -28,7 +29,9 @@ from services.billing.allocation import CostPool
 from services.billing.errors import BillingError
 from services.billing.fiscal_profile import fiscal_readiness
 from services.billing.months import Month
+from services.billing.payments import StatementPayment, payments_of
 from services.billing.records import StoredStatement
+from services.billing.store import StoredPayment
 from services.billing.tariffs import Tariff
 from services.ledger import (
     AccessEntry,
@@ -331,6 +334,45 @@ def statements(state: ApiState, month: Month, member: str | None = None) -> list
     if member is None:
         return state.billing.ledger.statements(month)
     return state.billing.ledger.member_statements(month, member)
+
+
+def statement_payments(
+    state: ApiState, statements: list[StoredStatement]
+) -> dict[int, StatementPayment]:
+    """What each issued statement among some was paid, its due day and state, as of today."""
+    today = state.clock().astimezone(state.billing.tz).date()
+    return payments_of(state.billing, statements, today)
+
+
+def payment_public(payment: StoredPayment) -> PaymentPublic:
+    """A booked payment as the api shows it."""
+    return PaymentPublic(
+        id=payment.id,
+        booked=payment.booked,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        payer=payment.payer,
+        remittance=payment.remittance,
+        creditor_reference=payment.creditor_reference,
+        statement_id=payment.statement_id,
+        statement_number=payment.statement_number,
+        member=payment.member,
+        matched_by=payment.matched_by.value if payment.matched_by else None,
+        not_ours=payment.not_ours,
+        imported_at=payment.imported_at,
+    )
+
+
+def payments(
+    state: ApiState, *, unmatched: bool | None = None, limit: int = 500
+) -> list[StoredPayment]:
+    """Booked payments, newest first: all, those waiting for a coordinator, or those settled."""
+    return state.billing.ledger.payments(unmatched=unmatched, limit=limit)
+
+
+def payment(state: ApiState, payment_id: int) -> StoredPayment | None:
+    """One booked payment; None if there is none."""
+    return state.billing.ledger.payment(payment_id)
 
 
 def costs_so_far(state: ApiState, month: Month, member_id: str) -> int | None:

@@ -1,6 +1,7 @@
 """`officina statements …` and `officina billing …`: monthly statements and what they are made of.
 
-`statements_app` runs, issues, shows, exports, credits, sends and schedules statements;
+`statements_app` runs, issues, shows, exports, credits, sends and schedules statements, and
+imports the bank's statements to see them paid (`statements payments …`);
 `billing_app` enters tariffs, plans, weights and the month's cost pools (by hand or from CSV).
 `app` holds both, for running this module on its own.
 """
@@ -32,6 +33,11 @@ from services.billing.fiscal_profile import fiscal_readiness
 from services.billing.mailer import Mailer
 from services.billing.money import parse_cents, parse_micros, parse_milli, parse_vat_bp
 from services.billing.months import Month
+from services.billing.payments import (
+    MAX_BANK_FILE_BYTES,
+    import_bank_file,
+    send_reminders,
+)
 from services.billing.pool_import import (
     billed_in_base_units,
     import_pools,
@@ -72,6 +78,10 @@ billing_app = typer.Typer(
 pool_app = typer.Typer(help="A month's shared bills (cost pools).", no_args_is_help=True)
 tariff_app = typer.Typer(help="Machine tariffs with the day they start.", no_args_is_help=True)
 plan_app = typer.Typer(help="Membership plans, their fees and included time.", no_args_is_help=True)
+payments_app = typer.Typer(
+    help="Payments received: bank statements matched to issued statements.", no_args_is_help=True
+)
+statements_app.add_typer(payments_app, name="payments")
 billing_app.add_typer(pool_app, name="pool")
 billing_app.add_typer(tariff_app, name="tariff")
 billing_app.add_typer(plan_app, name="plan")
@@ -810,3 +820,91 @@ def check_fiscal(config: ConfigOption = None) -> None:
     for problem in readiness.missing:
         console.print(f"  {problem}", markup=False)
     raise typer.Exit(1)
+
+
+# --- payments received ------------------------------------------------------------------------
+
+
+@payments_app.command("import")
+def import_payments(
+    path: Annotated[Path, typer.Argument(help="a CAMT.053 XML or the bank's CSV")],
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
+    config: ConfigOption = None,
+) -> None:
+    """Book a bank file's credits, matched to issued statements; a wrong file is refused whole."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_BANK_FILE_BYTES + 1)
+    except OSError as err:
+        raise typer.BadParameter(str(err), param_hint="PATH") from err
+    if len(data) > MAX_BANK_FILE_BYTES:
+        raise typer.BadParameter(f"larger than {MAX_BANK_FILE_BYTES} bytes", param_hint="PATH")
+    with _billing(ledger, config, existing=True) as billing:
+        done = import_bank_file(billing, data)
+        result = done.result
+        Console().print(
+            f"{done.kind}: {done.credits} credits ({_money(done.credited_cents, billing)}),"
+            f" {result.added} booked, {result.matched} matched,"
+            f" {result.already} booked before"
+        )
+
+
+@payments_app.command("list")
+def list_payments(
+    unmatched: Annotated[
+        bool, typer.Option("--unmatched", help="only those waiting for a coordinator")
+    ] = False,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
+    config: ConfigOption = None,
+) -> None:
+    """Booked payments, newest first, with the statement each paid."""
+    with _billing(ledger, config, existing=True) as billing:
+        table = Table(title="payments")
+        for column in ("id", "booked", "amount", "payer", "remittance", "statement", "how"):
+            table.add_column(column)
+        for payment in billing.ledger.payments(unmatched=True if unmatched else None):
+            how = "not ours" if payment.not_ours else (payment.matched_by or "")
+            table.add_row(
+                str(payment.id),
+                payment.booked.isoformat(),
+                _money(payment.amount_cents, billing),
+                plain(payment.payer),
+                plain(payment.remittance[:40]),
+                payment.statement_number or "",
+                str(how),
+            )
+        Console().print(table)
+
+
+@payments_app.command("assign")
+def assign_payment(
+    payment: Annotated[int, typer.Argument(help="the payment's id")],
+    number: Annotated[
+        str | None, typer.Argument(help="the statement it pays, e.g. 2026/0007")
+    ] = None,
+    not_ours: Annotated[
+        bool, typer.Option("--not-ours", help="the credit is not a member's payment")
+    ] = False,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
+    config: ConfigOption = None,
+) -> None:
+    """Give a waiting payment to an issued statement, or mark it as not the workshop's."""
+    if (number is None) == (not not_ours):
+        raise typer.BadParameter("give a statement number or --not-ours", param_hint="NUMBER")
+    with _billing(ledger, config, existing=True) as billing:
+        statement = billing.ledger.statement(number).id if number is not None else None
+        billing.ledger.assign_payment(payment, statement, by="cli")
+
+
+@payments_app.command("remind")
+def remind_overdue(ledger: LedgerOption = DEFAULT_LEDGER_URL, config: ConfigOption = None) -> None:
+    """E-mail a reminder for every issued statement past its due day and not paid in full."""
+    with _billing(ledger, config, existing=True) as billing:
+        if billing.settings.smtp is None:
+            raise typer.BadParameter("no [smtp] in the settings", param_hint="--config")
+        today = datetime.now(UTC).astimezone(billing.tz).date()
+        mailer = Mailer(billing.settings.smtp, billing.settings.workshop)
+        sent, failed = send_reminders(billing, mailer, today)
+        Console().print(f"reminded {len(sent)}, failed {len(failed)}")
+        if failed:
+            raise typer.Exit(1)

@@ -94,10 +94,14 @@ class Postbox:
         message = statement_message(
             statement, pdf, smtp=self._mailer.smtp, workshop=self._mailer.workshop
         )
+        self.deliver(message, statement.number or str(statement.id))
+        log.info("e-mailed %s to %s", statement.number, statement.member_email)
+
+    def deliver(self, message: EmailMessage, what: str) -> None:
+        """Hand one message to the server; DeliveryError (naming `what`) if it is refused."""
         try:
             refused = self._client.send_message(message)
         except smtplib.SMTPRecipientsRefused as err:
-            raise DeliveryError(f"{statement.number}: recipient refused: {err}") from err
+            raise DeliveryError(f"{what}: recipient refused: {err}") from err
         if refused:
-            raise DeliveryError(f"{statement.number}: refused: {refused}")
-        log.info("e-mailed %s to %s", statement.number, statement.member_email)
+            raise DeliveryError(f"{what}: refused: {refused}")

@@ -2,6 +2,7 @@
 
 A fattura workshop's issued statements also keep their FatturaPA document (migration 0010).
 A statement names the billing party it is made out to (migration 0011).
+Payments read from bank statements say which statement they paid (migration 0013).
 
 They share the ledger's declarative base, so one Alembic history (migration 0003) creates them.
 Money is integer cents, prices integer micro-euros per unit, quantities integer milli-units:
@@ -15,6 +16,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -36,6 +38,7 @@ MONTH_LEN = 7  # "2026-10"
 KEY_LEN = 16
 LOCALE_LEN = 16
 FILE_NAME_LEN = 40  # IT + a codice fiscale of 16 + _ + progressivo + .xml
+PAYMENT_KEY_LEN = 140  # an IBAN, a slash, the bank's entry reference and a transaction's index
 
 # Billing reads a month's sessions by when they ended: an index the ingest tables did not need.
 SESSIONS_BY_ENDED = Index("ix_sessions_ended", SessionRow.__table__.c.ended)
@@ -315,3 +318,44 @@ class BillingRunRow(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     # The login that asked for the step; none for the scheduler and the command line.
     by: Mapped[str | None] = mapped_column(String(NAME_LEN))
+
+
+class PaymentRow(Base):
+    """A credit read from a bank statement, and the issued statement it pays once matched.
+
+    `key` is the bank's entry reference (or a hash of the line), so a file imported twice books
+    each credit once; a credit no statement fits waits for a coordinator, who assigns it or
+    marks it as not the workshop's.
+    """
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_payments_key"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint("NOT (not_ours AND statement_id IS NOT NULL)", name="ours_if_assigned"),
+        Index("ix_payments_statement_id", "statement_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(PAYMENT_KEY_LEN))
+    source: Mapped[str] = mapped_column(String(KEY_LEN))
+    booked: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    payer: Mapped[str] = mapped_column(Text)
+    remittance: Mapped[str] = mapped_column(Text)
+    creditor_reference: Mapped[str | None] = mapped_column(String(35), nullable=True)
+    statement_id: Mapped[int | None] = mapped_column(ForeignKey("statements.id"), nullable=True)
+    matched_by: Mapped[str | None] = mapped_column(String(KEY_LEN), nullable=True)
+    not_ours: Mapped[bool] = mapped_column(Boolean, default=False)
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    assigned_by: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class PaymentReminderRow(Base):
+    """When an overdue statement's member was last reminded, so a reminder is not repeated daily."""
+
+    __tablename__ = "payment_reminders"
+
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), primary_key=True)
+    reminded_on: Mapped[date] = mapped_column(Date)  # the workshop's local day

@@ -46,6 +46,8 @@ class Word(StrEnum):
     MINIMUM = "minimum"
     SPLIT = "split"
     MAIL_BODY = "mail_body"
+    REMINDER_SUBJECT = "reminder_subject"
+    REMINDER_BODY = "reminder_body"
     CREDIT = "credit"
     KEY_KWH = "kwh"
     KEY_RUNNING_HOURS = "running_hours"
@@ -121,6 +123,15 @@ WORDS: dict[Word, tuple[str, str]] = {  # (it, en)
     Word.MAIL_BODY: (
         "In allegato il documento {number} ({period}) di {workshop}. Totale: {total}.",
         "Attached is {workshop}'s document {number} ({period}). Total: {total}.",
+    ),
+    Word.REMINDER_SUBJECT: ("Promemoria di pagamento", "Payment reminder"),
+    Word.REMINDER_BODY: (
+        "Il documento {number} di {workshop} era da pagare entro il {due}: restano {open}."
+        " Riferimento per il bonifico: {reference}. Se ha già pagato, non tenga conto di"
+        " questo messaggio.",
+        "{workshop}'s document {number} was due on {due}: {open} is still to be paid."
+        " Reference for the transfer: {reference}. If you have paid already, please"
+        " disregard this message.",
     ),
     Word.CREDIT: ("Storno", "Credit"),
     Word.KEY_KWH: ("kWh misurati", "metered kWh"),

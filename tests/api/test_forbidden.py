@@ -229,6 +229,11 @@ MEMBER: dict[str, Call | str] = {
     "POST /api/v1/webhooks/deliveries/{delivery_id}/replay": Call(
         "POST", "/api/v1/webhooks/deliveries/00000000-0000-4000-8000-000000000000/replay"
     ),
+    "GET /api/v1/payments": Call("GET", "/api/v1/payments"),
+    "POST /api/v1/payments/import": Call("POST", "/api/v1/payments/import"),
+    "POST /api/v1/payments/{payment_id}/assign": Call(
+        "POST", "/api/v1/payments/1/assign", json={"not_ours": True}
+    ),
 }
 
 # What only an admin may do: a coordinator is refused.

@@ -70,6 +70,7 @@ PATH_VALUES = {
     "member": "giulia",
     "pseudonym": "p-0123456789abcdef",
     "statement_id": "1",
+    "payment_id": "1",
     "month": "2026-03",
     "extension": "csv",
 }

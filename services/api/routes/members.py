@@ -157,6 +157,9 @@ def export_member(
         audit=[AuditExport.model_validate(run) for run in runs_naming(db, marks)],
         logins=[LoginPublic.model_validate(u) for u in records.logins],
         parties=[queries.party_public(db, p) for p in records.parties],
+        payments=[
+            queries.payment_public(p) for p in state.billing.ledger.member_payments(member_id)
+        ],
     )
 
 

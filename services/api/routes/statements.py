@@ -23,6 +23,7 @@ from services.api.schemas.common import Id
 from services.api.state import ApiState
 from services.billing.money import parse_cents, parse_vat_bp
 from services.billing.months import Month
+from services.billing.payments import StatementPayment
 from services.billing.records import StoredStatement
 from services.billing.register import register_csv, register_json
 from services.fiscal import Locale
@@ -44,8 +45,10 @@ def attachment(data: bytes | str, media_type: str, name: str) -> Response:
     )
 
 
-def statement_public(statement: StoredStatement) -> StatementPublic:
-    """A statement's header and totals."""
+def statement_public(
+    statement: StoredStatement, payment: StatementPayment | None = None
+) -> StatementPublic:
+    """A statement's header and totals, and what was paid on it if it is issued."""
     return StatementPublic(
         id=statement.id,
         kind=statement.kind.value,
@@ -65,7 +68,16 @@ def statement_public(statement: StoredStatement) -> StatementPublic:
         made_at=statement.made_at,
         issued_at=statement.issued_at,
         lines=len(statement.lines),
+        paid_cents=payment.paid_cents if payment else None,
+        due=payment.due if payment else None,
+        payment_state=payment.state.value if payment else None,
     )
+
+
+def with_payments(state: ApiState, statements: list[StoredStatement]) -> list[StatementPublic]:
+    """Statements as the api shows them, each issued one with its payments."""
+    paid = queries.statement_payments(state, statements)
+    return [statement_public(s, paid.get(s.id)) for s in statements]
 
 
 def stored_statement(state: ApiState, statement_id: int, user: Principal) -> StoredStatement:
@@ -89,7 +101,7 @@ def list_statements(
         member = member or user.member
     if member is not None:
         user.check_member(member)
-    return [statement_public(s) for s in queries.statements(state, Month.parse(month), member)]
+    return with_payments(state, queries.statements(state, Month.parse(month), member))
 
 
 @router.post("/drafts")
@@ -153,7 +165,8 @@ def register_as_json(month: MonthPath, staff: StaffUser, state: StateDep) -> Res
 @router.get("/{statement_id}", responses={403: {"description": "Another member's statement"}})
 def read_statement(statement_id: StatementId, user: PersonUser, state: StateDep) -> StatementPublic:
     """One statement or credit note."""
-    return statement_public(stored_statement(state, statement_id, user))
+    (public,) = with_payments(state, [stored_statement(state, statement_id, user)])
+    return public
 
 
 @router.post(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -132,3 +132,7 @@ class StatementPublic(BaseModel):
     made_at: datetime
     issued_at: datetime | None
     lines: int
+    # An issued statement's payments: paid so far, due day, and open, paid, part-paid or overdue.
+    paid_cents: int | None = None
+    due: date | None = None
+    payment_state: str | None = None

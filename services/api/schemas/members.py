@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.schemas.cards import CardPublic
 from services.api.schemas.common import Email, Id, Name
 from services.api.schemas.parties import PartyPublic
+from services.api.schemas.payments import PaymentPublic
 from services.api.schemas.qualifications import QualificationPublic
 from services.api.schemas.sessions import BadgePublic, SessionPublic
 
@@ -133,3 +134,4 @@ class MemberExport(BaseModel):
     audit: list[AuditExport]
     logins: list[LoginPublic]
     parties: list[PartyPublic]
+    payments: list[PaymentPublic] = Field(default_factory=list)  # paid on her statements

@@ -11,6 +11,7 @@ from services.api.web import (
     words_billing,
     words_charts,
     words_fiscal,
+    words_payments,
     words_registry,
     words_setup,
     words_webhooks,
@@ -123,6 +124,7 @@ _AREAS = (
     words_charts.WORDS,
     words_fiscal.WORDS,
     words_webhooks.WORDS,
+    words_payments.WORDS,
 )
 
 

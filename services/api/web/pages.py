@@ -177,13 +177,15 @@ def member_month(
     wanted = queries.SessionFilter(member=member, since=start, until=end)
     rows = list(queries.find_sessions(db, state.settings.site, wanted))
     usage = usage_by_day(db, state.settings.site, window, member=member)
+    statements = queries.statements(state, billed, member)
     return render(
         request,
         state,
         "member_month.html",
         user,
         member=row,
-        statements=queries.statements(state, billed, member),
+        statements=statements,
+        payments=queries.statement_payments(state, statements),
         costs_cents=queries.costs_so_far(state, billed, member),
         month=str(billed),
         month_label=formats.month_name(billed, language_of(request).value),

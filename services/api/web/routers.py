@@ -9,6 +9,7 @@ from services.api.web import (
     pages_billing,
     pages_charts,
     pages_fiscal,
+    pages_payments,
     pages_registry,
     pages_setup,
     pages_webhooks,
@@ -22,4 +23,5 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     pages_charts.router,
     pages_fiscal.router,
     pages_webhooks.router,
+    pages_payments.router,
 )

@@ -2,8 +2,8 @@
 
 `catalogue` (tariffs, plans, weights), `pools` (a month's shared bills), `inputs` (what
 `bill_month` reads), `statements` (drafts, issue, credit notes), `fiscal` (their FatturaPA
-files), `numbering` (the gapless yearly series) and `runs` (the run log). Each public method is
-one transaction.
+files), `payments` (credits from bank statements), `numbering` (the gapless yearly series)
+and `runs` (the run log). Each public method is one transaction.
 """
 
 from __future__ import annotations
@@ -12,13 +12,16 @@ from services.billing.store.base import Clock, Progress, utc_now
 from services.billing.store.catalogue import CatalogueStore
 from services.billing.store.fiscal import FiscalStore, StoredDocument
 from services.billing.store.inputs import InputsStore
+from services.billing.store.payments import ImportResult, PaymentStore, StoredPayment
 from services.billing.store.pools import PoolStore
 from services.billing.store.runs import RunLog, RunRecord
 from services.billing.store.statements import DraftResult, StatementStore
 from services.ledger.db import open_existing, open_ledger
 
 
-class BillingLedger(CatalogueStore, PoolStore, InputsStore, StatementStore, FiscalStore, RunLog):
+class BillingLedger(
+    CatalogueStore, PoolStore, InputsStore, StatementStore, FiscalStore, PaymentStore, RunLog
+):
     """Reads and writes billing's tables and the ledger rows billing needs, on one engine."""
 
     @classmethod
@@ -27,4 +30,12 @@ class BillingLedger(CatalogueStore, PoolStore, InputsStore, StatementStore, Fisc
         return cls(open_existing(url) if existing else open_ledger(url), clock=clock)
 
 
-__all__ = ["BillingLedger", "DraftResult", "Progress", "RunRecord", "StoredDocument"]
+__all__ = [
+    "BillingLedger",
+    "DraftResult",
+    "ImportResult",
+    "Progress",
+    "RunRecord",
+    "StoredDocument",
+    "StoredPayment",
+]
