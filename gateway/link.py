@@ -322,10 +322,12 @@ class GatewayLink:
             log.error("broker refused the gateway: %s", reason_code)
             return
         self._connected.set()
-        self._events.put(_Event.CONNECTED)
         self._count("connected")
         log.info("connected to %s", self.options.broker.url)
+        # The online status carries the backlog it comes back with: sent before the worker is told
+        # it may drain the spool.
         self._publish_raw(self._status_topic, self._status(GatewayStatusValue.ONLINE), retain=True)
+        self._events.put(_Event.CONNECTED)
         filters = [
             (MachineTopic.filter(self.options.site, machine, kind), QOS)
             for machine in self.options.machines
