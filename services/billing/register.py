@@ -10,8 +10,6 @@ writes billing's own register, per document and rate, with no fiscal columns.)
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from services.billing.csv_locale import CSV_LOCALES, CsvLocale
 from services.billing.errors import BillingError, BillingInputError
 from services.billing.fiscal import ROME, issue_date, issue_order
 from services.billing.fiscal_lines import DEFAULT_RULES, NaturaOf, fiscal_lines
@@ -113,10 +112,9 @@ def _row(
 
 @dataclass(frozen=True)
 class RegisterFormat:
-    """How one language writes the register: separator, decimal mark, day, column names."""
+    """How one language writes the register: its CSV style, day, column names."""
 
-    delimiter: str
-    decimal: str
+    csv: CsvLocale
     day_format: str
     number: str
     day: str
@@ -132,8 +130,7 @@ class RegisterFormat:
 
 REGISTER_FORMATS: Mapping[Locale, RegisterFormat] = {
     Locale.IT: RegisterFormat(
-        delimiter=";",
-        decimal=",",
+        csv=CSV_LOCALES["it"],
         day_format="%d/%m/%Y",
         number="numero",
         day="data",
@@ -147,8 +144,7 @@ REGISTER_FORMATS: Mapping[Locale, RegisterFormat] = {
         credits="storna",
     ),
     Locale.EN: RegisterFormat(
-        delimiter=",",
-        decimal=".",
+        csv=CSV_LOCALES["en"],
         day_format="%Y-%m-%d",
         number="number",
         day="date",
@@ -170,8 +166,8 @@ def rate_text(vat_bp: int) -> str:
     return str(rate.quantize(Decimal(1)) if rate == rate.to_integral_value() else rate.normalize())
 
 
-def _money(cents: int, decimal: str = ".") -> str:
-    return str(cents_to_decimal(cents)).replace(".", decimal)
+def _money(cents: int) -> str:
+    return str(cents_to_decimal(cents))
 
 
 def _text_cell(text: str) -> str:
@@ -186,13 +182,11 @@ def register_csv(rows: Sequence[RegisterRow], locale: Locale) -> str:
     naturas = sorted({natura for row in rows for natura, _ in row.exempt_by_natura})
     header = [form.number, form.day, form.type, form.party, form.tax_id]
     for bp in rates:
-        text = rate_text(bp).replace(".", form.decimal)
+        text = rate_text(bp).replace(".", form.csv.decimal_mark)
         header += [form.taxable.format(rate=text), form.vat.format(rate=text)]
     header += [form.exempt.format(natura=natura.value) for natura in naturas]
     header += [form.total, form.credits]
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=form.delimiter, lineterminator="\n")
-    writer.writerow(header)
+    lines: list[list[str]] = []
     for row in rows:
         taxable, vat, exempt = (
             dict(row.taxable_by_rate),
@@ -207,14 +201,11 @@ def register_csv(rows: Sequence[RegisterRow], locale: Locale) -> str:
             row.party_tax_id,
         ]
         for bp in rates:
-            cells += [
-                _money(taxable.get(bp, 0), form.decimal),
-                _money(vat.get(bp, 0), form.decimal),
-            ]
-        cells += [_money(exempt.get(natura, 0), form.decimal) for natura in naturas]
-        cells += [_money(row.total_cents, form.decimal), row.credits or ""]
-        writer.writerow(cells)
-    return out.getvalue()
+            cells += [form.csv.cents(taxable.get(bp, 0)), form.csv.cents(vat.get(bp, 0))]
+        cells += [form.csv.cents(exempt.get(natura, 0)) for natura in naturas]
+        cells += [form.csv.cents(row.total_cents), row.credits or ""]
+        lines.append(cells)
+    return form.csv.table(header, lines)
 
 
 def register_json(rows: Sequence[RegisterRow]) -> str:
