@@ -66,22 +66,23 @@ class ApiState:
     passwords: Passwords
     clock: Callable[[], datetime] = utc_now
     rejections: Rejections = field(default_factory=Rejections)
-    names: MachineNames = field(default_factory=lambda: MachineNames())
-    people: MemberNames = field(default_factory=lambda: MemberNames())
+    names: NameCache = field(default_factory=lambda: NameCache())
+    people: NameCache = field(default_factory=lambda: NameCache())
 
     def machine_names(self) -> dict[str, str]:
         """The site's machine names by id (cached for a few seconds)."""
-        return self.names.get(self.registry, self.settings.site)
+        site = self.settings.site
+        return self.names.get(lambda: {m.id: m.name for m in self.registry.machines(site=site)})
 
     def member_names(self) -> dict[str, str]:
         """Members' names by id (cached for a few seconds; an erased member's is its stand-in)."""
-        return self.people.get(self.registry)
+        return self.people.get(lambda: {m.id: m.name for m in self.registry.members()})
 
     open_db: sessionmaker[Session]
 
 
-class MachineNames:
-    """The site's machine names, read from the registry at most every few seconds."""
+class NameCache:
+    """Names by id, read again at most every few seconds (or next time, once told to forget)."""
 
     def __init__(self, *, ttl_s: float = 5.0) -> None:
         self._ttl_s = ttl_s
@@ -89,44 +90,18 @@ class MachineNames:
         self._names: dict[str, str] = {}
         self._read_at = -ttl_s
 
-    def get(self, registry: Registry, site: str) -> dict[str, str]:
-        """Names by machine id; a cached copy while it is fresh."""
+    def get(self, read: Callable[[], dict[str, str]]) -> dict[str, str]:
+        """Names by id; a cached copy while it is fresh, else what `read` returns now."""
         now = time.monotonic()
         with self._lock:
             if now - self._read_at < self._ttl_s:
                 return self._names
-        names = {m.id: m.name for m in registry.machines(site=site)}
+        names = read()
         with self._lock:
             self._names, self._read_at = names, now
         return names
 
     def forget(self) -> None:
-        """Read the registry again next time (a machine was saved)."""
-        with self._lock:
-            self._read_at = -self._ttl_s
-
-
-class MemberNames:
-    """Members' names for the floor's tiles, read from the registry at most every few seconds."""
-
-    def __init__(self, *, ttl_s: float = 5.0) -> None:
-        self._ttl_s = ttl_s
-        self._lock = threading.Lock()
-        self._names: dict[str, str] = {}
-        self._read_at = -ttl_s
-
-    def get(self, registry: Registry) -> dict[str, str]:
-        """Names by member id; a cached copy while it is fresh."""
-        now = time.monotonic()
-        with self._lock:
-            if now - self._read_at < self._ttl_s:
-                return self._names
-        names = {m.id: m.name for m in registry.members()}
-        with self._lock:
-            self._names, self._read_at = names, now
-        return names
-
-    def forget(self) -> None:
-        """Read the registry again next time (a member was renamed or erased)."""
+        """Read again next time (a machine was saved, a member renamed or erased)."""
         with self._lock:
             self._read_at = -self._ttl_s
