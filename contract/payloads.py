@@ -221,13 +221,18 @@ class Badge(Envelope):
 
 
 class AclEntry(BaseModel):
-    """One card allowed on a machine, for a member, optionally until a time."""
+    """One card allowed on a machine, for a member, optionally until a time.
+
+    `staff` marks a member who looks after the machine: she may run it when it is out of order
+    (for the repair) and during other members' bookings.
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     card: CardHash
     member: Id
     until: EpochMs | None = None
+    staff: bool = False
 
 
 class AccessList(Envelope):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from contract import AccessList as AccessListPayload
 
@@ -23,6 +24,7 @@ class Grant:
     card: str
     member: str
     until_ms: int | None = None
+    staff: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,7 @@ class Decision:
     granted: bool
     reason: str
     member: str | None = None
+    staff: bool = False
 
 
 class AccessList:
@@ -44,7 +47,7 @@ class AccessList:
     @classmethod
     def from_payload(cls, payload: AccessListPayload) -> AccessList:
         """Build the list published by the api on the retained `acl` topic."""
-        grants = (Grant(e.card, e.member, e.until) for e in payload.entries)
+        grants = (Grant(e.card, e.member, e.until, e.staff) for e in payload.entries)
         return cls(grants, version=payload.version)
 
     def __len__(self) -> int:
@@ -57,4 +60,14 @@ class AccessList:
             return Decision(granted=False, reason=DenyReason.UNKNOWN_CARD)
         if grant.until_ms is not None and now_ms >= grant.until_ms:
             return Decision(granted=False, reason=DenyReason.EXPIRED, member=grant.member)
-        return Decision(granted=True, reason="ok", member=grant.member)
+        return Decision(granted=True, reason="ok", member=grant.member, staff=grant.staff)
+
+
+class Gate(Protocol):
+    """A rule beyond the access list that may refuse a granted card (bookings, a machine out of
+    order, a member without credit). Gates are asked only when a session would open: a running
+    session is never cut by one."""
+
+    def refuse(self, decision: Decision, now_ms: int) -> str | None:
+        """The reason to refuse this granted card at wall time `now_ms`, or None to let it in."""
+        ...

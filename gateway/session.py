@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 from contract import (
@@ -22,7 +22,7 @@ from contract import (
     Telemetry,
 )
 from firmware_bridge.clock import Clock
-from gateway.access import AccessList
+from gateway.access import AccessList, Gate
 from gateway.energy import NEVER_WRAPS, EnergyRegister, RegisterRange, StepKind
 from gateway.run_detection import Activity, RunDetector, RunThresholds, Segment
 
@@ -201,10 +201,12 @@ class MachineSessions:
         access: AccessList,
         clock: Clock,
         new_id: Callable[[], str] = _new_id,
+        gates: Sequence[Gate] = (),
     ) -> None:
         self.machine = machine
         self.policy = policy
         self.access = access
+        self.gates = list(gates)
         self.clock = clock
         self.detector = RunDetector(thresholds)
         self._new_id = new_id
@@ -249,6 +251,10 @@ class MachineSessions:
         if open_session is not None and open_session.member == decision.member:
             badge_out = self._badge(card, BadgeDecision.GRANTED, "badge_out", decision.member)
             return [badge_out, *self._close(EndReason.BADGE_OUT)]
+        for gate in self.gates:
+            reason = gate.refuse(decision, now_ms)
+            if reason is not None:
+                return [self._badge(card, BadgeDecision.DENIED, reason, decision.member)]
         effects = self._close(EndReason.TAKEOVER) if open_session is not None else []
         effects.extend(self._open(card, decision.member))
         return effects

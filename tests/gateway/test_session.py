@@ -18,7 +18,7 @@ from contract import (
     card_hash,
 )
 from firmware_bridge.clock import ManualClock
-from gateway.access import AccessList, Grant
+from gateway.access import AccessList, Decision, Grant
 from gateway.run_detection import RunThresholds
 from gateway.session import (
     PLAUSIBLE_WALL_MS,
@@ -307,3 +307,30 @@ def test_the_lock_warning_is_silenced_when_work_resumes_or_the_session_ends() ->
     locked = feed(machine, clock, 1.0, 30)
     assert published(locked, SessionRecord)[0].end_reason is EndReason.IDLE_TIMEOUT
     assert LockWarningOver() in locked
+
+
+class _StaffOnly:
+    """A gate that lets only staff in, as a machine out of order would."""
+
+    def refuse(self, decision: Decision, now_ms: int) -> str | None:
+        return None if decision.staff else "out_of_order"
+
+
+def test_a_gate_refuses_a_granted_card_but_never_cuts_the_running_session() -> None:
+    clock = ManualClock(wall_ms=START_MS)
+    machine = make(clock)
+    machine.access = AccessList(
+        [Grant(GIULIA, "giulia"), Grant(MARCO, "marco", staff=True)], version=1
+    )
+    machine.badge(MARCO)
+    feed(machine, clock, 5.0, 10)
+    machine.gates.append(_StaffOnly())
+    # Giulia may not take the machine over: she is refused and Marco's session goes on.
+    [refused] = published(machine.badge(GIULIA), Badge)
+    assert (refused.decision, refused.reason) == (BadgeDecision.DENIED, "out_of_order")
+    assert refused.member == "giulia"
+    assert machine.open_session is not None
+    # Marco, staff, badges out and in again through the gate.
+    [closed] = published(machine.badge(MARCO), SessionRecord)
+    assert closed.member == "marco"
+    assert RelayChange(energised=True) in machine.badge(MARCO)
