@@ -35,6 +35,10 @@ class LineKind(StrEnum):
     ALLOWANCE = "allowance"
     POOL_SHARE = "pool_share"
     CREDIT = "credit"
+    BOOKING_FEE = "booking_fee"
+    NO_SHOW = "no_show"
+    PACK_DRAW = "pack_draw"
+    CONSUMABLE = "consumable"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
