@@ -293,9 +293,14 @@ POLICY_FIELDS = tuple(Policy.model_fields)
 
 
 class MachinePolicy(Policy):
-    """One machine's policy, as its gateway's config carries it."""
+    """One machine's policy, as its gateway's config carries it.
+
+    `out_of_order` is set, to the reason in short words, while a fault is open on the machine
+    or a critical service of it is due: only its staff may start a session then.
+    """
 
     machine: Id
+    out_of_order: ShortText | None = None
 
 
 class GatewayPolicy(Envelope):

@@ -15,6 +15,7 @@ class DenyReason(StrEnum):
 
     UNKNOWN_CARD = "unknown_card"
     EXPIRED = "expired"
+    OUT_OF_ORDER = "out_of_order"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +72,17 @@ class Gate(Protocol):
     def refuse(self, decision: Decision, now_ms: int) -> str | None:
         """The reason to refuse this granted card at wall time `now_ms`, or None to let it in."""
         ...
+
+
+class OutOfOrder:
+    """A gate shut while the machine is out of order: only its staff may start a session, for
+    the repair. The api's config sets the reason; None means the machine is in order."""
+
+    def __init__(self, reason: str | None = None) -> None:
+        self.reason = reason
+
+    def refuse(self, decision: Decision, now_ms: int) -> str | None:
+        """Refuse a member's card while out of order; staff pass."""
+        if self.reason is None or decision.staff:
+            return None
+        return DenyReason.OUT_OF_ORDER

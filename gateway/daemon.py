@@ -129,7 +129,8 @@ class Gateway:
                     self._counters["config.unknown_machine"] += 1
                 log.warning("config v%d names %s, not served here", payload.version, policy.machine)
                 continue
-            self.workers[machine.id].inbox.put(Retune(machine.tuned(policy), payload.version))
+            retune = Retune(machine.tuned(policy), payload.version, policy.out_of_order)
+            self.workers[machine.id].inbox.put(retune)
         log.info(
             "config v%d%s: policy of %d machines",
             payload.version,

@@ -43,6 +43,10 @@ class AccessGrant(Protocol):
     def until(self) -> datetime | None:
         """When the member's qualification ends, if it does."""
 
+    @property
+    def staff(self) -> bool:
+        """Whether the member looks after the machine."""
+
 
 class RegisteredMachine(Protocol):
     """A machine of the registry, as far as access lists care."""
@@ -124,6 +128,7 @@ class AclPublisher(RetainedPublisher):
                 card=g.card_hash,
                 member=g.member,
                 until=None if g.until is None else epoch_ms(g.until),
+                staff=g.staff,
             )
             for g in grants
         )

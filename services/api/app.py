@@ -22,6 +22,7 @@ from services.api.error_handlers import install_error_handlers
 from services.api.events import FloorHub
 from services.api.floor import Floor
 from services.api.floor_erasure import remember_erasures
+from services.api.maintenance_watch import MaintenanceWatch
 from services.api.middleware import RequestGuard, SecurityHeaders
 from services.api.policy import PolicyPublisher
 from services.api.ratelimit import LoginLimiter
@@ -34,6 +35,7 @@ from services.api.web.routers import PAGE_ROUTERS
 from services.billing.service import Billing
 from services.billing.store import BillingLedger
 from services.ledger import Registry, open_ledger
+from services.ledger.maintenance import Maintenance
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ TAGS = [
     {"name": "cards", "description": "RFID cards, known only by the site's keyed hash."},
     {"name": "qualifications", "description": "Which member may use which machine, until when."},
     {"name": "machines", "description": "Machines, thresholds, access lists, remote lock."},
+    {"name": "maintenance", "description": "Service tasks, sign-off, faults, out of order."},
     {"name": "sessions", "description": "Booked sessions; filters and CSV export."},
     {"name": "floor", "description": "The live floor and its Server-Sent Events stream."},
     {"name": "tariffs", "description": "Machine prices from a day on."},
@@ -95,7 +98,22 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
 
         link.follow(MachineTopic.filter(site, "+", TopicKind.BADGES), badge)
         publisher = AclPublisher(site=site, link=link, source=registry, engine=engine, clock=clock)
-        configs = PolicyPublisher(site=site, link=link, source=registry, engine=engine, clock=clock)
+        maintenance = Maintenance(engine, clock=clock)
+        configs = PolicyPublisher(
+            site=site,
+            link=link,
+            source=registry,
+            engine=engine,
+            clock=clock,
+            out_of_order=lambda: maintenance.out_of_order(site),
+        )
+        watch = MaintenanceWatch(
+            site=site,
+            maintenance=maintenance,
+            registry=registry,
+            policy=configs,
+            every_s=settings.maintenance_every_s,
+        )
         hub = FloorHub(floor, amps_every_s=settings.amps_every_s)
         app.state.api = ApiState(
             settings=settings,
@@ -108,6 +126,7 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
             waiters=waiters,
             acl=publisher,
             policy=configs,
+            maintenance=maintenance,
             billing=Billing(BillingLedger(engine, clock=clock), settings.billing, terminal=False),
             limiter=LoginLimiter(settings.login),
             passwords=Passwords(settings.password_cost),
@@ -115,7 +134,7 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
         )
         await hub.start()
         try:
-            with link, publisher, configs:
+            with link, publisher, configs, watch:
                 log.info("api serving site %s", site)
                 yield
         finally:

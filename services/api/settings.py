@@ -72,6 +72,8 @@ class ApiSettings:
     sparkline_points: int = 60
     # SSE clients get the machines' amps at most this often (state changes go out at once).
     amps_every_s: float = 2.0
+    # How often the api looks for maintenance tasks come due (running hours, calendar days).
+    maintenance_every_s: float = 60.0
     # Times on the pages are shown in the workshop's zone.
     timezone: str = DEFAULT_TIMEZONE
     # Statements: the workshop printed on them, their currency and default language.
@@ -107,6 +109,8 @@ class ApiSettings:
             problems.append("sparkline_points: must be between 2 and 3600")
         if not self.amps_every_s > 0:
             problems.append("amps_every_s: must be positive")
+        if not 0 < self.maintenance_every_s <= 3600:
+            problems.append("maintenance_every_s: must be in (0, 3600]")
         problems += proxy_problems(self.trusted_proxies)
         if not 1024 <= self.max_body_bytes <= 64 * 1024 * 1024:
             problems.append("max_body_bytes: must be between 1 KiB and 64 MiB")

@@ -23,6 +23,7 @@ from services.api.security import Passwords
 from services.api.settings import ApiSettings
 from services.billing.service import Billing
 from services.ledger import Registry
+from services.ledger.maintenance import Maintenance
 
 
 def utc_now() -> datetime:
@@ -61,6 +62,7 @@ class ApiState:
     waiters: BadgeWaiters
     acl: AclPublisher
     policy: PolicyPublisher
+    maintenance: Maintenance
     billing: Billing
     limiter: LoginLimiter
     passwords: Passwords
