@@ -130,6 +130,25 @@ MEMBER: dict[str, Call | str] = {
     "POST /api/v1/machines/{machine}/commands": Call(
         "POST", "/api/v1/machines/lathe-1/commands", json={"action": "lock"}
     ),
+    "GET /api/v1/machines/{machine}/maintenance": "a machine's service state is no one's data",
+    "POST /api/v1/machines/{machine}/maintenance/tasks": Call(
+        "POST",
+        "/api/v1/machines/lathe-1/maintenance/tasks",
+        json={"title": "oil", "every_days": 30},
+    ),
+    "DELETE /api/v1/machines/{machine}/maintenance/tasks/{task}": Call(
+        "DELETE", "/api/v1/machines/lathe-1/maintenance/tasks/1"
+    ),
+    "POST /api/v1/machines/{machine}/maintenance/tasks/{task}/sign-off": Call(
+        "POST", "/api/v1/machines/lathe-1/maintenance/tasks/1/sign-off", json={}
+    ),
+    "GET /api/v1/machines/{machine}/faults": "members and staff report and read faults",
+    "POST /api/v1/machines/{machine}/faults": "members and staff report and read faults",
+    "PUT /api/v1/machines/{machine}/faults/{fault}/photo": "the reporter adds her own photo",
+    "GET /api/v1/machines/{machine}/faults/{fault}/photo": "members and staff read faults",
+    "POST /api/v1/machines/{machine}/faults/{fault}/close": Call(
+        "POST", "/api/v1/machines/lathe-1/faults/1/close", json={}
+    ),
     "GET /api/v1/sessions": Call("GET", "/api/v1/sessions", params={"member": "marco"}),
     "GET /api/v1/sessions.csv": Call("GET", "/api/v1/sessions.csv", params={"member": "marco"}),
     "GET /api/v1/tariffs": "prices are the same for everyone",

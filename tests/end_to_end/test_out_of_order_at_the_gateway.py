@@ -19,8 +19,9 @@ from pathlib import Path
 
 from contract import Badge, MachineTopic, TopicKind, card_hash, decode_message
 from firmware_bridge.emulator import Emulator
+from harness.errors import MqttProbeError
 from harness.mosquitto import MosquittoServer
-from harness.mqtt import MqttProbe, MqttProbeError
+from harness.mqtt import MqttProbe
 from services.api.security import Role
 from services.ledger import MachineSpec
 from tests.api.conftest import SITE_KEY, Api, book_session, make_settings, running_api
