@@ -119,6 +119,7 @@ def machine_policies(draw: st.DrawFn) -> MachinePolicy:
         idle_timeout_s=draw(seconds),
         max_duration_s=draw(seconds),
         warn_before_s=draw(seconds),
+        out_of_order=draw(st.none() | short_texts),
     )
 
 
@@ -452,3 +453,19 @@ def test_bad_topic_is_refused_before_the_payload_is_read() -> None:
     with pytest.raises(ContractError) as caught:
         decode_message("officina/v1/site-a/machines/lathe-1/gossip", b"not json")
     assert caught.value.field == "kind"
+
+
+@pytest.mark.parametrize("reason", ["", "x" * 65, 7])
+def test_a_config_with_a_bad_out_of_order_reason_is_refused_naming_the_field(
+    reason: object,
+) -> None:
+    body = {
+        "v": 1,
+        "id": "config-gw-1-3",
+        "ts": 1_767_225_600_000,
+        "version": 3,
+        "machines": [{"machine": "lathe-1", "out_of_order": reason}],
+    }
+    with pytest.raises(ContractError) as refused:
+        decode_payload(TopicKind.CONFIG, json.dumps(body).encode())
+    assert "machines.0.out_of_order" in str(refused.value)
