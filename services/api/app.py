@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -25,6 +26,7 @@ from services.api.floor_erasure import remember_erasures
 from services.api.middleware import RequestGuard, SecurityHeaders
 from services.api.policy import PolicyPublisher
 from services.api.ratelimit import LoginLimiter
+from services.api.reservations import BookingsPublisher
 from services.api.routes import API_ROUTERS
 from services.api.security import Passwords
 from services.api.settings import ApiSettings
@@ -34,6 +36,7 @@ from services.api.web.routers import PAGE_ROUTERS
 from services.billing.service import Billing
 from services.billing.store import BillingLedger
 from services.ledger import Registry, open_ledger
+from services.ledger.reservations import Reservations
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +99,15 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
         link.follow(MachineTopic.filter(site, "+", TopicKind.BADGES), badge)
         publisher = AclPublisher(site=site, link=link, source=registry, engine=engine, clock=clock)
         configs = PolicyPublisher(site=site, link=link, source=registry, engine=engine, clock=clock)
+        reservations = Reservations(engine, zone=ZoneInfo(settings.timezone), clock=clock)
+        bookings = BookingsPublisher(
+            site=site,
+            link=link,
+            registry=registry,
+            reservations=reservations,
+            engine=engine,
+            clock=clock,
+        )
         hub = FloorHub(floor, amps_every_s=settings.amps_every_s)
         app.state.api = ApiState(
             settings=settings,
@@ -108,6 +120,8 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
             waiters=waiters,
             acl=publisher,
             policy=configs,
+            reservations=reservations,
+            bookings=bookings,
             billing=Billing(BillingLedger(engine, clock=clock), settings.billing, terminal=False),
             limiter=LoginLimiter(settings.login),
             passwords=Passwords(settings.password_cost),
@@ -115,7 +129,7 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
         )
         await hub.start()
         try:
-            with link, publisher, configs:
+            with link, publisher, configs, bookings:
                 log.info("api serving site %s", site)
                 yield
         finally:

@@ -19,10 +19,12 @@ from services.api.events import FloorHub
 from services.api.floor import Floor
 from services.api.policy import PolicyPublisher
 from services.api.ratelimit import LoginLimiter
+from services.api.reservations import BookingsPublisher
 from services.api.security import Passwords
 from services.api.settings import ApiSettings
 from services.billing.service import Billing
 from services.ledger import Registry
+from services.ledger.reservations import Reservations
 
 
 def utc_now() -> datetime:
@@ -61,6 +63,8 @@ class ApiState:
     waiters: BadgeWaiters
     acl: AclPublisher
     policy: PolicyPublisher
+    reservations: Reservations
+    bookings: BookingsPublisher
     billing: Billing
     limiter: LoginLimiter
     passwords: Passwords

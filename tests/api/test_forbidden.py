@@ -109,6 +109,19 @@ MEMBER: dict[str, Call | str] = {
     ),
     "POST /api/v1/cards/{card}/revoke": Call("POST", f"/api/v1/cards/{MARCO_CARD}/revoke"),
     "GET /api/v1/qualifications": Call("GET", "/api/v1/qualifications", params={"member": "marco"}),
+    "GET /api/v1/bookings": Call("GET", "/api/v1/bookings", params={"member": "marco"}),
+    "POST /api/v1/bookings": Call(
+        "POST",
+        "/api/v1/bookings",
+        json={
+            "machine": "lathe-1",
+            "member": "marco",
+            "starts_at": "2030-01-07T09:00:00Z",
+            "ends_at": "2030-01-07T10:00:00Z",
+        },
+    ),
+    "DELETE /api/v1/bookings/{booking}": "a member cancels her own bookings, not another's "
+    "(test_bookings.py)",
     "PUT /api/v1/qualifications": Call(
         "PUT", "/api/v1/qualifications", json={"member": "giulia", "machine": "lathe-1"}
     ),

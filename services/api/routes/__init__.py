@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from services.api.routes import (
+    bookings,
     cards,
     cost_pools,
     floor,
@@ -31,6 +32,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     parties.router,
     qualifications.router,
     machines.router,
+    bookings.router,
     sessions.router,
     tariffs.router,
     plans.router,
