@@ -131,4 +131,5 @@ def test_a_booking_reaches_the_gateway_which_keeps_the_slot_for_its_booker_offli
 def eventually_cached(spool: Path) -> bool:
     """Whether the gateway's spool holds bookings."""
     with sqlite3.connect(spool) as db:
-        return db.execute("SELECT count(*) FROM gateway_bookings").fetchone()[0] == 1
+        (count,) = db.execute("SELECT count(*) FROM gateway_bookings").fetchone()
+    return bool(count == 1)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
+from services.api.calendar import calendar_token, feed, token_matches
 from services.api.deps import PersonUser, StateDep
 from services.api.schemas.bookings import BookingCreate, BookingPublic
 from services.api.schemas.common import Id, Instant, RowId
@@ -78,3 +79,51 @@ def cancel_booking(
     cancelled = state.reservations.cancel(booking, by=user.username, staff=user.is_staff)
     state.bookings.machine_changed(cancelled.machine)
     return BookingPublic.model_validate(cancelled)
+
+
+CALENDAR = "text/calendar; charset=utf-8"
+ICS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/calendar": {}}, "description": "An iCalendar feed (RFC 5545)"}
+}
+
+
+@router.get("/calendar-token")
+def my_calendar_token(user: PersonUser, state: StateDep) -> dict[str, str]:
+    """The path of the caller's own feed, for a calendar app to subscribe to."""
+    if user.member is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="this login is no member's")
+    token = calendar_token(user.member, state.settings.secret)
+    return {"path": f"/api/v1/bookings/members/{user.member}/{token}.ics"}
+
+
+@router.get(
+    "/members/{member}/{token}.ics",
+    response_class=Response,
+    responses={**ICS, 404: {"description": "No such feed"}},
+)
+def member_feed(
+    member: Annotated[Id, Path()],
+    token: Annotated[str, Path(pattern="^[0-9a-f]{32}$")],
+    state: StateDep,
+) -> Response:
+    """A member's bookings as a calendar feed, reached with her token instead of a login."""
+    if not token_matches(member, token, state.settings.secret):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such feed")
+    now = state.clock()
+    rows = state.reservations.between(
+        site=state.settings.site, member=member, start=now - DEFAULT_AHEAD, end=now + DEFAULT_AHEAD
+    )
+    body = feed(member, rows, site=state.settings.site, summary="{machine}", now=now)
+    return Response(body, media_type=CALENDAR)
+
+
+@router.get("/machines/{machine}.ics", response_class=Response, responses=ICS)
+def machine_feed(machine: Annotated[Id, Path()], user: PersonUser, state: StateDep) -> Response:
+    """A machine's bookings as a calendar feed; members are named only to staff."""
+    now = state.clock()
+    rows = state.reservations.between(
+        site=state.settings.site, machine=machine, start=now - DEFAULT_BACK, end=now + DEFAULT_AHEAD
+    )
+    summary = "{machine}: {member}" if user.is_staff else "{machine}"
+    body = feed(machine, rows, site=state.settings.site, summary=summary, now=now)
+    return Response(body, media_type=CALENDAR)
