@@ -19,11 +19,13 @@ from services.api.events import FloorHub
 from services.api.floor import Floor
 from services.api.policy import PolicyPublisher
 from services.api.ratelimit import LoginLimiter
+from services.api.reservations import BookingsPublisher
 from services.api.security import Passwords
 from services.api.settings import ApiSettings
 from services.billing.service import Billing
 from services.ledger import Registry
 from services.ledger.maintenance import Maintenance
+from services.ledger.reservations import Reservations
 
 
 def utc_now() -> datetime:
@@ -63,6 +65,8 @@ class ApiState:
     acl: AclPublisher
     policy: PolicyPublisher
     maintenance: Maintenance
+    reservations: Reservations
+    bookings: BookingsPublisher
     billing: Billing
     limiter: LoginLimiter
     passwords: Passwords

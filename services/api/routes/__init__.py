@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from services.api.routes import (
+    bookings,
     cards,
     cost_pools,
     floor,
@@ -33,6 +34,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     qualifications.router,
     machines.router,
     maintenance.router,
+    bookings.router,
     sessions.router,
     tariffs.router,
     plans.router,
