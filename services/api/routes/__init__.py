@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from services.api.routes import (
     cards,
+    consumables,
     cost_pools,
     floor,
     gateways,
@@ -37,6 +38,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     cost_pools.router,
     statements.router,
     payments.router,
+    consumables.router,
     floor.router,
     gateways.router,
     review.router,
