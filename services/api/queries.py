@@ -537,7 +537,11 @@ def low_stock(state: ApiState) -> list[StoredItem]:
 
 
 def takes(
-    state: ApiState, *, member: str | None = None, item_id: int | None = None, limit: int = 200
+    state: ApiState,
+    *,
+    member: str | None = None,
+    item_id: int | None = None,
+    limit: int | None = 200,
 ) -> list[StoredTake]:
     """Takes, newest first: everyone's, one member's, or one item's."""
     return state.billing.ledger.takes(member=member, item_id=item_id, limit=limit)
