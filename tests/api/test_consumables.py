@@ -147,6 +147,13 @@ def test_stock_is_counted_down_a_take_beyond_it_refused_and_low_stock_shown(
     assert client.get("/api/v1/consumables/low", headers=staff).json() == []
     [mine] = client.get("/api/v1/consumables/takes", headers=giulia).json()
     assert (mine["quantity"], mine["recorded_by"]) == (7, "giulia")
+    # The accountant's file of the month's takes, and the member's own export.
+    month = mine["taken_at"][:7]
+    csv = client.get(f"/api/v1/consumables/takes/{month}.csv", params={"lang": "it"}, headers=staff)
+    assert csv.status_code == 200 and csv.text.startswith("taken;member;item")
+    assert ";giulia;Compensato 4 mm;foglio;7;7,50;22,00;52,50;lathe-1;giulia" in csv.text
+    export = client.get("/api/v1/members/giulia/export", headers=giulia).json()
+    assert [t["net_cents"] for t in export["consumables"]] == [5250]
 
 
 def test_bad_consumable_input_is_a_422_naming_the_field(sqlite_api: Api) -> None:

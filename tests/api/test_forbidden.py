@@ -239,6 +239,10 @@ MEMBER: dict[str, Call | str] = {
     "GET /api/v1/consumables/{item_id}": "one item of the catalogue, with its price",
     "POST /api/v1/consumables/{item_id}/take": "a member records her own takes only",
     "GET /api/v1/consumables/low": Call("GET", "/api/v1/consumables/low"),
+    "GET /api/v1/consumables/takes/{month}.csv": Call(
+        "GET", "/api/v1/consumables/takes/2026-03.csv"
+    ),
+    "GET /api/v1/payments/export/{month}.csv": Call("GET", "/api/v1/payments/export/2026-03.csv"),
     "POST /api/v1/consumables": Call(
         "POST", "/api/v1/consumables", json={"name": "Blade", "unit": "pc", "price_cents": 100}
     ),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi.responses import Response
 
 from services.api import queries
 from services.api.consumables import new_item, record_take
 from services.api.deps import PersonUser, StaffUser, StateDep
+from services.api.routes.statements import attachment
+from services.api.schemas.billing import MonthText
 from services.api.schemas.common import Id
 from services.api.schemas.consumables import (
     ConsumableCreate,
@@ -19,6 +22,8 @@ from services.api.schemas.consumables import (
     TakePublic,
 )
 from services.api.state import ApiState
+from services.billing.exports import takes_csv
+from services.billing.months import Month, MonthWindow
 from services.billing.store import StoredItem
 
 router = APIRouter(prefix="/consumables", tags=["consumables"])
@@ -59,6 +64,24 @@ def list_takes(
     if not user.is_staff:
         member = user.member or ""
     return [queries.take_public(take) for take in queries.takes(state, member=member)]
+
+
+@router.get(
+    "/takes/{month}.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "Takes of a month"}},
+)
+def export_takes(
+    month: Annotated[MonthText, Path(description="A month, YYYY-MM")],
+    staff: StaffUser,
+    state: StateDep,
+    lang: Annotated[Literal["it", "en"] | None, Query()] = None,
+) -> Response:
+    """Everything taken in a local month, priced as taken, for the accountant (CSV)."""
+    window = MonthWindow(Month.parse(month), state.billing.tz)
+    takes = state.billing.ledger.takes(since=window.start, until=window.end, limit=None)
+    text = takes_csv(reversed(takes), state.billing.tz, lang or state.billing.settings.locale)
+    return attachment(text, "text/csv; charset=utf-8", f"consumables-{month}.csv")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

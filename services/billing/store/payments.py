@@ -95,16 +95,30 @@ class PaymentStore(StoreBase):
                 added += 1
         return ImportResult(added, matched, len(credits) - added)
 
-    def payments(self, *, unmatched: bool | None = None, limit: int = 500) -> list[StoredPayment]:
-        """Booked payments, newest first: all, only those waiting, or only those settled."""
+    def payments(
+        self,
+        *,
+        unmatched: bool | None = None,
+        limit: int | None = 500,
+        booked_from: date | None = None,
+        booked_before: date | None = None,
+    ) -> list[StoredPayment]:
+        """Booked payments, newest first: all, only those waiting, or only those settled; of
+        some days of booking, or of any."""
         query = _payment_query()
+        if booked_from is not None:
+            query = query.where(PaymentRow.booked >= booked_from)
+        if booked_before is not None:
+            query = query.where(PaymentRow.booked < booked_before)
         if unmatched is True:
             query = query.where(PaymentRow.statement_id.is_(None), PaymentRow.not_ours.is_(False))
         elif unmatched is False:
             query = query.where(
                 (PaymentRow.statement_id.is_not(None)) | (PaymentRow.not_ours.is_(True))
             )
-        query = query.order_by(PaymentRow.booked.desc(), PaymentRow.id.desc()).limit(limit)
+        query = query.order_by(PaymentRow.booked.desc(), PaymentRow.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
         with self._transaction("read payments") as db:
             return [_stored(payment, statement) for payment, statement in db.execute(query)]
 
