@@ -155,6 +155,15 @@ def test_stock_is_counted_down_a_take_beyond_it_refused_and_low_stock_shown(
     export = client.get("/api/v1/members/giulia/export", headers=giulia).json()
     assert [t["net_cents"] for t in export["consumables"]] == [5250]
 
+    # Erased, her take stays (it is on her statement) under her erased id, named by no login.
+    admin = sqlite_api.add_login("admin", Role.ADMIN)
+    erased = client.post("/api/v1/members/giulia/erase", headers=admin)
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["consumables_reassigned"] == 1
+    [kept] = client.get("/api/v1/consumables/takes", headers=staff).json()
+    assert kept["member"] == erased.json()["erased_id"] == kept["recorded_by"]
+    assert kept["net_cents"] == 5250
+
 
 def test_bad_consumable_input_is_a_422_naming_the_field(sqlite_api: Api) -> None:
     staff, sheet, _filament = _catalogue(sqlite_api)

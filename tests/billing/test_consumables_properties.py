@@ -16,11 +16,19 @@ from hypothesis import strategies as st
 from services.billing.allocation import CostPool
 from services.billing.consumables import ConsumableTake
 from services.billing.errors import BillingInputError
+from services.billing.fiscal_lines import (
+    DEFAULT_NATURA,
+    LINE_WORDS,
+    NO_NAMES,
+    FiscalLine,
+    document_line,
+)
 from services.billing.months import Month
-from services.billing.records import LineKind, lines_of, vat_summary
+from services.billing.records import Line, LineKind, lines_of, vat_summary
 from services.billing.store import NewItem
 from services.billing.tariffs import Tariff
 from services.billing.usage import UsageSession
+from services.fiscal.wording import Locale
 from tests.billing.examples import LASER, LATHE, ROME, SITE
 from tests.billing.test_engine import MEMBERS, OCTOBER, bill, pool_strategy, session_strategy
 from tests.billing.test_engine import tariff_strategy as tariffs_strategy
@@ -137,3 +145,34 @@ def test_stock_is_restocked_less_taken_and_each_take_is_billed_in_its_own_month(
         assert all(t.day.month == 10 for t in october) and all(t.day.month == 11 for t in november)
         billed = sum(t.net_cents for t in october + november)
         assert billed == sum(t.net_cents for t in recorded)
+
+
+@given(
+    quantity=st.integers(min_value=1, max_value=100_000),
+    price=st.integers(min_value=0, max_value=1_000_000),
+    vat=st.sampled_from((0, 400, 1_000, 2_200)),
+    sign=st.sampled_from((1, -1)),
+)
+@settings(max_examples=50, deadline=None)
+def test_a_consumable_line_on_a_fiscal_document_is_quantity_times_unit_price_exactly(
+    quantity: int, price: int, vat: int, sign: int
+) -> None:
+    line = Line(
+        kind=LineKind.CONSUMABLE,
+        net_cents=quantity * price,
+        vat_bp=vat,
+        reference="Compensato 4 mm",
+        day=date(2026, 10, 3),
+        key="foglio",
+        quantity=quantity,
+        key_total=price,
+    )
+    fiscal = FiscalLine(line, None if vat else DEFAULT_NATURA)
+
+    written = document_line(fiscal, sign, LINE_WORDS[Locale.IT], lambda _line: None, NO_NAMES)
+
+    assert (
+        written.quantity * written.unit_price_cents == written.total_cents == sign * line.net_cents
+    )
+    assert written.unit == "foglio"
+    assert written.description == "Materiale: Compensato 4 mm, 03/10/2026"
