@@ -143,7 +143,7 @@ class StatementScheduler:
         the same day, or a restart, never sends one twice.
         """
         every = self.schedule.remind_every_days
-        if self.mailer is None or every is None:
+        if self.mailer is None or not every:
             return []
         today = now.astimezone(self.billing.tz).date()
         try:

@@ -124,8 +124,8 @@ class ScheduleSettings:
     send: bool = True
     poll_s: float = 900.0
     # Overdue statements' members are e-mailed a reminder at most once in this many days;
-    # None: the scheduler sends none (`statements payments remind` still does).
-    remind_every_days: int | None = 7
+    # 0: the scheduler sends none (`statements payments remind` still does).
+    remind_every_days: int = 7
 
     @field_validator("day")
     @classmethod
@@ -143,9 +143,9 @@ class ScheduleSettings:
 
     @field_validator("remind_every_days")
     @classmethod
-    def _remind(cls, value: int | None) -> int | None:
-        if value is not None and value < 1:
-            raise ValueError("must be at least 1 day, or left out for no reminders")
+    def _remind(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be a number of days, or 0 for no reminders")
         return value
 
     @field_validator("first_month")

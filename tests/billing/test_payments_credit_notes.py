@@ -82,3 +82,15 @@ def test_the_scheduler_reminds_each_overdue_statement_once_per_interval(
 
     assert [m["Subject"].split(" · ")[1] for m in inbox.messages] == [carla.number] * 2
     assert all(m["To"].endswith("<carla@example.org>") for m in inbox.messages)
+
+
+def test_a_scheduler_set_to_remind_never_sends_no_reminder(
+    shop: Shop, smtp_server: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    issue_october(shop)
+    ticks = _scheduler(shop, port)
+    ticks.schedule = replace(ticks.schedule, remind_every_days=0)
+    shop.clock.now = rome(2026, 12, 20, 9)
+    assert ticks.tick().reminded == ()
+    assert inbox.messages == []
