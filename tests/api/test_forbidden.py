@@ -270,6 +270,24 @@ MEMBER: dict[str, Call | str] = {
     "POST /api/v1/payments/{payment_id}/assign": Call(
         "POST", "/api/v1/payments/1/assign", json={"not_ours": True}
     ),
+    "GET /api/v1/consumables": "the catalogue a member takes from at the machine",
+    "GET /api/v1/consumables/takes": "a member sees only her own takes",
+    "GET /api/v1/consumables/{item_id}": "one item of the catalogue, with its price",
+    "POST /api/v1/consumables/{item_id}/take": "a member records her own takes only",
+    "GET /api/v1/consumables/low": Call("GET", "/api/v1/consumables/low"),
+    "GET /api/v1/consumables/takes/{month}.csv": Call(
+        "GET", "/api/v1/consumables/takes/2026-03.csv"
+    ),
+    "GET /api/v1/payments/export/{month}.csv": Call("GET", "/api/v1/payments/export/2026-03.csv"),
+    "POST /api/v1/consumables": Call(
+        "POST", "/api/v1/consumables", json={"name": "Blade", "unit": "pc", "price_cents": 100}
+    ),
+    "PUT /api/v1/consumables/{item_id}": Call(
+        "PUT", "/api/v1/consumables/1", json={"name": "Blade", "unit": "pc", "price_cents": 1}
+    ),
+    "POST /api/v1/consumables/{item_id}/restock": Call(
+        "POST", "/api/v1/consumables/1/restock", json={"quantity": 5}
+    ),
 }
 
 # What only an admin may do: a coordinator is refused.

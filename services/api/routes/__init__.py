@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from services.api.routes import (
     bookings,
     cards,
+    consumables,
     cost_pools,
     floor,
     gateways,
@@ -41,6 +42,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     cost_pools.router,
     statements.router,
     payments.router,
+    consumables.router,
     floor.router,
     gateways.router,
     review.router,
