@@ -2,7 +2,7 @@
 a machine, and the service log of what was done.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-06
 """
 
