@@ -257,6 +257,15 @@ class Reservations:
             row.changed_at = self._clock()
         return rules
 
+    def drop_rules(self, site: str, machine: str) -> bool:
+        """Make a machine unbookable again (its bookings stay on record); False if it was not."""
+        with self._transaction("drop booking rules") as db:
+            row = db.get(BookingRulesRow, (site, machine))
+            if row is None:
+                return False
+            db.delete(row)
+            return True
+
     # -- bookings -----------------------------------------------------------------------------
 
     def book(

@@ -56,3 +56,39 @@ def test_a_member_books_lists_and_cancels_her_own_and_not_another_s(api: Api) ->
     assert cancelled.json()["status"] == "cancelled"
     again = api.client.delete(f"/api/v1/bookings/{booking}", headers=staff)
     assert again.status_code == 409
+
+
+def test_coordinators_set_booking_rules_and_bad_ones_are_refused_naming_the_field(
+    api: Api,
+) -> None:
+    seed_registry(api)
+    staff = api.add_login("coord", Role.COORDINATOR)
+    path = "/api/v1/machines/laser-1/booking-rules"
+    assert api.client.get(path, headers=staff).status_code == 404
+    rules = {"slot_minutes": 30, "hours": "mon-fri 08:00-20:00", "closures": "2026-12-25"}
+    saved = api.client.put(path, json=rules, headers=staff)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["slot_minutes"] == 30
+    assert api.client.get(path, headers=staff).json()["hours"] == "mon-fri 08:00-20:00"
+    for bad, field in (
+        ({"hours": "monday 8-20"}, "hours"),
+        ({"closures": "christmas"}, "closures"),
+        ({"grace_minutes": -5}, "grace_minutes"),
+        ({"plans": ["nosuchplan"]}, "plans"),
+    ):
+        refused = api.client.put(path, json=bad, headers=staff)
+        assert refused.status_code == 422, (bad, refused.text)
+        assert field in refused.text
+    assert (
+        api.client.put("/api/v1/machines/nosuch/booking-rules", json={}, headers=staff).status_code
+        == 404
+    )
+
+    assert api.client.delete(path, headers=staff).status_code == 204
+    assert api.client.get(path, headers=staff).status_code == 404
+    assert api.client.delete(path, headers=staff).status_code == 404
+    refused = api.client.post(
+        "/api/v1/bookings", json=_slot() | {"member": "giulia"}, headers=staff
+    )
+    assert refused.status_code == 409
+    assert "not_bookable" in refused.json()["detail"]

@@ -159,6 +159,13 @@ MEMBER: dict[str, Call | str] = {
     "POST /api/v1/machines/{machine}/maintenance/tasks/{task}/sign-off": Call(
         "POST", "/api/v1/machines/lathe-1/maintenance/tasks/1/sign-off", json={}
     ),
+    "GET /api/v1/machines/{machine}/booking-rules": "members read how a machine may be booked",
+    "PUT /api/v1/machines/{machine}/booking-rules": Call(
+        "PUT", "/api/v1/machines/lathe-1/booking-rules", json={}
+    ),
+    "DELETE /api/v1/machines/{machine}/booking-rules": Call(
+        "DELETE", "/api/v1/machines/lathe-1/booking-rules"
+    ),
     "GET /api/v1/machines/{machine}/faults": "members and staff report and read faults",
     "POST /api/v1/machines/{machine}/faults": "members and staff report and read faults",
     "PUT /api/v1/machines/{machine}/faults/{fault}/photo": "the reporter adds her own photo",

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from services.api.routes import (
+    booking_rules,
     bookings,
     cards,
     consumables,
@@ -36,6 +37,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     machines.router,
     maintenance.router,
     bookings.router,
+    booking_rules.router,
     sessions.router,
     tariffs.router,
     plans.router,
