@@ -3,6 +3,8 @@ them, and the machine's gateway is sent its new opening hours at once."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, status
 
 from services.api.booking_rules import drop_rules, rules_public, save_rules
@@ -12,7 +14,9 @@ from services.api.schemas.bookings import BookingRulesPublic, BookingRulesSave
 
 router = APIRouter(prefix="/machines", tags=["bookings"])
 
-NOT_BOOKABLE = {404: {"description": "No such machine, or it cannot be booked"}}
+NOT_BOOKABLE: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such machine, or it cannot be booked"}
+}
 
 
 @router.get("/{machine}/booking-rules", responses=NOT_BOOKABLE)

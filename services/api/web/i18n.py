@@ -9,6 +9,7 @@ from fastapi import Request
 
 from services.api.web import (
     words_billing,
+    words_bookings,
     words_charts,
     words_consumables,
     words_fiscal,
@@ -127,6 +128,7 @@ _AREAS = (
     words_webhooks.WORDS,
     words_payments.WORDS,
     words_consumables.WORDS,
+    words_bookings.WORDS,
 )
 
 

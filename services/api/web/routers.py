@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from services.api.web import (
     pages,
     pages_billing,
+    pages_bookings,
     pages_charts,
     pages_consumables,
     pages_fiscal,
@@ -26,4 +27,5 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     pages_webhooks.router,
     pages_payments.router,
     pages_consumables.router,
+    pages_bookings.router,
 )

@@ -1,0 +1,83 @@
+"""The words of the bookings pages, Italian then English: adding a phrase is adding a row."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+WORDS: Mapping[str, tuple[str, str]] = {
+    "bk_nav": ("Prenotazioni", "Bookings"),
+    "bk_mine": ("Le mie prenotazioni", "My bookings"),
+    "bk_week": ("Settimana della macchina", "Machine's week"),
+    "bk_all": ("Prenotazioni in arrivo", "Coming bookings"),
+    "bk_slot": ("Fascia", "Slot"),
+    "bk_free": ("Libera", "Free"),
+    "bk_taken": ("Prenotata", "Booked"),
+    "bk_yours": ("Tua", "Yours"),
+    "bk_past": ("Passata", "Past"),
+    "bk_book": ("Prenota", "Book"),
+    "bk_book_for": ("Per il socio", "For member"),
+    "bk_cancel": ("Annulla", "Cancel"),
+    "bk_booked": ("Prenotazione fatta", "Booked"),
+    "bk_cancelled": ("Prenotazione annullata", "Booking cancelled"),
+    "bk_rules_saved": ("Regole salvate", "Rules saved"),
+    "bk_rules_dropped": (
+        "La macchina non è più prenotabile",
+        "The machine can no longer be booked",
+    ),
+    "bk_none": ("Nessuna prenotazione", "No bookings"),
+    "bk_no_slots": ("Chiuso", "Closed"),
+    "bk_not_bookable": ("Questa macchina non si prenota", "This machine cannot be booked"),
+    "bk_bookable": ("Macchine prenotabili", "Bookable machines"),
+    "bk_feed": ("Il mio calendario (iCal)", "My calendar (iCal)"),
+    "bk_feed_hint": (
+        "Aggiungi questo indirizzo alla tua app calendario",
+        "Add this address to your calendar app",
+    ),
+    "bk_machine_feed": ("Calendario della macchina (iCal)", "Machine's calendar (iCal)"),
+    "bk_from": ("Dalle", "From"),
+    "bk_to": ("Alle", "To"),
+    "bk_by": ("Prenotata da", "Booked by"),
+    "bk_prev_week": ("Settimana precedente", "Previous week"),
+    "bk_next_week": ("Settimana successiva", "Next week"),
+    "bk_refused": ("Prenotazione rifiutata", "Booking refused"),
+    "bk_back": ("Torna indietro", "Go back"),
+    "bk_rules": ("Regole di prenotazione", "Booking rules"),
+    "bk_slot_minutes": ("Durata della fascia (minuti)", "Slot length (minutes)"),
+    "bk_horizon_days": ("Prenotabile fino a (giorni)", "Bookable ahead (days)"),
+    "bk_max_open": ("Prenotazioni aperte per socio", "Open bookings per member"),
+    "bk_grace_minutes": ("Tolleranza prima del no-show (minuti)", "Grace before no-show (minutes)"),
+    "bk_notice_minutes": ("Preavviso di annullamento (minuti)", "Cancellation notice (minutes)"),
+    "bk_warn_before_minutes": (
+        "Avviso prima della prenotazione successiva (minuti)",
+        "Warning before the next booking (minutes)",
+    ),
+    "bk_qualified_only": ("Solo soci abilitati", "Qualified members only"),
+    "bk_plans": (
+        "Piani ammessi (separati da spazi; vuoto: tutti)",
+        "Plans allowed (spaces; empty: all)",
+    ),
+    "bk_hours": (
+        "Orari di apertura (es. mon-fri 08:00-20:00; sat 09:00-13:00)",
+        "Opening hours (e.g. mon-fri 08:00-20:00; sat 09:00-13:00)",
+    ),
+    "bk_closures": (
+        "Giorni di chiusura (AAAA-MM-GG, separati da spazi)",
+        "Closed days (YYYY-MM-DD, spaces)",
+    ),
+    "bk_make_bookable": ("Rendi prenotabile", "Make bookable"),
+    "bk_drop_rules": ("Rendi non prenotabile", "Make unbookable"),
+    "bk_refusal.not_bookable": ("la macchina non si prenota", "the machine cannot be booked"),
+    "bk_refusal.slot": ("non è una fascia intera", "that is not whole slots"),
+    "bk_refusal.past": ("la fascia è già iniziata", "the slot has begun already"),
+    "bk_refusal.too_far": ("troppo in là nel tempo", "too far ahead"),
+    "bk_refusal.closed": ("l'officina è chiusa in quell'orario", "the workshop is closed then"),
+    "bk_refusal.overlap": ("la fascia è già prenotata", "the slot is booked already"),
+    "bk_refusal.too_many": ("hai già troppe prenotazioni aperte", "too many open bookings"),
+    "bk_refusal.not_qualified": (
+        "non sei abilitato su questa macchina",
+        "not qualified on this machine",
+    ),
+    "bk_refusal.plan": ("il tuo piano non prevede prenotazioni", "your plan may not book it"),
+    "bk_refusal.notice": ("troppo tardi per annullare", "too late to cancel"),
+    "bk_refusal.not_open": ("la prenotazione non è più aperta", "the booking is no longer open"),
+}
