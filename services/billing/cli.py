@@ -599,6 +599,10 @@ def add_tariff(
     per_kwh: Annotated[str, typer.Option("--per-kwh")] = "0",
     minimum: Annotated[str, typer.Option("--minimum", help="minimum per session")] = "0",
     vat: Annotated[str, typer.Option("--vat", help="VAT rate in percent")] = "0",
+    booking_fee: Annotated[
+        str, typer.Option("--booking-fee", help="per booking of the machine used")
+    ] = "0",
+    no_show: Annotated[str, typer.Option("--no-show", help="per booking nobody came for")] = "0",
     ledger: LedgerOption = DEFAULT_LEDGER_URL,
     config: ConfigOption = None,
 ) -> None:
@@ -616,6 +620,8 @@ def add_tariff(
                 per_kwh=parse_micros(per_kwh, "per_kwh"),
                 minimum_cents=parse_cents(minimum, "minimum"),
                 vat_bp=parse_vat_bp(vat, "vat"),
+                booking_fee_cents=parse_cents(booking_fee, "booking_fee"),
+                no_show_cents=parse_cents(no_show, "no_show"),
             )
         )
 
@@ -634,6 +640,8 @@ def list_tariffs(ledger: LedgerOption = DEFAULT_LEDGER_URL, config: ConfigOption
             "€/min",
             "€/kWh",
             "min",
+            "booking",
+            "no-show",
             "VAT",
         ):
             table.add_column(column)
@@ -647,6 +655,8 @@ def list_tariffs(ledger: LedgerOption = DEFAULT_LEDGER_URL, config: ConfigOption
                 f"{tariff.per_unlocked_minute / 1e6:g}",
                 f"{tariff.per_kwh / 1e6:g}",
                 _money(tariff.minimum_cents, billing),
+                _money(tariff.booking_fee_cents, billing),
+                _money(tariff.no_show_cents, billing),
                 f"{tariff.vat_bp / 100:g}%",
             )
         Console().print(table)

@@ -18,6 +18,7 @@ from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from services.billing.allocation import AllocationKey, CostPool, PoolShare, split_pool
+from services.billing.booking_charges import BookingCharge, BookingUse, booking_charge
 from services.billing.charges import (
     AllowanceBalance,
     AllowanceUse,
@@ -75,6 +76,8 @@ class MonthInputs:
     weights: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     # Consumables taken in the month, each on its member's default party's statement.
     takes: Sequence[ConsumableTake] = ()
+    # Bookings used or no-show in the month, priced by their machine's tariff.
+    bookings: Sequence[BookingUse] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,7 @@ class MemberStatement:
     shares: tuple[PoolShare, ...]
     party: int | None = None
     consumables: tuple[ConsumableTake, ...] = ()
+    bookings: tuple[BookingCharge, ...] = ()
 
     @cached_property
     def direct_cents(self) -> int:
@@ -145,9 +149,20 @@ class MemberStatement:
         return sum(take.net_cents for take in self.consumables)
 
     @cached_property
+    def booking_cents(self) -> int:
+        """The bookings' fees and no-show charges."""
+        return sum(charge.net_cents for charge in self.bookings)
+
+    @cached_property
     def net_cents(self) -> int:
         """Everything before VAT."""
-        return self.direct_cents + self.pool_cents + self.fee_cents + self.consumable_cents
+        return (
+            self.direct_cents
+            + self.pool_cents
+            + self.fee_cents
+            + self.consumable_cents
+            + self.booking_cents
+        )
 
     @cached_property
     def vat(self) -> tuple[VatLine, ...]:
@@ -161,6 +176,8 @@ class MemberStatement:
             by_rate[share.pool.vat_bp] += share.cents
         for take in self.consumables:
             by_rate[take.vat_bp] += take.net_cents
+        for booking in self.bookings:
+            by_rate[booking.vat_bp] += booking.net_cents
         return tuple(
             VatLine(rate, net, vat_cents(net, rate)) for rate, net in sorted(by_rate.items())
         )
@@ -320,15 +337,41 @@ def _bill_month(
     for take in inputs.takes:
         member_month(take.member)
         takes[take.member].append(take)
+    booked = _booking_charges(inputs, member_month)
     statements: list[MemberStatement] = []
     for member_id in sorted(members):
         statements.extend(
             _party_statements(
-                inputs.month, members[member_id], by_pool_member, tuple(takes.get(member_id, ()))
+                inputs.month,
+                members[member_id],
+                by_pool_member,
+                tuple(takes.get(member_id, ())),
+                tuple(booked.get(member_id, ())),
             )
         )
     log.info("billed %s: %d statements", inputs.month, len(statements))
     return MonthStatements(inputs.month, tuple(statements), pool_shares)
+
+
+def _booking_charges(
+    inputs: MonthInputs, member_month: Callable[[str], _MemberMonth]
+) -> dict[str, list[BookingCharge]]:
+    """Each member's bookings of the month priced by the tariff of her plan on their day."""
+    first = inputs.month.first_day
+    charges: defaultdict[str, list[BookingCharge]] = defaultdict(list)
+    for booking in sorted(inputs.bookings, key=lambda b: (b.starts_at, b.id)):
+        index = (booking.day - first).days
+        if not 0 <= index < inputs.month.days:
+            continue  # not of this month: the reader keeps to it, a caller might not
+        held = member_month(booking.member)
+        plan = held.plan_by_day[index]
+        tariff = inputs.tariffs.price_on(
+            site=booking.site, machine=booking.machine, plan=plan, day=booking.day
+        )
+        charge = booking_charge(booking, tariff)
+        if charge is not None:
+            charges[booking.member].append(charge)
+    return charges
 
 
 def _party_statements(
@@ -336,11 +379,12 @@ def _party_statements(
     held: _MemberMonth,
     by_pool_member: Mapping[str, list[PoolShare]],
     takes: tuple[ConsumableTake, ...] = (),
+    bookings: tuple[BookingCharge, ...] = (),
 ) -> list[MemberStatement]:
     """A member's statements, one per party: the sessions follow their cards' parties.
 
-    Her plan fees, allowances, pool shares and consumables go to her default party's statement;
-    a party with no session and no such line gets none.
+    Her plan fees, allowances, pool shares, consumables and bookings go to her default party's
+    statement; a party with no session and no such line gets none.
     """
     account = held.account
     default = account.default_party
@@ -349,7 +393,7 @@ def _party_statements(
         party = charge.piece.session.party
         by_party.setdefault(default if party is None else party, []).append(charge)
     shares = tuple(by_pool_member.get(account.id, ()))
-    if held.fees or shares or takes:
+    if held.fees or shares or takes or bookings:
         by_party.setdefault(default, [])
     return [
         MemberStatement(
@@ -361,6 +405,7 @@ def _party_statements(
             shares if party == default else (),
             party,
             tuple(sorted(takes, key=lambda take: (take.day, take.id))) if party == default else (),
+            bookings if party == default else (),
         )
         for party in sorted(by_party, key=lambda party: (party != default, party or 0))
     ]

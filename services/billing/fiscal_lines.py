@@ -96,6 +96,8 @@ class LineWords:
     month_unit: str
     piece_unit: str
     consumable: str
+    booking_fee: str
+    no_show: str
 
 
 LINE_WORDS: Mapping[Locale, LineWords] = MappingProxyType(
@@ -115,6 +117,8 @@ LINE_WORDS: Mapping[Locale, LineWords] = MappingProxyType(
             month_unit="mese",
             piece_unit="n.",
             consumable="Materiale: {item}",
+            booking_fee="Prenotazione {machine} del {day}",
+            no_show="Prenotazione mancata {machine} del {day}",
         ),
         Locale.EN: LineWords(
             session="Use of {machine} on {day}",
@@ -131,6 +135,8 @@ LINE_WORDS: Mapping[Locale, LineWords] = MappingProxyType(
             month_unit="month",
             piece_unit="n.",
             consumable="Material: {item}",
+            booking_fee="Booking of {machine} on {day}",
+            no_show="No-show, booking of {machine} on {day}",
         ),
     }
 )
@@ -276,6 +282,11 @@ def _description(line: Line, words: LineWords, names: Mapping[tuple[str, str], s
         text = words.pool_share.format(pool=line.reference)
         if line.note == "remainder":
             text = f"{text} ({words.remainder})"
+    elif line.kind in (LineKind.BOOKING_FEE, LineKind.NO_SHOW):
+        machine = line.name or names.get((line.site or "", line.machine or "")) or line.machine
+        day = line.day.strftime("%d/%m/%Y") if line.day is not None else ""
+        said = words.no_show if line.kind is LineKind.NO_SHOW else words.booking_fee
+        text = said.format(machine=machine, day=day)
     elif line.kind is LineKind.CONSUMABLE:
         text = words.consumable.format(item=line.reference)
         if line.day is not None:

@@ -57,6 +57,9 @@ class TariffRow(Base):
             name="prices_not_negative",
         ),
         CheckConstraint("vat_bp BETWEEN 0 AND 10000", name="vat_is_a_rate"),
+        CheckConstraint(
+            "booking_fee_cents >= 0 AND no_show_cents >= 0", name="booking_charges_not_negative"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -69,6 +72,9 @@ class TariffRow(Base):
     per_kwh_micros: Mapped[int] = mapped_column(BigInteger, default=0)
     minimum_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     vat_bp: Mapped[int] = mapped_column(Integer, default=0)
+    # Charged per booking of the machine used, and per booking nobody came for (migration 0018).
+    booking_fee_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    no_show_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

@@ -475,6 +475,31 @@ class _Render:
         widths = [22 * mm, 44 * mm, 30 * mm, 20 * mm, 22 * mm, 14 * mm, 22 * mm]
         return [Paragraph(self.say(Word.CONSUMABLES), _HEADING), _table(rows, widths)]
 
+    def bookings(self) -> list[Flowable]:
+        """Bookings: day and hour, machine, used or no-show, rate, amount."""
+        lines = [
+            line
+            for line in self.statement.lines
+            if line.kind in (LineKind.BOOKING_FEE, LineKind.NO_SHOW)
+        ]
+        if not lines:
+            return []
+        words = (Word.START, Word.MACHINE, Word.WHAT, Word.RATE)
+        rows = [[self.say(word) for word in (*words, Word.AMOUNT)]]
+        for line in lines:
+            what = Word.NO_SHOW if line.kind is LineKind.NO_SHOW else Word.BOOKING_USED
+            rows.append(
+                [
+                    formats.moment(line.started, self.tz) if line.started else "",
+                    machine_name(line),
+                    self.say(what),
+                    self.rate(line),
+                    self.money(line.net_cents),
+                ]
+            )
+        widths = [36 * mm, 50 * mm, 44 * mm, 14 * mm, 28 * mm]
+        return [Paragraph(self.say(Word.BOOKINGS), _HEADING), _table(rows, widths)]
+
     def credits(self) -> list[Flowable]:
         lines = self.statement.lines_of_kind(LineKind.CREDIT)
         if not lines:
@@ -624,6 +649,7 @@ class _Render:
             *self.plan(),
             *self.shared_costs(),
             *self.consumables(),
+            *self.bookings(),
             *self.credits(),
             *self.totals(),
             *self.payment(),

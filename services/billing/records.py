@@ -68,8 +68,9 @@ class Line:
 
 
 def lines_of(statement: MemberStatement) -> list[Line]:
-    """The lines of a computed statement: sessions, plan fees, allowances, pool shares and
-    consumables (whose `key` is the unit and `key_total` the unit price in cents)."""
+    """The lines of a computed statement: sessions, plan fees, allowances, pool shares,
+    consumables (whose `key` is the unit and `key_total` the unit price in cents) and bookings
+    (a fee for each used, a charge for each no-show; `reference` is the booking's id)."""
     lines: list[Line] = []
     for charge in statement.charges:
         piece = charge.piece
@@ -143,6 +144,21 @@ def lines_of(statement: MemberStatement) -> list[Line]:
                 key=take.unit,
                 quantity=take.quantity,
                 key_total=take.unit_price_cents,
+            )
+        )
+    for booked in statement.bookings:
+        booking = booked.booking
+        lines.append(
+            Line(
+                kind=LineKind.NO_SHOW if booked.no_show else LineKind.BOOKING_FEE,
+                net_cents=booked.net_cents,
+                vat_bp=booked.vat_bp,
+                reference=str(booking.id),
+                site=booking.site,
+                machine=booking.machine,
+                started=booking.starts_at,
+                day=booking.day,
+                quantity=1,
             )
         )
     return lines

@@ -54,9 +54,19 @@ class Tariff:
     per_kwh: int = 0
     minimum_cents: int = 0
     vat_bp: int = 0
+    # Per booking of the machine that was used, and per booking nobody came for; VAT as above.
+    booking_fee_cents: int = 0
+    no_show_cents: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("per_running_minute", "per_unlocked_minute", "per_kwh", "minimum_cents"):
+        for name in (
+            "per_running_minute",
+            "per_unlocked_minute",
+            "per_kwh",
+            "minimum_cents",
+            "booking_fee_cents",
+            "no_show_cents",
+        ):
             if getattr(self, name) < 0:
                 raise BillingInputError(name, "must not be negative")
         if not 0 <= self.vat_bp <= 10_000:

@@ -59,6 +59,10 @@ class Word(StrEnum):
     ALL_MACHINES = "all_machines"
     NOTES = "notes"
     CONSUMABLES = "consumables"
+    BOOKINGS = "bookings"
+    BOOKING_USED = "booking_used"
+    NO_SHOW = "no_show"
+    WHAT = "what"
     ITEM = "item"
     UNIT_PRICE = "unit_price"
     ISSUER = "issuer"
@@ -147,6 +151,10 @@ WORDS: dict[Word, tuple[str, str]] = {  # (it, en)
     Word.ALL_MACHINES: ("tutte le macchine", "every machine"),
     Word.NOTES: ("Note", "Notes"),
     Word.CONSUMABLES: ("Materiali", "Materials"),
+    Word.BOOKINGS: ("Prenotazioni", "Bookings"),
+    Word.BOOKING_USED: ("Prenotazione usata", "Booking used"),
+    Word.NO_SHOW: ("Prenotazione mancata", "No-show"),
+    Word.WHAT: ("Voce", "What"),
     Word.ITEM: ("Articolo", "Item"),
     Word.UNIT_PRICE: ("Prezzo unitario", "Unit price"),
     Word.ISSUER: ("Emittente", "From"),

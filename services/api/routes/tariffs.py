@@ -38,6 +38,8 @@ def tariff_public(tariff: Tariff) -> TariffPublic:
         per_kwh=plain(micros_to_decimal(tariff.per_kwh)),
         minimum=str(Decimal(tariff.minimum_cents).scaleb(-2)),
         vat=percent(tariff.vat_bp),
+        booking_fee=str(Decimal(tariff.booking_fee_cents).scaleb(-2)),
+        no_show=str(Decimal(tariff.no_show_cents).scaleb(-2)),
     )
 
 
@@ -62,6 +64,8 @@ def create_tariff(body: TariffCreate, staff: StaffUser, state: StateDep) -> Tari
         per_kwh=parse_micros(body.per_kwh, "per_kwh"),
         minimum_cents=parse_cents(body.minimum, "minimum"),
         vat_bp=parse_vat_bp(body.vat, "vat"),
+        booking_fee_cents=parse_cents(body.booking_fee, "booking_fee"),
+        no_show_cents=parse_cents(body.no_show, "no_show"),
     )
     state.billing.ledger.add_tariff(tariff)
     return tariff_public(tariff)

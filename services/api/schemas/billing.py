@@ -29,6 +29,8 @@ class TariffBase(BaseModel):
     per_kwh: Amount = "0"
     minimum: Amount = "0"
     vat: Percent = "0"
+    booking_fee: Amount = "0"
+    no_show: Amount = "0"
 
 
 class TariffCreate(TariffBase):
@@ -45,6 +47,8 @@ class TariffPublic(TariffBase):
     per_kwh: str
     minimum: str
     vat: str
+    booking_fee: str
+    no_show: str
 
 
 class CostPoolBase(BaseModel):

@@ -91,6 +91,17 @@ class VatRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BookingLine:
+    """A booking charged: when it started, the machine, used or a no-show, rate and amount."""
+
+    started: datetime | None
+    machine: str
+    no_show: bool
+    rate: str
+    cents: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StatementView:
     """Everything the statement page shows of the lines, grouped as the PDF groups them."""
 
@@ -100,6 +111,7 @@ class StatementView:
     credits: tuple[CreditLine, ...]
     vat: tuple[VatRow, ...]
     consumables: tuple[ConsumableLine, ...] = ()
+    bookings: tuple[BookingLine, ...] = ()
 
 
 def _quantity(base: int | None, per_unit: int, unit: str, lang: str, places: int = 1) -> str:
@@ -193,6 +205,17 @@ def statement_view(
         )
         for line in statement.lines_of_kind(LineKind.CONSUMABLE)
     )
+    bookings = tuple(
+        BookingLine(
+            started=line.started,
+            machine=machine(line),
+            no_show=line.kind is LineKind.NO_SHOW,
+            rate=formats.rate(line.vat_bp, lang),
+            cents=line.net_cents,
+        )
+        for line in statement.lines
+        if line.kind in (LineKind.BOOKING_FEE, LineKind.NO_SHOW)
+    )
     vat = tuple(
         VatRow(rate=formats.rate(v.vat_bp, lang), net_cents=v.net_cents, vat_cents=v.vat_cents)
         for v in statement.vat
@@ -204,4 +227,5 @@ def statement_view(
         credits=credits,
         vat=vat,
         consumables=consumables,
+        bookings=bookings,
     )

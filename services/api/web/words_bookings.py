@@ -66,6 +66,8 @@ WORDS: Mapping[str, tuple[str, str]] = {
     ),
     "bk_make_bookable": ("Rendi prenotabile", "Make bookable"),
     "bk_drop_rules": ("Rendi non prenotabile", "Make unbookable"),
+    "bk_line_used": ("Prenotazione usata", "Booking used"),
+    "bk_line_no_show": ("Prenotazione mancata", "No-show"),
     "bk_refusal.not_bookable": ("la macchina non si prenota", "the machine cannot be booked"),
     "bk_refusal.slot": ("non è una fascia intera", "that is not whole slots"),
     "bk_refusal.past": ("la fascia è già iniziata", "the slot has begun already"),

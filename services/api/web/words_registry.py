@@ -63,6 +63,8 @@ WORDS: Mapping[str, tuple[str, str]] = {
     "reg.per_unlocked_minute": ("Al minuto sbloccata", "Per unlocked minute"),
     "reg.per_kwh": ("Al kWh", "Per kWh"),
     "reg.minimum": ("Minimo per sessione", "Minimum per session"),
+    "reg.booking_fee": ("Per prenotazione usata", "Per booking used"),
+    "reg.no_show": ("Per prenotazione mancata", "Per no-show"),
     "reg.unattributed": ("In uso senza tessera", "In use with no badge"),
     "reg.recent_events": ("Eventi recenti", "Recent events"),
     "reg.when": ("Quando", "When"),

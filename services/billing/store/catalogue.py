@@ -37,6 +37,8 @@ class CatalogueStore(StoreBase):
                     per_kwh_micros=tariff.per_kwh,
                     minimum_cents=tariff.minimum_cents,
                     vat_bp=tariff.vat_bp,
+                    booking_fee_cents=tariff.booking_fee_cents,
+                    no_show_cents=tariff.no_show_cents,
                     created_at=self._clock(),
                 )
             )
@@ -129,6 +131,8 @@ def tariff_of(row: TariffRow) -> Tariff:
         per_kwh=row.per_kwh_micros,
         minimum_cents=row.minimum_cents,
         vat_bp=row.vat_bp,
+        booking_fee_cents=row.booking_fee_cents,
+        no_show_cents=row.no_show_cents,
     )
 
 

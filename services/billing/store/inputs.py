@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 
+from services.billing.booking_charges import bookings_in
 from services.billing.engine import MemberAccount, MonthInputs
 from services.billing.gc_pause import collector_paused
 from services.billing.models import (
@@ -121,6 +122,7 @@ class InputsStore(StoreBase):
             for row in db.scalars(select(WeightRow)):
                 weights.setdefault(row.weight_set, {})[row.member] = row.weight_milli
             takes = takes_in(db, month, tz)
+            bookings = bookings_in(db, month, tz)
         return MonthInputs(
             month=month,
             tz=tz,
@@ -132,6 +134,7 @@ class InputsStore(StoreBase):
             pools=pools,
             weights=weights,
             takes=takes,
+            bookings=bookings,
         )
 
     def first_session_day(self) -> datetime | None:
