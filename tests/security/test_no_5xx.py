@@ -28,6 +28,7 @@ from services.api.deps import SESSION_COOKIE
 from services.api.security import Role
 from services.api.settings import ApiSettings
 from services.api.web.routers import PAGE_ROUTERS
+from services.ledger.reservations import BookingRules
 from tests.api.conftest import (
     PASSWORD,
     add_login_directly,
@@ -122,6 +123,8 @@ def target(
         seed_registry_of(running.state, site)
         started = datetime(2026, 3, 2, 9, tzinfo=UTC)
         book_session(running.state, member="giulia", machine="lathe-1", started=started, minutes=5)
+        # A bookable lathe: its week page is crawled with its slots, not only as unbookable.
+        running.state.reservations.save_rules(BookingRules(site=site, machine="lathe-1"))
         add_login_directly(running.state, "fuzzer", Role.ADMIN)
         add_login_directly(running.state, "coord", Role.COORDINATOR)
         add_login_directly(running.state, "giulia", Role.MEMBER, member="giulia")
