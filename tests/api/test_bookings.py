@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from contract import GatewayBookings, GatewayTopic, TopicKind, decode_message
+from harness.mosquitto import MosquittoServer
+from harness.mqtt import MqttProbe
 from services.api.security import Role
 from services.ledger.reservations import BookingRules
 from tests.api.conftest import Api, seed_registry
@@ -92,3 +96,34 @@ def test_coordinators_set_booking_rules_and_bad_ones_are_refused_naming_the_fiel
     )
     assert refused.status_code == 409
     assert "not_bookable" in refused.json()["detail"]
+
+
+def test_the_gateway_is_sent_new_opening_hours_and_nothing_once_the_rules_are_dropped(
+    sqlite_api: Api, mosquitto: MosquittoServer
+) -> None:
+    api = sqlite_api
+    seed_registry(api)
+    staff = api.add_login("coord", Role.COORDINATOR)
+    path = "/api/v1/machines/laser-1/booking-rules"
+    with MqttProbe(host=mosquitto.host, port=mosquitto.port) as probe:
+        probe.subscribe(GatewayTopic.filter(api.site, "+", TopicKind.BOOKINGS))
+
+        def next_plan(wanted: Callable[[GatewayBookings], bool]) -> GatewayBookings:
+            while True:
+                received = probe.receive(timeout=10)
+                payload = decode_message(received.topic, received.payload).payload
+                if isinstance(payload, GatewayBookings) and wanted(payload):
+                    return payload
+
+        rules = {"hours": "mon-sun 08:00-09:00"}
+        assert api.client.put(path, json=rules, headers=staff).status_code == 200
+        sent = next_plan(lambda p: any(m.open for m in p.machines))
+        [laser] = sent.machines
+        assert laser.machine == "laser-1" and laser.open is not None
+        # Three days ahead, one hour a day (a fourth when the window starts within the hour).
+        assert 3 <= len(laser.open) <= 4
+        assert all(w.end - w.start <= 3_600_000 for w in laser.open)
+
+        assert api.client.delete(path, headers=staff).status_code == 204
+        dropped = next_plan(lambda p: p.version > sent.version)
+        assert dropped.machines == ()

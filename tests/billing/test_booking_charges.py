@@ -19,9 +19,11 @@ from services.billing.allocation import CostPool
 from services.billing.booking_charges import BookingUse
 from services.billing.consumables import ConsumableTake
 from services.billing.engine import bill_month
-from services.billing.records import LineKind, lines_of, vat_summary
+from services.billing.fiscal_lines import LINE_WORDS, NO_NAMES, FiscalLine, document_line
+from services.billing.records import Line, LineKind, lines_of, vat_summary
 from services.billing.tariffs import Tariff, TariffBook
 from services.billing.usage import UsageSession
+from services.fiscal.wording import Locale
 from services.ledger import MachineSpec
 from services.ledger.models import BadgeEventRow
 from services.ledger.reservations import (
@@ -219,3 +221,26 @@ def test_bookings_settled_in_the_ledger_are_billed_each_once_and_cancelled_ones_
             x.net_cents for x in lines if x.kind in (LineKind.BOOKING_FEE, LineKind.NO_SHOW)
         )
         assert charged == fee * len(used) + no_show * len(missed)
+
+
+def test_booking_lines_on_a_fiscal_document_name_the_machine_and_day() -> None:
+    for kind, said in (
+        (LineKind.BOOKING_FEE, "Prenotazione Laser CO2 del 03/10/2026"),
+        (LineKind.NO_SHOW, "Prenotazione mancata Laser CO2 del 03/10/2026"),
+    ):
+        line = Line(
+            kind=kind,
+            net_cents=500,
+            vat_bp=2200,
+            reference="41",
+            name="Laser CO2",
+            site=SITE,
+            machine=LASER,
+            day=date(2026, 10, 3),
+            quantity=1,
+        )
+        written = document_line(
+            FiscalLine(line, None), 1, LINE_WORDS[Locale.IT], lambda _line: None, NO_NAMES
+        )
+        assert written.description == said
+        assert written.quantity * written.unit_price_cents == written.total_cents == 500
