@@ -41,6 +41,7 @@ def test_members_book_from_the_week_and_coordinators_set_rules_and_cancel(
     assert 'name="slot_minutes"' in api.client.get("/machines/laser-1/bookings").text
 
     csrf = browse_as(api, "giulia", Role.MEMBER, member="giulia")
+    assert "data-bookings-link" in api.client.get("/machines/laser-1/day").text
     week = api.client.get(week_page).text
     assert f'data-slot="{START.isoformat()}" data-state="free"' in week
     slot = {"starts_at": START.isoformat(), "ends_at": END.isoformat()}
