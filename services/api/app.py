@@ -34,6 +34,7 @@ from services.api.web.render import STATIC_DIR
 from services.api.web.routers import PAGE_ROUTERS
 from services.billing.service import Billing
 from services.billing.store import BillingLedger
+from services.influx import InfluxClient
 from services.ledger import Registry, open_ledger
 from services.ledger.maintenance import Maintenance
 
@@ -107,12 +108,16 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
             clock=clock,
             out_of_order=lambda: maintenance.out_of_order(site),
         )
+        influx = InfluxClient(settings.influx) if settings.influx is not None else None
         watch = MaintenanceWatch(
             site=site,
             maintenance=maintenance,
             registry=registry,
             policy=configs,
             every_s=settings.maintenance_every_s,
+            floor=floor,
+            influx=influx,
+            clock=clock,
         )
         hub = FloorHub(floor, amps_every_s=settings.amps_every_s)
         app.state.api = ApiState(
@@ -127,6 +132,7 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
             acl=publisher,
             policy=configs,
             maintenance=maintenance,
+            watch=watch,
             billing=Billing(BillingLedger(engine, clock=clock), settings.billing, terminal=False),
             limiter=LoginLimiter(settings.login),
             passwords=Passwords(settings.password_cost),
@@ -139,6 +145,8 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
                 yield
         finally:
             await hub.stop()
+            if influx is not None:
+                influx.close()
             engine.dispose()
 
     app = FastAPI(

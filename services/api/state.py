@@ -17,6 +17,7 @@ from services.api.broker import BrokerLink
 from services.api.enrolment import BadgeWaiters
 from services.api.events import FloorHub
 from services.api.floor import Floor
+from services.api.maintenance_watch import MaintenanceWatch
 from services.api.policy import PolicyPublisher
 from services.api.ratelimit import LoginLimiter
 from services.api.security import Passwords
@@ -63,6 +64,7 @@ class ApiState:
     acl: AclPublisher
     policy: PolicyPublisher
     maintenance: Maintenance
+    watch: MaintenanceWatch
     billing: Billing
     limiter: LoginLimiter
     passwords: Passwords
