@@ -11,6 +11,7 @@ from services.api.web import (
     words_billing,
     words_charts,
     words_fiscal,
+    words_maintenance,
     words_payments,
     words_registry,
     words_setup,
@@ -125,6 +126,7 @@ _AREAS = (
     words_fiscal.WORDS,
     words_webhooks.WORDS,
     words_payments.WORDS,
+    words_maintenance.WORDS,
 )
 
 

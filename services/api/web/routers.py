@@ -9,6 +9,7 @@ from services.api.web import (
     pages_billing,
     pages_charts,
     pages_fiscal,
+    pages_maintenance,
     pages_payments,
     pages_registry,
     pages_setup,
@@ -24,4 +25,5 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     pages_fiscal.router,
     pages_webhooks.router,
     pages_payments.router,
+    pages_maintenance.router,
 )
