@@ -91,7 +91,15 @@ class MaintenanceWatch:
                 registry=self._registry,
                 policy=self._policy,
             )
-            self._show(self.services())
+            services = self.services()
+            at_ms = int(self._clock().timestamp() * 1000)
+            if self._floor is not None:
+                self._floor.mark_service(
+                    {m: ServiceMark(s.out_of_order, s.tasks_due) for m, s in services.items()}
+                )
+        # Outside the lock: a slow InfluxDB must not hold up a sign-off. Each look carries its
+        # own time, and the panels read the latest, so two writes may land in either order.
+        self._write(services, at_ms)
         return changed
 
     def services(self) -> dict[str, MachineService]:
@@ -100,14 +108,9 @@ class MaintenanceWatch:
         now = self._clock()
         return machine_services(self._maintenance, self._site, machines, now=now)
 
-    def _show(self, services: dict[str, MachineService]) -> None:
-        if self._floor is not None:
-            self._floor.mark_service(
-                {m: ServiceMark(s.out_of_order, s.tasks_due) for m, s in services.items()}
-            )
+    def _write(self, services: dict[str, MachineService], at_ms: int) -> None:
         if self._influx is None:
             return
-        at_ms = int(self._clock().timestamp() * 1000)
         try:
             points = service_points(services, site=self._site, at_ms=at_ms)
             self._influx.write_lines([p.to_line() for p in points])

@@ -12,6 +12,7 @@ import httpx
 
 from harness.influxdb import InfluxServer
 from harness.mosquitto import MosquittoServer
+from harness.ports import LOOPBACK, free_port
 from services.api.floor import ChangeKind, Floor, FloorChange, ServiceMark
 from services.api.security import Role
 from services.api.state import utc_now
@@ -21,6 +22,7 @@ from tests.api.conftest import (
     Api,
     MovableClock,
     add_login_directly,
+    book_session,
     make_settings,
     running_api,
     seed_registry,
@@ -249,9 +251,50 @@ def test_a_reported_fault_turns_the_live_floor_out_of_order_and_reaches_influx(
         influxdb.drop_database(database)
 
 
+def test_a_fault_is_reported_and_shown_while_influx_does_not_answer(
+    sqlite_url: str, mosquitto: MosquittoServer, site: str
+) -> None:
+    gone = InfluxSettings(url=f"http://{LOOPBACK}:{free_port()}", database="officina")
+    for api in running_api(make_settings(sqlite_url, mosquitto, site, influx=gone)):
+        seed_registry(api)
+        giulia = api.add_login("giulia", Role.MEMBER, member="giulia")
+        reported = api.client.post(
+            "/api/v1/machines/lathe-1/faults", json={"text": "no power"}, headers=giulia
+        )
+        assert reported.status_code == 201, reported.text
+        tiles = {
+            t["machine"]: t
+            for t in api.client.get("/api/v1/floor", headers=giulia).json()["machines"]
+        }
+        assert tiles["lathe-1"]["out_of_order"] == "fault reported"
+
+
 def test_an_api_without_influx_still_shows_maintenance(
     sqlite_url: str, mosquitto: MosquittoServer, site: str
 ) -> None:
     for api in running_api(make_settings(sqlite_url, mosquitto, site)):
         seed_registry(api)
         assert api.state.watch.services()["lathe-1"].out_of_order is None
+
+
+def test_the_service_state_counts_running_hours_and_days_left_from_the_ledger(
+    sqlite_api: Api,
+) -> None:
+    api = sqlite_api
+    seed_registry(api)
+    coord = api.add_login("coord", Role.COORDINATOR)
+    for body in (
+        {"title": "Grease", "every_running_h": 10},
+        {"title": "Inspect", "every_days": 30, "every_running_h": 100},
+    ):
+        added = api.client.post(
+            "/api/v1/machines/lathe-1/maintenance/tasks", json=body, headers=coord
+        )
+        assert added.status_code == 201, added.text
+    # 360 minutes badged in, 240 of them running: 4 hours towards each task.
+    book_session(api.state, member="giulia", machine="lathe-1", started=utc_now(), minutes=360)
+    lathe = api.state.watch.services()["lathe-1"]
+    assert (lathe.out_of_order, lathe.tasks_due, lathe.hours_to_service) == (None, 0, 6.0)
+    assert lathe.days_to_service is not None and 29.99 < lathe.days_to_service <= 30
+    laser = api.state.watch.services()["laser-1"]
+    assert (laser.tasks_due, laser.hours_to_service, laser.days_to_service) == (0, None, None)
