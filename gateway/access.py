@@ -86,3 +86,21 @@ class OutOfOrder:
         if self.reason is None or decision.staff:
             return None
         return DenyReason.OUT_OF_ORDER
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ahead:
+    """Something coming that the member at the machine must be warned of (the next booking)."""
+
+    key: str
+    reason: str
+    seconds_left: float
+
+
+class Notice(Protocol):
+    """A rule that warns whoever runs the machine before something comes (the next booking).
+    It warns only: a running session is never cut by one."""
+
+    def ahead(self, member: str, now_ms: int) -> Ahead | None:
+        """What is coming for `member` at wall time `now_ms` that she must be warned of."""
+        ...

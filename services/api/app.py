@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -26,6 +27,7 @@ from services.api.maintenance_watch import MaintenanceWatch
 from services.api.middleware import RequestGuard, SecurityHeaders
 from services.api.policy import PolicyPublisher
 from services.api.ratelimit import LoginLimiter
+from services.api.reservations import BookingsPublisher
 from services.api.routes import API_ROUTERS
 from services.api.security import Passwords
 from services.api.settings import ApiSettings
@@ -37,6 +39,7 @@ from services.billing.store import BillingLedger
 from services.influx import InfluxClient
 from services.ledger import Registry, open_ledger
 from services.ledger.maintenance import Maintenance
+from services.ledger.reservations import Reservations
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +122,15 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
             influx=influx,
             clock=clock,
         )
+        reservations = Reservations(engine, zone=ZoneInfo(settings.timezone), clock=clock)
+        bookings = BookingsPublisher(
+            site=site,
+            link=link,
+            registry=registry,
+            reservations=reservations,
+            engine=engine,
+            clock=clock,
+        )
         hub = FloorHub(floor, amps_every_s=settings.amps_every_s)
         app.state.api = ApiState(
             settings=settings,
@@ -133,6 +145,8 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
             policy=configs,
             maintenance=maintenance,
             watch=watch,
+            reservations=reservations,
+            bookings=bookings,
             billing=Billing(BillingLedger(engine, clock=clock), settings.billing, terminal=False),
             limiter=LoginLimiter(settings.login),
             passwords=Passwords(settings.password_cost),
@@ -140,7 +154,7 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
         )
         await hub.start()
         try:
-            with link, publisher, configs, watch:
+            with link, publisher, configs, watch, bookings:
                 log.info("api serving site %s", site)
                 yield
         finally:

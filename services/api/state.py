@@ -20,11 +20,13 @@ from services.api.floor import Floor
 from services.api.maintenance_watch import MaintenanceWatch
 from services.api.policy import PolicyPublisher
 from services.api.ratelimit import LoginLimiter
+from services.api.reservations import BookingsPublisher
 from services.api.security import Passwords
 from services.api.settings import ApiSettings
 from services.billing.service import Billing
 from services.ledger import Registry
 from services.ledger.maintenance import Maintenance
+from services.ledger.reservations import Reservations
 
 
 def utc_now() -> datetime:
@@ -65,6 +67,8 @@ class ApiState:
     policy: PolicyPublisher
     maintenance: Maintenance
     watch: MaintenanceWatch
+    reservations: Reservations
+    bookings: BookingsPublisher
     billing: Billing
     limiter: LoginLimiter
     passwords: Passwords

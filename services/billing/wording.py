@@ -58,6 +58,9 @@ class Word(StrEnum):
     QUANTITY = "quantity"
     ALL_MACHINES = "all_machines"
     NOTES = "notes"
+    CONSUMABLES = "consumables"
+    ITEM = "item"
+    UNIT_PRICE = "unit_price"
     ISSUER = "issuer"
     BILL_TO = "bill_to"
     VAT_NUMBER = "vat_number"
@@ -143,6 +146,9 @@ WORDS: dict[Word, tuple[str, str]] = {  # (it, en)
     Word.QUANTITY: ("Quantità", "Quantity"),
     Word.ALL_MACHINES: ("tutte le macchine", "every machine"),
     Word.NOTES: ("Note", "Notes"),
+    Word.CONSUMABLES: ("Materiali", "Materials"),
+    Word.ITEM: ("Articolo", "Item"),
+    Word.UNIT_PRICE: ("Prezzo unitario", "Unit price"),
     Word.ISSUER: ("Emittente", "From"),
     Word.BILL_TO: ("Intestatario", "Bill to"),
     Word.VAT_NUMBER: ("P. IVA", "VAT no."),

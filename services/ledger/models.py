@@ -424,3 +424,67 @@ class ServiceLogRow(Base):
     done_by: Mapped[str] = mapped_column(String(NAME_LEN))
     notes: Mapped[str] = mapped_column(Text, default="")
     parts: Mapped[str] = mapped_column(Text, default="")
+
+
+class BookingRulesRow(Base):
+    """How a machine may be booked; a machine without a row is not bookable.
+
+    Opening hours are in the site's zone, written as `mon-fri 08:00-20:00; sat 09:00-13:00`
+    (empty: open round the clock); closures are local days, `2026-12-25 2026-12-26`.
+    """
+
+    __tablename__ = "booking_rules"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["site", "machine"], ["machines.site", "machines.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint("slot_minutes > 0 AND slot_minutes <= 1440", name="slot_fits_a_day"),
+        CheckConstraint("horizon_days > 0", name="horizon_positive"),
+        CheckConstraint("max_open > 0", name="max_open_positive"),
+        CheckConstraint(
+            "grace_minutes >= 0 AND notice_minutes >= 0 AND warn_before_minutes >= 0",
+            name="minutes_not_negative",
+        ),
+    )
+
+    site: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    machine: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    slot_minutes: Mapped[int] = mapped_column(Integer, server_default="60")
+    horizon_days: Mapped[int] = mapped_column(Integer, server_default="14")
+    max_open: Mapped[int] = mapped_column(Integer, server_default="3")
+    grace_minutes: Mapped[int] = mapped_column(Integer, server_default="15")
+    notice_minutes: Mapped[int] = mapped_column(Integer, server_default="60")
+    # How long before a booking the gateway warns whoever runs the machine.
+    warn_before_minutes: Mapped[int] = mapped_column(Integer, server_default="10")
+    qualified_only: Mapped[bool] = mapped_column(Boolean, server_default="1")
+    # Plans whose members may book, space-separated; empty: any member.
+    plans: Mapped[str] = mapped_column(Text, server_default="")
+    hours: Mapped[str] = mapped_column(Text, server_default="")
+    closures: Mapped[str] = mapped_column(Text, server_default="")
+    # Written first by every booking of the machine: the lock that serialises them.
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class BookingRow(Base):
+    """A slot of a machine booked for a member: made, then cancelled, used or a no-show."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["site", "machine"], ["machines.site", "machines.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_bookings_site_machine_starts_at", "site", "machine", "starts_at"),
+        Index("ix_bookings_member", "member"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(ID_LEN))
+    machine: Mapped[str] = mapped_column(String(ID_LEN))
+    member: Mapped[str] = mapped_column(String(ID_LEN))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(NAME_LEN))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -49,6 +49,8 @@ SENT = frozenset(
         EventType.STATEMENT_ISSUED,
         EventType.FAULT_REPORTED,
         EventType.MAINTENANCE_DUE,
+        EventType.BOOKING_MADE,
+        EventType.BOOKING_RELEASED,
     }
 )
 RESERVED = frozenset(EventType) - SENT

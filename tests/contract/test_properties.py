@@ -16,17 +16,21 @@ from contract import (
     AclEntry,
     Badge,
     BadgeDecision,
+    BookedSlot,
     Command,
     CommandAction,
     ContractError,
     EndReason,
+    GatewayBookings,
     GatewayPolicy,
     GatewayStatus,
     GatewayStatusValue,
     GatewayTopic,
+    MachineBookings,
     MachinePolicy,
     MachineState,
     MachineTopic,
+    OpenWindow,
     SessionRecord,
     StateChange,
     Telemetry,
@@ -123,6 +127,36 @@ def machine_policies(draw: st.DrawFn) -> MachinePolicy:
     )
 
 
+def spans() -> st.SearchStrategy[tuple[int, int]]:
+    """A start and a later end, in epoch milliseconds."""
+    return st.tuples(st.integers(0, MAX_EPOCH_MS - 1), st.integers(1, 7 * 86_400_000)).map(
+        lambda s: (s[0], min(MAX_EPOCH_MS, s[0] + s[1]))
+    )
+
+
+@st.composite
+def machine_bookings(draw: st.DrawFn) -> MachineBookings:
+    """A machine's coming bookings and opening windows."""
+    slots = tuple(
+        BookedSlot(id=i, member=draw(ids), start=start, end=end)
+        for i, (start, end) in enumerate(draw(st.lists(spans(), max_size=4)))
+    )
+    windows = draw(
+        st.none()
+        | st.lists(spans(), max_size=4).map(
+            lambda ws: tuple(OpenWindow(start=a, end=b) for a, b in ws)
+        )
+    )
+    return MachineBookings(
+        machine=draw(ids),
+        until=draw(epoch_ms),
+        bookings=slots,
+        open=windows,
+        grace_s=draw(st.floats(0, 86_400)),
+        warn_before_s=draw(st.floats(0, 86_400)),
+    )
+
+
 PAYLOADS: dict[TopicKind, st.SearchStrategy[Envelope]] = {
     TopicKind.TELEMETRY: st.builds(
         Telemetry,
@@ -179,6 +213,13 @@ PAYLOADS: dict[TopicKind, st.SearchStrategy[Envelope]] = {
         ts=epoch_ms,
         version=counts,
         machines=st.lists(machine_policies(), max_size=8, unique_by=lambda m: m.machine).map(tuple),
+    ),
+    TopicKind.BOOKINGS: st.builds(
+        GatewayBookings,
+        id=message_ids,
+        ts=epoch_ms,
+        version=counts,
+        machines=st.lists(machine_bookings(), max_size=4, unique_by=lambda m: m.machine).map(tuple),
     ),
 }
 

@@ -3,7 +3,9 @@
 from fastapi import APIRouter
 
 from services.api.routes import (
+    bookings,
     cards,
+    consumables,
     cost_pools,
     floor,
     gateways,
@@ -33,12 +35,14 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     qualifications.router,
     machines.router,
     maintenance.router,
+    bookings.router,
     sessions.router,
     tariffs.router,
     plans.router,
     cost_pools.router,
     statements.router,
     payments.router,
+    consumables.router,
     floor.router,
     gateways.router,
     review.router,

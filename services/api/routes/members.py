@@ -160,6 +160,9 @@ def export_member(
         payments=[
             queries.payment_public(p) for p in state.billing.ledger.member_payments(member_id)
         ],
+        consumables=[
+            queries.take_public(t) for t in queries.takes(state, member=member_id, limit=None)
+        ],
     )
 
 
@@ -193,4 +196,5 @@ def erase(member_id: MemberId, admin: AdminUser, state: StateDep, db: DbDep) -> 
         qualifications_removed=erasure.qualifications_removed,
         parties_removed=erasure.parties_removed,
         logins_disabled=erasure.logins_disabled,
+        consumables_reassigned=erasure.consumables_reassigned,
     )

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.schemas.cards import CardPublic
 from services.api.schemas.common import Email, Id, Name
+from services.api.schemas.consumables import TakePublic
 from services.api.schemas.parties import PartyPublic
 from services.api.schemas.payments import PaymentPublic
 from services.api.schemas.qualifications import QualificationPublic
@@ -63,6 +64,7 @@ class ErasurePublic(BaseModel):
     qualifications_removed: int
     parties_removed: int
     logins_disabled: int
+    consumables_reassigned: int = 0
 
 
 class StatementExport(BaseModel):
@@ -135,3 +137,4 @@ class MemberExport(BaseModel):
     logins: list[LoginPublic]
     parties: list[PartyPublic]
     payments: list[PaymentPublic] = Field(default_factory=list)  # paid on her statements
+    consumables: list[TakePublic] = Field(default_factory=list)  # what she took, priced

@@ -10,6 +10,7 @@ from fastapi import Request
 from services.api.web import (
     words_billing,
     words_charts,
+    words_consumables,
     words_fiscal,
     words_maintenance,
     words_payments,
@@ -127,6 +128,7 @@ _AREAS = (
     words_webhooks.WORDS,
     words_payments.WORDS,
     words_maintenance.WORDS,
+    words_consumables.WORDS,
 )
 
 

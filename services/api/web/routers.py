@@ -8,6 +8,7 @@ from services.api.web import (
     pages,
     pages_billing,
     pages_charts,
+    pages_consumables,
     pages_fiscal,
     pages_maintenance,
     pages_payments,
@@ -26,4 +27,5 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     pages_webhooks.router,
     pages_payments.router,
     pages_maintenance.router,
+    pages_consumables.router,
 )

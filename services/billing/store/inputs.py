@@ -33,6 +33,7 @@ from services.billing.models import (
 from services.billing.months import Month, MonthWindow
 from services.billing.store.base import StoreBase
 from services.billing.store.catalogue import plan_of, tariff_of
+from services.billing.store.consumables import takes_in
 from services.billing.store.pools import pool_of
 from services.billing.tariffs import PlanPeriod, TariffBook
 from services.billing.usage import UsageSession
@@ -119,6 +120,7 @@ class InputsStore(StoreBase):
             weights: dict[str, dict[str, int]] = {}
             for row in db.scalars(select(WeightRow)):
                 weights.setdefault(row.weight_set, {})[row.member] = row.weight_milli
+            takes = takes_in(db, month, tz)
         return MonthInputs(
             month=month,
             tz=tz,
@@ -129,6 +131,7 @@ class InputsStore(StoreBase):
             tariffs=TariffBook.of(tariffs),
             pools=pools,
             weights=weights,
+            takes=takes,
         )
 
     def first_session_day(self) -> datetime | None:
