@@ -36,6 +36,7 @@ from services.api.web.render import STATIC_DIR
 from services.api.web.routers import PAGE_ROUTERS
 from services.billing.service import Billing
 from services.billing.store import BillingLedger
+from services.influx import InfluxClient
 from services.ledger import Registry, open_ledger
 from services.ledger.maintenance import Maintenance
 from services.ledger.reservations import Reservations
@@ -110,12 +111,16 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
             clock=clock,
             out_of_order=lambda: maintenance.out_of_order(site),
         )
+        influx = InfluxClient(settings.influx) if settings.influx is not None else None
         watch = MaintenanceWatch(
             site=site,
             maintenance=maintenance,
             registry=registry,
             policy=configs,
             every_s=settings.maintenance_every_s,
+            floor=floor,
+            influx=influx,
+            clock=clock,
         )
         reservations = Reservations(engine, zone=ZoneInfo(settings.timezone), clock=clock)
         bookings = BookingsPublisher(
@@ -139,6 +144,7 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
             acl=publisher,
             policy=configs,
             maintenance=maintenance,
+            watch=watch,
             reservations=reservations,
             bookings=bookings,
             billing=Billing(BillingLedger(engine, clock=clock), settings.billing, terminal=False),
@@ -153,6 +159,8 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
                 yield
         finally:
             await hub.stop()
+            if influx is not None:
+                influx.close()
             engine.dispose()
 
     app = FastAPI(

@@ -231,6 +231,8 @@ def tile(state: ApiState, user: Principal, live: MachineLive, name: str | None) 
         sparkline=list(state.floor.sparkline(live.machine)),
         gateway=live.gateway,
         gateway_online=live.gateway_online,
+        out_of_order=live.out_of_order,
+        tasks_due=live.tasks_due,
     )
 
 

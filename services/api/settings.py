@@ -20,6 +20,7 @@ from services.api.errors import SettingsError
 from services.api.security import PasswordCost
 from services.billing.months import DEFAULT_TIMEZONE
 from services.billing.settings import BillingSettings
+from services.influx import InfluxSettings
 from services.ledger.db import DEFAULT_LEDGER_URL
 from services.ledger.pseudonyms import pseudonym_key_problems
 
@@ -95,6 +96,8 @@ class ApiSettings:
     # metadata answers) are refused unless allowed here.
     webhooks_allow_loopback: bool = False
     webhooks_allow_link_local: bool = False
+    # Where each machine's service state is written for the dashboards; None: nowhere.
+    influx: InfluxSettings | None = None
 
     def __post_init__(self) -> None:
         problems = [*self._secret_problems()]

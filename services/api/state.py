@@ -17,6 +17,7 @@ from services.api.broker import BrokerLink
 from services.api.enrolment import BadgeWaiters
 from services.api.events import FloorHub
 from services.api.floor import Floor
+from services.api.maintenance_watch import MaintenanceWatch
 from services.api.policy import PolicyPublisher
 from services.api.ratelimit import LoginLimiter
 from services.api.reservations import BookingsPublisher
@@ -65,6 +66,7 @@ class ApiState:
     acl: AclPublisher
     policy: PolicyPublisher
     maintenance: Maintenance
+    watch: MaintenanceWatch
     reservations: Reservations
     bookings: BookingsPublisher
     billing: Billing

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Body, Header, HTTPException, Path, status
 from fastapi.responses import Response
 
 from services.api.deps import PersonUser, StaffUser, StateDep, forbidden
-from services.api.maintenance_watch import republish_out_of_order
 from services.api.photos import ACCEPTED, checked_photo
 from services.api.routes.machines import MachineId, machine_or_404
 from services.api.schemas.common import RowId
@@ -65,10 +64,9 @@ def fault_public(row: FaultRow) -> FaultPublic:
 
 
 def _settled(state: ApiState, machine: str) -> None:
-    """Tell the machine's gateway at once: it may have gone out of order or back in order."""
-    site = state.settings.site
-    state.maintenance.refresh(site)
-    republish_out_of_order([machine], site=site, registry=state.registry, policy=state.policy)
+    """Tell the machine's gateway at once (it may have gone out of order or back in order), and
+    the floor and the dashboards."""
+    state.watch.check(touched=[machine])
 
 
 @router.get("/{machine}/maintenance")

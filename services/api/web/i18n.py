@@ -13,6 +13,7 @@ from services.api.web import (
     words_charts,
     words_consumables,
     words_fiscal,
+    words_maintenance,
     words_payments,
     words_registry,
     words_setup,
@@ -127,6 +128,7 @@ _AREAS = (
     words_fiscal.WORDS,
     words_webhooks.WORDS,
     words_payments.WORDS,
+    words_maintenance.WORDS,
     words_consumables.WORDS,
     words_bookings.WORDS,
 )

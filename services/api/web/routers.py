@@ -11,6 +11,7 @@ from services.api.web import (
     pages_charts,
     pages_consumables,
     pages_fiscal,
+    pages_maintenance,
     pages_payments,
     pages_registry,
     pages_setup,
@@ -26,6 +27,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     pages_fiscal.router,
     pages_webhooks.router,
     pages_payments.router,
+    pages_maintenance.router,
     pages_consumables.router,
     pages_bookings.router,
 )
