@@ -21,6 +21,7 @@ from contract import (
 from firmware_bridge.clock import Clock, SystemClock
 from gateway import __version__
 from gateway.config import GatewayConfig, MachineConfig
+from gateway.credit import CreditGate
 from gateway.drivers import MachineDrivers, build_machine
 from gateway.link import GatewayLink, LinkOptions
 from gateway.session import (
@@ -82,6 +83,7 @@ class Gateway:
                     policy=m.policy(),
                     access=config.access_for(m.id, key),
                     clock=self.clock,
+                    gates=[CreditGate()],
                 ),
                 drivers=drivers_factory(m),
                 publisher=self.link,
