@@ -37,7 +37,8 @@ def _badges(machine: MachineSessions, card: str) -> list[Badge]:
 def test_a_member_whose_credit_is_spent_here_is_refused_at_her_next_badge_in() -> None:
     clock = ManualClock(wall_ms=START_MS)
     machine = _machine(
-        clock, AccessList([Grant(GIULIA, "giulia", credit_s=30.0), Grant(MARCO, "marco")], version=1)
+        clock,
+        AccessList([Grant(GIULIA, "giulia", credit_s=30.0), Grant(MARCO, "marco")], version=1),
     )
     machine.badge(GIULIA)
     # Her session runs past what her credit buys: it is never cut.
