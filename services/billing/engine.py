@@ -29,6 +29,7 @@ from services.billing.errors import UnallocatablePoolError
 from services.billing.gc_pause import collector_paused
 from services.billing.money import round_half_up, vat_cents
 from services.billing.months import Month, MonthWindow
+from services.billing.packs import PackBalance, PackDraw, PackHolding, PackSale, draws_of
 from services.billing.tariffs import Plan, PlanPeriod, TariffBook
 from services.billing.usage import Piece, UsageSession, piece_in
 
@@ -72,6 +73,9 @@ class MonthInputs:
     tariffs: TariffBook = field(default_factory=lambda: TariffBook(()))
     pools: Sequence[CostPool] = ()
     weights: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # Packs members hold at the month's start (what is left of them), and packs bought in it.
+    packs: Sequence[PackHolding] = ()
+    pack_sales: Sequence[PackSale] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,19 @@ class MemberStatement:
     allowances: tuple[AllowanceUse, ...]
     shares: tuple[PoolShare, ...]
     party: int | None = None
+    pack_sales: tuple[PackSale, ...] = ()
+    pack_names: Mapping[int, str] = field(default_factory=dict)
+
+    @cached_property
+    def pack_draws(self) -> tuple[PackDraw, ...]:
+        """What the sessions drew from each pack, summed per pack."""
+        drawn = (taken for charge in self.charges for taken in charge.packed)
+        return draws_of(drawn, dict(self.pack_names))
+
+    @cached_property
+    def pack_cents(self) -> int:
+        """The packs bought this month."""
+        return sum(sale.cents for sale in self.pack_sales)
 
     @cached_property
     def direct_cents(self) -> int:
@@ -138,7 +155,7 @@ class MemberStatement:
     @cached_property
     def net_cents(self) -> int:
         """Everything before VAT."""
-        return self.direct_cents + self.pool_cents + self.fee_cents
+        return self.direct_cents + self.pool_cents + self.fee_cents + self.pack_cents
 
     @cached_property
     def vat(self) -> tuple[VatLine, ...]:
@@ -150,6 +167,8 @@ class MemberStatement:
             by_rate[fee.vat_bp] += fee.cents
         for share in self.shares:
             by_rate[share.pool.vat_bp] += share.cents
+        for sale in self.pack_sales:
+            by_rate[sale.vat_bp] += sale.cents
         return tuple(
             VatLine(rate, net, vat_cents(net, rate)) for rate, net in sorted(by_rate.items())
         )
@@ -233,6 +252,8 @@ class _MemberMonth:
                 granted = allowance.quantity * plan_days // month.days
                 uses.append(AllowanceUse(name, allowance, granted))
         self.balance = AllowanceBalance(uses)
+        self.packs = PackBalance(())
+        self.pack_sales: list[PackSale] = []
         self.charges: list[SessionCharge] = []
 
 
@@ -266,6 +287,13 @@ def _bill_month(
 
     for account in inputs.members.values():
         member_month(account.id)
+    held_packs: defaultdict[str, list[PackHolding]] = defaultdict(list)
+    for pack in inputs.packs:
+        held_packs[pack.member].append(pack)
+    for member_id, packs in held_packs.items():
+        member_month(member_id).packs = PackBalance(packs)
+    for sale in inputs.pack_sales:
+        member_month(sale.member).pack_sales.append(sale)
 
     # Member by member, each one's sessions in the order they started: allowances are drawn in
     # that order. Sorting each member's few hundred apart is cheaper than one sort of them all.
@@ -327,8 +355,9 @@ def _party_statements(
         party = charge.piece.session.party
         by_party.setdefault(default if party is None else party, []).append(charge)
     shares = tuple(by_pool_member.get(account.id, ()))
-    if held.fees or shares:
+    if held.fees or shares or held.pack_sales:
         by_party.setdefault(default, [])
+    names = {pack.id: pack.name for pack in held.packs.packs}
     return [
         MemberStatement(
             month,
@@ -338,6 +367,8 @@ def _party_statements(
             tuple(held.balance.uses) if party == default else (),
             shares if party == default else (),
             party,
+            tuple(held.pack_sales) if party == default else (),
+            names,
         )
         for party in sorted(by_party, key=lambda party: (party != default, party or 0))
     ]
@@ -367,7 +398,8 @@ class _Charger:
         """Append the charges of one member's sessions, sorted by start, and count their usage."""
         start_ms, end_ms, day_ends = self._start_ms, self._end_ms, self._day_ends
         plan_by_day, balance, charges = held.plan_by_day, held.balance, held.charges
-        walks_allowances = bool(balance.uses)
+        packs = held.packs
+        walks_allowances = bool(balance.uses) or bool(packs)
         day = -1
         day_end = start_ms  # before the first day: the first piece moves to its day
         for session in sessions:
@@ -391,7 +423,9 @@ class _Charger:
                 prices = prices_today[where] = self._price_list(where, plan, today)
             if walks_allowances:
                 charges.append(
-                    charge_piece(piece, day=today, plan=plan, prices=prices, balance=balance)
+                    charge_piece(
+                        piece, day=today, plan=plan, prices=prices, balance=balance, packs=packs
+                    )
                 )
             else:
                 charges.append(prices.charge(piece, today, plan))

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from types import MappingProxyType
 
 from services.billing.allocation import largest_remainder
-from services.billing.records import Line, LineKind, StoredStatement
+from services.billing.records import INFORMATION_KINDS, Line, LineKind, StoredStatement
 from services.billing.tariffs import Meter, TariffBook
 from services.fiscal.document import DocumentLine
 from services.fiscal.natura import Natura
@@ -155,7 +155,7 @@ def fiscal_lines(
     """
     out: list[FiscalLine] = []
     for line in statement.lines:
-        if line.kind is LineKind.ALLOWANCE:
+        if line.kind in INFORMATION_KINDS:
             continue
         if line.vat_bp:
             out.append(FiscalLine(line, None))
@@ -270,6 +270,8 @@ def _description(line: Line, words: LineWords, names: Mapping[tuple[str, str], s
         text = words.pool_share.format(pool=line.reference)
         if line.note == "remainder":
             text = f"{text} ({words.remainder})"
+    elif line.kind is LineKind.PACK:
+        text = line.note or str(line.reference)  # the pack's name in the catalogue
     elif line.reference:
         text = words.credit_of.format(number=line.reference)
         if line.note:

@@ -67,7 +67,7 @@ class Watcher:
                 (MachineTopic.filter(SITE, MACHINE, TopicKind.SESSIONS), 1),
             ]
         )
-        self.client.reconnect_delay_set(0.1, 0.5)
+        self.client.reconnect_delay_set(1, 1)
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
         assert self._subscribed.wait(10)
