@@ -2,7 +2,8 @@
 
 `catalogue` (tariffs, plans, weights), `pools` (a month's shared bills), `inputs` (what
 `bill_month` reads), `statements` (drafts, issue, credit notes), `fiscal` (their FatturaPA
-files), `payments` (credits from bank statements), `numbering` (the gapless yearly series)
+files), `payments` (credits from bank statements), `prepaid` (members' credit and packs),
+`numbering` (the gapless yearly series)
 and `runs` (the run log). Each public method is one transaction.
 """
 
@@ -14,13 +15,21 @@ from services.billing.store.fiscal import FiscalStore, StoredDocument
 from services.billing.store.inputs import InputsStore
 from services.billing.store.payments import ImportResult, PaymentStore, StoredPayment
 from services.billing.store.pools import PoolStore
+from services.billing.store.prepaid import PrepaidStore
 from services.billing.store.runs import RunLog, RunRecord
 from services.billing.store.statements import DraftResult, StatementStore
 from services.ledger.db import open_existing, open_ledger
 
 
 class BillingLedger(
-    CatalogueStore, PoolStore, InputsStore, StatementStore, FiscalStore, PaymentStore, RunLog
+    CatalogueStore,
+    PoolStore,
+    InputsStore,
+    StatementStore,
+    FiscalStore,
+    PaymentStore,
+    PrepaidStore,
+    RunLog,
 ):
     """Reads and writes billing's tables and the ledger rows billing needs, on one engine."""
 

@@ -34,6 +34,7 @@ from services.billing.months import Month, MonthWindow
 from services.billing.store.base import StoreBase
 from services.billing.store.catalogue import plan_of, tariff_of
 from services.billing.store.pools import pool_of
+from services.billing.store.prepaid import month_packs
 from services.billing.tariffs import PlanPeriod, TariffBook
 from services.billing.usage import UsageSession
 from services.ledger.models import BillingPartyRow, CardRow, MemberRow, SessionRow
@@ -119,6 +120,7 @@ class InputsStore(StoreBase):
             weights: dict[str, dict[str, int]] = {}
             for row in db.scalars(select(WeightRow)):
                 weights.setdefault(row.weight_set, {})[row.member] = row.weight_milli
+            packs, pack_sales = month_packs(db, str(month), window.start, window.end)
         return MonthInputs(
             month=month,
             tz=tz,
@@ -129,6 +131,8 @@ class InputsStore(StoreBase):
             tariffs=TariffBook.of(tariffs),
             pools=pools,
             weights=weights,
+            packs=packs,
+            pack_sales=pack_sales,
         )
 
     def first_session_day(self) -> datetime | None:
