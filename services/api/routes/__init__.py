@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from services.api.routes import (
     cards,
     cost_pools,
+    credit,
     floor,
     gateways,
     login,
@@ -37,6 +38,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     cost_pools.router,
     statements.router,
     payments.router,
+    credit.router,
     floor.router,
     gateways.router,
     review.router,

@@ -6,29 +6,43 @@ pack-draw lines of the statements that name it. Each public method is one transa
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.billing.charges import PriceList
 from services.billing.errors import BillingInputError, StatementStateError
 from services.billing.models import (
     CreditEntryRow,
+    MemberPlanRow,
     PackProductRow,
     PackRow,
     PaymentRow,
+    PlanRow,
     StatementLineRow,
     StatementRow,
+    TariffRow,
 )
+from services.billing.money import vat_cents
 from services.billing.packs import PACK_METERS, PackHolding, PackSale
-from services.billing.prepaid import CreditKind, CreditPayment, correction_of, pay_from_credit
+from services.billing.prepaid import (
+    CreditKind,
+    CreditPayment,
+    correction_of,
+    pay_from_credit,
+    running_seconds,
+)
 from services.billing.reconcile import MatchedBy
 from services.billing.records import LineKind, StatementKind, StatementStatus
 from services.billing.store.base import StoreBase
-from services.billing.tariffs import Meter
-from services.billing.usage import epoch_ms
-from services.ledger.models import MemberRow
+from services.billing.store.catalogue import tariff_of
+from services.billing.tariffs import Meter, TariffBook
+from services.billing.usage import UsageSession, epoch_ms
+from services.ledger.models import MemberRow, SessionRow
 
 MAX_TOP_UP_CENTS = 10_000_000  # 100,000.00: a typing slip, not a top-up
 
@@ -81,8 +95,55 @@ class StoredPack:
     machine: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class GateCredit:
+    """What a credit-required member's credit buys at a machine, for her access-list entry."""
+
+    running_s: float | None  # None: running time is free here, credit does not limit it
+    counted_until: datetime | None  # when the last session counted in it ended
+
+
 class PrepaidStore(StoreBase):
     """Members' credit and packs."""
+
+    def gate_credit(
+        self, site: str, machine: str, members: Collection[str], *, now: datetime, tz: ZoneInfo
+    ) -> dict[str, GateCredit]:
+        """For the members whose plan requires credit today: the running time it buys here.
+
+        Her credit less what her sessions not yet on an issued statement cost (priced at their
+        tariffs with VAT, an estimate: the statement is exact), at this machine's price with VAT.
+        """
+        if not members:
+            return {}
+        day = now.astimezone(tz).date()
+        with self._transaction(f"read credit at {machine}") as db:
+            requiring = set(db.scalars(select(PlanRow.name).where(PlanRow.requires_credit)))
+            if not requiring:
+                return {}
+            plan_of: dict[str, tuple[date, str | None]] = {}
+            periods = select(MemberPlanRow).where(
+                MemberPlanRow.member.in_(list(members)), MemberPlanRow.valid_from <= day
+            )
+            for period in db.scalars(periods):
+                held = plan_of.get(period.member)
+                if held is None or held[0] < period.valid_from:
+                    plan_of[period.member] = (period.valid_from, period.plan)
+            required = {m: plan for m, (_, plan) in plan_of.items() if plan in requiring}
+            if not required:
+                return {}
+            book = TariffBook.of(tariff_of(row) for row in db.scalars(select(TariffRow)))
+            out: dict[str, GateCredit] = {}
+            for member, plan in sorted(required.items()):
+                owed, until = _unbilled(db, member, plan, book, tz)
+                tariff = book.price_on(site=site, machine=machine, plan=plan, day=day)
+                gross_per_minute = -(
+                    -tariff.per_running_minute * (10_000 + tariff.vat_bp) // 10_000
+                )
+                out[member] = GateCredit(
+                    running_seconds(_balance(db, member) - owed, gross_per_minute), until
+                )
+            return out
 
     # -- credit ---------------------------------------------------------------------------------
 
@@ -367,6 +428,47 @@ def month_packs(
         if start <= row.bought_at
     ]
     return holdings, sales
+
+
+def _unbilled(
+    db: Session, member: str, plan: str | None, book: TariffBook, tz: ZoneInfo
+) -> tuple[int, datetime | None]:
+    """What a member's sessions not yet on an issued statement cost with VAT, and when the
+    last of her sessions ended."""
+    issued = (
+        select(StatementLineRow.session_id)
+        .join(StatementRow, StatementRow.id == StatementLineRow.statement_id)
+        .where(
+            StatementRow.member == member,
+            StatementRow.status == StatementStatus.ISSUED.value,
+            StatementLineRow.session_id.is_not(None),
+        )
+    )
+    sessions = db.scalars(
+        select(SessionRow).where(SessionRow.member == member, SessionRow.id.not_in(issued))
+    )
+    owed = 0
+    for row in sessions:
+        session = UsageSession(
+            id=row.id,
+            site=row.site,
+            machine=row.machine,
+            member=member,
+            started_ms=epoch_ms(row.started),
+            ended_ms=epoch_ms(row.ended),
+            unlocked_ms=round(row.unlocked_s * 1000),
+            running_ms=round(row.running_s * 1000),
+            idle_ms=round(row.idle_s * 1000),
+            energy_mwh=round(row.energy_wh * 1000),
+        )
+        day = row.started.astimezone(tz).date()
+        tariff = book.price_on(site=row.site, machine=row.machine, plan=plan, day=day)
+        cents = PriceList.of(tariff).charge(session, day, plan).cents
+        owed += cents + vat_cents(cents, tariff.vat_bp)
+    last = db.scalar(select(func.max(SessionRow.ended)).where(SessionRow.member == member))
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return owed, last
 
 
 def _known_member(db: Session, member: str) -> None:
