@@ -1,70 +1,82 @@
 """A member whose plan requires credit, refused by a real gateway process once it is spent.
 
-Everything runs for real: Mosquitto, `officina gateway run` started with a gateway.toml, and the
-board emulated on a pseudo-terminal. The access list is published as the api publishes it, with
-the running time her credit buys at the machine. Her credit runs out first with the broker up,
-then, after a top-up, with the broker stopped: the gateway counts the session it closed itself.
+Everything runs for real: Mosquitto, the api served over HTTP (it publishes each access list
+with what her credit buys at the machine), ingest booking the sessions into a SQLite ledger, and
+`officina gateway run` started with its gateway.toml; the board is emulated on a pseudo-terminal.
+Her credit runs out first with the broker up; after a top-up over the api, it runs out again
+with the broker stopped: the gateway counts the session it closed itself.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
+import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from contract import (
     AccessList,
-    AclEntry,
     Badge,
     BadgeDecision,
     MachineTopic,
-    SessionRecord,
     TopicKind,
     card_hash,
     decode_message,
-    encode_payload,
 )
+from contract.mqtt import MqttProtocol
 from firmware_bridge.emulator import Emulator
 from firmware_bridge.profiles import Load
 from harness.mosquitto import MosquittoServer, start_mosquitto
+from services.api.floor import RefusedCard
+from services.api.security import Role
+from services.billing.money import round_half_up
+from services.billing.tariffs import Plan, Tariff
+from services.ingest.service import Ingest
+from services.ingest.settings import IngestSettings
+from services.ledger import MachineSpec, SessionBook
+from tests.api.conftest import (
+    PASSWORD,
+    SITE_KEY,
+    ServedApi,
+    add_login_directly,
+    make_settings,
+    served_api,
+)
 from tests.waiting import eventually
 
 SITE = "officine-credito"
-MACHINE = "laser-1"
-KEY = "credit-test-site-key-0123456789ab"
+MACHINE, GATEWAY = "laser-1", "gw-credit"
 CARD = "04A1B2C3"
-CREDIT_S = 1.0  # running seconds her credit buys at the laser
-RUN_S = 2.5
+RUN_S = 2.5  # running seconds of each use: about 2 cents at 0.50 € a running minute
 
 
-class Watcher:
-    """The api's side of the broker: it keeps what the gateway publishes and publishes lists."""
+class AclWatch:
+    """Keeps the access lists the api publishes for the laser, and the gateway's refusals."""
 
     def __init__(self, broker: MosquittoServer) -> None:
-        self.badges: list[Badge] = []
-        self.sessions: list[SessionRecord] = []
+        self.lists: list[AccessList] = []
+        self.refusals: list[str] = []
         self._subscribed = threading.Event()
         # A persistent session: what the gateway sends while this client is away still arrives.
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"watch-{uuid.uuid4().hex[:8]}",
-            clean_session=False,
+            CallbackAPIVersion.VERSION2, client_id="credit-watch", clean_session=False
         )
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *a: self._subscribed.set()
         self.client.on_connect = lambda c, *a: c.subscribe(
             [
+                (MachineTopic.filter(SITE, MACHINE, TopicKind.ACL), 1),
                 (MachineTopic.filter(SITE, MACHINE, TopicKind.BADGES), 1),
-                (MachineTopic.filter(SITE, MACHINE, TopicKind.SESSIONS), 1),
             ]
         )
         self.client.reconnect_delay_set(1, 1)
@@ -74,24 +86,18 @@ class Watcher:
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         payload = decode_message(msg.topic, bytes(msg.payload)).payload
-        if isinstance(payload, Badge):
-            self.badges.append(payload)
-        elif isinstance(payload, SessionRecord):
-            self.sessions.append(payload)
+        if isinstance(payload, AccessList):
+            self.lists.append(payload)
+        elif isinstance(payload, Badge) and payload.decision is BadgeDecision.DENIED:
+            self.refusals.append(payload.reason)
 
-    def publish_access(self, version: int, *, credit_s: float, until_ms: int | None) -> None:
-        entry = AclEntry(
-            card=card_hash(CARD, KEY.encode()),
-            member="giulia",
-            credit_s=credit_s,
-            credit_until=until_ms,
-        )
-        payload = AccessList(id=f"acl-{version}", ts=0, version=version, entries=(entry,))
-        topic = str(MachineTopic(SITE, MACHINE, TopicKind.ACL))
-        self.client.publish(topic, encode_payload(payload), qos=1, retain=True).wait_for_publish(5)
-
-    def refusals(self) -> list[str]:
-        return [b.reason for b in self.badges if b.decision is BadgeDecision.DENIED]
+    def credit(self) -> tuple[int, float | None, int | None] | None:
+        """The latest list's version, and her entry's credit and when it was counted to."""
+        if not self.lists or not self.lists[-1].entries:
+            return None
+        latest = self.lists[-1]
+        entry = latest.entries[0]
+        return latest.version, entry.credit_s, entry.credit_until
 
     def close(self) -> None:
         self.client.disconnect()
@@ -101,8 +107,8 @@ class Watcher:
 def _gateway_toml(path: Path, broker: MosquittoServer, port: str, spool: Path) -> None:
     path.write_text(
         f'site = "{SITE}"\n'
-        f'gateway = "gw-credit"\n'
-        f'site_key = "{KEY}"\n'
+        f'gateway = "{GATEWAY}"\n'
+        f'site_key = "{SITE_KEY}"\n'
         "[broker]\n"
         f'url = "mqtt://{broker.host}:{broker.port}"\n'
         "[spool]\n"
@@ -138,6 +144,40 @@ def _gateway_process(config: Path, log: Path) -> Iterator[None]:
             raise
 
 
+def _seed(api: ServedApi) -> None:
+    """Giulia on a plan that requires credit, qualified on the laser at 0.50 € a running minute."""
+    state = api.state
+    state.registry.add_member(member_id="giulia", name="Giulia Rossi")
+    state.registry.save_machine(
+        MachineSpec(
+            site=SITE, id=MACHINE, name="Laser", gateway=GATEWAY, idle_amps=0.8, run_amps=2.6
+        )
+    )
+    state.registry.add_card(
+        site=SITE, card_hash=card_hash(CARD, SITE_KEY.encode()), member="giulia"
+    )
+    ledger = state.billing.ledger
+    ledger.add_tariff(
+        Tariff(valid_from=date(2026, 1, 1), site=SITE, machine=MACHINE, per_running_minute=500_000)
+    )
+    ledger.save_plan(Plan(name="prepaid", requires_credit=True))
+    ledger.assign_plan("giulia", "prepaid", valid_from=date(2020, 1, 1))
+    state.registry.qualify(member="giulia", site=SITE, machine=MACHINE)
+    add_login_directly(state, "coord", Role.COORDINATOR)
+
+
+def _top_up(api: ServedApi, cents: int) -> None:
+    with httpx.Client(base_url=api.url) as client:
+        login = client.post("/api/v1/login", json={"username": "coord", "password": PASSWORD})
+        token = login.json()["access_token"]
+        answer = client.post(
+            "/api/v1/members/giulia/credit/top-ups",
+            json={"amount_cents": cents, "note": "contanti"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 201, answer.text
+
+
 def _use_the_laser(emulator: Emulator) -> None:
     """Badge in, run the laser past what her credit buys, badge out."""
     emulator.present_card(CARD)
@@ -150,33 +190,69 @@ def _use_the_laser(emulator: Emulator) -> None:
     eventually(lambda: not emulator.relay_energised, what="the relay to open at badge-out")
 
 
+def _taken(log: Path, watch: AclWatch, *, counted: bool) -> bool:
+    """Whether the gateway has taken the latest list, with credit left, counted to a session
+    or not."""
+    credit = watch.credit()
+    return (
+        credit is not None
+        and bool(credit[1])
+        and (credit[2] is not None) is counted
+        and f"access list v{credit[0]}," in log.read_text()
+    )
+
+
 def test_a_credit_required_member_is_refused_when_her_credit_runs_out_broker_up_and_down(
     tmp_path: Path,
 ) -> None:
     broker = start_mosquitto(workdir=tmp_path / "broker", persistence=True)
+    ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    settings = make_settings(ledger_url, broker, SITE)
+    ingest_settings = IngestSettings(
+        broker=broker.options(protocol=MqttProtocol.V5), ledger_url=ledger_url
+    )
+    config, log = tmp_path / "gateway.toml", tmp_path / "gateway.log"
+    refusals: queue.Queue[RefusedCard] = queue.Queue()
+    watch = AclWatch(broker)
     try:
-        watcher = Watcher(broker)
-        with Emulator("drill-press", sample_period_s=0.1, seed=11) as emulator:
-            config, log = tmp_path / "gateway.toml", tmp_path / "gateway.log"
+        with (
+            served_api(settings) as api,
+            Ingest(ingest_settings) as ingest,
+            Emulator("drill-press", sample_period_s=0.1, seed=11) as emulator,
+        ):
+            ingest.wait_connected(10)
+            api.state.floor.listen_to_refusals(refusals.put)
+            _seed(api)
+            book = SessionBook(api.state.engine)
+            # One cent buys 1.2 running seconds at 0.50 € a minute.
+            _top_up(api, 1)
             _gateway_toml(config, broker, os.path.realpath(emulator.port), tmp_path / "spool.db")
-            watcher.publish_access(1, credit_s=CREDIT_S, until_ms=None)
             with _gateway_process(config, log):
                 eventually(
-                    lambda: "access list v1" in log.read_text(),
+                    lambda: _taken(log, watch, counted=False),
                     timeout=20,
-                    what="the gateway to take her access list",
+                    what="her list at the gateway",
                 )
-                # Broker up: her session runs past her credit and is not cut; then she is refused.
+                assert watch.credit() == (watch.lists[-1].version, 1.2, None)
+                # Broker up: her session runs past her credit, is never cut, and is booked.
                 _use_the_laser(emulator)
-                eventually(lambda: len(watcher.sessions) == 1, what="her session to arrive")
-                assert watcher.sessions[0].running_s > CREDIT_S
+                eventually(lambda: len(book.sessions()) == 1, what="ingest to book the session")
                 emulator.present_card(CARD)
-                eventually(lambda: "no_credit" in watcher.refusals(), what="the refusal")
+                refused = refusals.get(timeout=10)
+                assert (refused.machine, refused.reason) == (MACHINE, "no_credit")
                 assert not emulator.relay_energised
 
-                # She tops up: the api counted her session and sends what her credit buys now.
-                watcher.publish_access(2, credit_s=CREDIT_S, until_ms=watcher.sessions[0].ended)
-                eventually(lambda: "access list v2" in log.read_text(), what="the new list")
+                # She tops up what her booked session cost: one cent is left, 1.2 seconds, and
+                # the list is counted to that session, so the gateway stops taking it off.
+                [first] = book.sessions()
+                cost = round_half_up(round(first.running_s * 1000) * 50, 60_000)
+                _top_up(api, cost)
+                eventually(lambda: _taken(log, watch, counted=True), what="the list after a top-up")
+                assert watch.credit() == (
+                    watch.lists[-1].version,
+                    1.2,
+                    int(first.ended.timestamp() * 1000),
+                )
                 broker.stop()
                 eventually(
                     lambda: "lost the broker" in log.read_text(),
@@ -184,23 +260,20 @@ def test_a_credit_required_member_is_refused_when_her_credit_runs_out_broker_up_
                 )
                 # Broker down: she is let in on the cached list, spends it, and is refused.
                 _use_the_laser(emulator)
-                denied_before = log.read_text().count("denied (no_credit)")
                 emulator.present_card(CARD)
                 eventually(
-                    lambda: log.read_text().count("denied (no_credit)") > denied_before,
+                    lambda: log.read_text().count("denied (no_credit)") == 2,
                     what="the gateway to refuse her offline",
                 )
                 assert not emulator.relay_energised
 
-                # The broker back: the offline session and refusal reach the api's side.
+                # The broker back: the offline session is booked and the refusal delivered.
                 broker.start()
                 eventually(
-                    lambda: (
-                        len(watcher.sessions) == 2 and watcher.refusals().count("no_credit") == 2
-                    ),
+                    lambda: len(book.sessions()) == 2 and watch.refusals == ["no_credit"] * 2,
                     timeout=30,
                     what="the spooled session and refusal to arrive",
                 )
-        watcher.close()
     finally:
+        watch.close()
         broker.stop()
