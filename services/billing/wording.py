@@ -58,6 +58,8 @@ class Word(StrEnum):
     QUANTITY = "quantity"
     ALL_MACHINES = "all_machines"
     NOTES = "notes"
+    PACKS = "packs"
+    PACK_DRAWN = "pack_drawn"
     ISSUER = "issuer"
     BILL_TO = "bill_to"
     VAT_NUMBER = "vat_number"
@@ -143,6 +145,8 @@ WORDS: dict[Word, tuple[str, str]] = {  # (it, en)
     Word.QUANTITY: ("Quantità", "Quantity"),
     Word.ALL_MACHINES: ("tutte le macchine", "every machine"),
     Word.NOTES: ("Note", "Notes"),
+    Word.PACKS: ("Pacchetti", "Packs"),
+    Word.PACK_DRAWN: ("usato dal pacchetto", "drawn from the pack"),
     Word.ISSUER: ("Emittente", "From"),
     Word.BILL_TO: ("Intestatario", "Bill to"),
     Word.VAT_NUMBER: ("P. IVA", "VAT no."),

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.billing.errors import BillingInputError, StatementStateError
+from services.billing.exports import lines_csv
 from services.billing.months import Month
 from services.billing.payments import import_bank_file, payments_of
 from services.billing.prepaid import CreditKind
@@ -17,6 +18,7 @@ from services.billing.tariffs import Meter, Tariff
 from services.ledger import MachineSpec
 from tests.billing.camt import Entry, camt053
 from tests.billing.conftest import Shop, book, join
+from tests.billing.test_delivery import pdf_text
 from tests.billing.examples import LASER, SITE, rome
 
 OCTOBER, NOVEMBER = Month(2026, 10), Month(2026, 11)
@@ -68,6 +70,11 @@ def test_a_pack_is_invoiced_when_sold_and_drawn_across_the_month_end(shop: Shop)
     assert (october.net_cents, october.vat_cents) == (5_000, 1_100)
     [left] = ledger.member_packs("anna")
     assert left.left == 0
+    # The PDF shows the pack sold and what was drawn; the CSV of lines names both kinds.
+    text = pdf_text(shop.billing.pdf(october))
+    assert "Pacchetti" in text and "2 ore laser" in text and "usato dal pacchetto" in text
+    rows = lines_csv([october], shop.billing.tz, "it")
+    assert "pack_draw" in rows and ";pack;" in rows
 
     shop.billing.make_drafts(NOVEMBER)
     [november] = ledger.statements(NOVEMBER, kind=StatementKind.STATEMENT)

@@ -10,6 +10,7 @@ from fastapi import Request
 from services.api.web import (
     words_billing,
     words_charts,
+    words_credit,
     words_fiscal,
     words_payments,
     words_registry,
@@ -125,6 +126,7 @@ _AREAS = (
     words_fiscal.WORDS,
     words_webhooks.WORDS,
     words_payments.WORDS,
+    words_credit.WORDS,
 )
 
 
