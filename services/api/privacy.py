@@ -25,7 +25,14 @@ from sqlalchemy.orm import Session
 
 from services.api.accounts import disable_user
 from services.api.models import ApiUserRow
-from services.billing.models import BillingRunRow, PaymentRow, StatementLineRow, StatementRow
+from services.billing.models import (
+    BillingRunRow,
+    CreditEntryRow,
+    PackRow,
+    PaymentRow,
+    StatementLineRow,
+    StatementRow,
+)
 from services.ledger import (
     BadgeEventRow,
     CardRow,
@@ -244,6 +251,12 @@ def erase_member(db: Session, member: MemberRow, *, secret: str, now: datetime) 
             payment.payer = ERASED_NAME
         payment.payer = marks.scrub(payment.payer, stand_in=stand_in, secret=secret)
         payment.remittance = marks.scrub(payment.remittance, stand_in=stand_in, secret=secret)
+    # Her credit and packs keep their amounts under her erased id; a note typed about her
+    # (the remittance of a bank credit put on credit) is scrubbed like a payment's.
+    for entry in db.scalars(select(CreditEntryRow).where(CreditEntryRow.member == member.id)):
+        entry.member = stand_in
+        entry.note = marks.scrub(entry.note, stand_in=stand_in, secret=secret)
+    db.execute(update(PackRow).where(PackRow.member == member.id).values(member=stand_in))
     scrubbed = _scrub_dead_letters(letters, marks, stand_in=stand_in, secret=secret)
     notes = _scrub_notes(db, marks, stand_in=stand_in, secret=secret)
     # Her billing parties go whole: name, codice fiscale, address and PEC are all personal, and

@@ -385,7 +385,8 @@ class CreditEntryRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    member: Mapped[str] = mapped_column(ForeignKey("members.id"))
+    # No foreign key, as on statements: an erased member's movements go to her erased id.
+    member: Mapped[str] = mapped_column(String(ID_LEN))
     kind: Mapped[str] = mapped_column(String(KEY_LEN))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -436,7 +437,7 @@ class PackRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    member: Mapped[str] = mapped_column(ForeignKey("members.id"))
+    member: Mapped[str] = mapped_column(String(ID_LEN))  # no foreign key: see credit entries
     product_id: Mapped[int] = mapped_column(ForeignKey("pack_products.id"))
     name: Mapped[str] = mapped_column(String(NAME_LEN))
     meter: Mapped[str] = mapped_column(String(KEY_LEN))

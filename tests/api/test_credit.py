@@ -126,3 +126,30 @@ def test_bad_credit_input_is_refused_naming_the_field(api: Api) -> None:
         "/api/v1/members/nobody/credit/top-ups", json={"amount_cents": 100}, headers=staff
     )
     assert nobody.status_code == 404
+
+
+def test_her_credit_is_in_her_export_and_erasure_keeps_the_amounts_not_her_name(
+    api: Api,
+) -> None:
+    staff = _credit_required(api)
+    client = api.client
+    client.post(
+        "/api/v1/members/giulia/credit/top-ups",
+        json={"amount_cents": 1_500, "note": "Giulia Rossi, contanti"},
+        headers=staff,
+    )
+    giulia = api.add_login("giulia", Role.MEMBER, member="giulia")
+    export = client.get("/api/v1/members/giulia/export", headers=giulia).json()
+    assert [(m["kind"], m["amount_cents"]) for m in export["credit"]] == [("top_up", 1_500)]
+    assert export["packs"] == []
+
+    admin = api.add_login("admin", Role.ADMIN)
+    assert client.post("/api/v1/members/giulia/erase", headers=admin).status_code == 200
+
+    ledger = api.state.billing.ledger
+    assert ledger.credit_movements("giulia") == []
+    balances = ledger.credit_balances()
+    [(stand_in, cents)] = balances.items()
+    assert cents == 1_500 and stand_in != "giulia"
+    [moved] = ledger.credit_movements(stand_in)
+    assert "Giulia" not in moved.note and "Rossi" not in moved.note

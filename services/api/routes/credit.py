@@ -6,7 +6,6 @@ requires credit is let in (or refused) at the gateways by what her credit buys n
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, status
@@ -28,28 +27,12 @@ from services.api.schemas.credit import (
 )
 from services.api.schemas.payments import PaymentPublic
 from services.billing.money import parse_vat_bp
-from services.billing.store.prepaid import PackProduct, StoredMovement, StoredPack
 from services.billing.tariffs import Meter
 
 router = APIRouter(tags=["credit"])
 
 MemberId = Annotated[Id, Path(description="The member's id")]
 PaymentId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The payment's id")]
-
-
-def movement_public(movement: StoredMovement) -> MovementPublic:
-    """A credit movement as the api shows it."""
-    return MovementPublic(**{**asdict(movement), "kind": movement.kind.value})
-
-
-def pack_public(pack: StoredPack) -> PackPublic:
-    """A member's pack as the api shows it."""
-    return PackPublic(**{**asdict(pack), "meter": pack.meter.value})
-
-
-def product_public(product: PackProduct) -> PackProductPublic:
-    """A pack on sale as the api shows it."""
-    return PackProductPublic(**{**asdict(product), "meter": product.meter.value})
 
 
 @router.get("/members/{member_id}/credit", responses={404: {"description": "No such member"}})
@@ -64,8 +47,8 @@ def member_credit(
     return CreditPublic(
         member=member_id,
         balance_cents=movements[-1].balance_after_cents if movements else 0,
-        movements=[movement_public(m) for m in movements],
-        packs=[pack_public(p) for p in ledger.member_packs(member_id)],
+        movements=[queries.movement_public(m) for m in movements],
+        packs=[queries.pack_public(p) for p in ledger.member_packs(member_id)],
     )
 
 
@@ -83,7 +66,7 @@ def top_up(
         member_id, body.amount_cents, by=staff.username, note=body.note
     )
     state.acl.members_changed()
-    return movement_public(moved)
+    return queries.movement_public(moved)
 
 
 @router.post(
@@ -100,7 +83,7 @@ def take_back(
         member_id, body.amount_cents, by=staff.username, note=body.note
     )
     state.acl.members_changed()
-    return movement_public(moved)
+    return queries.movement_public(moved)
 
 
 @router.post(
@@ -115,13 +98,13 @@ def sell_pack(
     member_or_404(db, member_id)
     pack = state.billing.ledger.buy_pack(member_id, body.product_id, by=staff.username)
     state.acl.members_changed()
-    return pack_public(pack)
+    return queries.pack_public(pack)
 
 
 @router.get("/packs")
 def list_packs(user: PersonUser, state: StateDep) -> list[PackProductPublic]:
     """The packs on sale, by name."""
-    return [product_public(p) for p in state.billing.ledger.pack_products()]
+    return [queries.product_public(p) for p in state.billing.ledger.pack_products()]
 
 
 @router.post("/packs", status_code=status.HTTP_201_CREATED)
@@ -137,7 +120,7 @@ def add_pack(body: PackProductCreate, staff: StaffUser, state: StateDep) -> Pack
         site=body.site,
         machine=body.machine,
     )
-    return product_public(product)
+    return queries.product_public(product)
 
 
 @router.post(

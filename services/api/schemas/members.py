@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.schemas.cards import CardPublic
 from services.api.schemas.common import Email, Id, Name
+from services.api.schemas.credit import MovementPublic, PackPublic
 from services.api.schemas.parties import PartyPublic
 from services.api.schemas.payments import PaymentPublic
 from services.api.schemas.qualifications import QualificationPublic
@@ -135,3 +136,5 @@ class MemberExport(BaseModel):
     logins: list[LoginPublic]
     parties: list[PartyPublic]
     payments: list[PaymentPublic] = Field(default_factory=list)  # paid on her statements
+    credit: list[MovementPublic] = Field(default_factory=list)  # her credit's movements
+    packs: list[PackPublic] = Field(default_factory=list)

@@ -43,9 +43,6 @@ def upgrade() -> None:
             name=op.f("ck_credit_entries_sign_follows_kind"),
         ),
         sa.ForeignKeyConstraint(
-            ["member"], ["members.id"], name=op.f("fk_credit_entries_member_members")
-        ),
-        sa.ForeignKeyConstraint(
             ["payment_id"], ["payments.id"], name=op.f("fk_credit_entries_payment_id_payments")
         ),
         sa.ForeignKeyConstraint(
@@ -95,7 +92,6 @@ def upgrade() -> None:
         sa.Column("by", sa.String(length=200), nullable=True),
         sa.CheckConstraint("quantity > 0", name=op.f("ck_packs_quantity_positive")),
         sa.CheckConstraint("price_cents >= 0", name=op.f("ck_packs_price_not_negative")),
-        sa.ForeignKeyConstraint(["member"], ["members.id"], name=op.f("fk_packs_member_members")),
         sa.ForeignKeyConstraint(
             ["product_id"], ["pack_products.id"], name=op.f("fk_packs_product_id_pack_products")
         ),
