@@ -18,8 +18,8 @@ from services.billing.tariffs import Meter, Tariff
 from services.ledger import MachineSpec
 from tests.billing.camt import Entry, camt053
 from tests.billing.conftest import Shop, book, join
-from tests.billing.test_delivery import pdf_text
 from tests.billing.examples import LASER, SITE, rome
+from tests.billing.test_delivery import pdf_text
 
 OCTOBER, NOVEMBER = Month(2026, 10), Month(2026, 11)
 HOUR_MS = 3_600_000

@@ -43,6 +43,7 @@ class PaymentToCredit(BaseModel):
 class MovementPublic(BaseModel):
     """One movement of a member's credit, with the balance after it."""
 
+    member: str
     id: int
     kind: str
     amount_cents: int

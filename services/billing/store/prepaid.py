@@ -51,6 +51,7 @@ MAX_TOP_UP_CENTS = 10_000_000  # 100,000.00: a typing slip, not a top-up
 class StoredMovement:
     """One movement of a member's credit, with the balance after it."""
 
+    member: str
     id: int
     kind: CreditKind
     amount_cents: int
@@ -225,6 +226,21 @@ class PrepaidStore(StoreBase):
         """A member's credit movements, oldest first, each with the balance after it."""
         with self._transaction(f"read credit of {member}") as db:
             return _movements(db, member)
+
+    def credit_movements_between(self, start: datetime, end: datetime) -> list[StoredMovement]:
+        """Every member's movements made in [start, end), by member then order."""
+        with self._transaction("read credit movements") as db:
+            members = db.scalars(
+                select(CreditEntryRow.member)
+                .where(CreditEntryRow.at >= start, CreditEntryRow.at < end)
+                .distinct()
+            ).all()
+            return [
+                movement
+                for member in sorted(members)
+                for movement in _movements(db, member)
+                if start <= movement.at < end
+            ]
 
     def credit_balance(self, member: str) -> int:
         """A member's balance: her movements added up."""
@@ -494,6 +510,7 @@ def _movements(db: Session, member: str) -> list[StoredMovement]:
         balance += row.amount_cents
         out.append(
             StoredMovement(
+                member=row.member,
                 id=row.id,
                 kind=CreditKind(row.kind),
                 amount_cents=row.amount_cents,
