@@ -8,6 +8,7 @@ from services.api.web import (
     pages,
     pages_billing,
     pages_charts,
+    pages_credit,
     pages_fiscal,
     pages_payments,
     pages_registry,
@@ -24,4 +25,5 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     pages_fiscal.router,
     pages_webhooks.router,
     pages_payments.router,
+    pages_credit.router,
 )

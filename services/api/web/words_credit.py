@@ -29,6 +29,9 @@ WORDS: Mapping[str, tuple[str, str]] = {
     "credit_drawn": ("Pagato con il credito", "Paid from credit"),
     "credit_owed": ("Resta da pagare", "Still owed"),
     "credit_balance_after": ("Credito residuo", "Credit left"),
+    "credit_done.topped_up": ("Ricarica registrata", "Top-up recorded"),
+    "credit_done.sold": ("Pacchetto venduto", "Pack sold"),
+    "pay_how.credit": ("sul credito", "put on credit"),
     "bill_pack": ("Pacchetto", "Pack"),
     "bill_pack_draw": ("Usato dal pacchetto", "Drawn from pack"),
 }
