@@ -17,8 +17,8 @@ from services.api import queries
 from services.api.deps import DbDep, StateDep
 from services.api.schemas.common import Id
 from services.api.web.access import MemberPage, StaffPage
-from services.api.web.pages_billing import RefusedError, _act, _back
 from services.api.web.i18n import language_of
+from services.api.web.pages_billing import RefusedError, _act, _back
 from services.api.web.render import render
 from services.billing import formats
 from services.billing.money import parse_cents
