@@ -298,9 +298,14 @@ POLICY_FIELDS = tuple(Policy.model_fields)
 
 
 class MachinePolicy(Policy):
-    """One machine's policy, as its gateway's config carries it."""
+    """One machine's policy, as its gateway's config carries it.
+
+    `out_of_order` is set, to the reason in short words, while a fault is open on the machine
+    or a critical service of it is due: only its staff may start a session then.
+    """
 
     machine: Id
+    out_of_order: ShortText | None = None
 
 
 class GatewayPolicy(Envelope):
@@ -318,6 +323,78 @@ class GatewayPolicy(Envelope):
     @field_validator("machines")
     @classmethod
     def _each_machine_once(cls, value: tuple[MachinePolicy, ...]) -> tuple[MachinePolicy, ...]:
+        ids = [m.machine for m in value]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each machine may appear once")
+        return value
+
+
+class BookedSlot(BaseModel):
+    """One coming booking of a machine: who booked it, from when until when (UTC)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: Counter64
+    member: Id
+    start: EpochMs
+    end: EpochMs
+
+    @field_validator("end")
+    @classmethod
+    def _ends_after_start(cls, value: int, info: ValidationInfo) -> int:
+        start = info.data.get("start")
+        if start is not None and value <= start:
+            raise ValueError("must be after start")
+        return value
+
+
+class OpenWindow(BaseModel):
+    """An interval the machine is open, as absolute UTC times: no time zone needed to read it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    start: EpochMs
+    end: EpochMs
+
+    @field_validator("end")
+    @classmethod
+    def _ends_after_start(cls, value: int, info: ValidationInfo) -> int:
+        start = info.data.get("start")
+        if start is not None and value <= start:
+            raise ValueError("must be after start")
+        return value
+
+
+class MachineBookings(BaseModel):
+    """A machine's coming bookings and opening windows from `ts` until `until`.
+
+    `open` None: no opening hours, the machine is open whenever it is not booked. A booking
+    nobody badged in for by `grace_s` after its start is free again; whoever runs the machine
+    is warned `warn_before_s` before the next booking. Past `until` nothing is known: the
+    machine is treated as open and free.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    machine: Id
+    until: EpochMs
+    bookings: tuple[BookedSlot, ...] = ()
+    open: tuple[OpenWindow, ...] | None = None
+    grace_s: WarnSeconds = 900.0
+    warn_before_s: WarnSeconds = 600.0
+
+
+class GatewayBookings(Envelope):
+    """The coming bookings of every bookable machine a gateway serves, retained by the api."""
+
+    kind: ClassVar[TopicKind] = TopicKind.BOOKINGS
+
+    version: Counter64
+    machines: tuple[MachineBookings, ...]
+
+    @field_validator("machines")
+    @classmethod
+    def _each_machine_once(cls, value: tuple[MachineBookings, ...]) -> tuple[MachineBookings, ...]:
         ids = [m.machine for m in value]
         if len(set(ids)) != len(ids):
             raise ValueError("each machine may appear once")
@@ -367,6 +444,7 @@ Payload = (
     | Command
     | GatewayStatus
     | GatewayPolicy
+    | GatewayBookings
 )
 
 PAYLOAD_MODELS: dict[TopicKind, type[Envelope]] = {
@@ -380,6 +458,7 @@ PAYLOAD_MODELS: dict[TopicKind, type[Envelope]] = {
         Command,
         GatewayStatus,
         GatewayPolicy,
+        GatewayBookings,
     )
 }
 

@@ -31,6 +31,7 @@ class TopicKind(StrEnum):
     COMMANDS = "commands"
     STATUS = "status"
     CONFIG = "config"
+    BOOKINGS = "bookings"
 
 
 MACHINE_KINDS = frozenset(
@@ -43,8 +44,10 @@ MACHINE_KINDS = frozenset(
         TopicKind.COMMANDS,
     }
 )
-GATEWAY_KINDS = frozenset({TopicKind.STATUS, TopicKind.CONFIG})
-RETAINED_KINDS = frozenset({TopicKind.STATE, TopicKind.ACL, TopicKind.STATUS, TopicKind.CONFIG})
+GATEWAY_KINDS = frozenset({TopicKind.STATUS, TopicKind.CONFIG, TopicKind.BOOKINGS})
+RETAINED_KINDS = frozenset(
+    {TopicKind.STATE, TopicKind.ACL, TopicKind.STATUS, TopicKind.CONFIG, TopicKind.BOOKINGS}
+)
 
 
 def is_id(value: str) -> bool:
@@ -89,7 +92,7 @@ class MachineTopic:
 
 @dataclass(frozen=True, slots=True)
 class GatewayTopic:
-    """`officina/v1/{site}/gateways/{gateway}/{kind}`: its status, or its config from the api."""
+    """`officina/v1/{site}/gateways/{gateway}/{kind}`: its status, or its config or bookings."""
 
     site: str
     gateway: str
@@ -100,7 +103,7 @@ class GatewayTopic:
         check_id(self.gateway, "gateway")
         if self.kind not in GATEWAY_KINDS:
             raise ContractError.single(
-                "kind", "a gateway topic ends in status or config", what="topic"
+                "kind", "a gateway topic ends in status, config or bookings", what="topic"
             )
 
     def __str__(self) -> str:
@@ -108,7 +111,7 @@ class GatewayTopic:
 
     @property
     def retained(self) -> bool:
-        """Gateway status (also the last will) and config are always retained."""
+        """Gateway status (also the last will), config and bookings are always retained."""
         return True
 
     @staticmethod

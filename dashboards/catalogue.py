@@ -31,6 +31,13 @@ from dashboards.rollups import (
     UNATTRIBUTED_1M_SOURCE,
     UNATTRIBUTED_THRESHOLDS,
 )
+from services.influx.measurements import MAINTENANCE
+
+# The api writes each machine's service state every minute: a panel reads the latest of this span.
+MAINTENANCE_LOOK = "1h"
+# The latest look's row whole, not each field's last value: a count it left out (no task counts
+# days any more) shows empty rather than an older look's number.
+LATEST_LOOK = "ORDER BY time DESC LIMIT 1"
 
 WHERE = '"site" =~ /^$site$/ AND "machine" =~ /^$machine$/ AND $timeFilter'
 BY_MACHINE = 'GROUP BY "machine"'
@@ -124,7 +131,10 @@ def _hours(state: str, *, per: str) -> Query:
 FLOOR_NOW = Dashboard(
     uid="officina-floor-now",
     title="Floor now",
-    description="Each machine's state, live current, the open session and unattributed use.",
+    description=(
+        "Each machine's state, live current, the open session, unattributed use, and which "
+        "machines are out of order or due for service."
+    ),
     variables=(*MACHINE_VARIABLES, UNATTRIBUTED_AMPS),
     time_from="now-6h",
     refresh="10s",
@@ -195,6 +205,45 @@ FLOOR_NOW = Dashboard(
                     influxql=(
                         'SELECT sum("over_$unattributed_amps") * $sample_s / 60 AS "minutes" '
                         f"FROM {UNATTRIBUTED_1M_SOURCE} WHERE {WHERE} {BY_MACHINE}"
+                    ),
+                    table=True,
+                ),
+            ),
+        ),
+        Panel(
+            title="Out of order",
+            kind=PanelKind.TABLE,
+            description=(
+                "Machines stopped by an open fault or an overdue critical task (1), and why: "
+                "members' cards are refused there until a coordinator signs it off. The api "
+                f"writes it every minute; the latest of the last {MAINTENANCE_LOOK} shows."
+            ),
+            relative_time=MAINTENANCE_LOOK,
+            queries=(
+                Query(
+                    influxql=(
+                        'SELECT "out_of_order" AS "out of order", "reason" '
+                        f'FROM "{MAINTENANCE}" WHERE {WHERE} {BY_MACHINE} {LATEST_LOOK}'
+                    ),
+                    table=True,
+                ),
+            ),
+        ),
+        Panel(
+            title="Service due",
+            kind=PanelKind.TABLE,
+            description=(
+                "Service tasks due on each machine, and the running hours and days left before "
+                "the next one comes due (0: due now; empty: no task counts that way)."
+            ),
+            relative_time=MAINTENANCE_LOOK,
+            queries=(
+                Query(
+                    influxql=(
+                        'SELECT "tasks_due" AS "tasks due", '
+                        '"hours_to_service" AS "hours to service", '
+                        '"days_to_service" AS "days to service" '
+                        f'FROM "{MAINTENANCE}" WHERE {WHERE} {BY_MACHINE} {LATEST_LOOK}'
                     ),
                     table=True,
                 ),

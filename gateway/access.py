@@ -17,6 +17,7 @@ class DenyReason(StrEnum):
     UNKNOWN_CARD = "unknown_card"
     EXPIRED = "expired"
     NO_CREDIT = "no_credit"
+    OUT_OF_ORDER = "out_of_order"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,4 +100,36 @@ class SessionWatcher(Protocol):
 
     def session_closed(self, record: SessionRecord) -> None:
         """A session of this machine was closed, as it is published."""
+        ...
+
+
+class OutOfOrder:
+    """A gate shut while the machine is out of order: only its staff may start a session, for
+    the repair. The api's config sets the reason; None means the machine is in order."""
+
+    def __init__(self, reason: str | None = None) -> None:
+        self.reason = reason
+
+    def refuse(self, decision: Decision, now_ms: int) -> str | None:
+        """Refuse a member's card while out of order; staff pass."""
+        if self.reason is None or decision.staff:
+            return None
+        return DenyReason.OUT_OF_ORDER
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ahead:
+    """Something coming that the member at the machine must be warned of (the next booking)."""
+
+    key: str
+    reason: str
+    seconds_left: float
+
+
+class Notice(Protocol):
+    """A rule that warns whoever runs the machine before something comes (the next booking).
+    It warns only: a running session is never cut by one."""
+
+    def ahead(self, member: str, now_ms: int) -> Ahead | None:
+        """What is coming for `member` at wall time `now_ms` that she must be warned of."""
         ...

@@ -217,7 +217,8 @@ class MachineConfig(_Strict):
 
     def tuned(self, policy: Policy) -> MachineConfig:
         """This machine under a policy from the api: its wiring stays, its rules are replaced."""
-        return self.model_copy(update=policy.model_dump())
+        # Only the policy's own fields: a config's machine id and out-of-order state are not rules.
+        return self.model_copy(update=policy.model_dump(include=set(POLICY_KEYS)))
 
     def policy_keys_set(self) -> tuple[str, ...]:
         """The policy keys this machine's section gives itself (deprecated)."""

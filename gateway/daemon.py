@@ -10,6 +10,7 @@ from types import TracebackType
 
 from contract import (
     ContractError,
+    GatewayBookings,
     GatewayPolicy,
     GatewayTopic,
     MachineTopic,
@@ -24,6 +25,7 @@ from gateway.config import GatewayConfig, MachineConfig
 from gateway.credit import CreditGate
 from gateway.drivers import MachineDrivers, build_machine
 from gateway.link import GatewayLink, LinkOptions
+from gateway.reservations import ReservationGate
 from gateway.session import (
     MachineSessions,
     OpenSessionSnapshot,
@@ -74,17 +76,11 @@ class Gateway:
             deliver=self._deliver,
             wall_ms=self.clock.wall_ms,
         )
+        self.reservations = {m.id: ReservationGate(m.id) for m in config.machines}
         self.workers = {
             m.id: MachineWorker(
                 config=m,
-                sessions=MachineSessions(
-                    m.id,
-                    thresholds=m.thresholds(),
-                    policy=m.policy(),
-                    access=config.access_for(m.id, key),
-                    clock=self.clock,
-                    gates=[CreditGate()],
-                ),
+                sessions=self._sessions(m, key),
                 drivers=drivers_factory(m),
                 publisher=self.link,
                 site_key=key,
@@ -98,7 +94,22 @@ class Gateway:
         self._config_lock = threading.Lock()
         # -1: the first config from the api, even version 0, replaces gateway.toml's fallback.
         self._config_version = -1
+        self._bookings_version = -1
         self._counters: Counter[str] = Counter()
+
+    def _sessions(self, machine: MachineConfig, key: bytes) -> MachineSessions:
+        gate = self.reservations[machine.id]
+        sessions = MachineSessions(
+            machine.id,
+            thresholds=machine.thresholds(),
+            policy=machine.policy(),
+            access=self.config.access_for(machine.id, key),
+            clock=self.clock,
+            gates=(gate, CreditGate()),
+            notices=(gate,),
+        )
+        gate.follow(lambda: sessions.open_member)
+        return sessions
 
     def _deliver(self, message: Message) -> None:
         topic, payload = message.topic, message.payload
@@ -106,6 +117,49 @@ class Gateway:
             self.workers[topic.machine].inbox.put(message)
         elif isinstance(topic, GatewayTopic) and isinstance(payload, GatewayPolicy):
             self._take_config(payload, from_disk=False)
+        elif isinstance(topic, GatewayTopic) and isinstance(payload, GatewayBookings):
+            self._take_bookings(payload, from_disk=False)
+
+    @property
+    def bookings_version(self) -> int:
+        """The version of the api's bookings the machines run by (-1: none yet)."""
+        with self._config_lock:
+            return self._bookings_version
+
+    def _take_bookings(self, payload: GatewayBookings, *, from_disk: bool) -> None:
+        """Hand newer bookings to each machine's gate, and keep them on disk."""
+        with self._config_lock:
+            if payload.version <= self._bookings_version:
+                self._counters["bookings.stale"] += 1
+                return
+            self._bookings_version = payload.version
+            self._counters["bookings.taken"] += 1
+        if not from_disk:
+            self.spool.store_bookings(self.config.gateway, payload.version, encode_payload(payload))
+        named = {plan.machine: plan for plan in payload.machines}
+        for machine, gate in self.reservations.items():
+            # A machine the bookings do not name is not bookable (any more): nothing to keep.
+            gate.take(named.get(machine))
+        log.info(
+            "bookings v%d%s: %d bookings on %d machines",
+            payload.version,
+            " from disk" if from_disk else "",
+            sum(len(plan.bookings) for plan in payload.machines),
+            len(payload.machines),
+        )
+
+    def _restore_bookings(self) -> None:
+        """Take the bookings kept on disk: a rebooted gateway without network keeps them."""
+        stored = self.spool.bookings(self.config.gateway)
+        if stored is None:
+            return
+        try:
+            payload = decode_payload(TopicKind.BOOKINGS, stored)
+        except ContractError as err:
+            log.error("stored bookings unreadable, none enforced: %s", err)
+            return
+        if isinstance(payload, GatewayBookings):
+            self._take_bookings(payload, from_disk=True)
 
     @property
     def config_version(self) -> int:
@@ -131,7 +185,8 @@ class Gateway:
                     self._counters["config.unknown_machine"] += 1
                 log.warning("config v%d names %s, not served here", payload.version, policy.machine)
                 continue
-            self.workers[machine.id].inbox.put(Retune(machine.tuned(policy), payload.version))
+            retune = Retune(machine.tuned(policy), payload.version, policy.out_of_order)
+            self.workers[machine.id].inbox.put(retune)
         log.info(
             "config v%d%s: policy of %d machines",
             payload.version,
@@ -169,6 +224,7 @@ class Gateway:
         self._recover_lost_sessions()
         # Before any worker reads a sample: each machine starts under its last known policy.
         self._restore_config()
+        self._restore_bookings()
         self.link.start()
         for machine, worker in self.workers.items():
             thread = threading.Thread(

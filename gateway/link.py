@@ -333,8 +333,9 @@ class GatewayLink:
             for machine in self.options.machines
             for kind in (TopicKind.ACL, TopicKind.COMMANDS)
         ]
-        config = GatewayTopic(self.options.site, self.options.gateway, TopicKind.CONFIG)
-        filters.append((str(config), QOS))
+        for kind in (TopicKind.CONFIG, TopicKind.BOOKINGS):
+            own = GatewayTopic(self.options.site, self.options.gateway, kind)
+            filters.append((str(own), QOS))
         client.subscribe(filters)
 
     def _on_disconnect(

@@ -22,7 +22,7 @@ from contract import (
     Telemetry,
 )
 from firmware_bridge.clock import Clock
-from gateway.access import AccessList, Gate, SessionWatcher
+from gateway.access import AccessList, Gate, Notice, SessionWatcher
 from gateway.energy import NEVER_WRAPS, EnergyRegister, RegisterRange, StepKind
 from gateway.run_detection import Activity, RunDetector, RunThresholds, Segment
 
@@ -64,9 +64,9 @@ class MeterStepBack:
 
 @dataclass(frozen=True, slots=True)
 class LockWarning:
-    """The machine will lock itself soon: sound the buzzer, light the LED."""
+    """The machine will lock itself soon, or is booked soon: sound the buzzer, light the LED."""
 
-    reason: EndReason
+    reason: EndReason | str
     seconds_left: float
 
 
@@ -159,6 +159,8 @@ class _OpenSession:
     idle_s: float = 0.0
     energy_wh: float = 0.0
     warned: set[EndReason] = field(default_factory=set)
+    # Notices already given (the next booking, by its key): each sounds once.
+    noticed: set[str] = field(default_factory=set)
 
     def bucket_add(self, activity: Activity, seconds: float) -> None:
         if activity is Activity.RUNNING:
@@ -202,11 +204,13 @@ class MachineSessions:
         clock: Clock,
         new_id: Callable[[], str] = _new_id,
         gates: Sequence[Gate] = (),
+        notices: Sequence[Notice] = (),
     ) -> None:
         self.machine = machine
         self.policy = policy
         self.access = access
         self.gates = list(gates)
+        self.notices = list(notices)
         self.clock = clock
         self.detector = RunDetector(thresholds)
         self._new_id = new_id
@@ -229,6 +233,11 @@ class MachineSessions:
     def open_session(self) -> str | None:
         """The id of the open session, if any."""
         return self._session.id if self._session else None
+
+    @property
+    def open_member(self) -> str | None:
+        """The member whose session is open, if any."""
+        return self._session.member if self._session else None
 
     def start(self) -> list[Effect]:
         """Announce the machine locked, as it is when the gateway starts."""
@@ -303,7 +312,7 @@ class MachineSessions:
             session.last_active_mono = now
             if EndReason.IDLE_TIMEOUT in session.warned:
                 session.warned.discard(EndReason.IDLE_TIMEOUT)
-                if not session.warned:
+                if not session.warned and not session.noticed:
                     effects.append(LockWarningOver())
         effects.extend(self._unattributed(amps, activity))
         effects.extend(self._publish_state_if_changed())
@@ -332,6 +341,12 @@ class MachineSessions:
             if left <= policy.warn_before_s and reason not in session.warned:
                 session.warned.add(reason)
                 effects.append(LockWarning(reason, left))
+        wall_ms = self.clock.wall_ms()
+        for notice in self.notices:
+            ahead = notice.ahead(session.member, wall_ms)
+            if ahead is not None and ahead.key not in session.noticed:
+                session.noticed.add(ahead.key)
+                effects.append(LockWarning(ahead.reason, ahead.seconds_left))
         return effects
 
     def remote_lock(self) -> list[Effect]:
@@ -346,7 +361,11 @@ class MachineSessions:
             return None
         now = self.clock.monotonic()
         # Bill an unconfirmed change as it stands, on a copy: the session itself goes on.
-        session = replace(self._session, warned=set(self._session.warned))
+        session = replace(
+            self._session,
+            warned=set(self._session.warned),
+            noticed=set(self._session.noticed),
+        )
         session.rebill(self.detector.activity, self.detector.provisional(now))
         return OpenSessionSnapshot(
             id=session.id,
@@ -446,7 +465,7 @@ class MachineSessions:
             if isinstance(gate, SessionWatcher):
                 gate.session_closed(record)
         effects: list[Effect] = [Publish(record), RelayChange(energised=False)]
-        if session.warned:
+        if session.warned or session.noticed:
             effects.append(LockWarningOver())
         effects.extend(self._publish_state_if_changed())
         return effects

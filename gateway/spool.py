@@ -1,4 +1,4 @@
-"""The gateway's disk store (SQLite, WAL): outbox, open-session journal, access lists, config.
+"""The gateway's disk store (SQLite, WAL): outbox, session journal, access lists, config, bookings.
 
 Every message is written here before it is handed to the broker and deleted only when the broker
 has acknowledged it, so nothing made at the edge is lost to a network, broker or power outage.
@@ -39,6 +39,11 @@ CREATE TABLE IF NOT EXISTS access_lists (
     payload    BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS gateway_configs (
+    gateway    TEXT PRIMARY KEY,
+    version    INTEGER NOT NULL,
+    payload    BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gateway_bookings (
     gateway    TEXT PRIMARY KEY,
     version    INTEGER NOT NULL,
     payload    BLOB NOT NULL
@@ -270,5 +275,23 @@ class Spool:
         with self._lock:
             row = self._db.execute(
                 "SELECT payload FROM gateway_configs WHERE gateway = ?", (gateway,)
+            ).fetchone()
+        return bytes(row[0]) if row else None
+
+    def store_bookings(self, gateway: str, version: int, payload: bytes) -> None:
+        """Keep the gateway's latest bookings, so it decides offline and after a reboot."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO gateway_bookings (gateway, version, payload) VALUES (?, ?, ?) "
+                "ON CONFLICT (gateway) DO UPDATE SET version = excluded.version, "
+                "payload = excluded.payload WHERE excluded.version > gateway_bookings.version",
+                (gateway, version, payload),
+            )
+
+    def bookings(self, gateway: str) -> bytes | None:
+        """The last bookings stored for the gateway, as received."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT payload FROM gateway_bookings WHERE gateway = ?", (gateway,)
             ).fetchone()
         return bytes(row[0]) if row else None

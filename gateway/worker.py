@@ -35,7 +35,7 @@ from contract import (
     decode_payload,
     encode_payload,
 )
-from gateway.access import AccessList
+from gateway.access import AccessList, OutOfOrder
 from gateway.config import MachineConfig
 from gateway.drivers import MachineDrivers
 from gateway.drivers.base import CardReading, CurrentReading, DriverError, RelayOutput
@@ -63,6 +63,7 @@ class Retune:
 
     config: MachineConfig
     version: int
+    out_of_order: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,9 @@ class MachineWorker:
     ) -> None:
         self.config = config
         self.sessions = sessions
+        # The config's out-of-order state, asked when a card would open a session.
+        self.out_of_order = OutOfOrder()
+        sessions.gates.append(self.out_of_order)
         self.drivers = drivers
         self.publisher = publisher
         self.inbox: queue.Queue[Inbound] = queue.Queue()
@@ -283,6 +287,15 @@ class MachineWorker:
         config = retune.config
         self.config = config
         self.sessions.retune(config.thresholds(), config.policy())
+        if retune.out_of_order != self.out_of_order.reason:
+            log.warning(
+                "machine %s: %s",
+                config.id,
+                "back in order"
+                if retune.out_of_order is None
+                else f"out of order ({retune.out_of_order}): only staff may start it",
+            )
+        self.out_of_order.reason = retune.out_of_order
         self._count("retuned")
         log.info(
             "machine %s: policy of config v%d: idle %.2f A, run %.2f A, idle timeout %.0f s, "

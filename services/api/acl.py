@@ -46,6 +46,10 @@ class AccessGrant(Protocol):
     def until(self) -> datetime | None:
         """When the member's qualification ends, if it does."""
 
+    @property
+    def staff(self) -> bool:
+        """Whether the member looks after the machine."""
+
 
 class RegisteredMachine(Protocol):
     """A machine of the registry, as far as access lists care."""
@@ -159,6 +163,7 @@ class AclPublisher(RetainedPublisher):
                 card=g.card_hash,
                 member=g.member,
                 until=None if g.until is None else epoch_ms(g.until),
+                staff=g.staff,
                 **_credit_fields(credit.get(g.member)),
             )
             for g in grants

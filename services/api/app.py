@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -22,9 +23,11 @@ from services.api.error_handlers import install_error_handlers
 from services.api.events import FloorHub
 from services.api.floor import Floor
 from services.api.floor_erasure import remember_erasures
+from services.api.maintenance_watch import MaintenanceWatch
 from services.api.middleware import RequestGuard, SecurityHeaders
 from services.api.policy import PolicyPublisher
 from services.api.ratelimit import LoginLimiter
+from services.api.reservations import BookingsPublisher
 from services.api.routes import API_ROUTERS
 from services.api.security import Passwords
 from services.api.settings import ApiSettings
@@ -33,7 +36,10 @@ from services.api.web.render import STATIC_DIR
 from services.api.web.routers import PAGE_ROUTERS
 from services.billing.service import Billing
 from services.billing.store import BillingLedger
+from services.influx import InfluxClient
 from services.ledger import Registry, open_ledger
+from services.ledger.maintenance import Maintenance
+from services.ledger.reservations import Reservations
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,7 @@ TAGS = [
     {"name": "cards", "description": "RFID cards, known only by the site's keyed hash."},
     {"name": "qualifications", "description": "Which member may use which machine, until when."},
     {"name": "machines", "description": "Machines, thresholds, access lists, remote lock."},
+    {"name": "maintenance", "description": "Service tasks, sign-off, faults, out of order."},
     {"name": "sessions", "description": "Booked sessions; filters and CSV export."},
     {"name": "floor", "description": "The live floor and its Server-Sent Events stream."},
     {"name": "tariffs", "description": "Machine prices from a day on."},
@@ -107,7 +114,35 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
         )
         # A credit-required member's session changes what her credit buys: her lists follow.
         link.follow(MachineTopic.filter(site, "+", TopicKind.SESSIONS), publisher.session_closed)
-        configs = PolicyPublisher(site=site, link=link, source=registry, engine=engine, clock=clock)
+        maintenance = Maintenance(engine, clock=clock)
+        configs = PolicyPublisher(
+            site=site,
+            link=link,
+            source=registry,
+            engine=engine,
+            clock=clock,
+            out_of_order=lambda: maintenance.out_of_order(site),
+        )
+        influx = InfluxClient(settings.influx) if settings.influx is not None else None
+        watch = MaintenanceWatch(
+            site=site,
+            maintenance=maintenance,
+            registry=registry,
+            policy=configs,
+            every_s=settings.maintenance_every_s,
+            floor=floor,
+            influx=influx,
+            clock=clock,
+        )
+        reservations = Reservations(engine, zone=ZoneInfo(settings.timezone), clock=clock)
+        bookings = BookingsPublisher(
+            site=site,
+            link=link,
+            registry=registry,
+            reservations=reservations,
+            engine=engine,
+            clock=clock,
+        )
         hub = FloorHub(floor, amps_every_s=settings.amps_every_s)
         app.state.api = ApiState(
             settings=settings,
@@ -120,6 +155,10 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
             waiters=waiters,
             acl=publisher,
             policy=configs,
+            maintenance=maintenance,
+            watch=watch,
+            reservations=reservations,
+            bookings=bookings,
             billing=billing,
             limiter=LoginLimiter(settings.login),
             passwords=Passwords(settings.password_cost),
@@ -127,11 +166,13 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
         )
         await hub.start()
         try:
-            with link, publisher, configs:
+            with link, publisher, configs, watch, bookings:
                 log.info("api serving site %s", site)
                 yield
         finally:
             await hub.stop()
+            if influx is not None:
+                influx.close()
             engine.dispose()
 
     app = FastAPI(

@@ -31,15 +31,20 @@ from services.api.state import utc_now
 from services.billing.errors import SettingsError as BillingSettingsError
 from services.billing.settings import BillingSettings, load_settings
 from services.cli_options import (
+    DEFAULT_INFLUX_DB,
     DEFAULT_LEDGER_URL,
     DEFAULT_TIMEZONE,
     DemoOption,
+    InfluxDbOption,
+    InfluxTokenOption,
+    InfluxUrlOption,
     LedgerOption,
     PseudonymKeyOption,
     SiteOption,
     TimezoneOption,
     refused,
 )
+from services.influx import InfluxSettings, InfluxSettingsError
 from services.ledger import LedgerError, MemberRow, open_ledger
 from services.ledger.db import shown_url
 
@@ -131,9 +136,20 @@ def run(
             envvar="OFFICINA_WEBHOOKS_ALLOW_LINK_LOCAL",
         ),
     ] = False,
+    influx_url: InfluxUrlOption = None,
+    influx_db: InfluxDbOption = DEFAULT_INFLUX_DB,
+    influx_token: InfluxTokenOption = None,
 ) -> None:
     """Serve the api and the web pages until Ctrl-C or SIGTERM."""
     options = broker_options(broker, broker_ca, broker_cert, broker_key)
+    try:
+        influx = (
+            InfluxSettings(url=influx_url, database=influx_db, token=influx_token)
+            if influx_url
+            else None
+        )
+    except InfluxSettingsError as err:
+        raise refused(str(err)) from err
     try:
         settings = ApiSettings(
             site=site,
@@ -152,6 +168,7 @@ def run(
             gateway_broker_url=gateway_broker_url,
             webhooks_allow_loopback=webhooks_allow_loopback,
             webhooks_allow_link_local=webhooks_allow_link_local,
+            influx=influx,
         )
     except SettingsError as err:
         raise refused(str(err)) from err

@@ -32,6 +32,7 @@ from services.billing.errors import (
 )
 from services.billing.fiscal import NotAFiscalDocumentError
 from services.ledger import LedgerError, RegistryError
+from services.ledger.reservations import BookingNotFoundError, BookingRefusedError
 from services.webhooks.errors import TargetRefusedError
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
     ErrorRule(TargetRefusedError, 422, Answer.FIELD),
     ErrorRule(BillingInputError, 422, Answer.FIELD),
     ErrorRule(StatementStateError, 409, Answer.MESSAGE),
+    ErrorRule(BookingRefusedError, 409, Answer.MESSAGE),
+    ErrorRule(BookingNotFoundError, 404, Answer.MESSAGE),
     ErrorRule(NotAFiscalDocumentError, 404, Answer.MESSAGE),
     ErrorRule(UnallocatablePoolError, 409, Answer.MESSAGE),
     ErrorRule(EnrolmentTimeoutError, 408, Answer.MESSAGE),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -36,6 +36,9 @@ class MachineLive:
     amps: float | None = None
     gateway: str | None = None
     gateway_online: bool | None = None
+    # From the ledger, not the broker: why the machine is out of order, and its tasks due.
+    out_of_order: str | None = None
+    tasks_due: int = 0
 
     @property
     def shown_state(self) -> MachineState:
@@ -50,6 +53,7 @@ class ChangeKind(StrEnum):
 
     STATE = "state"
     GATEWAY = "gateway"
+    SERVICE = "service"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,14 @@ class RefusedCard:
     card: str
     reason: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceMark:
+    """What the floor shows of a machine's maintenance: why it is out of order, tasks due."""
+
+    out_of_order: str | None = None
+    tasks_due: int = 0
 
 
 SHORT_CARD = 8  # hex digits of a card's keyed hash shown to staff
@@ -174,6 +186,23 @@ class Floor:
             for listener in self._listeners:
                 listener(FloorChange(ChangeKind.STATE, changed))
         return changed
+
+    def mark_service(self, marks: Mapping[str, ServiceMark]) -> tuple[MachineLive, ...]:
+        """Show each machine's out-of-order reason and tasks due (a machine not named has none);
+        the machines changed, told to the listeners."""
+        with self._lock:
+            changed = []
+            for machine in sorted(marks.keys() | self._machines.keys()):
+                current = self._machines.get(machine, MachineLive(machine))
+                mark = marks.get(machine, ServiceMark())
+                updated = replace(current, out_of_order=mark.out_of_order, tasks_due=mark.tasks_due)
+                if updated != current:
+                    self._machines[machine] = updated
+                    changed.append(updated)
+        if changed:
+            for listener in self._listeners:
+                listener(FloorChange(ChangeKind.SERVICE, tuple(changed)))
+        return tuple(changed)
 
     def _take_state(self, machine: str, change: StateChange) -> FloorChange | None:
         with self._lock:

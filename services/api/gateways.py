@@ -18,7 +18,7 @@ GATEWAY_WRITES = (TopicKind.TELEMETRY, TopicKind.STATE, TopicKind.SESSIONS, Topi
 GATEWAY_READS = (TopicKind.ACL, TopicKind.COMMANDS)
 # What a gateway writes and reads about itself: its status out, its config (the api's) in.
 GATEWAY_OWN_WRITES = (TopicKind.STATUS,)
-GATEWAY_OWN_READS = (TopicKind.CONFIG,)
+GATEWAY_OWN_READS = (TopicKind.CONFIG, TopicKind.BOOKINGS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ the broker), so a gateway takes a config only if it is newer than the one it run
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -42,9 +42,14 @@ class PolicySource(Protocol):
         """The registered machines of a site (or of one gateway)."""
 
 
-def machine_policy(row: MachineRow) -> MachinePolicy:
-    """The policy a gateway is sent for one registered machine."""
-    return MachinePolicy(machine=row.id, **{name: getattr(row, name) for name in POLICY_FIELDS})
+def machine_policy(row: MachineRow, out_of_order: str | None = None) -> MachinePolicy:
+    """The policy a gateway is sent for one registered machine (and why it is out of order)."""
+    rules = {name: getattr(row, name) for name in POLICY_FIELDS}
+    return MachinePolicy(machine=row.id, out_of_order=out_of_order, **rules)
+
+
+def _in_order() -> Mapping[str, str]:
+    return {}
 
 
 class PolicyPublisher(RetainedPublisher):
@@ -60,8 +65,10 @@ class PolicyPublisher(RetainedPublisher):
         source: PolicySource,
         engine: Engine,
         clock: Callable[[], datetime] = utc_now,
+        out_of_order: Callable[[], Mapping[str, str]] = _in_order,
     ) -> None:
         self._source = source
+        self._out_of_order = out_of_order
         super().__init__(
             site=site,
             link=link,
@@ -89,8 +96,9 @@ class PolicyPublisher(RetainedPublisher):
     def publish(self, gateway: str) -> None:
         """Publish a gateway's config: the policy of each working machine it serves."""
         now = self._clock()
+        out_of_order = self._out_of_order()
         machines = tuple(
-            machine_policy(row)
+            machine_policy(row, out_of_order.get(row.id))
             for row in self._source.machines(site=self.site, gateway=gateway)
             if row.retired_at is None
         )

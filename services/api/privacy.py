@@ -27,6 +27,7 @@ from services.api.accounts import disable_user
 from services.api.models import ApiUserRow
 from services.billing.models import (
     BillingRunRow,
+    ConsumableTakeRow,
     CreditEntryRow,
     PackRow,
     PaymentRow,
@@ -199,6 +200,7 @@ class Erasure:
     qualifications_removed: int
     parties_removed: int
     logins_disabled: int
+    consumables_reassigned: int = 0
 
 
 def _scrub_dead_letters(
@@ -257,6 +259,17 @@ def erase_member(db: Session, member: MemberRow, *, secret: str, now: datetime) 
         entry.member = stand_in
         entry.note = marks.scrub(entry.note, stand_in=stand_in, secret=secret)
     db.execute(update(PackRow).where(PackRow.member == member.id).values(member=stand_in))
+    # Consumables she took keep their amounts (they are on her statements) under her erased id;
+    # the login that recorded them may be her own name.
+    takes = db.scalars(select(ConsumableTakeRow).where(ConsumableTakeRow.member == member.id)).all()
+    for take in takes:
+        take.member = stand_in
+    usernames = select(ApiUserRow.username).where(ApiUserRow.member == member.id)
+    db.execute(
+        update(ConsumableTakeRow)
+        .where(ConsumableTakeRow.recorded_by.in_(usernames))
+        .values(recorded_by=stand_in)
+    )
     scrubbed = _scrub_dead_letters(letters, marks, stand_in=stand_in, secret=secret)
     notes = _scrub_notes(db, marks, stand_in=stand_in, secret=secret)
     # Her billing parties go whole: name, codice fiscale, address and PEC are all personal, and
@@ -287,6 +300,7 @@ def erase_member(db: Session, member: MemberRow, *, secret: str, now: datetime) 
         sessions_reassigned=len(sessions),
         badges_reassigned=len(badges),
         statements_reassigned=len(statements),
+        consumables_reassigned=len(takes),
         dead_letters_scrubbed=scrubbed,
         notes_scrubbed=notes,
         cards_removed=len(cards),

@@ -19,6 +19,7 @@ from services.api.deps import Principal
 from services.api.floor import MachineLive
 from services.api.models import ApiUserRow
 from services.api.schemas.common import Id, Instant
+from services.api.schemas.consumables import ConsumablePublic, TakePublic
 from services.api.schemas.credit import MovementPublic, PackProductPublic, PackPublic
 from services.api.schemas.floor import FloorPublic, MachineTile
 from services.api.schemas.parties import PartyPublic
@@ -32,7 +33,7 @@ from services.billing.fiscal_profile import fiscal_readiness
 from services.billing.months import Month
 from services.billing.payments import StatementPayment, payments_of
 from services.billing.records import StoredStatement
-from services.billing.store import StoredPayment
+from services.billing.store import StoredItem, StoredPayment, StoredTake
 from services.billing.store.prepaid import PackProduct, StoredMovement, StoredPack
 from services.billing.tariffs import Tariff
 from services.ledger import (
@@ -232,6 +233,8 @@ def tile(state: ApiState, user: Principal, live: MachineLive, name: str | None) 
         sparkline=list(state.floor.sparkline(live.machine)),
         gateway=live.gateway,
         gateway_online=live.gateway_online,
+        out_of_order=live.out_of_order,
+        tasks_due=live.tasks_due,
     )
 
 
@@ -500,3 +503,64 @@ def pack_public(pack: StoredPack) -> PackPublic:
 def product_public(product: PackProduct) -> PackProductPublic:
     """A pack on sale as the api shows it."""
     return PackProductPublic(**{**asdict(product), "meter": product.meter.value})
+
+
+def consumable_public(item: StoredItem) -> ConsumablePublic:
+    """A catalogue item as the api shows it."""
+    return ConsumablePublic(
+        id=item.id,
+        name=item.name,
+        unit=item.unit,
+        price_cents=item.price_cents,
+        vat_bp=item.vat_bp,
+        stock=item.stock,
+        low_stock=item.low_stock,
+        low=item.low,
+        machines=[machine for _site, machine in item.machines],
+    )
+
+
+def take_public(take: StoredTake) -> TakePublic:
+    """A take as the api shows it."""
+    return TakePublic(
+        id=take.id,
+        item_id=take.item_id,
+        item=take.item,
+        unit=take.unit,
+        member=take.member,
+        machine=take.machine,
+        quantity=take.quantity,
+        unit_price_cents=take.unit_price_cents,
+        vat_bp=take.vat_bp,
+        net_cents=take.net_cents,
+        taken_at=take.taken_at,
+        recorded_by=take.recorded_by,
+    )
+
+
+def consumables(state: ApiState, machine_id: str | None = None) -> list[StoredItem]:
+    """The catalogue, or what one machine's page offers."""
+    if machine_id is None:
+        return state.billing.ledger.items()
+    return state.billing.ledger.items(site=state.settings.site, machine=machine_id)
+
+
+def consumable(state: ApiState, item_id: int) -> StoredItem | None:
+    """One catalogue item; None if there is none."""
+    return state.billing.ledger.item(item_id)
+
+
+def low_stock(state: ApiState) -> list[StoredItem]:
+    """Items at or below their threshold."""
+    return state.billing.ledger.low_stock()
+
+
+def takes(
+    state: ApiState,
+    *,
+    member: str | None = None,
+    item_id: int | None = None,
+    limit: int | None = 200,
+) -> list[StoredTake]:
+    """Takes, newest first: everyone's, one member's, or one item's."""
+    return state.billing.ledger.takes(member=member, item_id=item_id, limit=limit)

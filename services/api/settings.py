@@ -20,6 +20,7 @@ from services.api.errors import SettingsError
 from services.api.security import PasswordCost
 from services.billing.months import DEFAULT_TIMEZONE
 from services.billing.settings import BillingSettings
+from services.influx import InfluxSettings
 from services.ledger.db import DEFAULT_LEDGER_URL
 from services.ledger.pseudonyms import pseudonym_key_problems
 
@@ -72,6 +73,8 @@ class ApiSettings:
     sparkline_points: int = 60
     # SSE clients get the machines' amps at most this often (state changes go out at once).
     amps_every_s: float = 2.0
+    # How often the api looks for maintenance tasks come due (running hours, calendar days).
+    maintenance_every_s: float = 60.0
     # Times on the pages are shown in the workshop's zone.
     timezone: str = DEFAULT_TIMEZONE
     # Statements: the workshop printed on them, their currency and default language.
@@ -93,6 +96,8 @@ class ApiSettings:
     # metadata answers) are refused unless allowed here.
     webhooks_allow_loopback: bool = False
     webhooks_allow_link_local: bool = False
+    # Where each machine's service state is written for the dashboards; None: nowhere.
+    influx: InfluxSettings | None = None
 
     def __post_init__(self) -> None:
         problems = [*self._secret_problems()]
@@ -107,6 +112,8 @@ class ApiSettings:
             problems.append("sparkline_points: must be between 2 and 3600")
         if not self.amps_every_s > 0:
             problems.append("amps_every_s: must be positive")
+        if not 0 < self.maintenance_every_s <= 3600:
+            problems.append("maintenance_every_s: must be in (0, 3600]")
         problems += proxy_problems(self.trusted_proxies)
         if not 1024 <= self.max_body_bytes <= 64 * 1024 * 1024:
             problems.append("max_body_bytes: must be between 1 KiB and 64 MiB")

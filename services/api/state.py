@@ -17,12 +17,16 @@ from services.api.broker import BrokerLink
 from services.api.enrolment import BadgeWaiters
 from services.api.events import FloorHub
 from services.api.floor import Floor
+from services.api.maintenance_watch import MaintenanceWatch
 from services.api.policy import PolicyPublisher
 from services.api.ratelimit import LoginLimiter
+from services.api.reservations import BookingsPublisher
 from services.api.security import Passwords
 from services.api.settings import ApiSettings
 from services.billing.service import Billing
 from services.ledger import Registry
+from services.ledger.maintenance import Maintenance
+from services.ledger.reservations import Reservations
 
 
 def utc_now() -> datetime:
@@ -61,6 +65,10 @@ class ApiState:
     waiters: BadgeWaiters
     acl: AclPublisher
     policy: PolicyPublisher
+    maintenance: Maintenance
+    watch: MaintenanceWatch
+    reservations: Reservations
+    bookings: BookingsPublisher
     billing: Billing
     limiter: LoginLimiter
     passwords: Passwords

@@ -25,6 +25,7 @@ from services.billing.charges import (
     SessionCharge,
     charge_piece,
 )
+from services.billing.consumables import ConsumableTake
 from services.billing.errors import UnallocatablePoolError
 from services.billing.gc_pause import collector_paused
 from services.billing.money import round_half_up, vat_cents
@@ -73,6 +74,8 @@ class MonthInputs:
     tariffs: TariffBook = field(default_factory=lambda: TariffBook(()))
     pools: Sequence[CostPool] = ()
     weights: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # Consumables taken in the month, each on its member's default party's statement.
+    takes: Sequence[ConsumableTake] = ()
     # Packs members hold at the month's start (what is left of them), and packs bought in it.
     packs: Sequence[PackHolding] = ()
     pack_sales: Sequence[PackSale] = ()
@@ -123,6 +126,7 @@ class MemberStatement:
     allowances: tuple[AllowanceUse, ...]
     shares: tuple[PoolShare, ...]
     party: int | None = None
+    consumables: tuple[ConsumableTake, ...] = ()
     pack_sales: tuple[PackSale, ...] = ()
     pack_names: Mapping[int, str] = field(default_factory=dict)
 
@@ -153,9 +157,20 @@ class MemberStatement:
         return sum(fee.cents for fee in self.fees)
 
     @cached_property
+    def consumable_cents(self) -> int:
+        """The consumables taken."""
+        return sum(take.net_cents for take in self.consumables)
+
+    @cached_property
     def net_cents(self) -> int:
         """Everything before VAT."""
-        return self.direct_cents + self.pool_cents + self.fee_cents + self.pack_cents
+        return (
+            self.direct_cents
+            + self.pool_cents
+            + self.fee_cents
+            + self.consumable_cents
+            + self.pack_cents
+        )
 
     @cached_property
     def vat(self) -> tuple[VatLine, ...]:
@@ -167,6 +182,8 @@ class MemberStatement:
             by_rate[fee.vat_bp] += fee.cents
         for share in self.shares:
             by_rate[share.pool.vat_bp] += share.cents
+        for take in self.consumables:
+            by_rate[take.vat_bp] += take.net_cents
         for sale in self.pack_sales:
             by_rate[sale.vat_bp] += sale.cents
         return tuple(
@@ -333,20 +350,31 @@ def _bill_month(
         for share in shares:
             by_pool_member[share.member].append(share)
 
+    takes: defaultdict[str, list[ConsumableTake]] = defaultdict(list)
+    for take in inputs.takes:
+        member_month(take.member)
+        takes[take.member].append(take)
     statements: list[MemberStatement] = []
     for member_id in sorted(members):
-        statements.extend(_party_statements(inputs.month, members[member_id], by_pool_member))
+        statements.extend(
+            _party_statements(
+                inputs.month, members[member_id], by_pool_member, tuple(takes.get(member_id, ()))
+            )
+        )
     log.info("billed %s: %d statements", inputs.month, len(statements))
     return MonthStatements(inputs.month, tuple(statements), pool_shares)
 
 
 def _party_statements(
-    month: Month, held: _MemberMonth, by_pool_member: Mapping[str, list[PoolShare]]
+    month: Month,
+    held: _MemberMonth,
+    by_pool_member: Mapping[str, list[PoolShare]],
+    takes: tuple[ConsumableTake, ...] = (),
 ) -> list[MemberStatement]:
     """A member's statements, one per party: the sessions follow their cards' parties.
 
-    Her plan fees, allowances and pool shares go to her default party's statement; a party
-    with no session and no such line gets none.
+    Her plan fees, allowances, pool shares and consumables go to her default party's statement;
+    a party with no session and no such line gets none.
     """
     account = held.account
     default = account.default_party
@@ -355,7 +383,7 @@ def _party_statements(
         party = charge.piece.session.party
         by_party.setdefault(default if party is None else party, []).append(charge)
     shares = tuple(by_pool_member.get(account.id, ()))
-    if held.fees or shares or held.pack_sales:
+    if held.fees or shares or takes or held.pack_sales:
         by_party.setdefault(default, [])
     names = {pack.id: pack.name for pack in held.packs.packs}
     return [
@@ -367,6 +395,7 @@ def _party_statements(
             tuple(held.balance.uses) if party == default else (),
             shares if party == default else (),
             party,
+            tuple(sorted(takes, key=lambda take: (take.day, take.id))) if party == default else (),
             tuple(held.pack_sales) if party == default else (),
             names,
         )

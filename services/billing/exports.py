@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.billing.csv_locale import csv_locale
 from services.billing.records import StoredStatement
+from services.billing.store import StoredPayment, StoredTake
 
 REGISTER_COLUMNS = (
     "number",
@@ -112,6 +113,74 @@ def lines_csv(statements: Iterable[StoredStatement], tz: ZoneInfo, locale: str) 
         for position, line in enumerate(statement.lines, start=1)
     ]
     return style.table(LINE_COLUMNS, rows)
+
+
+PAYMENT_COLUMNS = (
+    "booked",
+    "amount",
+    "currency",
+    "payer",
+    "remittance",
+    "creditor_reference",
+    "statement",
+    "member",
+    "matched_by",
+    "not_ours",
+)
+TAKE_COLUMNS = (
+    "taken",
+    "member",
+    "item",
+    "unit",
+    "quantity",
+    "unit_price",
+    "vat_rate_pct",
+    "net",
+    "machine",
+    "recorded_by",
+)
+
+
+def payments_csv(payments: Iterable[StoredPayment], locale: str) -> str:
+    """Every payment booked, matched or waiting: the accountant's bank side, in the locale's CSV."""
+    style = csv_locale(locale)
+    rows = [
+        (
+            payment.booked.isoformat(),
+            style.cents(payment.amount_cents),
+            payment.currency,
+            payment.payer,
+            payment.remittance,
+            payment.creditor_reference or "",
+            payment.statement_number or "",
+            payment.member or "",
+            payment.matched_by.value if payment.matched_by else "",
+            "1" if payment.not_ours else "",
+        )
+        for payment in payments
+    ]
+    return style.table(PAYMENT_COLUMNS, rows)
+
+
+def takes_csv(takes: Iterable[StoredTake], tz: ZoneInfo, locale: str) -> str:
+    """Every consumable taken, priced as taken: what the statements' material lines add up to."""
+    style = csv_locale(locale)
+    rows = [
+        (
+            _local(take.taken_at, tz),
+            take.member,
+            take.item,
+            take.unit,
+            take.quantity,
+            style.cents(take.unit_price_cents),
+            style.ratio(take.vat_bp, 100, 2),
+            style.cents(take.net_cents),
+            take.machine or "",
+            take.recorded_by or "",
+        )
+        for take in takes
+    ]
+    return style.table(TAKE_COLUMNS, rows)
 
 
 def _local(value: datetime | None, tz: ZoneInfo) -> str:

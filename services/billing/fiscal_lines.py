@@ -95,6 +95,7 @@ class LineWords:
     credit_of: str
     month_unit: str
     piece_unit: str
+    consumable: str
 
 
 LINE_WORDS: Mapping[Locale, LineWords] = MappingProxyType(
@@ -113,6 +114,7 @@ LINE_WORDS: Mapping[Locale, LineWords] = MappingProxyType(
             credit_of="Storno fattura {number}",
             month_unit="mese",
             piece_unit="n.",
+            consumable="Materiale: {item}",
         ),
         Locale.EN: LineWords(
             session="Use of {machine} on {day}",
@@ -128,6 +130,7 @@ LINE_WORDS: Mapping[Locale, LineWords] = MappingProxyType(
             credit_of="Credit of invoice {number}",
             month_unit="month",
             piece_unit="n.",
+            consumable="Material: {item}",
         ),
     }
 )
@@ -224,6 +227,9 @@ def document_line(
 def _quantity(line: Line, meter_of: MeterOf, words: LineWords) -> tuple[Decimal, str]:
     if line.kind is LineKind.PLAN_FEE:
         return _ONE, words.month_unit
+    if line.kind is LineKind.CONSUMABLE and line.quantity:
+        # Priced per unit in whole cents: quantity times unit price is the total, exactly.
+        return Decimal(line.quantity), _latin(line.key or words.piece_unit)[:10]
     if line.kind is not LineKind.SESSION:
         return _ONE, words.piece_unit
     meter = meter_of(line)
@@ -272,6 +278,10 @@ def _description(line: Line, words: LineWords, names: Mapping[tuple[str, str], s
             text = f"{text} ({words.remainder})"
     elif line.kind is LineKind.PACK:
         text = line.note or str(line.reference)  # the pack's name in the catalogue
+    elif line.kind is LineKind.CONSUMABLE:
+        text = words.consumable.format(item=line.reference)
+        if line.day is not None:
+            text = f"{text}, {line.day.strftime('%d/%m/%Y')}"
     elif line.reference:
         text = words.credit_of.format(number=line.reference)
         if line.note:

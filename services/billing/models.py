@@ -3,7 +3,8 @@
 A fattura workshop's issued statements also keep their FatturaPA document (migration 0010).
 A statement names the billing party it is made out to (migration 0011).
 Payments read from bank statements say which statement they paid (migration 0013).
-Members' credit (top-ups and draws), the pack catalogue and the packs bought (migration 0016).
+Consumables: a catalogue with stock, takes and restocks (migration 0016).
+Members' credit (top-ups and draws), the pack catalogue and the packs bought (migration 0017).
 
 They share the ledger's declarative base, so one Alembic history (migration 0003) creates them.
 Money is integer cents, prices integer micro-euros per unit, quantities integer milli-units:
@@ -364,6 +365,90 @@ class PaymentReminderRow(Base):
 
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), primary_key=True)
     reminded_on: Mapped[date] = mapped_column(Date)  # the workshop's local day
+
+
+class ConsumableItemRow(Base):
+    """A consumable the workshop sells (sheet stock, filament, blades): its price and stock.
+
+    `stock` is counted down by every take and up by every restock, in the transaction that
+    records them, so it always equals what was restocked less what was taken.
+    """
+
+    __tablename__ = "consumable_items"
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_consumable_items_name"),
+        CheckConstraint("price_cents >= 0", name="price_not_negative"),
+        CheckConstraint("vat_bp BETWEEN 0 AND 10000", name="vat_is_a_rate"),
+        CheckConstraint("stock >= 0", name="stock_not_negative"),
+        CheckConstraint("low_stock >= 0", name="low_stock_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN))
+    unit: Mapped[str] = mapped_column(String(KEY_LEN))
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    vat_bp: Mapped[int] = mapped_column(Integer, default=0)
+    stock: Mapped[int] = mapped_column(BigInteger, default=0)
+    low_stock: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    machines: Mapped[list[ConsumableMachineRow]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class ConsumableMachineRow(Base):
+    """A machine whose page offers an item (an item with none is offered everywhere)."""
+
+    __tablename__ = "consumable_machines"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("consumable_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    site: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    machine: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+
+
+class ConsumableTakeRow(Base):
+    """Some of an item taken by a member, priced when taken: name, unit, price and VAT kept."""
+
+    __tablename__ = "consumable_takes"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("net_cents = quantity * unit_price_cents", name="net_is_priced"),
+        Index("ix_consumable_takes_taken_at", "taken_at"),
+        Index("ix_consumable_takes_member", "member"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("consumable_items.id"))
+    member: Mapped[str] = mapped_column(String(ID_LEN))
+    site: Mapped[str | None] = mapped_column(String(ID_LEN))
+    machine: Mapped[str | None] = mapped_column(String(ID_LEN))
+    item_name: Mapped[str] = mapped_column(String(NAME_LEN))
+    unit: Mapped[str] = mapped_column(String(KEY_LEN))
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    unit_price_cents: Mapped[int] = mapped_column(BigInteger)
+    vat_bp: Mapped[int] = mapped_column(Integer)
+    net_cents: Mapped[int] = mapped_column(BigInteger)
+    taken_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The login that recorded it: the member herself at the machine, or staff for her.
+    recorded_by: Mapped[str | None] = mapped_column(String(NAME_LEN))
+
+
+class ConsumableRestockRow(Base):
+    """Stock added to an item, and who counted it in."""
+
+    __tablename__ = "consumable_restocks"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_consumable_restocks_item_id", "item_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("consumable_items.id"))
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    restocked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_by: Mapped[str | None] = mapped_column(String(NAME_LEN))
 
 
 class CreditEntryRow(Base):

@@ -43,11 +43,20 @@ class BankImport:
 
 @dataclass(frozen=True, slots=True)
 class StatementPayment:
-    """What an issued statement has been paid, by when it is due, and where it stands."""
+    """What an issued statement has been paid, by when it is due, and where it stands.
+
+    Credit notes against it lower what it owes: `credited_cents` (VAT included) is subtracted
+    from its total before it is called paid, part-paid or overdue.
+    """
 
     paid_cents: int
     due: date
     state: PaymentState
+    credited_cents: int = 0
+
+    def open_cents(self, total_cents: int) -> int:
+        """What is still owed on a statement of this total (never below zero)."""
+        return max(total_cents - self.credited_cents - self.paid_cents, 0)
 
 
 def import_bank_file(billing: Billing, data: bytes) -> BankImport:
@@ -76,6 +85,7 @@ def payments_of(
     """The payment state of each issued statement among some (drafts and credit notes have none)."""
     payable = [s for s in statements if _payable(s)]
     paid = billing.ledger.paid_cents(s.id for s in payable)
+    credited = billing.ledger.credited_cents(s.id for s in payable)
     terms = timedelta(days=terms_days(billing.settings.workshop))
     states = {}
     for statement in payable:
@@ -84,8 +94,10 @@ def payments_of(
             continue
         due = issued + terms
         got = paid.get(statement.id, 0)
+        back = credited.get(statement.id, 0)
+        owed = statement.total_cents - back
         states[statement.id] = StatementPayment(
-            got, due, payment_state(statement.total_cents, got, due, today)
+            got, due, payment_state(owed, got, due, today), back
         )
     return states
 
@@ -119,7 +131,7 @@ def reminder_message(
     if smtp.reply_to:
         message["Reply-To"] = smtp.reply_to
     message["Message-ID"] = make_msgid(domain=smtp.sender.partition("@")[2] or None)
-    open_cents = statement.total_cents - payment.paid_cents
+    open_cents = payment.open_cents(statement.total_cents)
     message.set_content(
         say(Word.REMINDER_BODY, language).format(
             number=statement.number,

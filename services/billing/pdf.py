@@ -491,6 +491,28 @@ class _Render:
         widths = [40 * mm, 44 * mm, 22 * mm, 22 * mm, 18 * mm, 28 * mm]
         return [Paragraph(self.say(Word.SHARED_COSTS), _HEADING), _table(rows, widths)]
 
+    def consumables(self) -> list[Flowable]:
+        """Materials taken: day, item, where, quantity in its unit, unit price, rate, amount."""
+        lines = self.statement.lines_of_kind(LineKind.CONSUMABLE)
+        if not lines:
+            return []
+        words = (Word.DAY, Word.ITEM, Word.MACHINE, Word.QUANTITY, Word.UNIT_PRICE, Word.RATE)
+        rows = [[self.say(word) for word in (*words, Word.AMOUNT)]]
+        for line in lines:
+            rows.append(
+                [
+                    self.day(line.day) if line.day is not None else "",
+                    _escape(line.reference or ""),
+                    machine_name(line),
+                    f"{line.quantity or 0} {_escape(line.key or '')}",
+                    self.money(line.key_total or 0),
+                    self.rate(line),
+                    self.money(line.net_cents),
+                ]
+            )
+        widths = [22 * mm, 44 * mm, 30 * mm, 20 * mm, 22 * mm, 14 * mm, 22 * mm]
+        return [Paragraph(self.say(Word.CONSUMABLES), _HEADING), _table(rows, widths)]
+
     def credits(self) -> list[Flowable]:
         lines = self.statement.lines_of_kind(LineKind.CREDIT)
         if not lines:
@@ -640,6 +662,7 @@ class _Render:
             *self.plan(),
             *self.packs(),
             *self.shared_costs(),
+            *self.consumables(),
             *self.credits(),
             *self.totals(),
             *self.payment(),

@@ -73,7 +73,8 @@ class Line:
 
 
 def lines_of(statement: MemberStatement) -> list[Line]:
-    """The lines of a computed statement: sessions, plan fees, allowances, pool shares."""
+    """The lines of a computed statement: sessions, plan fees, allowances, pool shares and
+    consumables (whose `key` is the unit and `key_total` the unit price in cents)."""
     lines: list[Line] = []
     for charge in statement.charges:
         piece = charge.piece
@@ -132,6 +133,21 @@ def lines_of(statement: MemberStatement) -> list[Line]:
                 quantity=share.quantity,
                 key_total=share.key_total,
                 note="remainder" if share.remainder else None,
+            )
+        )
+    for take in statement.consumables:
+        lines.append(
+            Line(
+                kind=LineKind.CONSUMABLE,
+                net_cents=take.net_cents,
+                vat_bp=take.vat_bp,
+                reference=take.item,
+                site=take.site,
+                machine=take.machine,
+                day=take.day,
+                key=take.unit,
+                quantity=take.quantity,
+                key_total=take.unit_price_cents,
             )
         )
     for sale in statement.pack_sales:

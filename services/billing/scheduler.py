@@ -3,7 +3,8 @@
 A tick looks at every month from the first to bill up to the last one closed, and does what is
 due: drafts for a month whose run time has come (the 1st at 06:00 Europe/Rome by default) and
 that has none yet, issue once the review window has passed (if one is set), e-mail whatever is
-issued and unsent. Every step is safe to repeat: a month is drafted once (run log), statements
+issued and unsent, and remind the members of overdue statements (once a week by default).
+Every step is safe to repeat: a month is drafted once (run log), statements
 are unique per member and month, and issuing is one transaction. A tick that crashes halfway
 is simply done again by the next. Given a projector, the scheduler also writes this month's
 projected pool shares to InfluxDB, at start and every `every_s` (an hour by default).
@@ -21,6 +22,7 @@ from pathlib import Path
 from services.billing.errors import BillingError
 from services.billing.mailer import Mailer
 from services.billing.months import Month
+from services.billing.payments import send_reminders
 from services.billing.projection import PoolProjector, ProjectionReport
 from services.billing.service import Billing, Step
 
@@ -39,6 +41,7 @@ class TickReport:
     issued: tuple[Month, ...] = ()
     sent: int = 0
     failures: tuple[str, ...] = field(default_factory=tuple)
+    reminded: tuple[str, ...] = ()
 
 
 class StatementScheduler:
@@ -122,14 +125,35 @@ class StatementScheduler:
             except BillingError as err:
                 log.error("e-mailing statements: %s", err)
                 failures.append(f"mail: {err}")
-        if drafted or issued or sent:
+        reminded = self._remind(now, failures)
+        if drafted or issued or sent or reminded:
             log.info(
-                "scheduler: drafted %s, issued %s, e-mailed %d",
+                "scheduler: drafted %s, issued %s, e-mailed %d, reminded %s",
                 [str(m) for m in drafted],
                 [str(m) for m in issued],
                 sent,
+                reminded,
             )
-        return TickReport(tuple(drafted), tuple(issued), sent, tuple(failures))
+        return TickReport(tuple(drafted), tuple(issued), sent, tuple(failures), tuple(reminded))
+
+    def _remind(self, now: datetime, failures: list[str]) -> list[str]:
+        """Remind the members of overdue statements, each at most once per interval.
+
+        The ledger records the day of each reminder the mail server took, so a tick repeated
+        the same day, or a restart, never sends one twice.
+        """
+        every = self.schedule.remind_every_days
+        if self.mailer is None or not every:
+            return []
+        today = now.astimezone(self.billing.tz).date()
+        try:
+            sent, failed = send_reminders(self.billing, self.mailer, today, every_days=every)
+        except BillingError as err:
+            log.error("reminding overdue statements: %s", err)
+            failures.append(f"remind: {err}")
+            return []
+        failures.extend(f"remind {number}: not delivered" for number in failed)
+        return sent
 
     def _review_over(self, month: Month, now: datetime) -> bool:
         review = self.schedule.review_days

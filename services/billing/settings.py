@@ -123,6 +123,9 @@ class ScheduleSettings:
     first_month: str | None = None
     send: bool = True
     poll_s: float = 900.0
+    # Overdue statements' members are e-mailed a reminder at most once in this many days;
+    # 0: the scheduler sends none (`statements payments remind` still does).
+    remind_every_days: int = 7
 
     @field_validator("day")
     @classmethod
@@ -136,6 +139,13 @@ class ScheduleSettings:
     def _review(cls, value: int | None) -> int | None:
         if value is not None and value < 0:
             raise ValueError("must not be negative")
+        return value
+
+    @field_validator("remind_every_days")
+    @classmethod
+    def _remind(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be a number of days, or 0 for no reminders")
         return value
 
     @field_validator("first_month")

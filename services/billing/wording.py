@@ -60,6 +60,9 @@ class Word(StrEnum):
     NOTES = "notes"
     PACKS = "packs"
     PACK_DRAWN = "pack_drawn"
+    CONSUMABLES = "consumables"
+    ITEM = "item"
+    UNIT_PRICE = "unit_price"
     ISSUER = "issuer"
     BILL_TO = "bill_to"
     VAT_NUMBER = "vat_number"
@@ -147,6 +150,9 @@ WORDS: dict[Word, tuple[str, str]] = {  # (it, en)
     Word.NOTES: ("Note", "Notes"),
     Word.PACKS: ("Pacchetti", "Packs"),
     Word.PACK_DRAWN: ("usato dal pacchetto", "drawn from the pack"),
+    Word.CONSUMABLES: ("Materiali", "Materials"),
+    Word.ITEM: ("Articolo", "Item"),
+    Word.UNIT_PRICE: ("Prezzo unitario", "Unit price"),
     Word.ISSUER: ("Emittente", "From"),
     Word.BILL_TO: ("Intestatario", "Bill to"),
     Word.VAT_NUMBER: ("P. IVA", "VAT no."),

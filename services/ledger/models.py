@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -290,6 +291,8 @@ class QualificationRow(Base):
     granted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     granted_by: Mapped[str | None] = mapped_column(String(NAME_LEN))
+    # A member who looks after the machine: she may run it out of order, for the repair.
+    staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class WebhookSubscriptionRow(Base):
@@ -338,3 +341,150 @@ class WebhookDeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_status: Mapped[int | None] = mapped_column(Integer)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class MaintenanceTaskRow(Base):
+    """A machine's recurring service: due after running hours, after days, or whichever is first.
+
+    Its counters start at `done_at`, the last sign-off (or when the task was set). `due_since`
+    is when it was found due; a critical task due puts the machine out of order.
+    """
+
+    __tablename__ = "maintenance_tasks"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["site", "machine"], ["machines.site", "machines.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint(
+            "every_running_s IS NOT NULL OR every_days IS NOT NULL", name="due_by_something"
+        ),
+        CheckConstraint("every_running_s IS NULL OR every_running_s > 0", name="hours_positive"),
+        CheckConstraint("every_days IS NULL OR every_days > 0", name="days_positive"),
+        Index("ix_maintenance_tasks_site_machine", "site", "machine"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(ID_LEN))
+    machine: Mapped[str] = mapped_column(String(ID_LEN))
+    title: Mapped[str] = mapped_column(String(NAME_LEN))
+    every_running_s: Mapped[int | None] = mapped_column(Integer)
+    every_days: Mapped[int | None] = mapped_column(Integer)
+    critical: Mapped[bool] = mapped_column(Boolean, default=False)
+    done_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_by: Mapped[str | None] = mapped_column(String(NAME_LEN))
+
+
+class FaultRow(Base):
+    """A fault reported on a machine: it stays out of order until a coordinator closes it."""
+
+    __tablename__ = "machine_faults"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["site", "machine"], ["machines.site", "machines.id"], ondelete="CASCADE"
+        ),
+        Index("ix_machine_faults_site_machine", "site", "machine"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(ID_LEN))
+    machine: Mapped[str] = mapped_column(String(ID_LEN))
+    text: Mapped[str] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    reported_by: Mapped[str] = mapped_column(String(NAME_LEN))
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    photo_type: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(NAME_LEN))
+
+
+class ServiceLogRow(Base):
+    """What was done to a machine, by whom and when: a task signed off or a fault closed."""
+
+    __tablename__ = "service_log"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["site", "machine"], ["machines.site", "machines.id"], ondelete="CASCADE"
+        ),
+        Index("ix_service_log_site_machine", "site", "machine"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(ID_LEN))
+    machine: Mapped[str] = mapped_column(String(ID_LEN))
+    # The task or fault it settled; the title is copied so the log outlives a deleted task.
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("maintenance_tasks.id", ondelete="SET NULL")
+    )
+    fault_id: Mapped[int | None] = mapped_column(
+        ForeignKey("machine_faults.id", ondelete="SET NULL")
+    )
+    what: Mapped[str] = mapped_column(String(NAME_LEN))
+    done_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    done_by: Mapped[str] = mapped_column(String(NAME_LEN))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    parts: Mapped[str] = mapped_column(Text, default="")
+
+
+class BookingRulesRow(Base):
+    """How a machine may be booked; a machine without a row is not bookable.
+
+    Opening hours are in the site's zone, written as `mon-fri 08:00-20:00; sat 09:00-13:00`
+    (empty: open round the clock); closures are local days, `2026-12-25 2026-12-26`.
+    """
+
+    __tablename__ = "booking_rules"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["site", "machine"], ["machines.site", "machines.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint("slot_minutes > 0 AND slot_minutes <= 1440", name="slot_fits_a_day"),
+        CheckConstraint("horizon_days > 0", name="horizon_positive"),
+        CheckConstraint("max_open > 0", name="max_open_positive"),
+        CheckConstraint(
+            "grace_minutes >= 0 AND notice_minutes >= 0 AND warn_before_minutes >= 0",
+            name="minutes_not_negative",
+        ),
+    )
+
+    site: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    machine: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    slot_minutes: Mapped[int] = mapped_column(Integer, server_default="60")
+    horizon_days: Mapped[int] = mapped_column(Integer, server_default="14")
+    max_open: Mapped[int] = mapped_column(Integer, server_default="3")
+    grace_minutes: Mapped[int] = mapped_column(Integer, server_default="15")
+    notice_minutes: Mapped[int] = mapped_column(Integer, server_default="60")
+    # How long before a booking the gateway warns whoever runs the machine.
+    warn_before_minutes: Mapped[int] = mapped_column(Integer, server_default="10")
+    qualified_only: Mapped[bool] = mapped_column(Boolean, server_default="1")
+    # Plans whose members may book, space-separated; empty: any member.
+    plans: Mapped[str] = mapped_column(Text, server_default="")
+    hours: Mapped[str] = mapped_column(Text, server_default="")
+    closures: Mapped[str] = mapped_column(Text, server_default="")
+    # Written first by every booking of the machine: the lock that serialises them.
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class BookingRow(Base):
+    """A slot of a machine booked for a member: made, then cancelled, used or a no-show."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["site", "machine"], ["machines.site", "machines.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_bookings_site_machine_starts_at", "site", "machine", "starts_at"),
+        Index("ix_bookings_member", "member"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(ID_LEN))
+    machine: Mapped[str] = mapped_column(String(ID_LEN))
+    member: Mapped[str] = mapped_column(String(ID_LEN))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(NAME_LEN))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -43,7 +43,15 @@ class EventType(StrEnum):
 
 
 SENT = frozenset(
-    {EventType.SESSION_CLOSED, EventType.MACHINE_STATE_CHANGED, EventType.STATEMENT_ISSUED}
+    {
+        EventType.SESSION_CLOSED,
+        EventType.MACHINE_STATE_CHANGED,
+        EventType.STATEMENT_ISSUED,
+        EventType.FAULT_REPORTED,
+        EventType.MAINTENANCE_DUE,
+        EventType.BOOKING_MADE,
+        EventType.BOOKING_RELEASED,
+    }
 )
 RESERVED = frozenset(EventType) - SENT
 

@@ -86,11 +86,13 @@ class MachineSpec:
 
 @dataclass(frozen=True, slots=True)
 class AccessEntry:
-    """One card that may unlock a machine, whose member it is, and until when."""
+    """One card that may unlock a machine, whose member it is, until when, and whether she
+    looks after the machine."""
 
     card_hash: str
     member: str
     until: datetime | None
+    staff: bool = False
 
 
 class Registry:
@@ -257,8 +259,10 @@ class Registry:
         machine: str,
         valid_until: datetime | None = None,
         granted_by: str | None = None,
+        staff: bool = False,
     ) -> QualificationRow:
-        """Record that a member may use a machine (until a date); renewing replaces the date."""
+        """Record that a member may use a machine (until a date, maybe as its staff); renewing
+        replaces both."""
         _check_aware(valid_until, "valid_until")
         with self._transaction(f"qualify {member} on {site}/{machine}") as db:
             if db.get(MemberRow, member) is None:
@@ -272,6 +276,7 @@ class Registry:
             row.granted_at = self._clock()
             row.valid_until = valid_until
             row.granted_by = granted_by
+            row.staff = staff
             return row
 
     def is_qualified(self, member: str, site: str, machine: str, *, at: datetime) -> bool:
@@ -285,7 +290,12 @@ class Registry:
         """The cards that may unlock a machine at a moment: valid cards of qualified members."""
         _check_aware(at, "at")
         query = (
-            select(CardRow.card_hash, CardRow.member, QualificationRow.valid_until)
+            select(
+                CardRow.card_hash,
+                CardRow.member,
+                QualificationRow.valid_until,
+                QualificationRow.staff,
+            )
             .join(QualificationRow, QualificationRow.member == CardRow.member)
             .join(MemberRow, MemberRow.id == CardRow.member)
             .where(
@@ -302,4 +312,7 @@ class Registry:
             row = db.get(MachineRow, (site, machine))
             if row is not None and row.retired_at is not None:
                 return []  # a retired machine opens for nobody
-            return [AccessEntry(card, member, until) for card, member, until in db.execute(query)]
+            return [
+                AccessEntry(card, member, until, staff)
+                for card, member, until, staff in db.execute(query)
+            ]

@@ -50,9 +50,10 @@ API_READS = (
 )
 # The api republishes a retained state only to take an erased member's id out of it.
 API_WRITES = (TopicKind.ACL, TopicKind.COMMANDS, TopicKind.STATE)
-# Each gateway's retained config: the api alone writes it, and reads it back to top its version.
-API_GATEWAY_READS = (TopicKind.STATUS, TopicKind.CONFIG)
-API_GATEWAY_WRITES = (TopicKind.CONFIG,)
+# Each gateway's retained config and bookings: the api alone writes them, and reads them back
+# to top their versions.
+API_GATEWAY_READS = (TopicKind.STATUS, TopicKind.CONFIG, TopicKind.BOOKINGS)
+API_GATEWAY_WRITES = (TopicKind.CONFIG, TopicKind.BOOKINGS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -309,15 +309,22 @@ def book_session(
 
 @contextmanager
 def emulated_gateway(
-    broker: MosquittoServer, site: str, spool: Path, *, machine: str = "lathe-1"
+    broker: MosquittoServer,
+    site: str,
+    spool: Path,
+    *,
+    machine: str = "lathe-1",
+    offline: bool = False,
 ) -> Iterator[tuple[Emulator, Gateway]]:
-    """A real gateway daemon on an emulated MCU (a fake board, real firmware protocol)."""
+    """A real gateway daemon on an emulated MCU (a fake board, real firmware protocol);
+    `offline`: pointed at a port nobody listens on, as with the broker down."""
+    url = f"mqtt://{LOOPBACK}:{free_port()}" if offline else f"mqtt://{broker.host}:{broker.port}"
     with Emulator("lathe", sample_period_s=0.2, seed=5) as emulator:
         config = GatewayConfig(
             site=site,
             gateway="gw-1",
             site_key=SITE_KEY,
-            broker=BrokerConfig(url=f"mqtt://{broker.host}:{broker.port}"),
+            broker=BrokerConfig(url=url),
             spool=SpoolConfig(path=spool),
             machines=(
                 MachineConfig(
@@ -332,7 +339,7 @@ def emulated_gateway(
             ),
         )
         with Gateway(config) as gateway:
-            assert gateway.link.wait_connected(CONNECT_TIMEOUT_S)
+            assert offline or gateway.link.wait_connected(CONNECT_TIMEOUT_S)
             eventually(
                 lambda: gateway.counters.get(f"{machine}.samples", 0) > 0,
                 what="the gateway to read the machine's sensor",

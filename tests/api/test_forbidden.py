@@ -109,6 +109,23 @@ MEMBER: dict[str, Call | str] = {
     ),
     "POST /api/v1/cards/{card}/revoke": Call("POST", f"/api/v1/cards/{MARCO_CARD}/revoke"),
     "GET /api/v1/qualifications": Call("GET", "/api/v1/qualifications", params={"member": "marco"}),
+    "GET /api/v1/bookings": Call("GET", "/api/v1/bookings", params={"member": "marco"}),
+    "POST /api/v1/bookings": Call(
+        "POST",
+        "/api/v1/bookings",
+        json={
+            "machine": "lathe-1",
+            "member": "marco",
+            "starts_at": "2030-01-07T09:00:00Z",
+            "ends_at": "2030-01-07T10:00:00Z",
+        },
+    ),
+    "GET /api/v1/bookings/calendar-token": "the path of the caller's own feed",
+    "GET /api/v1/bookings/members/{member}/{token}.ics": "reached by the member's token, not a "
+    "login; a wrong token is a 404 (test_bookings.py)",
+    "GET /api/v1/bookings/machines/{machine}.ics": "a machine's bookings, members named to staff",
+    "DELETE /api/v1/bookings/{booking}": "a member cancels her own bookings, not another's "
+    "(test_bookings.py)",
     "PUT /api/v1/qualifications": Call(
         "PUT", "/api/v1/qualifications", json={"member": "giulia", "machine": "lathe-1"}
     ),
@@ -129,6 +146,25 @@ MEMBER: dict[str, Call | str] = {
     "DELETE /api/v1/machines/{machine}/photo": Call("DELETE", "/api/v1/machines/lathe-1/photo"),
     "POST /api/v1/machines/{machine}/commands": Call(
         "POST", "/api/v1/machines/lathe-1/commands", json={"action": "lock"}
+    ),
+    "GET /api/v1/machines/{machine}/maintenance": "a machine's service state is no one's data",
+    "POST /api/v1/machines/{machine}/maintenance/tasks": Call(
+        "POST",
+        "/api/v1/machines/lathe-1/maintenance/tasks",
+        json={"title": "oil", "every_days": 30},
+    ),
+    "DELETE /api/v1/machines/{machine}/maintenance/tasks/{task}": Call(
+        "DELETE", "/api/v1/machines/lathe-1/maintenance/tasks/1"
+    ),
+    "POST /api/v1/machines/{machine}/maintenance/tasks/{task}/sign-off": Call(
+        "POST", "/api/v1/machines/lathe-1/maintenance/tasks/1/sign-off", json={}
+    ),
+    "GET /api/v1/machines/{machine}/faults": "members and staff report and read faults",
+    "POST /api/v1/machines/{machine}/faults": "members and staff report and read faults",
+    "PUT /api/v1/machines/{machine}/faults/{fault}/photo": "the reporter adds her own photo",
+    "GET /api/v1/machines/{machine}/faults/{fault}/photo": "members and staff read faults",
+    "POST /api/v1/machines/{machine}/faults/{fault}/close": Call(
+        "POST", "/api/v1/machines/lathe-1/faults/1/close", json={}
     ),
     "GET /api/v1/sessions": Call("GET", "/api/v1/sessions", params={"member": "marco"}),
     "GET /api/v1/sessions.csv": Call("GET", "/api/v1/sessions.csv", params={"member": "marco"}),
@@ -261,6 +297,24 @@ MEMBER: dict[str, Call | str] = {
             "valid_days": 1,
         },
     ),
+    "GET /api/v1/consumables": "the catalogue a member takes from at the machine",
+    "GET /api/v1/consumables/takes": "a member sees only her own takes",
+    "GET /api/v1/consumables/{item_id}": "one item of the catalogue, with its price",
+    "POST /api/v1/consumables/{item_id}/take": "a member records her own takes only",
+    "GET /api/v1/consumables/low": Call("GET", "/api/v1/consumables/low"),
+    "GET /api/v1/consumables/takes/{month}.csv": Call(
+        "GET", "/api/v1/consumables/takes/2026-03.csv"
+    ),
+    "GET /api/v1/payments/export/{month}.csv": Call("GET", "/api/v1/payments/export/2026-03.csv"),
+    "POST /api/v1/consumables": Call(
+        "POST", "/api/v1/consumables", json={"name": "Blade", "unit": "pc", "price_cents": 100}
+    ),
+    "PUT /api/v1/consumables/{item_id}": Call(
+        "PUT", "/api/v1/consumables/1", json={"name": "Blade", "unit": "pc", "price_cents": 1}
+    ),
+    "POST /api/v1/consumables/{item_id}/restock": Call(
+        "POST", "/api/v1/consumables/1/restock", json={"quantity": 5}
+    ),
 }
 
 # What only an admin may do: a coordinator is refused.
@@ -274,6 +328,12 @@ ADMIN_ONLY = (
     "POST /api/v1/gateways/{gateway}/credentials",
     "GET /api/v1/gateways/broker-files",
     "POST /api/v1/gateways/{gateway}/config",
+)
+
+# Not refused by login: a gateway's own acl, and a member's calendar feed (its token decides).
+NO_LOGIN_NEEDED = (
+    "GET /api/v1/machines/{machine}/acl",
+    "GET /api/v1/bookings/members/{member}/{token}.ics",
 )
 
 # A gateway reaches its own machines' access lists, its login, and nothing else.
@@ -318,7 +378,7 @@ def test_a_coordinator_is_refused_403_on_admin_routes(world: World, route: str) 
 
 @pytest.mark.parametrize(
     "route",
-    sorted(r for r in MEMBER if r not in GATEWAY_MAY and r != "GET /api/v1/machines/{machine}/acl"),
+    sorted(r for r in MEMBER if r not in GATEWAY_MAY and r not in NO_LOGIN_NEEDED),
 )
 def test_a_gateway_is_refused_403_outside_its_access_lists(world: World, route: str) -> None:
     assert _send(world, "gateway", _gateway_call(route)) == 403

@@ -143,3 +143,23 @@ def test_erasing_a_member_keeps_her_payments_amounts_and_drops_her_name(sqlite_a
     assert not any("giulia" in f"{p['payer']} {p['remittance']}".casefold() for p in payments)
     after = client.get(f"/api/v1/statements/{statement['id']}", headers=staff).json()
     assert after["paid_cents"] == 1234
+
+
+def test_the_accountant_downloads_the_months_payments_as_csv(sqlite_api: Api) -> None:
+    staff, statement = _issued(sqlite_api)
+    client = sqlite_api.client
+    reference = creditor_reference(str(statement["number"]))
+    data = camt053([Entry(1234, "Giulia", reference=reference), Entry(500, "Ignoto")])
+    assert client.post("/api/v1/payments/import", files=_upload(data), headers=staff).is_success
+    [payment, _other] = client.get("/api/v1/payments", headers=staff).json()
+    month = payment["booked"][:7]
+
+    csv = client.get(f"/api/v1/payments/export/{month}.csv", params={"lang": "en"}, headers=staff)
+
+    assert csv.status_code == 200, csv.text
+    lines = csv.text.splitlines()
+    assert lines[0].startswith("booked,amount,currency,payer")
+    assert len(lines) == 3
+    assert any(",12.34,EUR,Giulia," in line and statement["number"] in line for line in lines)
+    empty = client.get("/api/v1/payments/export/2001-01.csv", headers=staff)
+    assert empty.text.splitlines()[1:] == []

@@ -16,17 +16,21 @@ from contract import (
     AclEntry,
     Badge,
     BadgeDecision,
+    BookedSlot,
     Command,
     CommandAction,
     ContractError,
     EndReason,
+    GatewayBookings,
     GatewayPolicy,
     GatewayStatus,
     GatewayStatusValue,
     GatewayTopic,
+    MachineBookings,
     MachinePolicy,
     MachineState,
     MachineTopic,
+    OpenWindow,
     SessionRecord,
     StateChange,
     Telemetry,
@@ -119,6 +123,37 @@ def machine_policies(draw: st.DrawFn) -> MachinePolicy:
         idle_timeout_s=draw(seconds),
         max_duration_s=draw(seconds),
         warn_before_s=draw(seconds),
+        out_of_order=draw(st.none() | short_texts),
+    )
+
+
+def spans() -> st.SearchStrategy[tuple[int, int]]:
+    """A start and a later end, in epoch milliseconds."""
+    return st.tuples(st.integers(0, MAX_EPOCH_MS - 1), st.integers(1, 7 * 86_400_000)).map(
+        lambda s: (s[0], min(MAX_EPOCH_MS, s[0] + s[1]))
+    )
+
+
+@st.composite
+def machine_bookings(draw: st.DrawFn) -> MachineBookings:
+    """A machine's coming bookings and opening windows."""
+    slots = tuple(
+        BookedSlot(id=i, member=draw(ids), start=start, end=end)
+        for i, (start, end) in enumerate(draw(st.lists(spans(), max_size=4)))
+    )
+    windows = draw(
+        st.none()
+        | st.lists(spans(), max_size=4).map(
+            lambda ws: tuple(OpenWindow(start=a, end=b) for a, b in ws)
+        )
+    )
+    return MachineBookings(
+        machine=draw(ids),
+        until=draw(epoch_ms),
+        bookings=slots,
+        open=windows,
+        grace_s=draw(st.floats(0, 86_400)),
+        warn_before_s=draw(st.floats(0, 86_400)),
     )
 
 
@@ -185,6 +220,13 @@ PAYLOADS: dict[TopicKind, st.SearchStrategy[Envelope]] = {
         ts=epoch_ms,
         version=counts,
         machines=st.lists(machine_policies(), max_size=8, unique_by=lambda m: m.machine).map(tuple),
+    ),
+    TopicKind.BOOKINGS: st.builds(
+        GatewayBookings,
+        id=message_ids,
+        ts=epoch_ms,
+        version=counts,
+        machines=st.lists(machine_bookings(), max_size=4, unique_by=lambda m: m.machine).map(tuple),
     ),
 }
 
@@ -475,3 +517,19 @@ def test_bad_topic_is_refused_before_the_payload_is_read() -> None:
     with pytest.raises(ContractError) as caught:
         decode_message("officina/v1/site-a/machines/lathe-1/gossip", b"not json")
     assert caught.value.field == "kind"
+
+
+@pytest.mark.parametrize("reason", ["", "x" * 65, 7])
+def test_a_config_with_a_bad_out_of_order_reason_is_refused_naming_the_field(
+    reason: object,
+) -> None:
+    body = {
+        "v": 1,
+        "id": "config-gw-1-3",
+        "ts": 1_767_225_600_000,
+        "version": 3,
+        "machines": [{"machine": "lathe-1", "out_of_order": reason}],
+    }
+    with pytest.raises(ContractError) as refused:
+        decode_payload(TopicKind.CONFIG, json.dumps(body).encode())
+    assert "machines.0.out_of_order" in str(refused.value)

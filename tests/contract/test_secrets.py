@@ -29,7 +29,7 @@ from contract.secrets import (
         ("REPLACE-with-the-site-key-from-officina-init", "a placeholder from an example"),
         ("Change-Me-please-to-something-random-later", "a placeholder from an example"),
         ("changethis", "a placeholder from an example"),
-        (" " + secrets.token_urlsafe(32), "has spaces or line breaks around it"),
+        (" 8rjX4uZKPcHc2AXuLooi_DxBzocrVVINB41eHwIzfjk", "has spaces or line breaks around it"),
         (DEMO_SITE_KEY, "the demo's well-known value is refused outside the demo"),
     ],
 )

@@ -12,18 +12,22 @@ from contract import (
     AclEntry,
     Badge,
     BadgeDecision,
+    BookedSlot,
     Command,
     CommandAction,
     ContractError,
     EndReason,
+    GatewayBookings,
     GatewayPolicy,
     GatewayStatus,
     GatewayStatusValue,
     GatewayTopic,
+    MachineBookings,
     MachinePolicy,
     MachineState,
     MachineTopic,
     Message,
+    OpenWindow,
     SessionRecord,
     StateChange,
     Telemetry,
@@ -127,6 +131,26 @@ def example_messages(site: str) -> dict[TopicKind, tuple[Topic, Envelope]]:
                 machines=("lathe-1", "laser-2"),
                 spool=42,
                 spool_oldest_s=17.5,
+            ),
+        ),
+        TopicKind.BOOKINGS: (
+            GatewayTopic(site, "gw-1", TopicKind.BOOKINGS),
+            GatewayBookings(
+                id="bookings-gw-1-9",
+                ts=TS,
+                version=9,
+                machines=(
+                    MachineBookings(
+                        machine="laser-2",
+                        until=TS + 3 * 86_400_000,
+                        bookings=(
+                            BookedSlot(
+                                id=41, member="giulia", start=TS + 60_000, end=TS + 3_660_000
+                            ),
+                        ),
+                        open=(OpenWindow(start=TS, end=TS + 36_000_000),),
+                    ),
+                ),
             ),
         ),
         TopicKind.CONFIG: (

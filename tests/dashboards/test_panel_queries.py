@@ -22,6 +22,7 @@ from dashboards.rollups import backfill_statements
 from harness.influxdb import InfluxServer, Series
 from harness.mosquitto import MosquittoServer, start_mosquitto
 from harness.mqtt import MqttProbe
+from services.api.machine_service import MachineService, service_points
 from services.billing import AllocationKey, Billing, BillingLedger, BillingSettings, CostPool
 from services.billing.months import Month
 from services.billing.projection import PoolProjector
@@ -141,6 +142,7 @@ def seeded(
         ):
             influxdb.execute(statement)
         _project_pools(settings.ledger_url, influx_settings, _projected_at_ms(start_ms))
+        _write_service_states(influx_settings, start_ms)
         yield SeededWeek(
             influx=influxdb,
             database=database,
@@ -188,6 +190,35 @@ def _project_pools(ledger_url: str, influx: InfluxSettings, at_ms: int) -> None:
             projector.project()
     finally:
         ledger.close()
+
+
+# Each machine's service state as the api's maintenance watch writes it: at 10:00 of the last day
+# every machine is in order; at 10:20 the lathe has a fault reported and the mill a task due.
+SERVICE_EARLIER = {
+    m.machine: MachineService(m.machine, hours_to_service=50.0, days_to_service=10.0)
+    for m in week.MACHINES
+}
+SERVICE_LATEST = {
+    "lathe-1": MachineService("lathe-1", "fault reported", 0, 41.5, None),
+    "mill-1": MachineService("mill-1", None, 1, 0.0, 3.25),
+    "laser-1": MachineService("laser-1", None, 0, None, 12.0),
+}
+
+
+def _write_service_states(influx: InfluxSettings, week_start_ms: int) -> None:
+    """Two looks of the maintenance watch within the live panels' hour, by site."""
+    last_day_ms = week_start_ms + (week.DAYS - 1) * week.DAY_MS
+    lines = []
+    for looked, at_ms in (
+        (SERVICE_EARLIER, last_day_ms + LIVE_AT_MS - 30 * week.MINUTE_MS),
+        (SERVICE_LATEST, last_day_ms + LIVE_AT_MS - 10 * week.MINUTE_MS),
+    ):
+        for machine in week.MACHINES:
+            services = {machine.machine: looked[machine.machine]}
+            points = service_points(services, site=machine.site, at_ms=at_ms)
+            lines += [p.to_line() for p in points]
+    with InfluxClient(influx) as client:
+        client.write_lines(lines)
 
 
 def by_machine(series: list[Series], column: str) -> dict[str, float]:
@@ -479,12 +510,40 @@ def _check_projected_shares(answers: list[list[Series]], seeded: SeededWeek) -> 
         assert round(cents) == pool.total_cents
 
 
+def _check_out_of_order(answers: list[list[Series]], seeded: SeededWeek) -> None:
+    (states,) = answers
+    shown = {s.tags["machine"]: s.rows()[0] for s in states}
+    assert {m: (row["out of order"], row["reason"]) for m, row in shown.items()} == {
+        "lathe-1": (1, "fault reported"),
+        "mill-1": (0, ""),
+        "laser-1": (0, ""),
+    }
+
+
+def _check_service_due(answers: list[list[Series]], seeded: SeededWeek) -> None:
+    (due,) = answers
+    shown = {s.tags["machine"]: s.rows()[0] for s in due}
+    assert {m: row["tasks due"] for m, row in shown.items()} == {
+        "lathe-1": 0,
+        "mill-1": 1,
+        "laser-1": 0,
+    }
+    # The latest look whole: a count it left out is empty, not the earlier look's number.
+    assert {m: (row["hours to service"], row["days to service"]) for m, row in shown.items()} == {
+        "lathe-1": (41.5, None),
+        "mill-1": (0, 3.25),
+        "laser-1": (None, 12),
+    }
+
+
 Check = Callable[[list[list[Series]], SeededWeek], None]
 EXPECTED: dict[tuple[str, str], Check] = {
     ("officina-floor-now", "State"): _check_state,
     ("officina-floor-now", "Live current"): _check_live_current,
     ("officina-floor-now", "On it now"): _check_on_it_now,
     ("officina-floor-now", "Unattributed use"): _check_unattributed,
+    ("officina-floor-now", "Out of order"): _check_out_of_order,
+    ("officina-floor-now", "Service due"): _check_service_due,
     ("officina-machines", "Hours per machine"): _check_hours,
     ("officina-machines", "Utilisation"): _check_utilisation,
     ("officina-machines", "Energy per machine"): _check_energy_per_bucket,

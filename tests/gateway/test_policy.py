@@ -218,3 +218,40 @@ def test_an_older_config_does_not_replace_a_newer_one(
         api_side.send(6, idle_amps=0.5, run_amps=9.0)
         eventually(lambda: gateway.counters.get("config.stale", 0) == 1, what="v6 seen")
         assert run_amps(gateway) == LOW_RUN_AMPS
+
+
+def test_an_out_of_order_machine_refuses_cards_offline_and_never_cuts_the_running_session(
+    mosquitto: MosquittoServer,
+    emulator: Emulator,
+    api_side: ApiSide,
+    gateway_id: str,
+    tmp_path: Path,
+) -> None:
+    spool = tmp_path / "spool.db"
+    out_of_order = GatewayPolicy(
+        id="config-7",
+        ts=1_767_225_600_000,
+        version=7,
+        machines=(MachinePolicy(machine=MACHINE, out_of_order="fault reported"),),
+    )
+    with running(gateway_config(gateway_id, emulator.port, spool, broker_url(mosquitto))) as gw:
+        assert gw.link.wait_connected(10)
+        emulator.present_card(GIULIA_CARD)
+        eventually(lambda: emulator.relay_energised, what="badge-in")
+        api_side.send_raw(encode_payload(out_of_order))
+        eventually(lambda: gw.config_version == 7, what="the out-of-order config")
+        eventually(lambda: gw.counters.get(f"{MACHINE}.retuned", 0) > 0, what="the retune")
+        assert emulator.relay_energised  # Giulia's session goes on
+        emulator.present_card(GIULIA_CARD)
+        eventually(lambda: not emulator.relay_energised, what="badge-out")
+
+    nowhere = f"mqtt://127.0.0.1:{free_port()}"
+    with running(gateway_config(gateway_id, emulator.port, spool, nowhere)) as gateway:
+        eventually(lambda: gateway.config_version == 7, what="the config from disk")
+        eventually(lambda: gateway.workers[MACHINE].out_of_order.reason is not None)
+        emulator.present_card(GIULIA_CARD)
+        eventually(
+            lambda: gateway.counters.get(f"{MACHINE}.badges.denied.out_of_order", 0) > 0,
+            what="giulia refused",
+        )
+        assert not emulator.relay_energised

@@ -3,13 +3,16 @@
 from fastapi import APIRouter
 
 from services.api.routes import (
+    bookings,
     cards,
+    consumables,
     cost_pools,
     credit,
     floor,
     gateways,
     login,
     machines,
+    maintenance,
     members,
     parties,
     payments,
@@ -32,6 +35,8 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     parties.router,
     qualifications.router,
     machines.router,
+    maintenance.router,
+    bookings.router,
     sessions.router,
     tariffs.router,
     plans.router,
@@ -39,6 +44,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     statements.router,
     payments.router,
     credit.router,
+    consumables.router,
     floor.router,
     gateways.router,
     review.router,

@@ -164,6 +164,9 @@ def export_member(
             queries.movement_public(m) for m in state.billing.ledger.credit_movements(member_id)
         ],
         packs=[queries.pack_public(p) for p in state.billing.ledger.member_packs(member_id)],
+        consumables=[
+            queries.take_public(t) for t in queries.takes(state, member=member_id, limit=None)
+        ],
     )
 
 
@@ -197,4 +200,5 @@ def erase(member_id: MemberId, admin: AdminUser, state: StateDep, db: DbDep) -> 
         qualifications_removed=erasure.qualifications_removed,
         parties_removed=erasure.parties_removed,
         logins_disabled=erasure.logins_disabled,
+        consumables_reassigned=erasure.consumables_reassigned,
     )

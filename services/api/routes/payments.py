@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, HTTPException, Path, Query, UploadFile, status
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
 from services.api import queries
 from services.api.deps import StaffUser, StateDep
+from services.api.routes.statements import attachment
+from services.api.schemas.billing import MonthText
 from services.api.schemas.payments import PaymentAssign, PaymentImportPublic, PaymentPublic
 from services.billing.bank_files import BankFileError
+from services.billing.exports import payments_csv
+from services.billing.months import Month
 from services.billing.payments import MAX_BANK_FILE_BYTES, import_bank_file
 
 router = APIRouter(prefix="/payments", tags=["payments"])
@@ -60,6 +66,26 @@ def list_payments(
     """Booked payments, newest first: all, those waiting for a coordinator, or those settled."""
     unmatched = {"all": None, "unmatched": True, "matched": False}[which]
     return [queries.payment_public(p) for p in queries.payments(state, unmatched=unmatched)]
+
+
+@router.get(
+    "/export/{month}.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "Payments booked in a month"}},
+)
+def export_payments(
+    month: Annotated[MonthText, PathParam(description="A month, YYYY-MM")],
+    staff: StaffUser,
+    state: StateDep,
+    lang: Annotated[Literal["it", "en"] | None, Query()] = None,
+) -> Response:
+    """The payments booked in a month, matched or waiting, for the accountant (CSV)."""
+    booked = Month.parse(month)
+    payments = state.billing.ledger.payments(
+        limit=None, booked_from=booked.first_day, booked_before=booked.next().first_day
+    )
+    text = payments_csv(reversed(payments), lang or state.billing.settings.locale)
+    return attachment(text, "text/csv; charset=utf-8", f"payments-{month}.csv")
 
 
 @router.post(

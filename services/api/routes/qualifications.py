@@ -42,6 +42,7 @@ def grant_qualification(
         machine=body.machine,
         valid_until=body.valid_until,
         granted_by=staff.username,
+        staff=body.staff,
     )
     state.acl.machines_changed([body.machine])
     return QualificationPublic.model_validate(row)

@@ -22,6 +22,9 @@ class MachineTile(BaseModel):
     sparkline: list[float]
     gateway: str | None
     gateway_online: bool | None
+    # Why the machine is out of order (a fault, a critical task overdue), and its tasks due.
+    out_of_order: str | None = None
+    tasks_due: int = 0
 
 
 class FloorPublic(BaseModel):

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.schemas.cards import CardPublic
 from services.api.schemas.common import Email, Id, Name
+from services.api.schemas.consumables import TakePublic
 from services.api.schemas.credit import MovementPublic, PackPublic
 from services.api.schemas.parties import PartyPublic
 from services.api.schemas.payments import PaymentPublic
@@ -64,6 +65,7 @@ class ErasurePublic(BaseModel):
     qualifications_removed: int
     parties_removed: int
     logins_disabled: int
+    consumables_reassigned: int = 0
 
 
 class StatementExport(BaseModel):
@@ -138,3 +140,4 @@ class MemberExport(BaseModel):
     payments: list[PaymentPublic] = Field(default_factory=list)  # paid on her statements
     credit: list[MovementPublic] = Field(default_factory=list)  # her credit's movements
     packs: list[PackPublic] = Field(default_factory=list)
+    consumables: list[TakePublic] = Field(default_factory=list)  # what she took, priced

@@ -17,11 +17,13 @@ class QualificationBase(BaseModel):
 
 
 class QualificationCreate(QualificationBase):
-    """Grant or renew a qualification; `valid_until` null means for good."""
+    """Grant or renew a qualification; `valid_until` null means for good; `staff` marks a member
+    who looks after the machine (she may run it out of order, for the repair)."""
 
     model_config = ConfigDict(extra="forbid")
 
     valid_until: Instant | None = None
+    staff: bool = False
 
 
 class QualificationPublic(QualificationBase):
@@ -32,3 +34,4 @@ class QualificationPublic(QualificationBase):
     granted_at: datetime
     valid_until: datetime | None
     granted_by: str | None
+    staff: bool

@@ -10,8 +10,10 @@ from fastapi import Request
 from services.api.web import (
     words_billing,
     words_charts,
+    words_consumables,
     words_credit,
     words_fiscal,
+    words_maintenance,
     words_payments,
     words_registry,
     words_setup,
@@ -127,6 +129,8 @@ _AREAS = (
     words_webhooks.WORDS,
     words_payments.WORDS,
     words_credit.WORDS,
+    words_maintenance.WORDS,
+    words_consumables.WORDS,
 )
 
 

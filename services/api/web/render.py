@@ -7,6 +7,7 @@ charts) is a router of its own; they all render through `render` and pick their 
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,10 @@ from services.api.security import csrf_for
 from services.api.state import ApiState
 from services.api.web.i18n import LANG_COOKIE, Lang, language_of, words
 from services.billing import formats
-from services.billing.errors import BillingInputError
+from services.billing.errors import BillingError, BillingInputError
 from services.billing.months import Month
+
+log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -97,6 +100,8 @@ def render(
             "fmt": Formats(lang, zone, state.settings.billing.currency),
             "site": state.settings.site,
             "path": request.url.path,
+            # The manage pages mark how many consumables are low, for a coordinator to restock.
+            "low_stock": _low_stock(state, user),
             **context,
         },
         status_code=status_code,
@@ -104,6 +109,16 @@ def render(
     if request.query_params.get("lang") in {lang.value for lang in Lang}:
         response.set_cookie(LANG_COOKIE, lang.value, max_age=365 * 86400, samesite="lax")
     return response
+
+
+def _low_stock(state: ApiState, user: Principal | None) -> int:
+    if user is None or not user.is_staff:
+        return 0
+    try:
+        return len(state.billing.ledger.low_stock())
+    except BillingError:  # the mark is a hint: a page still renders without it
+        log.warning("low stock could not be read for the pages' mark")
+        return 0
 
 
 def page_today(state: ApiState) -> date:

@@ -8,8 +8,10 @@ from services.api.web import (
     pages,
     pages_billing,
     pages_charts,
+    pages_consumables,
     pages_credit,
     pages_fiscal,
+    pages_maintenance,
     pages_payments,
     pages_registry,
     pages_setup,
@@ -26,4 +28,6 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     pages_webhooks.router,
     pages_payments.router,
     pages_credit.router,
+    pages_maintenance.router,
+    pages_consumables.router,
 )

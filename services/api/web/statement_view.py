@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from services.billing import formats
 from services.billing.allocation import KEY_RULES, AllocationKey
@@ -70,6 +70,19 @@ class CreditLine:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ConsumableLine:
+    """Material taken: the day, the item, where, how much in its unit, at what unit price."""
+
+    day: date | None
+    item: str
+    machine: str
+    quantity: str
+    unit_price_cents: int
+    rate: str
+    cents: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VatRow:
     """Net and VAT at one rate."""
 
@@ -87,6 +100,7 @@ class StatementView:
     plans: tuple[PlanLine, ...]
     credits: tuple[CreditLine, ...]
     vat: tuple[VatRow, ...]
+    consumables: tuple[ConsumableLine, ...] = ()
 
 
 def _quantity(base: int | None, per_unit: int, unit: str, lang: str, places: int = 1) -> str:
@@ -192,10 +206,27 @@ def statement_view(
         )
         for line in statement.lines_of_kind(LineKind.CREDIT)
     )
+    consumables = tuple(
+        ConsumableLine(
+            day=line.day,
+            item=line.reference or "",
+            machine=machine(line),
+            quantity=f"{line.quantity or 0} {line.key or ''}".strip(),
+            unit_price_cents=line.key_total or 0,
+            rate=formats.rate(line.vat_bp, lang),
+            cents=line.net_cents,
+        )
+        for line in statement.lines_of_kind(LineKind.CONSUMABLE)
+    )
     vat = tuple(
         VatRow(rate=formats.rate(v.vat_bp, lang), net_cents=v.net_cents, vat_cents=v.vat_cents)
         for v in statement.vat
     )
     return StatementView(
-        sessions=sessions, shares=tuple(shares), plans=tuple(plans), credits=credits, vat=vat
+        sessions=sessions,
+        shares=tuple(shares),
+        plans=tuple(plans),
+        credits=credits,
+        vat=vat,
+        consumables=consumables,
     )

@@ -3,14 +3,22 @@
 `catalogue` (tariffs, plans, weights), `pools` (a month's shared bills), `inputs` (what
 `bill_month` reads), `statements` (drafts, issue, credit notes), `fiscal` (their FatturaPA
 files), `payments` (credits from bank statements), `prepaid` (members' credit and packs),
-`numbering` (the gapless yearly series)
-and `runs` (the run log). Each public method is one transaction.
+`consumables` (catalogue, stock, takes),
+`numbering` (the gapless yearly series) and `runs` (the run log). Each public method is one
+transaction.
 """
 
 from __future__ import annotations
 
 from services.billing.store.base import Clock, Progress, utc_now
 from services.billing.store.catalogue import CatalogueStore
+from services.billing.store.consumables import (
+    ConsumableStore,
+    NewItem,
+    StoredItem,
+    StoredRestock,
+    StoredTake,
+)
 from services.billing.store.fiscal import FiscalStore, StoredDocument
 from services.billing.store.inputs import InputsStore
 from services.billing.store.payments import ImportResult, PaymentStore, StoredPayment
@@ -29,6 +37,7 @@ class BillingLedger(
     FiscalStore,
     PaymentStore,
     PrepaidStore,
+    ConsumableStore,
     RunLog,
 ):
     """Reads and writes billing's tables and the ledger rows billing needs, on one engine."""
@@ -43,8 +52,12 @@ __all__ = [
     "BillingLedger",
     "DraftResult",
     "ImportResult",
+    "NewItem",
     "Progress",
     "RunRecord",
     "StoredDocument",
+    "StoredItem",
     "StoredPayment",
+    "StoredRestock",
+    "StoredTake",
 ]

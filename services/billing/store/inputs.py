@@ -33,6 +33,7 @@ from services.billing.models import (
 from services.billing.months import Month, MonthWindow
 from services.billing.store.base import StoreBase
 from services.billing.store.catalogue import plan_of, tariff_of
+from services.billing.store.consumables import takes_in
 from services.billing.store.pools import pool_of
 from services.billing.store.prepaid import month_packs
 from services.billing.tariffs import PlanPeriod, TariffBook
@@ -121,6 +122,7 @@ class InputsStore(StoreBase):
             for row in db.scalars(select(WeightRow)):
                 weights.setdefault(row.weight_set, {})[row.member] = row.weight_milli
             packs, pack_sales = month_packs(db, str(month), window.start, window.end)
+            takes = takes_in(db, month, tz)
         return MonthInputs(
             month=month,
             tz=tz,
@@ -133,6 +135,7 @@ class InputsStore(StoreBase):
             weights=weights,
             packs=packs,
             pack_sales=pack_sales,
+            takes=takes,
         )
 
     def first_session_day(self) -> datetime | None:

@@ -7,7 +7,7 @@ booked (the same key) is skipped, so the same file imported twice books nothing 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import Select, func, select
@@ -87,21 +87,29 @@ class PaymentStore(StoreBase):
                     row.statement_id = statement_id
                     row.matched_by = how.value
                     was = payable[statement_id]
-                    payable[statement_id] = PayableStatement(
-                        id=was.id,
-                        number=was.number,
-                        member_name=was.member_name,
-                        total_cents=was.total_cents,
-                        paid_cents=was.paid_cents + credit.amount_cents,
+                    payable[statement_id] = replace(
+                        was, paid_cents=was.paid_cents + credit.amount_cents
                     )
                     matched += 1
                 db.add(row)
                 added += 1
         return ImportResult(added, matched, len(credits) - added)
 
-    def payments(self, *, unmatched: bool | None = None, limit: int = 500) -> list[StoredPayment]:
-        """Booked payments, newest first: all, only those waiting, or only those settled."""
+    def payments(
+        self,
+        *,
+        unmatched: bool | None = None,
+        limit: int | None = 500,
+        booked_from: date | None = None,
+        booked_before: date | None = None,
+    ) -> list[StoredPayment]:
+        """Booked payments, newest first: all, only those waiting, or only those settled; of
+        some days of booking, or of any."""
         query = _payment_query()
+        if booked_from is not None:
+            query = query.where(PaymentRow.booked >= booked_from)
+        if booked_before is not None:
+            query = query.where(PaymentRow.booked < booked_before)
         if unmatched is True:
             query = query.where(
                 PaymentRow.statement_id.is_(None),
@@ -114,7 +122,9 @@ class PaymentStore(StoreBase):
                 | (PaymentRow.not_ours.is_(True))
                 | (PaymentRow.matched_by.is_not(None))
             )
-        query = query.order_by(PaymentRow.booked.desc(), PaymentRow.id.desc()).limit(limit)
+        query = query.order_by(PaymentRow.booked.desc(), PaymentRow.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
         with self._transaction("read payments") as db:
             return [_stored(payment, statement) for payment, statement in db.execute(query)]
 
@@ -174,6 +184,15 @@ class PaymentStore(StoreBase):
             else:
                 row.reminded_on = day
 
+    def credited_cents(self, statement_ids: Iterable[int]) -> dict[int, int]:
+        """What credit notes took back from each of some statements, with VAT, as a positive
+        amount by id (a statement never credited is absent)."""
+        ids = list(statement_ids)
+        if not ids:
+            return {}
+        with self._transaction("read credited amounts") as db:
+            return _credited(db, ids)
+
     def paid_cents(self, statement_ids: Iterable[int]) -> dict[int, int]:
         """What was paid on each of some statements, by id (a statement paid nothing is absent)."""
         ids = list(statement_ids)
@@ -211,6 +230,19 @@ def _paid(db: Session, ids: list[int] | None = None) -> dict[int, int]:
     return paid
 
 
+def _credited(db: Session, ids: list[int] | None = None) -> dict[int, int]:
+    # A credit note's totals are negative: what it takes back from the statement it credits.
+    query = select(StatementRow.credits_id, func.sum(StatementRow.total_cents)).where(
+        StatementRow.kind == StatementKind.CREDIT_NOTE.value,
+        StatementRow.status == StatementStatus.ISSUED.value,
+        StatementRow.credits_id.is_not(None),
+    )
+    if ids is not None:
+        query = query.where(StatementRow.credits_id.in_(ids))
+    rows = db.execute(query.group_by(StatementRow.credits_id))
+    return {int(original or 0): -int(total) for original, total in rows if total}
+
+
 def _payable(db: Session) -> list[PayableStatement]:
     rows = db.scalars(
         select(StatementRow)
@@ -223,12 +255,14 @@ def _payable(db: Session) -> list[PayableStatement]:
         .order_by(StatementRow.number_year, StatementRow.number_seq)
     )
     paid = _paid(db)
+    credited = _credited(db)
+    # What a statement still owes is its total less what credit notes took back from it.
     return [
         PayableStatement(
             id=row.id,
             number=row.number or "",
             member_name=row.member_name,
-            total_cents=row.total_cents,
+            total_cents=row.total_cents - credited.get(row.id, 0),
             paid_cents=paid.get(row.id, 0),
         )
         for row in rows

@@ -38,6 +38,22 @@
     marker.hidden = !(tile.dataset.state === "locked" && amps !== null && amps >= idle);
   }
 
+  // Out of order (why, in the page's words) or a task due, as the ledger says.
+  function reasonWords(reason) {
+    if (reason in words.reasons) return words.reasons[reason];
+    const due = "service due: ";
+    return reason.startsWith(due) ? `${words.reasons["service due"]}: ${reason.slice(due.length)}` : reason;
+  }
+
+  function showService(tile, m) {
+    const out = m.out_of_order || null;
+    tile.classList.toggle("is-out-of-order", out !== null);
+    field(tile, "out_of_order").hidden = out === null;
+    field(tile, "reason").textContent = out === null ? "" : reasonWords(out);
+    field(tile, "service_due").hidden = out !== null || !m.tasks_due;
+    field(tile, "service_due").querySelector("a").href = `/machines/${encodeURIComponent(m.machine)}/maintenance`;
+  }
+
   function showTile(m) {
     const tile = tileOf(m.machine);
     tile.className = `tile state-${m.state}`;
@@ -52,6 +68,7 @@
     since.dataset.since = m.since || "";
     field(tile, "amps").textContent = m.amps === null ? "–" : numberFormat.format(m.amps);
     field(tile, "gateway").hidden = m.gateway_online !== false;
+    showService(tile, m);
     markUnattributed(tile, m.amps);
     if (m.sparkline && m.sparkline.length) {
       sparks.set(m.machine, m.sparkline.slice(-SPARK_POINTS));

@@ -26,7 +26,11 @@ async function callApi(method, url, body) {
 function formBody(form) {
   const body = {};
   for (const field of form.elements) {
-    if (!field.name || field.value === "") continue;
+    if (!field.name) continue;
+    // A checkbox without a value of its own is a yes or no.
+    if (field.type === "checkbox" && field.value === "on") { body[field.name] = field.checked; continue; }
+    if (field.value === "") continue;
+    if (field.dataset.kind === "number") { body[field.name] = Number(field.value); continue; }
     // A date picked as "valid until" means the end of that local day.
     body[field.name] = field.dataset.kind === "end-of-day"
       ? new Date(`${field.value}T23:59:59`).toISOString()
