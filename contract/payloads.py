@@ -224,7 +224,10 @@ class AclEntry(BaseModel):
     """One card allowed on a machine, for a member, optionally until a time.
 
     `staff` marks a member who looks after the machine: she may run it when it is out of order
-    (for the repair) and during other members' bookings.
+    (for the repair) and during other members' bookings. `credit_s`, for a member whose plan
+    requires credit, is the running time her credit still buys at this machine (absent: no
+    credit rule here); `credit_until` is when the last session the api counted in it ended, so
+    the gateway takes off only the sessions it closed after that.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -233,6 +236,8 @@ class AclEntry(BaseModel):
     member: Id
     until: EpochMs | None = None
     staff: bool = False
+    credit_s: NonNegative | None = None
+    credit_until: EpochMs | None = None
 
 
 class AccessList(Envelope):

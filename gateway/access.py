@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from contract import AccessList as AccessListPayload
+from contract import SessionRecord
 
 
 class DenyReason(StrEnum):
@@ -15,6 +16,7 @@ class DenyReason(StrEnum):
 
     UNKNOWN_CARD = "unknown_card"
     EXPIRED = "expired"
+    NO_CREDIT = "no_credit"
     OUT_OF_ORDER = "out_of_order"
 
 
@@ -26,16 +28,24 @@ class Grant:
     member: str
     until_ms: int | None = None
     staff: bool = False
+    credit_s: float | None = None
+    credit_until_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The answer to a card: granted for a member, or denied with a reason."""
+    """The answer to a card: granted for a member, or denied with a reason.
+
+    `credit_s` and `credit_until_ms` come from the grant: the running time the member's credit
+    bought here when the list was made, and when the last session counted in it ended.
+    """
 
     granted: bool
     reason: str
     member: str | None = None
     staff: bool = False
+    credit_s: float | None = None
+    credit_until_ms: int | None = None
 
 
 class AccessList:
@@ -48,7 +58,10 @@ class AccessList:
     @classmethod
     def from_payload(cls, payload: AccessListPayload) -> AccessList:
         """Build the list published by the api on the retained `acl` topic."""
-        grants = (Grant(e.card, e.member, e.until, e.staff) for e in payload.entries)
+        grants = (
+            Grant(e.card, e.member, e.until, e.staff, e.credit_s, e.credit_until)
+            for e in payload.entries
+        )
         return cls(grants, version=payload.version)
 
     def __len__(self) -> int:
@@ -61,7 +74,14 @@ class AccessList:
             return Decision(granted=False, reason=DenyReason.UNKNOWN_CARD)
         if grant.until_ms is not None and now_ms >= grant.until_ms:
             return Decision(granted=False, reason=DenyReason.EXPIRED, member=grant.member)
-        return Decision(granted=True, reason="ok", member=grant.member, staff=grant.staff)
+        return Decision(
+            granted=True,
+            reason="ok",
+            member=grant.member,
+            staff=grant.staff,
+            credit_s=grant.credit_s,
+            credit_until_ms=grant.credit_until_ms,
+        )
 
 
 class Gate(Protocol):
@@ -71,6 +91,15 @@ class Gate(Protocol):
 
     def refuse(self, decision: Decision, now_ms: int) -> str | None:
         """The reason to refuse this granted card at wall time `now_ms`, or None to let it in."""
+        ...
+
+
+@runtime_checkable
+class SessionWatcher(Protocol):
+    """A gate that keeps count of the sessions its machine closes (credit spent offline)."""
+
+    def session_closed(self, record: SessionRecord) -> None:
+        """A session of this machine was closed, as it is published."""
         ...
 
 

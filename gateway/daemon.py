@@ -22,6 +22,7 @@ from contract import (
 from firmware_bridge.clock import Clock, SystemClock
 from gateway import __version__
 from gateway.config import GatewayConfig, MachineConfig
+from gateway.credit import CreditGate
 from gateway.drivers import MachineDrivers, build_machine
 from gateway.link import GatewayLink, LinkOptions
 from gateway.reservations import ReservationGate
@@ -104,7 +105,7 @@ class Gateway:
             policy=machine.policy(),
             access=self.config.access_for(machine.id, key),
             clock=self.clock,
-            gates=(gate,),
+            gates=(gate, CreditGate()),
             notices=(gate,),
         )
         gate.follow(lambda: sessions.open_member)

@@ -22,7 +22,7 @@ from contract import (
     Telemetry,
 )
 from firmware_bridge.clock import Clock
-from gateway.access import AccessList, Gate, Notice
+from gateway.access import AccessList, Gate, Notice, SessionWatcher
 from gateway.energy import NEVER_WRAPS, EnergyRegister, RegisterRange, StepKind
 from gateway.run_detection import Activity, RunDetector, RunThresholds, Segment
 
@@ -461,6 +461,9 @@ class MachineSessions:
             end_reason=reason,
             clock_ok=clock_ok,
         )
+        for gate in self.gates:
+            if isinstance(gate, SessionWatcher):
+                gate.session_closed(record)
         effects: list[Effect] = [Publish(record), RelayChange(energised=False)]
         if session.warned or session.noticed:
             effects.append(LockWarningOver())

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,6 +18,7 @@ from contract import (
     CommandAction,
     MachineTopic,
     Message,
+    SessionRecord,
     TopicKind,
     encode_payload,
 )
@@ -26,6 +28,7 @@ from services.api.retained import RetainedPublisher, utc_now
 from services.ledger import LedgerError
 
 log = logging.getLogger(__name__)
+UTC_ZONE = ZoneInfo("UTC")
 
 
 class AccessGrant(Protocol):
@@ -54,6 +57,27 @@ class RegisteredMachine(Protocol):
     @property
     def id(self) -> str:
         """The machine's id."""
+
+
+class GateCredit(Protocol):
+    """What a credit-required member's credit buys at a machine."""
+
+    @property
+    def running_s(self) -> float | None:
+        """Running seconds it buys here; None where running time is free."""
+
+    @property
+    def counted_until(self) -> datetime | None:
+        """When the last session counted in it ended."""
+
+
+class CreditSource(Protocol):
+    """Where members' credit comes from: billing's ledger."""
+
+    def gate_credit(
+        self, site: str, machine: str, members: Collection[str], *, now: datetime, tz: ZoneInfo
+    ) -> Mapping[str, GateCredit]:
+        """For the members whose plan requires credit: what it buys at the machine."""
 
 
 class AccessSource(Protocol):
@@ -86,8 +110,14 @@ class AclPublisher(RetainedPublisher):
         source: AccessSource,
         engine: Engine,
         clock: Callable[[], datetime] = utc_now,
+        credit: CreditSource | None = None,
+        tz: ZoneInfo = UTC_ZONE,
     ) -> None:
         self._source = source
+        self._credit = credit
+        self._tz = tz
+        # Members whose entries carried credit: a session of theirs changes what it buys.
+        self._credit_members: frozenset[str] = frozenset()
         super().__init__(
             site=site,
             link=link,
@@ -123,12 +153,18 @@ class AclPublisher(RetainedPublisher):
         """Publish a machine's access list as the registry has it now."""
         now = self._clock()
         grants = self._source.access_list(self.site, machine, at=now)
+        credit: Mapping[str, GateCredit] = {}
+        if self._credit is not None and grants:
+            members = {g.member for g in grants}
+            credit = self._credit.gate_credit(self.site, machine, members, now=now, tz=self._tz)
+            self._credit_members = self._credit_members | frozenset(credit)
         entries = tuple(
             AclEntry(
                 card=g.card_hash,
                 member=g.member,
                 until=None if g.until is None else epoch_ms(g.until),
                 staff=g.staff,
+                **_credit_fields(credit.get(g.member)),
             )
             for g in grants
         )
@@ -139,6 +175,16 @@ class AclPublisher(RetainedPublisher):
         topic = MachineTopic(self.site, machine, TopicKind.ACL)
         self._link.publish(str(topic), encode_payload(payload), retain=True)
         log.info("access list of %s v%d: %d cards", machine, version, len(entries))
+
+    def session_closed(self, message: Message) -> None:
+        """A session heard on the broker: a credit-required member's lists are made again."""
+        payload = message.payload
+        if isinstance(payload, SessionRecord) and payload.member in self._credit_members:
+            self.members_changed()
+
+    def members_changed(self) -> None:
+        """A member's credit changed: republish every machine's list (soon, on the worker)."""
+        self.changed(self.every_key())
 
     def _next_version(self, machine: str, entries: int, now: datetime) -> int:
         seen = self.seen_version(machine)
@@ -154,3 +200,14 @@ class AclPublisher(RetainedPublisher):
                 return row.version
         except SQLAlchemyError as err:
             raise LedgerError(f"next access-list version of {machine}: {err}") from err
+
+
+def _credit_fields(credit: GateCredit | None) -> dict[str, float | int | None]:
+    """An entry's credit fields: none for a member without a credit rule or on a free machine."""
+    if credit is None or credit.running_s is None:
+        return {}
+    until = credit.counted_until
+    return {
+        "credit_s": credit.running_s,
+        "credit_until": None if until is None else epoch_ms(until),
+    }

@@ -59,6 +59,7 @@ TAGS = [
     {"name": "tariffs", "description": "Machine prices from a day on."},
     {"name": "cost pools", "description": "A month's shared bills and their allocation keys."},
     {"name": "statements", "description": "Drafts, issue, credit notes, PDF."},
+    {"name": "credit", "description": "Members' credit, top-ups, the pack catalogue, packs sold."},
     {"name": "gateways", "description": "Gateway credentials, issued once and shown once."},
     {"name": "review", "description": "Sessions held from billing, and conflicting copies."},
 ]
@@ -101,7 +102,18 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
             floor.take(message)  # a refusal, for staff watching the floor
 
         link.follow(MachineTopic.filter(site, "+", TopicKind.BADGES), badge)
-        publisher = AclPublisher(site=site, link=link, source=registry, engine=engine, clock=clock)
+        billing = Billing(BillingLedger(engine, clock=clock), settings.billing, terminal=False)
+        publisher = AclPublisher(
+            site=site,
+            link=link,
+            source=registry,
+            engine=engine,
+            clock=clock,
+            credit=billing.ledger,
+            tz=billing.tz,
+        )
+        # A credit-required member's session changes what her credit buys: her lists follow.
+        link.follow(MachineTopic.filter(site, "+", TopicKind.SESSIONS), publisher.session_closed)
         maintenance = Maintenance(engine, clock=clock)
         configs = PolicyPublisher(
             site=site,
@@ -147,7 +159,7 @@ def create_app(settings: ApiSettings, *, clock: Callable[[], datetime] = utc_now
             watch=watch,
             reservations=reservations,
             bookings=bookings,
-            billing=Billing(BillingLedger(engine, clock=clock), settings.billing, terminal=False),
+            billing=billing,
             limiter=LoginLimiter(settings.login),
             passwords=Passwords(settings.password_cost),
             clock=clock,

@@ -28,6 +28,8 @@ from services.api.models import ApiUserRow
 from services.billing.models import (
     BillingRunRow,
     ConsumableTakeRow,
+    CreditEntryRow,
+    PackRow,
     PaymentRow,
     StatementLineRow,
     StatementRow,
@@ -251,6 +253,12 @@ def erase_member(db: Session, member: MemberRow, *, secret: str, now: datetime) 
             payment.payer = ERASED_NAME
         payment.payer = marks.scrub(payment.payer, stand_in=stand_in, secret=secret)
         payment.remittance = marks.scrub(payment.remittance, stand_in=stand_in, secret=secret)
+    # Her credit and packs keep their amounts under her erased id; a note typed about her
+    # (the remittance of a bank credit put on credit) is scrubbed like a payment's.
+    for entry in db.scalars(select(CreditEntryRow).where(CreditEntryRow.member == member.id)):
+        entry.member = stand_in
+        entry.note = marks.scrub(entry.note, stand_in=stand_in, secret=secret)
+    db.execute(update(PackRow).where(PackRow.member == member.id).values(member=stand_in))
     # Consumables she took keep their amounts (they are on her statements) under her erased id;
     # the login that recorded them may be her own name.
     takes = db.scalars(select(ConsumableTakeRow).where(ConsumableTakeRow.member == member.id)).all()

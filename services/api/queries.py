@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from services.api.floor import MachineLive
 from services.api.models import ApiUserRow
 from services.api.schemas.common import Id, Instant
 from services.api.schemas.consumables import ConsumablePublic, TakePublic
+from services.api.schemas.credit import MovementPublic, PackProductPublic, PackPublic
 from services.api.schemas.floor import FloorPublic, MachineTile
 from services.api.schemas.parties import PartyPublic
 from services.api.schemas.payments import PaymentPublic
@@ -33,6 +34,7 @@ from services.billing.months import Month
 from services.billing.payments import StatementPayment, payments_of
 from services.billing.records import StoredStatement
 from services.billing.store import StoredItem, StoredPayment, StoredTake
+from services.billing.store.prepaid import PackProduct, StoredMovement, StoredPack
 from services.billing.tariffs import Tariff
 from services.ledger import (
     AccessEntry,
@@ -486,6 +488,21 @@ def member_names(db: Session) -> dict[str, str]:
 def photographed(state: ApiState) -> dict[str, datetime]:
     """The site's machines that have a photo, with when it last changed (for the image's URL)."""
     return state.registry.photographed(state.settings.site)
+
+
+def movement_public(movement: StoredMovement) -> MovementPublic:
+    """A credit movement as the api shows it."""
+    return MovementPublic(**{**asdict(movement), "kind": movement.kind.value})
+
+
+def pack_public(pack: StoredPack) -> PackPublic:
+    """A member's pack as the api shows it."""
+    return PackPublic(**{**asdict(pack), "meter": pack.meter.value})
+
+
+def product_public(product: PackProduct) -> PackProductPublic:
+    """A pack on sale as the api shows it."""
+    return PackProductPublic(**{**asdict(product), "meter": product.meter.value})
 
 
 def consumable_public(item: StoredItem) -> ConsumablePublic:

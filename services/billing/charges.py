@@ -13,6 +13,7 @@ from datetime import date
 from typing import NamedTuple
 
 from services.billing.money import MICROS_PER_CENT, round_half_up
+from services.billing.packs import PackBalance
 from services.billing.tariffs import METER_UNITS, Allowance, Meter, Tariff
 from services.billing.usage import Piece
 
@@ -45,6 +46,7 @@ class SessionCharge(NamedTuple):
     free: tuple[tuple[Meter, int], ...]  # base units the plan's allowance covered
     minimum_applied: bool
     cents: int
+    packed: tuple[tuple[int, Meter, int], ...] = ()  # (pack id, meter, base units) drawn
 
     @property
     def free_running_ms(self) -> int:
@@ -132,12 +134,14 @@ def charge_piece(
     plan: str | None,
     prices: PriceList,
     balance: AllowanceBalance,
+    packs: PackBalance | None = None,
 ) -> SessionCharge:
-    """Price one session piece: allowances first, then the tariff, then the minimum."""
-    if not balance.uses:
+    """Price one session piece: allowances first, then packs, then the tariff, then the minimum."""
+    if not balance.uses and not packs:
         return prices.charge(piece, day, plan)
     tariff = prices.tariff
     free: list[tuple[Meter, int]] = []
+    packed: list[tuple[int, Meter, int]] = []
     billable = 0
     exact = 0
     for meter in prices.meters:
@@ -145,12 +149,19 @@ def charge_piece(
         covered = balance.draw(plan, piece, meter, quantity)
         if covered:
             free.append((meter, covered))
-        billable += quantity - covered
-        exact += tariff.price(meter) * (quantity - covered) * _FACTOR[meter]
+        rest = quantity - covered
+        if packs and rest:
+            for pack, step in packs.draw(piece, meter, rest):
+                packed.append((pack, meter, step))
+                rest -= step
+        billable += rest
+        exact += tariff.price(meter) * rest * _FACTOR[meter]
     cents = round_half_up(exact, EXACT_PER_CENT)
-    # The minimum is per session: on its first piece, unless the allowance covered all of it.
-    wholly_free = bool(free) and billable == 0
+    # The minimum is per session: on its first piece, unless allowances and packs covered it all.
+    wholly_free = bool(free or packed) and billable == 0
     minimum_applied = piece.first and not wholly_free and cents < tariff.minimum_cents
     if minimum_applied:
         cents = tariff.minimum_cents
-    return SessionCharge(piece, day, plan, tariff, tuple(free), minimum_applied, cents)
+    return SessionCharge(
+        piece, day, plan, tariff, tuple(free), minimum_applied, cents, tuple(packed)
+    )

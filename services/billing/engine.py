@@ -31,6 +31,7 @@ from services.billing.errors import UnallocatablePoolError
 from services.billing.gc_pause import collector_paused
 from services.billing.money import round_half_up, vat_cents
 from services.billing.months import Month, MonthWindow
+from services.billing.packs import PackBalance, PackDraw, PackHolding, PackSale, draws_of
 from services.billing.tariffs import Plan, PlanPeriod, TariffBook
 from services.billing.usage import Piece, UsageSession, piece_in
 
@@ -78,6 +79,9 @@ class MonthInputs:
     takes: Sequence[ConsumableTake] = ()
     # Bookings used or no-show in the month, priced by their machine's tariff.
     bookings: Sequence[BookingUse] = ()
+    # Packs members hold at the month's start (what is left of them), and packs bought in it.
+    packs: Sequence[PackHolding] = ()
+    pack_sales: Sequence[PackSale] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +131,19 @@ class MemberStatement:
     party: int | None = None
     consumables: tuple[ConsumableTake, ...] = ()
     bookings: tuple[BookingCharge, ...] = ()
+    pack_sales: tuple[PackSale, ...] = ()
+    pack_names: Mapping[int, str] = field(default_factory=dict)
+
+    @cached_property
+    def pack_draws(self) -> tuple[PackDraw, ...]:
+        """What the sessions drew from each pack, summed per pack."""
+        drawn = (taken for charge in self.charges for taken in charge.packed)
+        return draws_of(drawn, dict(self.pack_names))
+
+    @cached_property
+    def pack_cents(self) -> int:
+        """The packs bought this month."""
+        return sum(sale.cents for sale in self.pack_sales)
 
     @cached_property
     def direct_cents(self) -> int:
@@ -162,6 +179,7 @@ class MemberStatement:
             + self.fee_cents
             + self.consumable_cents
             + self.booking_cents
+            + self.pack_cents
         )
 
     @cached_property
@@ -178,6 +196,8 @@ class MemberStatement:
             by_rate[take.vat_bp] += take.net_cents
         for booking in self.bookings:
             by_rate[booking.vat_bp] += booking.net_cents
+        for sale in self.pack_sales:
+            by_rate[sale.vat_bp] += sale.cents
         return tuple(
             VatLine(rate, net, vat_cents(net, rate)) for rate, net in sorted(by_rate.items())
         )
@@ -261,6 +281,8 @@ class _MemberMonth:
                 granted = allowance.quantity * plan_days // month.days
                 uses.append(AllowanceUse(name, allowance, granted))
         self.balance = AllowanceBalance(uses)
+        self.packs = PackBalance(())
+        self.pack_sales: list[PackSale] = []
         self.charges: list[SessionCharge] = []
 
 
@@ -294,6 +316,13 @@ def _bill_month(
 
     for account in inputs.members.values():
         member_month(account.id)
+    held_packs: defaultdict[str, list[PackHolding]] = defaultdict(list)
+    for pack in inputs.packs:
+        held_packs[pack.member].append(pack)
+    for member_id, packs in held_packs.items():
+        member_month(member_id).packs = PackBalance(packs)
+    for sale in inputs.pack_sales:
+        member_month(sale.member).pack_sales.append(sale)
 
     # Member by member, each one's sessions in the order they started: allowances are drawn in
     # that order. Sorting each member's few hundred apart is cheaper than one sort of them all.
@@ -393,8 +422,9 @@ def _party_statements(
         party = charge.piece.session.party
         by_party.setdefault(default if party is None else party, []).append(charge)
     shares = tuple(by_pool_member.get(account.id, ()))
-    if held.fees or shares or takes or bookings:
+    if held.fees or shares or takes or bookings or held.pack_sales:
         by_party.setdefault(default, [])
+    names = {pack.id: pack.name for pack in held.packs.packs}
     return [
         MemberStatement(
             month,
@@ -406,6 +436,8 @@ def _party_statements(
             party,
             tuple(sorted(takes, key=lambda take: (take.day, take.id))) if party == default else (),
             bookings if party == default else (),
+            tuple(held.pack_sales) if party == default else (),
+            names,
         )
         for party in sorted(by_party, key=lambda party: (party != default, party or 0))
     ]
@@ -435,7 +467,8 @@ class _Charger:
         """Append the charges of one member's sessions, sorted by start, and count their usage."""
         start_ms, end_ms, day_ends = self._start_ms, self._end_ms, self._day_ends
         plan_by_day, balance, charges = held.plan_by_day, held.balance, held.charges
-        walks_allowances = bool(balance.uses)
+        packs = held.packs
+        walks_allowances = bool(balance.uses) or bool(packs)
         day = -1
         day_end = start_ms  # before the first day: the first piece moves to its day
         for session in sessions:
@@ -459,7 +492,9 @@ class _Charger:
                 prices = prices_today[where] = self._price_list(where, plan, today)
             if walks_allowances:
                 charges.append(
-                    charge_piece(piece, day=today, plan=plan, prices=prices, balance=balance)
+                    charge_piece(
+                        piece, day=today, plan=plan, prices=prices, balance=balance, packs=packs
+                    )
                 )
             else:
                 charges.append(prices.charge(piece, today, plan))

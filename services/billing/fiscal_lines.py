@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from types import MappingProxyType
 
 from services.billing.allocation import largest_remainder
-from services.billing.records import Line, LineKind, StoredStatement
+from services.billing.records import INFORMATION_KINDS, Line, LineKind, StoredStatement
 from services.billing.tariffs import Meter, TariffBook
 from services.fiscal.document import DocumentLine
 from services.fiscal.natura import Natura
@@ -164,7 +164,7 @@ def fiscal_lines(
     """
     out: list[FiscalLine] = []
     for line in statement.lines:
-        if line.kind is LineKind.ALLOWANCE:
+        if line.kind in INFORMATION_KINDS:
             continue
         if line.vat_bp:
             out.append(FiscalLine(line, None))
@@ -287,6 +287,8 @@ def _description(line: Line, words: LineWords, names: Mapping[tuple[str, str], s
         day = line.day.strftime("%d/%m/%Y") if line.day is not None else ""
         said = words.no_show if line.kind is LineKind.NO_SHOW else words.booking_fee
         text = said.format(machine=machine, day=day)
+    elif line.kind is LineKind.PACK:
+        text = line.note or str(line.reference)  # the pack's name in the catalogue
     elif line.kind is LineKind.CONSUMABLE:
         text = words.consumable.format(item=line.reference)
         if line.day is not None:

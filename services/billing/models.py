@@ -3,7 +3,8 @@
 A fattura workshop's issued statements also keep their FatturaPA document (migration 0010).
 A statement names the billing party it is made out to (migration 0011).
 Payments read from bank statements say which statement they paid (migration 0013).
-Consumables: a catalogue with stock, takes and restocks (migration 0017).
+Consumables: a catalogue with stock, takes and restocks (migration 0016).
+Members' credit (top-ups and draws), the pack catalogue and the packs bought (migration 0017).
 
 They share the ledger's declarative base, so one Alembic history (migration 0003) creates them.
 Money is integer cents, prices integer micro-euros per unit, quantities integer milli-units:
@@ -90,6 +91,10 @@ class PlanRow(Base):
     name: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
     monthly_fee_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     vat_bp: Mapped[int] = mapped_column(Integer, default=0)
+    # Its members are let in at the gateways only while their credit lasts.
+    requires_credit: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     allowances: Mapped[list[PlanAllowanceRow]] = relationship(
         cascade="all, delete-orphan", order_by="PlanAllowanceRow.id", lazy="selectin"
     )
@@ -450,3 +455,88 @@ class ConsumableRestockRow(Base):
     quantity: Mapped[int] = mapped_column(BigInteger)
     restocked_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str | None] = mapped_column(String(NAME_LEN))
+
+
+class CreditEntryRow(Base):
+    """One movement of a member's credit: a top-up (positive) or a draw (negative).
+
+    Her balance is the sum of her entries, never a number kept beside them. A top-up is recorded
+    by staff (`by`, `note`) or is a bank credit assigned to it (`payment_id`, once); a draw pays
+    an issued statement (`statement_id`) or corrects a top-up recorded in error.
+    """
+
+    __tablename__ = "credit_entries"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'top_up' AND amount_cents > 0) OR (kind <> 'top_up' AND amount_cents < 0)",
+            name="sign_follows_kind",
+        ),
+        UniqueConstraint("payment_id", name="uq_credit_entries_payment_id"),
+        Index("ix_credit_entries_member", "member"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # No foreign key, as on statements: an erased member's movements go to her erased id.
+    member: Mapped[str] = mapped_column(String(ID_LEN))
+    kind: Mapped[str] = mapped_column(String(KEY_LEN))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    by: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
+    statement_id: Mapped[int | None] = mapped_column(ForeignKey("statements.id"), nullable=True)
+
+
+class PackProductRow(Base):
+    """A pack on sale: a quantity of running time or energy, its price, VAT and validity.
+
+    `""` in site or machine means any, as in tariffs.
+    """
+
+    __tablename__ = "pack_products"
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_pack_products_name"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("price_cents >= 0", name="price_not_negative"),
+        CheckConstraint("vat_bp BETWEEN 0 AND 10000", name="vat_is_a_rate"),
+        CheckConstraint("valid_days > 0", name="valid_days_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN))
+    meter: Mapped[str] = mapped_column(String(KEY_LEN))
+    quantity: Mapped[int] = mapped_column(BigInteger)  # base units: milliseconds or mWh
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    vat_bp: Mapped[int] = mapped_column(Integer, default=0)
+    valid_days: Mapped[int] = mapped_column(Integer)
+    site: Mapped[str] = mapped_column(String(ID_LEN), default="")
+    machine: Mapped[str] = mapped_column(String(ID_LEN), default="")
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class PackRow(Base):
+    """A pack a member bought: the product's terms as sold, and until when it may be drawn.
+
+    What is left is the quantity less the pack-draw lines of the statements that name it.
+    """
+
+    __tablename__ = "packs"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("price_cents >= 0", name="price_not_negative"),
+        Index("ix_packs_member", "member"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member: Mapped[str] = mapped_column(String(ID_LEN))  # no foreign key: see credit entries
+    product_id: Mapped[int] = mapped_column(ForeignKey("pack_products.id"))
+    name: Mapped[str] = mapped_column(String(NAME_LEN))
+    meter: Mapped[str] = mapped_column(String(KEY_LEN))
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    vat_bp: Mapped[int] = mapped_column(Integer)
+    site: Mapped[str] = mapped_column(String(ID_LEN), default="")
+    machine: Mapped[str] = mapped_column(String(ID_LEN), default="")
+    bought_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime] = mapped_column(UtcDateTime())
+    by: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True)

@@ -47,7 +47,14 @@ from services.billing.fiscal_print import (
 )
 from services.billing.footnotes import Footnotes
 from services.billing.months import Month
-from services.billing.records import Line, LineKind, StatementKind, StatementStatus, StoredStatement
+from services.billing.records import (
+    INFORMATION_KINDS,
+    Line,
+    LineKind,
+    StatementKind,
+    StatementStatus,
+    StoredStatement,
+)
 from services.billing.settings import Workshop
 from services.billing.tariffs import Meter
 from services.billing.wording import Word, say
@@ -423,6 +430,37 @@ class _Render:
         widths = [78 * mm, 52 * mm, 16 * mm, 28 * mm]
         return [Paragraph(self.say(Word.PLAN), _HEADING), _table(rows, widths)]
 
+    def packs(self) -> list[Flowable]:
+        """Packs bought this month (at their price) and what the sessions drew from packs."""
+        rows: list[list[str]] = []
+        for line in self.statement.lines_of_kind(LineKind.PACK):
+            meter = Meter(line.key) if line.key else Meter.RUNNING_MINUTES
+            rows.append(
+                [
+                    _escape(line.note or line.reference or ""),
+                    self.meter_quantity(line.quantity, meter),
+                    self.rate(line),
+                    self.money(line.net_cents),
+                ]
+            )
+        for line in self.statement.lines_of_kind(LineKind.PACK_DRAW):
+            meter = Meter(line.key) if line.key else Meter.RUNNING_MINUTES
+            drawn = self.meter_quantity(line.quantity, meter)
+            rows.append(
+                [
+                    _escape(line.note or line.reference or ""),
+                    f"{drawn} {self.say(Word.PACK_DRAWN)}",
+                    "",
+                    "",
+                ]
+            )
+        if not rows:
+            return []
+        words = (Word.PACKS, Word.QUANTITY, Word.RATE, Word.AMOUNT)
+        rows.insert(0, [self.say(word) for word in words])
+        widths = [78 * mm, 52 * mm, 16 * mm, 28 * mm]
+        return [Paragraph(self.say(Word.PACKS), _HEADING), _table(rows, widths)]
+
     def shared_costs(self) -> list[Flowable]:
         shares = self.statement.lines_of_kind(LineKind.POOL_SHARE)
         if not shares:
@@ -522,7 +560,7 @@ class _Render:
         """The net of the lines without VAT, by Natura (one None row without a fiscal profile)."""
         by_natura: dict[Natura | None, int] = {}
         for line in self.statement.lines:
-            if line.vat_bp or (line.kind is LineKind.ALLOWANCE and not line.net_cents):
+            if line.vat_bp or (line.kind in INFORMATION_KINDS and not line.net_cents):
                 continue
             natura = self.natura(line)
             by_natura[natura] = by_natura.get(natura, 0) + line.net_cents
@@ -647,6 +685,7 @@ class _Render:
             *self.header(),
             *self.machine_time(),
             *self.plan(),
+            *self.packs(),
             *self.shared_costs(),
             *self.consumables(),
             *self.bookings(),

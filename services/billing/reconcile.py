@@ -27,6 +27,7 @@ class MatchedBy(StrEnum):
     REFERENCE = "reference"
     AMOUNT = "amount"
     COORDINATOR = "coordinator"
+    CREDIT = "credit"  # put on a member's credit by a coordinator
 
 
 class PaymentState(StrEnum):

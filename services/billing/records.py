@@ -38,7 +38,12 @@ class LineKind(StrEnum):
     BOOKING_FEE = "booking_fee"
     NO_SHOW = "no_show"
     PACK_DRAW = "pack_draw"
+    PACK = "pack"
     CONSUMABLE = "consumable"
+
+
+# Lines that carry a quantity and no money: they add no VAT rate of their own.
+INFORMATION_KINDS = frozenset({LineKind.ALLOWANCE, LineKind.PACK_DRAW})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,6 +166,30 @@ def lines_of(statement: MemberStatement) -> list[Line]:
                 quantity=1,
             )
         )
+    for sale in statement.pack_sales:
+        lines.append(
+            Line(
+                kind=LineKind.PACK,
+                net_cents=sale.cents,
+                vat_bp=sale.vat_bp,
+                reference=str(sale.pack),
+                key=sale.meter.value,
+                quantity=sale.quantity,
+                note=sale.name,
+            )
+        )
+    # What the sessions took from packs: information, no money (the pack itself was invoiced).
+    for draw in statement.pack_draws:
+        lines.append(
+            Line(
+                kind=LineKind.PACK_DRAW,
+                net_cents=0,
+                reference=str(draw.pack),
+                key=draw.meter.value,
+                quantity=draw.quantity,
+                note=draw.name,
+            )
+        )
     return lines
 
 
@@ -173,7 +202,7 @@ def vat_summary(lines: Iterable[Line]) -> tuple[VatLine, ...]:
     """Net and VAT per rate of some lines, by the one rounding rule."""
     by_rate: defaultdict[int, int] = defaultdict(int)
     for line in lines:
-        if line.net_cents or line.kind is not LineKind.ALLOWANCE:
+        if line.net_cents or line.kind not in INFORMATION_KINDS:
             by_rate[line.vat_bp] += line.net_cents
     return tuple(VatLine(rate, net, vat_cents(net, rate)) for rate, net in sorted(by_rate.items()))
 

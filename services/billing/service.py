@@ -127,6 +127,16 @@ class Billing:
         except BillingError as err:
             self.ledger.finish_run(run, outcome="failed", detail=str(err))
             raise
+        # Credit pays what it can of each statement just issued; the rest stays owed.
+        just_issued = set(numbers)
+        issued = [
+            s.id
+            for s in self.ledger.statements(month, kind=StatementKind.STATEMENT, with_lines=False)
+            if s.number in just_issued
+        ]
+        drawn = self.ledger.pay_issued_from_credit(issued)
+        if drawn:
+            log.info("%s: %d statements drawn from credit", month, len(drawn))
         detail = f"{numbers[0]} to {numbers[-1]}" if numbers else None
         self.ledger.finish_run(run, outcome="done", statements=len(numbers), detail=detail)
         return numbers

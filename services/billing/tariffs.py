@@ -119,6 +119,8 @@ class Plan:
     monthly_fee_cents: int = 0
     vat_bp: int = 0
     allowances: tuple[Allowance, ...] = ()
+    # Its members are let in at the gateways only while their credit lasts.
+    requires_credit: bool = False
 
     def __post_init__(self) -> None:
         if not self.name.strip():

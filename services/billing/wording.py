@@ -58,6 +58,8 @@ class Word(StrEnum):
     QUANTITY = "quantity"
     ALL_MACHINES = "all_machines"
     NOTES = "notes"
+    PACKS = "packs"
+    PACK_DRAWN = "pack_drawn"
     CONSUMABLES = "consumables"
     BOOKINGS = "bookings"
     BOOKING_USED = "booking_used"
@@ -150,6 +152,8 @@ WORDS: dict[Word, tuple[str, str]] = {  # (it, en)
     Word.QUANTITY: ("Quantità", "Quantity"),
     Word.ALL_MACHINES: ("tutte le macchine", "every machine"),
     Word.NOTES: ("Note", "Notes"),
+    Word.PACKS: ("Pacchetti", "Packs"),
+    Word.PACK_DRAWN: ("usato dal pacchetto", "drawn from the pack"),
     Word.CONSUMABLES: ("Materiali", "Materials"),
     Word.BOOKINGS: ("Prenotazioni", "Bookings"),
     Word.BOOKING_USED: ("Prenotazione usata", "Booking used"),

@@ -40,7 +40,14 @@ from services.ops.errors import BrokerAclError
 
 log = logging.getLogger(__name__)
 
-API_READS = (TopicKind.STATE, TopicKind.TELEMETRY, TopicKind.BADGES, TopicKind.ACL)
+# Sessions too: a credit-required member's session changes what her access lists carry.
+API_READS = (
+    TopicKind.STATE,
+    TopicKind.TELEMETRY,
+    TopicKind.BADGES,
+    TopicKind.SESSIONS,
+    TopicKind.ACL,
+)
 # The api republishes a retained state only to take an erased member's id out of it.
 API_WRITES = (TopicKind.ACL, TopicKind.COMMANDS, TopicKind.STATE)
 # Each gateway's retained config and bookings: the api alone writes them, and reads them back

@@ -277,6 +277,33 @@ MEMBER: dict[str, Call | str] = {
     "POST /api/v1/payments/{payment_id}/assign": Call(
         "POST", "/api/v1/payments/1/assign", json={"not_ours": True}
     ),
+    "POST /api/v1/payments/{payment_id}/to-credit": Call(
+        "POST", "/api/v1/payments/1/to-credit", json={"member": "giulia"}
+    ),
+    "GET /api/v1/members/{member_id}/credit": Call("GET", "/api/v1/members/marco/credit"),
+    "POST /api/v1/members/{member_id}/credit/top-ups": Call(
+        "POST", "/api/v1/members/giulia/credit/top-ups", json={"amount_cents": 100}
+    ),
+    "POST /api/v1/members/{member_id}/credit/take-backs": Call(
+        "POST",
+        "/api/v1/members/giulia/credit/take-backs",
+        json={"amount_cents": 100, "note": "x"},
+    ),
+    "POST /api/v1/members/{member_id}/packs": Call(
+        "POST", "/api/v1/members/giulia/packs", json={"product_id": 1}
+    ),
+    "GET /api/v1/packs": "the catalogue of packs on sale is shown to every member",
+    "POST /api/v1/packs": Call(
+        "POST",
+        "/api/v1/packs",
+        json={
+            "name": "x",
+            "meter": "kwh",
+            "quantity": 1,
+            "price_cents": 1,
+            "valid_days": 1,
+        },
+    ),
     "GET /api/v1/consumables": "the catalogue a member takes from at the machine",
     "GET /api/v1/consumables/takes": "a member sees only her own takes",
     "GET /api/v1/consumables/{item_id}": "one item of the catalogue, with its price",

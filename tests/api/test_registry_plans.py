@@ -27,6 +27,7 @@ def test_a_plan_saved_in_cents_shows_as_money_and_a_member_is_put_on_it(sqlite_a
         "monthly_fee_cents": 123450,
         "vat": "22",
         "allowances": 0,
+        "requires_credit": False,
     }
     assert re.search(r"1\.234,50\s*€", api.client.get("/manage/tariffs?lang=it").text)
     assert "€1,234.50" in api.client.get("/manage/tariffs?lang=en").text

@@ -195,7 +195,14 @@ PAYLOADS: dict[TopicKind, st.SearchStrategy[Envelope]] = {
         ts=epoch_ms,
         version=counts,
         entries=st.lists(
-            st.builds(AclEntry, card=card_hashes, member=ids, until=st.none() | epoch_ms),
+            st.builds(
+                AclEntry,
+                card=card_hashes,
+                member=ids,
+                until=st.none() | epoch_ms,
+                credit_s=st.none() | amounts,
+                credit_until=st.none() | epoch_ms,
+            ),
             max_size=5,
         ).map(tuple),
     ),
@@ -419,6 +426,22 @@ def test_non_finite_amps_are_refused(literal: str) -> None:
     raw = telemetry_json(amps=0).replace(b'"amps": 0', f'"amps": {literal}'.encode())
     assert literal.encode() in raw
     assert rejection(TopicKind.TELEMETRY, raw).field == "amps"
+
+
+@pytest.mark.parametrize(
+    ("credit", "field"),
+    [
+        pytest.param({"credit_s": -1}, "entries.0.credit_s", id="negative-credit"),
+        pytest.param({"credit_s": "sixty"}, "entries.0.credit_s", id="credit-a-word"),
+        pytest.param({"credit_until": -5}, "entries.0.credit_until", id="credit-until-negative"),
+    ],
+)
+def test_garbage_credit_in_an_access_list_is_refused_naming_the_field(
+    credit: dict[str, object], field: str
+) -> None:
+    entry = {"card": "ab" * 32, "member": "anna", **credit}
+    raw = json.dumps({"v": 1, "id": "acl-1", "ts": 0, "version": 1, "entries": [entry]})
+    assert rejection(TopicKind.ACL, raw.encode()).field == field
 
 
 @pytest.mark.parametrize(

@@ -160,6 +160,10 @@ def export_member(
         payments=[
             queries.payment_public(p) for p in state.billing.ledger.member_payments(member_id)
         ],
+        credit=[
+            queries.movement_public(m) for m in state.billing.ledger.credit_movements(member_id)
+        ],
+        packs=[queries.pack_public(p) for p in state.billing.ledger.member_packs(member_id)],
         consumables=[
             queries.take_public(t) for t in queries.takes(state, member=member_id, limit=None)
         ],

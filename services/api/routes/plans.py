@@ -28,6 +28,7 @@ def plan_public(plan: Plan) -> PlanPublic:
         monthly_fee_cents=plan.monthly_fee_cents,
         vat=percent(plan.vat_bp),
         allowances=len(plan.allowances),
+        requires_credit=plan.requires_credit,
     )
 
 
@@ -43,7 +44,10 @@ def save_plan(plan: PlanName, body: PlanSave, staff: StaffUser, state: StateDep)
     """Create a plan, or change its fee and VAT (the time it includes is kept)."""
     known = state.billing.ledger.plans().get(plan) or Plan(name=plan)
     saved = replace(
-        known, monthly_fee_cents=body.monthly_fee_cents, vat_bp=parse_vat_bp(body.vat, "vat")
+        known,
+        monthly_fee_cents=body.monthly_fee_cents,
+        vat_bp=parse_vat_bp(body.vat, "vat"),
+        requires_credit=body.requires_credit,
     )
     state.billing.ledger.save_plan(saved)
     return plan_public(saved)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.api.schemas.cards import CardPublic
 from services.api.schemas.common import Email, Id, Name
 from services.api.schemas.consumables import TakePublic
+from services.api.schemas.credit import MovementPublic, PackPublic
 from services.api.schemas.parties import PartyPublic
 from services.api.schemas.payments import PaymentPublic
 from services.api.schemas.qualifications import QualificationPublic
@@ -137,4 +138,6 @@ class MemberExport(BaseModel):
     logins: list[LoginPublic]
     parties: list[PartyPublic]
     payments: list[PaymentPublic] = Field(default_factory=list)  # paid on her statements
+    credit: list[MovementPublic] = Field(default_factory=list)  # her credit's movements
+    packs: list[PackPublic] = Field(default_factory=list)
     consumables: list[TakePublic] = Field(default_factory=list)  # what she took, priced

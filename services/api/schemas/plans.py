@@ -20,6 +20,8 @@ class PlanSave(BaseModel):
 
     monthly_fee_cents: Cents
     vat: Percent = "0"
+    # Its members are let in at the gateways only while their credit lasts.
+    requires_credit: bool = False
 
 
 class PlanPublic(BaseModel):
@@ -29,6 +31,7 @@ class PlanPublic(BaseModel):
     monthly_fee_cents: int
     vat: str
     allowances: int
+    requires_credit: bool = False
 
 
 class MemberPlanSave(BaseModel):

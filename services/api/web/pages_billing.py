@@ -259,6 +259,7 @@ def statement_page(
         original=originals[0] if originals else None,
         credit_notes=_credit_notes(members).get(statement.number or "", []),
         payment=queries.statement_payments(state, [statement]).get(statement.id),
+        from_credit=state.billing.ledger.statement_credit(statement.id),
         is_admin=user.role is Role.ADMIN,
         can_send=state.billing.settings.smtp is not None,
         has_fattura=state.billing.ledger.fiscal_document(statement_id) is not None,

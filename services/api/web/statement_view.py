@@ -49,7 +49,8 @@ class ShareLine:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanLine:
-    """A plan's fee (days of the month) or an allowance drawn (used of granted)."""
+    """A plan's fee (days of the month), an allowance drawn (used of granted), a pack sold or
+    what was drawn from one."""
 
     kind: str
     plan: str
@@ -181,6 +182,30 @@ def statement_view(
                 plan=line.reference or "",
                 machine=machine(line) or None,
                 quantity=f"{used}/{granted} {unit.symbol}",
+                cents=line.net_cents,
+            )
+        )
+    for line in statement.lines_of_kind(LineKind.PACK):
+        unit = METER_UNITS[Meter(line.key) if line.key else Meter.RUNNING_MINUTES]
+        plans.append(
+            PlanLine(
+                kind="pack",
+                plan=line.note or line.reference or "",
+                machine=None,
+                quantity=f"{formats.quantity(line.quantity or 0, unit.base_per_unit, lang)}"
+                f" {unit.symbol}",
+                cents=line.net_cents,
+            )
+        )
+    for line in statement.lines_of_kind(LineKind.PACK_DRAW):
+        unit = METER_UNITS[Meter(line.key) if line.key else Meter.RUNNING_MINUTES]
+        plans.append(
+            PlanLine(
+                kind="pack_draw",
+                plan=line.note or line.reference or "",
+                machine=None,
+                quantity=f"{formats.quantity(line.quantity or 0, unit.base_per_unit, lang)}"
+                f" {unit.symbol}",
                 cents=line.net_cents,
             )
         )

@@ -2,7 +2,8 @@
 
 `catalogue` (tariffs, plans, weights), `pools` (a month's shared bills), `inputs` (what
 `bill_month` reads), `statements` (drafts, issue, credit notes), `fiscal` (their FatturaPA
-files), `payments` (credits from bank statements), `consumables` (catalogue, stock, takes),
+files), `payments` (credits from bank statements), `prepaid` (members' credit and packs),
+`consumables` (catalogue, stock, takes),
 `numbering` (the gapless yearly series) and `runs` (the run log). Each public method is one
 transaction.
 """
@@ -22,6 +23,7 @@ from services.billing.store.fiscal import FiscalStore, StoredDocument
 from services.billing.store.inputs import InputsStore
 from services.billing.store.payments import ImportResult, PaymentStore, StoredPayment
 from services.billing.store.pools import PoolStore
+from services.billing.store.prepaid import PrepaidStore
 from services.billing.store.runs import RunLog, RunRecord
 from services.billing.store.statements import DraftResult, StatementStore
 from services.ledger.db import open_existing, open_ledger
@@ -34,6 +36,7 @@ class BillingLedger(
     StatementStore,
     FiscalStore,
     PaymentStore,
+    PrepaidStore,
     ConsumableStore,
     RunLog,
 ):

@@ -60,6 +60,7 @@ class CatalogueStore(StoreBase):
                 db.add(row)
             row.monthly_fee_cents = plan.monthly_fee_cents
             row.vat_bp = plan.vat_bp
+            row.requires_credit = plan.requires_credit
             row.allowances = [
                 PlanAllowanceRow(
                     meter=allowance.meter.value,
@@ -151,4 +152,5 @@ def plan_of(row: PlanRow) -> Plan:
             )
             for allowance in row.allowances
         ),
+        requires_credit=bool(row.requires_credit),
     )

@@ -36,6 +36,7 @@ from services.billing.store.base import StoreBase
 from services.billing.store.catalogue import plan_of, tariff_of
 from services.billing.store.consumables import takes_in
 from services.billing.store.pools import pool_of
+from services.billing.store.prepaid import month_packs
 from services.billing.tariffs import PlanPeriod, TariffBook
 from services.billing.usage import UsageSession
 from services.ledger.models import BillingPartyRow, CardRow, MemberRow, SessionRow
@@ -121,6 +122,7 @@ class InputsStore(StoreBase):
             weights: dict[str, dict[str, int]] = {}
             for row in db.scalars(select(WeightRow)):
                 weights.setdefault(row.weight_set, {})[row.member] = row.weight_milli
+            packs, pack_sales = month_packs(db, str(month), window.start, window.end)
             takes = takes_in(db, month, tz)
             bookings = bookings_in(db, month, tz)
         return MonthInputs(
@@ -133,6 +135,8 @@ class InputsStore(StoreBase):
             tariffs=TariffBook.of(tariffs),
             pools=pools,
             weights=weights,
+            packs=packs,
+            pack_sales=pack_sales,
             takes=takes,
             bookings=bookings,
         )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from services.billing.bank_files import Credit
 from services.billing.errors import BillingInputError, StatementStateError
-from services.billing.models import PaymentReminderRow, PaymentRow, StatementRow
+from services.billing.models import CreditEntryRow, PaymentReminderRow, PaymentRow, StatementRow
 from services.billing.reconcile import MatchedBy, PayableStatement, match
 from services.billing.records import StatementKind, StatementStatus
 from services.billing.store.base import StoreBase
@@ -42,7 +42,7 @@ class StoredPayment:
     @property
     def unmatched(self) -> bool:
         """Whether it still waits for a coordinator."""
-        return self.statement_id is None and not self.not_ours
+        return self.statement_id is None and not self.not_ours and self.matched_by is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +111,16 @@ class PaymentStore(StoreBase):
         if booked_before is not None:
             query = query.where(PaymentRow.booked < booked_before)
         if unmatched is True:
-            query = query.where(PaymentRow.statement_id.is_(None), PaymentRow.not_ours.is_(False))
+            query = query.where(
+                PaymentRow.statement_id.is_(None),
+                PaymentRow.not_ours.is_(False),
+                PaymentRow.matched_by.is_(None),
+            )
         elif unmatched is False:
             query = query.where(
-                (PaymentRow.statement_id.is_not(None)) | (PaymentRow.not_ours.is_(True))
+                (PaymentRow.statement_id.is_not(None))
+                | (PaymentRow.not_ours.is_(True))
+                | (PaymentRow.matched_by.is_not(None))
             )
         query = query.order_by(PaymentRow.booked.desc(), PaymentRow.id.desc())
         if limit is not None:
@@ -141,7 +147,7 @@ class PaymentStore(StoreBase):
             row = db.get(PaymentRow, payment_id, with_for_update=True)
             if row is None:
                 raise BillingInputError("payment", f"there is no payment {payment_id}")
-            if row.statement_id is not None or row.not_ours:
+            if row.statement_id is not None or row.not_ours or row.matched_by is not None:
                 raise StatementStateError(f"payment {payment_id} is already settled")
             if statement_id is None:
                 row.not_ours = True
@@ -210,8 +216,18 @@ def _paid(db: Session, ids: list[int] | None = None) -> dict[int, int]:
     )
     if ids is not None:
         query = query.where(PaymentRow.statement_id.in_(ids))
-    rows = db.execute(query.group_by(PaymentRow.statement_id))
-    return {int(statement or 0): int(total) for statement, total in rows}
+    paid: dict[int, int] = {}
+    for statement, total in db.execute(query.group_by(PaymentRow.statement_id)):
+        paid[int(statement or 0)] = int(total)
+    # What a statement drew from its member's credit pays it too.
+    drawn = select(CreditEntryRow.statement_id, -func.sum(CreditEntryRow.amount_cents)).where(
+        CreditEntryRow.statement_id.is_not(None)
+    )
+    if ids is not None:
+        drawn = drawn.where(CreditEntryRow.statement_id.in_(ids))
+    for statement, total in db.execute(drawn.group_by(CreditEntryRow.statement_id)):
+        paid[int(statement or 0)] = paid.get(int(statement or 0), 0) + int(total)
+    return paid
 
 
 def _credited(db: Session, ids: list[int] | None = None) -> dict[int, int]:
