@@ -258,7 +258,7 @@ def walk_the_first_run(
             },
         )
         browser.wait_for(
-            "[...document.querySelectorAll('tbody tr')].some(r => r.cells.length === 8"
+            "[...document.querySelectorAll('tbody tr')].some(r => r.cells.length === 10"
             f" && r.cells[1].textContent === {json.dumps(MACHINE_NAME)})"
         )
         walk.shot("tariff-added")
