@@ -105,7 +105,7 @@ class Gateway:
             policy=machine.policy(),
             access=self.config.access_for(machine.id, key),
             clock=self.clock,
-            gates=(gate, CreditGate()),
+            gates=(gate, CreditGate(machine.id, self.spool)),
             notices=(gate,),
         )
         gate.follow(lambda: sessions.open_member)

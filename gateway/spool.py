@@ -1,4 +1,5 @@
-"""The gateway's disk store (SQLite, WAL): outbox, session journal, access lists, config, bookings.
+"""The gateway's disk store (SQLite, WAL): outbox, session journal, access lists, config, bookings
+and the running time of credit-required members' sessions closed here and not yet counted.
 
 Every message is written here before it is handed to the broker and deleted only when the broker
 has acknowledged it, so nothing made at the edge is lost to a network, broker or power outage.
@@ -43,6 +44,14 @@ CREATE TABLE IF NOT EXISTS gateway_configs (
     version    INTEGER NOT NULL,
     payload    BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS credit_spent (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    machine    TEXT    NOT NULL,
+    member     TEXT    NOT NULL,
+    ended      INTEGER NOT NULL,
+    running_s  REAL    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS credit_spent_member ON credit_spent (machine, member, ended);
 CREATE TABLE IF NOT EXISTS gateway_bookings (
     gateway    TEXT PRIMARY KEY,
     version    INTEGER NOT NULL,
@@ -295,3 +304,39 @@ class Spool:
                 "SELECT payload FROM gateway_bookings WHERE gateway = ?", (gateway,)
             ).fetchone()
         return bytes(row[0]) if row else None
+
+    # -- credit spent here ----------------------------------------------------------------------
+
+    def store_credit_spent(
+        self, machine: str, member: str, ended_ms: int, running_s: float
+    ) -> None:
+        """Keep a session closed here against its member's credit, through a restart."""
+        with self._lock, self._durable():
+            try:
+                self._db.execute(
+                    "INSERT INTO credit_spent (machine, member, ended, running_s) "
+                    "VALUES (?, ?, ?, ?)",
+                    (machine, member, ended_ms, running_s),
+                )
+            except sqlite3.Error as err:
+                raise SpoolError(f"spool {self.path}: cannot keep credit spent: {err}") from err
+
+    def credit_spent(self, machine: str) -> list[tuple[str, int, float]]:
+        """(member, ended epoch ms, running seconds) of the sessions kept for a machine."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT member, ended, running_s FROM credit_spent WHERE machine = ? ORDER BY seq",
+                (machine,),
+            ).fetchall()
+        return [(str(member), int(ended), float(s)) for member, ended, s in rows]
+
+    def forget_credit_spent(self, machine: str, member: str, counted_until_ms: int) -> None:
+        """The api has counted the member's sessions that ended by then: forget them."""
+        with self._lock:
+            try:
+                self._db.execute(
+                    "DELETE FROM credit_spent WHERE machine = ? AND member = ? AND ended <= ?",
+                    (machine, member, counted_until_ms),
+                )
+            except sqlite3.Error as err:
+                raise SpoolError(f"spool {self.path}: cannot forget credit spent: {err}") from err

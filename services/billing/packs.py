@@ -10,6 +10,7 @@ the statements' draw lines say what was taken.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -110,3 +111,31 @@ def draws_of(
         for (pack, meter), quantity in sorted(sums.items())
         if quantity
     )
+
+
+# One milliwatt-hour at one watt lasts 3.6 s: 3,600 ms.
+MS_PER_MWH_AT_ONE_WATT = 3_600
+
+
+def packs_running_s(
+    packs: Iterable[PackHolding], *, site: str, machine: str, at_ms: int, rated_w: float | None
+) -> float:
+    """Running seconds what is left of the packs valid at `at_ms` on a machine still buys.
+
+    Running time counts as it is; energy at the machine's rated power, the most it draws, so
+    the time is never overstated; with no rated power known energy packs are not counted.
+    Whole milliseconds, rounded down, like credit.
+    """
+    ms = 0
+    for pack in packs:
+        if pack.left <= 0 or not pack.valid_from_ms <= at_ms < pack.valid_until_ms:
+            continue
+        if (pack.site is not None and pack.site != site) or (
+            pack.machine is not None and pack.machine != machine
+        ):
+            continue
+        if pack.meter is Meter.RUNNING_MINUTES:
+            ms += pack.left
+        elif rated_w is not None and rated_w > 0:
+            ms += math.floor(pack.left * MS_PER_MWH_AT_ONE_WATT / rated_w)
+    return ms / 1000

@@ -14,7 +14,7 @@ from services.billing.payments import import_bank_file, payments_of
 from services.billing.prepaid import CreditKind
 from services.billing.reconcile import PaymentState
 from services.billing.records import LineKind, StatementKind
-from services.billing.tariffs import Meter, Tariff
+from services.billing.tariffs import Meter, Plan, Tariff
 from services.ledger import MachineSpec
 from tests.billing.camt import Entry, camt053
 from tests.billing.conftest import Shop, book, join
@@ -165,3 +165,101 @@ def test_credit_taken_back_never_goes_below_zero(shop: Shop) -> None:
     assert refused.value.field == "amount"
     ledger.take_back("anna", 1_000, by="coordinator", note="typed twice")
     assert ledger.credit_balance("anna") == 0
+
+
+def test_what_her_packs_still_hold_counts_at_the_gate_when_her_credit_is_spent(
+    shop: Shop,
+) -> None:
+    shop.registry.save_machine(
+        MachineSpec(
+            site=SITE,
+            id=LASER,
+            name="Laser CO2",
+            gateway="gw-1",
+            idle_amps=1,
+            run_amps=4,
+            rated_w=2_000,
+        )
+    )
+    ledger = shop.billing.ledger
+    ledger.add_tariff(
+        Tariff(
+            valid_from=date(2026, 1, 1),
+            site=SITE,
+            machine=LASER,
+            per_running_minute=500_000,
+            vat_bp=2200,
+        )
+    )
+    ledger.save_plan(Plan(name="prepaid", requires_credit=True))
+    join(shop, "anna")
+    ledger.assign_plan("anna", "prepaid", valid_from=date(2026, 1, 1))
+    hours = ledger.add_pack_product(
+        name="2 ore laser",
+        meter=Meter.RUNNING_MINUTES,
+        quantity=2 * HOUR_MS,
+        price_cents=5_000,
+        vat_bp=2200,
+        valid_days=90,
+        machine=LASER,
+    )
+    energy = ledger.add_pack_product(
+        name="1 kWh",
+        meter=Meter.KWH,
+        quantity=1_000_000,
+        price_cents=100,
+        vat_bp=2200,
+        valid_days=30,
+    )
+    elsewhere = ledger.add_pack_product(
+        name="2 ore tornio",
+        meter=Meter.RUNNING_MINUTES,
+        quantity=2 * HOUR_MS,
+        price_cents=5_000,
+        vat_bp=2200,
+        valid_days=90,
+        machine="lathe-1",
+    )
+
+    def credit_s(at: datetime, machine: str = LASER) -> float | None:
+        gate = ledger.gate_credit(SITE, machine, {"anna"}, now=at, tz=shop.billing.tz)
+        return gate["anna"].running_s
+
+    shop.clock.now = datetime(2026, 10, 1, 8, tzinfo=UTC)
+    assert credit_s(shop.clock.now) == 0.0
+    ledger.buy_pack("anna", hours.id, by="coordinator")
+    ledger.buy_pack("anna", elsewhere.id, by="coordinator")
+    # No money at all: the two laser hours are what she may run here.
+    assert credit_s(datetime(2026, 10, 2, 8, tzinfo=UTC)) == 7_200.0
+    # 30 running minutes drawn from the pack, not priced: 90 minutes left, no money owed.
+    book(shop, "anna", rome(2026, 10, 5, 9), minutes=30)
+    assert credit_s(datetime(2026, 10, 6, 8, tzinfo=UTC)) == 5_400.0
+    # A kWh pack at the laser's 2 kW plate power runs half an hour.
+    ledger.buy_pack("anna", energy.id, by="coordinator")
+    assert credit_s(datetime(2026, 10, 6, 8, tzinfo=UTC)) == 5_400.0 + 1_800.0
+    # Drafts do not change the estimate: the draw is counted once.
+    shop.billing.make_drafts(OCTOBER)
+    assert credit_s(datetime(2026, 10, 7, 8, tzinfo=UTC)) == 5_400.0 + 1_800.0
+    # Packs that expired count no more; money still counts beside them.
+    ledger.top_up("anna", 610, by="coordinator", note="contanti")
+    assert credit_s(datetime(2027, 2, 1, 8, tzinfo=UTC)) == 600.0
+
+
+def test_energy_packs_are_not_counted_where_the_rated_power_is_unknown(shop: Shop) -> None:
+    _laser(shop)
+    ledger = shop.billing.ledger
+    ledger.save_plan(Plan(name="prepaid", requires_credit=True))
+    join(shop, "anna")
+    ledger.assign_plan("anna", "prepaid", valid_from=date(2026, 1, 1))
+    energy = ledger.add_pack_product(
+        name="1 kWh",
+        meter=Meter.KWH,
+        quantity=1_000_000,
+        price_cents=100,
+        vat_bp=2200,
+        valid_days=30,
+    )
+    shop.clock.now = datetime(2026, 10, 1, 8, tzinfo=UTC)
+    ledger.buy_pack("anna", energy.id, by="coordinator")
+    gate = ledger.gate_credit(SITE, LASER, {"anna"}, now=shop.clock.now, tz=shop.billing.tz)
+    assert gate["anna"].running_s == 0.0

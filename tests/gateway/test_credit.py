@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 from contract import Badge, BadgeDecision, SessionRecord
 from firmware_bridge.clock import ManualClock
@@ -10,10 +11,13 @@ from gateway.access import AccessList, Grant
 from gateway.credit import CreditGate
 from gateway.run_detection import RunThresholds
 from gateway.session import MachineSessions, Publish, SessionPolicy
+from gateway.spool import Spool
 from tests.gateway.test_session import GIULIA, MARCO, START_MS, feed
 
 
-def _machine(clock: ManualClock, access: AccessList) -> MachineSessions:
+def _machine(
+    clock: ManualClock, access: AccessList, gate: CreditGate | None = None
+) -> MachineSessions:
     counter = itertools.count()
     return MachineSessions(
         "laser-1",
@@ -22,7 +26,7 @@ def _machine(clock: ManualClock, access: AccessList) -> MachineSessions:
         access=access,
         clock=clock,
         new_id=lambda: f"00000000-0000-4000-8000-{next(counter):012d}",
-        gates=[CreditGate()],
+        gates=[gate or CreditGate()],
     )
 
 
@@ -90,3 +94,34 @@ def test_an_empty_credit_refuses_at_once() -> None:
     machine = _machine(clock, AccessList([Grant(GIULIA, "giulia", credit_s=0.0)], version=1))
     [refused] = _badges(machine, GIULIA)
     assert (refused.decision, refused.reason) == (BadgeDecision.DENIED, "no_credit")
+
+
+def test_what_the_gateway_took_off_offline_survives_a_restart(tmp_path: Path) -> None:
+    clock = ManualClock(wall_ms=START_MS)
+    access = AccessList([Grant(GIULIA, "giulia", credit_s=30.0), Grant(MARCO, "marco")], version=1)
+    spool = Spool(tmp_path / "spool.db")
+    machine = _machine(clock, access, CreditGate("laser-1", spool))
+    machine.badge(GIULIA)
+    feed(machine, clock, 5.0, 45)
+    machine.badge(GIULIA)
+    # Marco has no credit rule: his sessions are not kept against anything.
+    machine.badge(MARCO)
+    feed(machine, clock, 5.0, 10)
+    machine.badge(MARCO)
+    [(member, ended, running_s)] = spool.credit_spent("laser-1")
+    assert member == "giulia" and running_s >= 30
+    spool.close()
+
+    # The gateway restarts without network: the same stored list, the spool read again.
+    spool = Spool(tmp_path / "spool.db")
+    machine = _machine(clock, access, CreditGate("laser-1", spool))
+    [refused] = _badges(machine, GIULIA)
+    assert (refused.decision, refused.reason) == (BadgeDecision.DENIED, "no_credit")
+    # A list that counted her session makes the spool forget it.
+    machine.replace_access(
+        AccessList([Grant(GIULIA, "giulia", credit_s=600.0, credit_until_ms=ended)], version=2)
+    )
+    [granted] = _badges(machine, GIULIA)
+    assert granted.decision is BadgeDecision.GRANTED
+    assert spool.credit_spent("laser-1") == []
+    spool.close()

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.billing.charges import PriceList
+from services.billing.charges import AllowanceBalance, PriceList, charge_piece
 from services.billing.errors import BillingInputError, StatementStateError
 from services.billing.models import (
     CreditEntryRow,
@@ -28,7 +28,7 @@ from services.billing.models import (
     TariffRow,
 )
 from services.billing.money import vat_cents
-from services.billing.packs import PACK_METERS, PackHolding, PackSale
+from services.billing.packs import PACK_METERS, PackBalance, PackHolding, PackSale, packs_running_s
 from services.billing.prepaid import (
     CreditKind,
     CreditPayment,
@@ -42,7 +42,7 @@ from services.billing.store.base import StoreBase
 from services.billing.store.catalogue import tariff_of
 from services.billing.tariffs import Meter, TariffBook
 from services.billing.usage import UsageSession, epoch_ms
-from services.ledger.models import MemberRow, SessionRow
+from services.ledger.models import MachineRow, MemberRow, SessionRow
 
 MAX_TOP_UP_CENTS = 10_000_000  # 100,000.00: a typing slip, not a top-up
 
@@ -113,7 +113,9 @@ class PrepaidStore(StoreBase):
         """For the members whose plan requires credit today: the running time it buys here.
 
         Her credit less what her sessions not yet on an issued statement cost (priced at their
-        tariffs with VAT, an estimate: the statement is exact), at this machine's price with VAT.
+        tariffs with VAT after what her packs cover, an estimate: the statement is exact), at
+        this machine's price with VAT, plus what her packs valid now still hold here: running
+        time as it is, energy at the machine's rated power (not counted where it is unknown).
         """
         if not members:
             return {}
@@ -134,16 +136,26 @@ class PrepaidStore(StoreBase):
             if not required:
                 return {}
             book = TariffBook.of(tariff_of(row) for row in db.scalars(select(TariffRow)))
+            machine_row = db.get(MachineRow, (site, machine))
+            rated_w = None if machine_row is None else machine_row.rated_w
             out: dict[str, GateCredit] = {}
             for member, plan in sorted(required.items()):
-                owed, until = _unbilled(db, member, plan, book, tz)
+                packs = PackBalance(_issued_left(db, member))
+                owed, until = _unbilled(db, member, plan, book, tz, packs)
                 tariff = book.price_on(site=site, machine=machine, plan=plan, day=day)
                 gross_per_minute = -(
                     -tariff.per_running_minute * (10_000 + tariff.vat_bp) // 10_000
                 )
-                out[member] = GateCredit(
-                    running_seconds(_balance(db, member) - owed, gross_per_minute), until
-                )
+                bought = running_seconds(_balance(db, member) - owed, gross_per_minute)
+                if bought is not None:
+                    bought += packs_running_s(
+                        packs.packs,
+                        site=site,
+                        machine=machine,
+                        at_ms=epoch_ms(now),
+                        rated_w=rated_w,
+                    )
+                out[member] = GateCredit(bought, until)
             return out
 
     # -- credit ---------------------------------------------------------------------------------
@@ -446,11 +458,37 @@ def month_packs(
     return holdings, sales
 
 
+def _issued_left(db: Session, member: str) -> list[PackHolding]:
+    """A member's packs with what issued statements left of them (drafts are redone)."""
+    rows = list(db.scalars(select(PackRow).where(PackRow.member == member)))
+    drawn = _drawn(db, [row.id for row in rows], month=None, issued_only=True)
+    return [
+        PackHolding(
+            id=row.id,
+            member=row.member,
+            name=row.name,
+            meter=Meter(row.meter),
+            left=max(0, row.quantity - drawn.get(row.id, 0)),
+            valid_from_ms=epoch_ms(row.bought_at),
+            valid_until_ms=epoch_ms(row.valid_until),
+            site=row.site or None,
+            machine=row.machine or None,
+        )
+        for row in rows
+    ]
+
+
 def _unbilled(
-    db: Session, member: str, plan: str | None, book: TariffBook, tz: ZoneInfo
+    db: Session,
+    member: str,
+    plan: str | None,
+    book: TariffBook,
+    tz: ZoneInfo,
+    packs: PackBalance,
 ) -> tuple[int, datetime | None]:
-    """What a member's sessions not yet on an issued statement cost with VAT, and when the
-    last of her sessions ended."""
+    """What a member's sessions not yet on an issued statement cost with VAT after what her
+    packs cover (drawn from `packs`, in session order), and when the last of her sessions
+    ended."""
     issued = (
         select(StatementLineRow.session_id)
         .join(StatementRow, StatementRow.id == StatementLineRow.statement_id)
@@ -461,8 +499,11 @@ def _unbilled(
         )
     )
     sessions = db.scalars(
-        select(SessionRow).where(SessionRow.member == member, SessionRow.id.not_in(issued))
+        select(SessionRow)
+        .where(SessionRow.member == member, SessionRow.id.not_in(issued))
+        .order_by(SessionRow.started, SessionRow.id)
     )
+    no_allowance = AllowanceBalance(())
     owed = 0
     for row in sessions:
         session = UsageSession(
@@ -479,7 +520,10 @@ def _unbilled(
         )
         day = row.started.astimezone(tz).date()
         tariff = book.price_on(site=row.site, machine=row.machine, plan=plan, day=day)
-        cents = PriceList.of(tariff).charge(session, day, plan).cents
+        prices = PriceList.of(tariff)
+        cents = charge_piece(
+            session, day=day, plan=plan, prices=prices, balance=no_allowance, packs=packs
+        ).cents
         owed += cents + vat_cents(cents, tariff.vat_bp)
     last = db.scalar(select(func.max(SessionRow.ended)).where(SessionRow.member == member))
     if last is not None and last.tzinfo is None:
@@ -525,8 +569,11 @@ def _movements(db: Session, member: str) -> list[StoredMovement]:
     return out
 
 
-def _drawn(db: Session, pack_ids: list[int], *, month: str | None) -> dict[int, int]:
-    """Quantities drawn from packs by statements (those of `month` left out: being redone)."""
+def _drawn(
+    db: Session, pack_ids: list[int], *, month: str | None, issued_only: bool = False
+) -> dict[int, int]:
+    """Quantities drawn from packs by statements (those of `month` left out: being redone;
+    with `issued_only`, drafts left out too)."""
     if not pack_ids:
         return {}
     query = (
@@ -541,6 +588,8 @@ def _drawn(db: Session, pack_ids: list[int], *, month: str | None) -> dict[int, 
     )
     if month is not None:
         query = query.where(StatementRow.month != month)
+    if issued_only:
+        query = query.where(StatementRow.status == StatementStatus.ISSUED.value)
     return {int(ref or 0): int(total or 0) for ref, total in db.execute(query)}
 
 
