@@ -47,6 +47,7 @@ from services.billing.fiscal_print import (
 )
 from services.billing.footnotes import Footnotes
 from services.billing.months import Month
+from services.billing.prepaid import CreditPayment
 from services.billing.records import (
     INFORMATION_KINDS,
     Line,
@@ -174,8 +175,10 @@ class _Render:
         workshop: Workshop,
         tz: ZoneInfo,
         fiscal: FiscalContext | None,
+        from_credit: CreditPayment | None = None,
     ) -> None:
         self.statement = statement
+        self.from_credit = from_credit
         self.workshop = workshop
         self.tz = tz
         self.fiscal = fiscal
@@ -594,11 +597,26 @@ class _Render:
             )
         )
         table.hAlign = "RIGHT"
-        flowables: list[Flowable] = [Spacer(1, 5 * mm), table]
+        flowables: list[Flowable] = [Spacer(1, 5 * mm), table, *self.credit_paid()]
         stamped = sum(net for natura, net in untaxed.items() if natura in STAMP_DUTY_NATURE)
         if self.mode is BillingMode.FATTURA and stamped > STAMP_DUTY_THRESHOLD_CENTS:
             flowables.append(Paragraph(_escape(STAMP_DUTY_NOTICE[self.locale]), _NOTICE))
         return flowables
+
+    def credit_paid(self) -> list[Flowable]:
+        """What the member's credit paid of the total, what is still owed and the credit left."""
+        paid = self.from_credit
+        if paid is None:
+            return []
+        rows = [
+            [self.say(Word.PAID_FROM_CREDIT), "", self.money(-paid.drawn_cents)],
+            [self.say(Word.STILL_OWED), "", self.money(paid.owed_cents)],
+            [self.say(Word.CREDIT_LEFT), "", self.money(paid.balance_after_cents)],
+        ]
+        table = _table(rows, [40 * mm, 40 * mm, 40 * mm])
+        table.setStyle(TableStyle([("FONT", (0, 1), (-1, 1), "Helvetica-Bold", 10)]))
+        table.hAlign = "RIGHT"
+        return [Spacer(1, 2 * mm), table]
 
     def payment(self) -> list[Flowable]:
         """How to pay: amount, due date, IBAN, beneficiary, reference and the transfer's QR code."""
@@ -610,8 +628,15 @@ class _Render:
         if transfer is None or due is None or transfer.reference is None:
             return []
         reference = f"{iso11649.format(transfer.reference)} ({self.statement.number})"
+        owed = self.statement.total_cents
+        if self.from_credit is not None:
+            # Credit paid part of it: the transfer asks for the rest, and none if nothing is left.
+            owed = self.from_credit.owed_cents
+            if owed <= 0:
+                return []
+            transfer = transfer.model_copy(update={"amount_cents": owed})
         facts = [
-            (Word.AMOUNT_DUE, self.money(self.statement.total_cents)),
+            (Word.AMOUNT_DUE, self.money(owed)),
             (Word.DUE_DATE, self.day(due)),
             (Word.BENEFICIARY, _escape(profile.legal_name)),
             (None, f"IBAN {iban_groups(profile.iban)}"),
@@ -745,9 +770,11 @@ def statement_pdf(
     workshop: Workshop,
     tz: ZoneInfo,
     fiscal: FiscalContext | None = None,
+    from_credit: CreditPayment | None = None,
 ) -> bytes:
-    """The statement as an A4 PDF; with a fiscal context, the document a treasurer files."""
-    render = _Render(statement, workshop, tz, fiscal)
+    """The statement as an A4 PDF; with a fiscal context, the document a treasurer files; with
+    `from_credit`, what the member's credit paid of it, what is still owed and the credit left."""
+    render = _Render(statement, workshop, tz, fiscal, from_credit)
     out = io.BytesIO()
     draft = statement.status is StatementStatus.DRAFT
     page_label = render.say(Word.PAGE)

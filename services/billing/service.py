@@ -222,7 +222,13 @@ class Billing:
         """A stored statement as a PDF: with the workshop's fiscal profile and the member's party
         (the one its FatturaPA file went to, else her default), the document a treasurer files."""
         context = fiscal or self.fiscal_context(statement)
-        return statement_pdf(statement, workshop=self.settings.workshop, tz=self.tz, fiscal=context)
+        return statement_pdf(
+            statement,
+            workshop=self.settings.workshop,
+            tz=self.tz,
+            fiscal=context,
+            from_credit=self.ledger.statement_credit(statement.id),
+        )
 
     def fiscal_context(self, statement: StoredStatement) -> FiscalContext | None:
         """Who issues a statement and who it is for, fiscally; None without a profile or party."""

@@ -60,6 +60,9 @@ class Word(StrEnum):
     NOTES = "notes"
     PACKS = "packs"
     PACK_DRAWN = "pack_drawn"
+    PAID_FROM_CREDIT = "paid_from_credit"
+    STILL_OWED = "still_owed"
+    CREDIT_LEFT = "credit_left"
     CONSUMABLES = "consumables"
     BOOKINGS = "bookings"
     BOOKING_USED = "booking_used"
@@ -154,6 +157,9 @@ WORDS: dict[Word, tuple[str, str]] = {  # (it, en)
     Word.NOTES: ("Note", "Notes"),
     Word.PACKS: ("Pacchetti", "Packs"),
     Word.PACK_DRAWN: ("usato dal pacchetto", "drawn from the pack"),
+    Word.PAID_FROM_CREDIT: ("Pagato con il credito", "Paid from credit"),
+    Word.STILL_OWED: ("Resta da pagare", "Still owed"),
+    Word.CREDIT_LEFT: ("Credito residuo", "Credit left"),
     Word.CONSUMABLES: ("Materiali", "Materials"),
     Word.BOOKINGS: ("Prenotazioni", "Bookings"),
     Word.BOOKING_USED: ("Prenotazione usata", "Booking used"),

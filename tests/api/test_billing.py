@@ -94,12 +94,17 @@ def test_drafts_are_issued_numbered_credited_and_downloaded_as_pdf(api: Api) -> 
     # 20 running minutes at 0.50 = 10.00, all of the electricity 100.00; VAT on the 10.00.
     assert mine[0]["net_cents"] == 11000 and mine[0]["vat_cents"] == 220
 
+    api.state.billing.ledger.top_up("giulia", 500, by="coord", note="contanti")
     issued = client.post("/api/v1/statements/issue", json={"month": MONTH}, headers=admin)
     assert issued.status_code == 200
     numbers = issued.json()["numbers"]
     assert len(numbers) == 1 and numbers[0].endswith("/0001")
 
     statement_id = mine[0]["id"]
+    # Her 5.00 € of credit paid part of it: the statement says so, and what is still owed.
+    read = client.get(f"/api/v1/statements/{statement_id}", headers=giulia).json()
+    paid = (read["credit_drawn_cents"], read["credit_owed_cents"], read["credit_left_cents"])
+    assert paid == (500, 11220 - 500, 0)
     pdf = client.get(f"/api/v1/statements/{statement_id}/pdf", headers=giulia)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 

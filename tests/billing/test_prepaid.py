@@ -101,6 +101,10 @@ def test_credit_pays_issued_statements_as_far_as_it_goes(shop: Shop) -> None:
     part = ledger.statement_credit(anna.id)
     assert part is not None
     assert (part.drawn_cents, part.owed_cents, part.balance_after_cents) == (2_000, 1_660, 0)
+    # The PDF says what credit paid, what is still owed and the credit left.
+    text = pdf_text(shop.billing.pdf(anna))
+    assert "Pagato con il credito" in text and "20,00" in text
+    assert "Resta da pagare" in text and "16,60" in text and "Credito residuo" in text
     whole = ledger.statement_credit(bruno.id)
     assert whole is not None
     assert (whole.drawn_cents, whole.owed_cents, whole.balance_after_cents) == (3_660, 0, 46_340)

@@ -164,9 +164,19 @@ def register_as_json(month: MonthPath, staff: StaffUser, state: StateDep) -> Res
 
 @router.get("/{statement_id}", responses={403: {"description": "Another member's statement"}})
 def read_statement(statement_id: StatementId, user: PersonUser, state: StateDep) -> StatementPublic:
-    """One statement or credit note."""
+    """One statement or credit note; an issued one paid from credit says what credit paid, what
+    is still owed and the credit left."""
     (public,) = with_payments(state, [stored_statement(state, statement_id, user)])
-    return public
+    paid = state.billing.ledger.statement_credit(statement_id)
+    if paid is None:
+        return public
+    return public.model_copy(
+        update={
+            "credit_drawn_cents": paid.drawn_cents,
+            "credit_owed_cents": paid.owed_cents,
+            "credit_left_cents": paid.balance_after_cents,
+        }
+    )
 
 
 @router.post(

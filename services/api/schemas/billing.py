@@ -140,3 +140,7 @@ class StatementPublic(BaseModel):
     paid_cents: int | None = None
     due: date | None = None
     payment_state: str | None = None
+    # An issued statement paid from credit: what credit paid, what is still owed, credit left.
+    credit_drawn_cents: int | None = None
+    credit_owed_cents: int | None = None
+    credit_left_cents: int | None = None
