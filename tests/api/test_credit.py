@@ -103,6 +103,62 @@ def test_packs_are_sold_and_a_member_reads_only_her_own_credit(api: Api) -> None
     ]
 
 
+def test_a_pack_is_edited_and_retired_and_packs_sold_keep_their_terms(api: Api) -> None:
+    staff = _credit_required(api)
+    client = api.client
+    body = {
+        "name": "2 ore laser",
+        "meter": "running_minutes",
+        "quantity": 7_200_000,
+        "price_cents": 5_000,
+        "valid_days": 30,
+    }
+    product = client.post("/api/v1/packs", json=body, headers=staff).json()
+    client.post("/api/v1/packs", json={**body, "name": "5 ore laser"}, headers=staff)
+    sold = client.post(
+        "/api/v1/members/giulia/packs", json={"product_id": product["id"]}, headers=staff
+    ).json()
+    path = f"/api/v1/packs/{product['id']}"
+
+    edited = client.put(
+        path,
+        json={"name": "2 ore laser (2027)", "price_cents": 5_500, "valid_days": 60},
+        headers=staff,
+    )
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["price_cents"], edited.json()["valid_days"]) == (5_500, 60)
+    [kept] = client.get("/api/v1/members/giulia/credit", headers=staff).json()["packs"]
+    assert (kept["price_cents"], kept["valid_until"]) == (5_000, sold["valid_until"])
+    for change, field in (
+        ({}, "price_cents"),
+        ({"price_cents": -1}, "price_cents"),
+        ({"valid_days": 0}, "valid_days"),
+        ({"colour": "red"}, "colour"),
+        ({"name": "5 ore laser"}, "name"),
+    ):
+        refused = client.put(path, json=change, headers=staff)
+        assert refused.status_code == 422 and field in refused.text, (change, refused.text)
+    assert (
+        client.put("/api/v1/packs/999", json={"price_cents": 1}, headers=staff).status_code == 404
+    )
+    giulia = api.add_login("giulia", Role.MEMBER, member="giulia")
+    assert client.put(path, json={"price_cents": 1}, headers=giulia).status_code == 403
+
+    retired = client.post(f"{path}/retire", headers=staff)
+    assert retired.status_code == 200 and retired.json()["retired_at"] is not None
+    on_sale = client.get("/api/v1/packs", headers=staff).json()
+    assert [p["name"] for p in on_sale] == ["5 ore laser"]
+    again = client.post(
+        "/api/v1/members/giulia/packs", json={"product_id": product["id"]}, headers=staff
+    )
+    assert again.status_code == 422 and "product" in again.text
+    assert client.put(path, json={"price_cents": 1}, headers=staff).status_code == 409
+    assert client.post(f"{path}/retire", headers=staff).status_code == 409
+    # The pack she bought is hers as it was.
+    [still] = client.get("/api/v1/members/giulia/credit", headers=staff).json()["packs"]
+    assert (still["name"], still["left"]) == ("2 ore laser", 7_200_000)
+
+
 def test_bad_credit_input_is_refused_naming_the_field(api: Api) -> None:
     staff = _credit_required(api)
     client = api.client

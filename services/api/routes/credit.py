@@ -20,6 +20,7 @@ from services.api.schemas.credit import (
     PackBuy,
     PackProductCreate,
     PackProductPublic,
+    PackProductUpdate,
     PackPublic,
     PaymentToCredit,
     TakeBackCreate,
@@ -32,6 +33,7 @@ from services.billing.tariffs import Meter
 router = APIRouter(tags=["credit"])
 
 MemberId = Annotated[Id, Path(description="The member's id")]
+ProductId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The pack's id")]
 PaymentId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The payment's id")]
 
 
@@ -121,6 +123,36 @@ def add_pack(body: PackProductCreate, staff: StaffUser, state: StateDep) -> Pack
         machine=body.machine,
     )
     return queries.product_public(product)
+
+
+def _product_or_404(state: StateDep, product_id: int) -> None:
+    if state.billing.ledger.pack_product(product_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no pack {product_id}")
+
+
+@router.put(
+    "/packs/{product_id}",
+    responses={404: {"description": "No such pack"}, 409: {"description": "The pack is retired"}},
+)
+def edit_pack(
+    product_id: ProductId, body: PackProductUpdate, staff: StaffUser, state: StateDep
+) -> PackProductPublic:
+    """Change a pack's name, price or validity; packs already sold keep their terms."""
+    _product_or_404(state, product_id)
+    product = state.billing.ledger.edit_pack_product(
+        product_id, name=body.name, price_cents=body.price_cents, valid_days=body.valid_days
+    )
+    return queries.product_public(product)
+
+
+@router.post(
+    "/packs/{product_id}/retire",
+    responses={404: {"description": "No such pack"}, 409: {"description": "Retired already"}},
+)
+def retire_pack(product_id: ProductId, staff: StaffUser, state: StateDep) -> PackProductPublic:
+    """Take a pack off sale: it can no longer be sold; packs already sold are untouched."""
+    _product_or_404(state, product_id)
+    return queries.product_public(state.billing.ledger.retire_pack_product(product_id))
 
 
 @router.post(

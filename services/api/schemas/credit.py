@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.api.schemas.billing import Percent
 from services.api.schemas.common import MAX_ROW_ID, Id, Label, Name
@@ -71,8 +71,24 @@ class PackProductCreate(BaseModel):
     machine: Id | None = None
 
 
+class PackProductUpdate(BaseModel):
+    """What changes of a pack on sale, for the packs sold from now on; at least one field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    price_cents: Annotated[int, Field(ge=0, le=10**9)] | None = None
+    valid_days: Annotated[int, Field(ge=1, le=3660)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PackProductUpdate:
+        if self.name is None and self.price_cents is None and self.valid_days is None:
+            raise ValueError("give the name, price_cents or valid_days to change")
+        return self
+
+
 class PackProductPublic(BaseModel):
-    """A pack on sale."""
+    """A pack of the catalogue; `retired_at` set once it is off sale."""
 
     id: int
     name: str
@@ -83,6 +99,7 @@ class PackProductPublic(BaseModel):
     valid_days: int
     site: str | None
     machine: str | None
+    retired_at: datetime | None = None
 
 
 class PackBuy(BaseModel):

@@ -76,6 +76,7 @@ class PackProduct:
     valid_days: int
     site: str | None
     machine: str | None
+    retired_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +370,56 @@ class PrepaidStore(StoreBase):
             db.flush()
             return _product(row)
 
+    def edit_pack_product(
+        self,
+        product_id: int,
+        *,
+        name: str | None = None,
+        price_cents: int | None = None,
+        valid_days: int | None = None,
+    ) -> PackProduct:
+        """Change a pack on sale: its name, price or validity, for the packs sold from now on.
+
+        Packs already sold keep the terms they were sold with; a retired pack is not edited.
+        """
+        if name is not None and not name.strip():
+            raise BillingInputError("name", "a pack needs a name")
+        for field, value, low, high in (
+            ("price", price_cents, 0, 10**9),
+            ("valid_days", valid_days, 1, 3_660),
+        ):
+            if value is not None and not low <= value <= high:
+                raise BillingInputError(field, f"must be between {low} and {high}")
+        with self._transaction(f"edit pack {product_id}") as db:
+            row = _product_on_sale(db, product_id)
+            if name is not None and name.strip() != row.name:
+                clash = db.scalar(
+                    select(PackProductRow.id).where(PackProductRow.name == name.strip())
+                )
+                if clash is not None:
+                    raise BillingInputError("name", f"there is a pack named {name.strip()!r}")
+                row.name = name.strip()
+            if price_cents is not None:
+                row.price_cents = price_cents
+            if valid_days is not None:
+                row.valid_days = valid_days
+            db.flush()
+            return _product(row)
+
+    def retire_pack_product(self, product_id: int) -> PackProduct:
+        """Take a pack off sale: it can no longer be sold; packs already sold are untouched."""
+        with self._transaction(f"retire pack {product_id}") as db:
+            row = _product_on_sale(db, product_id)
+            row.retired_at = self._clock()
+            db.flush()
+            return _product(row)
+
+    def pack_product(self, product_id: int) -> PackProduct | None:
+        """A pack of the catalogue, on sale or retired; None if there is none."""
+        with self._transaction(f"read pack {product_id}") as db:
+            row = db.get(PackProductRow, product_id)
+            return None if row is None else _product(row)
+
     def pack_products(self) -> list[PackProduct]:
         """The packs on sale, by name."""
         query = select(PackProductRow).where(PackProductRow.retired_at.is_(None))
@@ -593,6 +644,15 @@ def _drawn(
     return {int(ref or 0): int(total or 0) for ref, total in db.execute(query)}
 
 
+def _product_on_sale(db: Session, product_id: int) -> PackProductRow:
+    row = db.get(PackProductRow, product_id, with_for_update=True)
+    if row is None:
+        raise BillingInputError("product", f"there is no pack {product_id}")
+    if row.retired_at is not None:
+        raise StatementStateError(f"pack {product_id} ({row.name}) is retired")
+    return row
+
+
 def _product(row: PackProductRow) -> PackProduct:
     return PackProduct(
         id=row.id,
@@ -604,6 +664,7 @@ def _product(row: PackProductRow) -> PackProduct:
         valid_days=row.valid_days,
         site=row.site or None,
         machine=row.machine or None,
+        retired_at=row.retired_at,
     )
 
 
