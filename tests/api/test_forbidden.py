@@ -293,6 +293,8 @@ MEMBER: dict[str, Call | str] = {
         "POST", "/api/v1/members/giulia/packs", json={"product_id": 1}
     ),
     "GET /api/v1/packs": "the catalogue of packs on sale is shown to every member",
+    "PUT /api/v1/packs/{product_id}": Call("PUT", "/api/v1/packs/1", json={"price_cents": 1}),
+    "POST /api/v1/packs/{product_id}/retire": Call("POST", "/api/v1/packs/1/retire"),
     "POST /api/v1/packs": Call(
         "POST",
         "/api/v1/packs",

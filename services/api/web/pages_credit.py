@@ -1,7 +1,9 @@
 """A member's credit page: her balance, movements and packs; staff record top-ups, sell packs.
 
 `/members/{member}/credit` is the member's own page (staff see anyone's). Staff get two forms:
-a top-up (amount in euros and why) and a pack from the catalogue. A bank credit waiting on the
+a top-up (amount in euros and why) and a pack from the catalogue. `/manage/packs` is the
+catalogue: a pack's name, price and validity are changed there (for packs sold from then on)
+and a pack is retired from sale; packs already sold keep their terms. A bank credit waiting on the
 payments page can be put on a member's credit from there. Each change republishes the access
 lists, so the gateways let a credit-required member in by what her credit buys now.
 """
@@ -29,6 +31,10 @@ router = APIRouter(include_in_schema=False)
 MemberId = Annotated[Id, Path(description="The member's id")]
 PaymentId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The payment's id")]
 DONE = frozenset({"topped_up", "sold"})
+CATALOGUE = "/manage/packs"
+CATALOGUE_DONE = frozenset({"edited", "retired"})
+ProductId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The pack's id")]
+MAX_DAYS_DIGITS = 4
 
 
 def _page(member: str) -> str:
@@ -115,5 +121,68 @@ async def payment_to_credit(
         state.billing.ledger.credit_to_top_up(payment_id, member, by=user.username)
         state.acl.members_changed()
         return _back("/manage/payments", "assigned")
+
+    return await _act(request, state, user, action)
+
+
+@router.get(CATALOGUE, response_class=HTMLResponse)
+def pack_catalogue(request: Request, state: StateDep, user: StaffPage) -> Response:
+    """Staff: the packs on sale, each editable and retirable."""
+    lang = language_of(request).value
+    products = [
+        (
+            product,
+            f"{formats.quantity(product.quantity, METER_UNITS[product.meter].base_per_unit, lang)}"
+            f" {METER_UNITS[product.meter].symbol}",
+        )
+        for product in state.billing.ledger.pack_products()
+    ]
+    done = request.query_params.get("done")
+    return render(
+        request,
+        state,
+        "manage_packs.html",
+        user,
+        products=products,
+        done=done if done in CATALOGUE_DONE else None,
+    )
+
+
+@router.post(CATALOGUE + "/{product_id}", response_class=HTMLResponse)
+async def edit_pack(
+    request: Request, product_id: ProductId, state: StateDep, user: StaffPage
+) -> Response:
+    """Staff: change a pack's name, price (in euros) or validity (in days)."""
+
+    def action(form: dict[str, str]) -> Response:
+        if state.billing.ledger.pack_product(product_id) is None:
+            raise RefusedError(404, "product", f"there is no pack {product_id}")
+        name = form.get("name", "").strip() or None
+        price = form.get("price", "").strip()
+        days = form.get("valid_days", "").strip()
+        if days and (not days.isdigit() or len(days) > MAX_DAYS_DIGITS):
+            raise RefusedError(422, "valid_days", "a whole number of days")
+        state.billing.ledger.edit_pack_product(
+            product_id,
+            name=name,
+            price_cents=parse_cents(price, "price") if price else None,
+            valid_days=int(days) if days else None,
+        )
+        return _back(CATALOGUE, "edited")
+
+    return await _act(request, state, user, action)
+
+
+@router.post(CATALOGUE + "/{product_id}/retire", response_class=HTMLResponse)
+async def retire_pack(
+    request: Request, product_id: ProductId, state: StateDep, user: StaffPage
+) -> Response:
+    """Staff: take a pack off sale; packs already sold are untouched."""
+
+    def action(form: dict[str, str]) -> Response:
+        if state.billing.ledger.pack_product(product_id) is None:
+            raise RefusedError(404, "product", f"there is no pack {product_id}")
+        state.billing.ledger.retire_pack_product(product_id)
+        return _back(CATALOGUE, "retired")
 
     return await _act(request, state, user, action)
