@@ -90,7 +90,14 @@ class Billing:
         detail = None
         if result.differ_from_issued:
             detail = "issued statements differ now: " + ", ".join(result.differ_from_issued)
+        if result.later_drafts:
+            later = ", ".join(result.later_drafts)
+            detail = f"{detail}; " if detail else ""
+            detail += f"pack draws changed: drafts of {later} made again"
         self.ledger.finish_run(run, outcome="done", statements=result.made, detail=detail)
+        # Later months drew from what this month left of its packs: their drafts are made again.
+        for later in result.later_drafts:
+            self.make_drafts(Month.parse(later), by=by)
         return result
 
     def issue(self, month: Month, *, by: str | None = None) -> list[str]:

@@ -267,3 +267,46 @@ def test_energy_packs_are_not_counted_where_the_rated_power_is_unknown(shop: Sho
     ledger.buy_pack("anna", energy.id, by="coordinator")
     gate = ledger.gate_credit(SITE, LASER, {"anna"}, now=shop.clock.now, tz=shop.billing.tz)
     assert gate["anna"].running_s == 0.0
+
+
+def test_redrafting_a_month_brings_the_later_months_pack_draws_up_to_date(shop: Shop) -> None:
+    _laser(shop)
+    join(shop, "anna")
+    ledger = shop.billing.ledger
+    product = ledger.add_pack_product(
+        name="2 ore laser",
+        meter=Meter.RUNNING_MINUTES,
+        quantity=2 * HOUR_MS,
+        price_cents=5_000,
+        vat_bp=2200,
+        valid_days=90,
+    )
+    shop.clock.now = datetime(2026, 10, 1, 8, tzinfo=UTC)
+    ledger.buy_pack("anna", product.id, by="coordinator")
+    book(shop, "anna", rome(2026, 10, 5, 9), minutes=60)
+    book(shop, "anna", rome(2026, 11, 5, 9), minutes=90)
+    shop.clock.now = datetime(2026, 12, 2, 9, tzinfo=UTC)
+
+    def drawn(month: Month) -> int:
+        [statement] = ledger.statements(month, kind=StatementKind.STATEMENT)
+        return sum(line.quantity or 0 for line in statement.lines_of_kind(LineKind.PACK_DRAW))
+
+    shop.billing.make_drafts(NOVEMBER)
+    # November drafted first draws the whole pack: October has no draft yet.
+    assert drawn(NOVEMBER) == 90 * 60_000
+    shop.billing.make_drafts(OCTOBER)
+    # October draws first (its sessions came first), and November is made again with the rest.
+    assert drawn(OCTOBER) == HOUR_MS
+    assert drawn(NOVEMBER) == HOUR_MS
+    assert ledger.member_packs("anna")[0].left == 0
+    # Made again with nothing new: nothing changes, nothing is redone.
+    assert shop.billing.make_drafts(OCTOBER).later_drafts == ()
+
+    # November issued: a late October session that changes October's draw is refused, naming it.
+    shop.billing.issue(NOVEMBER)
+    [issued] = ledger.statements(NOVEMBER, kind=StatementKind.STATEMENT)
+    book(shop, "anna", rome(2026, 10, 20, 9), minutes=30)
+    with pytest.raises(StatementStateError) as refused:
+        shop.billing.make_drafts(OCTOBER)
+    assert issued.number is not None and issued.number in str(refused.value)
+    assert drawn(OCTOBER) == HOUR_MS  # the drafts were left as they were

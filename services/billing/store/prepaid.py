@@ -466,7 +466,7 @@ class PrepaidStore(StoreBase):
     def month_packs(
         self, month: str, start: datetime, end: datetime
     ) -> tuple[list[PackHolding], list[PackSale]]:
-        """The packs a month may draw (what other months' statements left of them) and sells."""
+        """The packs a month may draw (what earlier months' statements left of them) and sells."""
         with self._transaction(f"read packs of {month}") as db:
             return month_packs(db, month, start, end)
 
@@ -474,7 +474,7 @@ class PrepaidStore(StoreBase):
 def month_packs(
     db: Session, month: str, start: datetime, end: datetime
 ) -> tuple[list[PackHolding], list[PackSale]]:
-    """The packs valid in a month with what other months left of them, and those it sold."""
+    """The packs valid in a month with what earlier months left of them, and those it sold."""
     rows = list(
         db.scalars(select(PackRow).where(PackRow.bought_at < end, PackRow.valid_until > start))
     )
@@ -623,8 +623,8 @@ def _movements(db: Session, member: str) -> list[StoredMovement]:
 def _drawn(
     db: Session, pack_ids: list[int], *, month: str | None, issued_only: bool = False
 ) -> dict[int, int]:
-    """Quantities drawn from packs by statements (those of `month` left out: being redone;
-    with `issued_only`, drafts left out too)."""
+    """Quantities drawn from packs by statements (with `month`, only those of the months before
+    it: what they left is what it may draw; with `issued_only`, drafts left out too)."""
     if not pack_ids:
         return {}
     query = (
@@ -638,7 +638,8 @@ def _drawn(
         .group_by(StatementLineRow.reference)
     )
     if month is not None:
-        query = query.where(StatementRow.month != month)
+        # Packs are drawn in session order: a month draws what the months before it left.
+        query = query.where(StatementRow.month < month)
     if issued_only:
         query = query.where(StatementRow.status == StatementStatus.ISSUED.value)
     return {int(ref or 0): int(total or 0) for ref, total in db.execute(query)}

@@ -54,6 +54,40 @@ class DraftResult:
     already_issued: int
     # Members one of whose issued statements no longer matches the ledger (sessions booked late).
     differ_from_issued: tuple[str, ...]
+    # Later months whose drafts drew from packs this month now draws differently: made again.
+    later_drafts: tuple[str, ...] = ()
+
+
+def _later_pack_draws(db: Session, month: str, packs: set[str]) -> tuple[str, ...]:
+    """The later months whose statements drew from these packs; refused (409) if one of those
+    statements is issued: what it drew is final, and this month would leave a different rest."""
+    if not packs:
+        return ()
+    drew = select(StatementLineRow.statement_id).where(
+        StatementLineRow.kind == LineKind.PACK_DRAW.value,
+        StatementLineRow.reference.in_(sorted(packs)),
+    )
+    query = (
+        select(StatementRow)
+        .where(
+            StatementRow.month > month,
+            StatementRow.kind == StatementKind.STATEMENT.value,
+            StatementRow.id.in_(drew),
+        )
+        .order_by(StatementRow.month, StatementRow.member)
+    )
+    rows = list(db.scalars(query))
+    issued = [
+        f"{row.number} ({row.member}, {row.month})"
+        for row in rows
+        if row.status == StatementStatus.ISSUED.value
+    ]
+    if issued:
+        raise StatementStateError(
+            f"the drafts of {month} draw from packs differently from before, and later issued "
+            f"statements drew from the same packs: {', '.join(issued)}; credit those first"
+        )
+    return tuple(sorted({row.month for row in rows}))
 
 
 class StatementStore(StoreBase):
@@ -76,6 +110,24 @@ class StatementStore(StoreBase):
         now = self._clock()
         with self._transaction(f"drafts of {month}") as db:
             # A write first: on SQLite it takes the database's write lock before anything is read.
+            # The pack draws of the drafts replaced: if they change, later months drew from
+            # what this month no longer leaves (or leaves more of).
+            drafts = select(StatementRow.id).where(
+                StatementRow.month == month,
+                StatementRow.kind == StatementKind.STATEMENT.value,
+                StatementRow.status == StatementStatus.DRAFT.value,
+            )
+            old_draws: dict[str, int] = {}
+            for reference, quantity in db.execute(
+                delete(StatementLineRow)
+                .where(
+                    StatementLineRow.kind == LineKind.PACK_DRAW.value,
+                    StatementLineRow.statement_id.in_(drafts),
+                )
+                .returning(StatementLineRow.reference, StatementLineRow.quantity)
+            ):
+                old_draws[reference or ""] = old_draws.get(reference or "", 0) + int(quantity or 0)
+            new_draws: dict[str, int] = {}
             replaced = db.execute(
                 delete(StatementRow).where(
                     StatementRow.month == month,
@@ -122,14 +174,25 @@ class StatementStore(StoreBase):
                 statement_id = db.execute(
                     insert(STATEMENTS).values(header).returning(STATEMENTS.c.id)
                 ).scalar_one()
+                lines = _named(lines_of(statement), names)
+                for line in lines:
+                    if line.kind is LineKind.PACK_DRAW:
+                        key = line.reference or ""
+                        new_draws[key] = new_draws.get(key, 0) + int(line.quantity or 0)
                 rows = [
                     {"statement_id": statement_id, "position": n, **line_values(line)}
-                    for n, line in enumerate(_named(lines_of(statement), names), start=1)
+                    for n, line in enumerate(lines, start=1)
                 ]
                 if rows:
                     db.execute(insert(LINES), rows)
                 made += 1
                 progress(1)
+            changed = {
+                pack
+                for pack in old_draws.keys() | new_draws.keys()
+                if old_draws.get(pack, 0) != new_draws.get(pack, 0)
+            }
+            later = _later_pack_draws(db, month, changed)
         if differ:
             log.warning(
                 "%s: %d issued statements differ from the ledger now (late sessions?): %s",
@@ -137,7 +200,9 @@ class StatementStore(StoreBase):
                 len(differ),
                 ", ".join(differ[:10]),
             )
-        return DraftResult(made, cast(Any, replaced).rowcount or 0, len(issued), tuple(differ))
+        return DraftResult(
+            made, cast(Any, replaced).rowcount or 0, len(issued), tuple(differ), later
+        )
 
     def issue_month(
         self,
