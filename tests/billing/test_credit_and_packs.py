@@ -20,7 +20,7 @@ from services.billing.engine import MonthInputs, MonthStatements, bill_month
 from services.billing.errors import BillingInputError
 from services.billing.money import round_half_up
 from services.billing.months import Month
-from services.billing.packs import PackHolding, PackSale
+from services.billing.packs import PackHolding, PackSale, packs_running_s
 from services.billing.prepaid import (
     CreditKind,
     CreditMovement,
@@ -247,3 +247,35 @@ def test_credit_at_the_gateway_never_buys_more_than_it_pays_for(cents: int, pric
         assert seconds is not None
         # The time it buys costs no more than the credit, to the micro-euro.
         assert round(seconds * 1000) * price <= cents * 10_000 * 60_000
+
+
+@given(
+    left=st.integers(min_value=0, max_value=10**12),
+    meter=st.sampled_from([Meter.RUNNING_MINUTES, Meter.KWH]),
+    rated_w=st.one_of(st.none(), st.floats(min_value=0.5, max_value=100_000)),
+    machine=st.sampled_from([None, LASER, LATHE]),
+)
+def test_packs_at_the_gateway_never_buy_more_than_they_hold(
+    left: int, meter: Meter, rated_w: float | None, machine: str | None
+) -> None:
+    pack = PackHolding(
+        id=1,
+        member="anna",
+        name="pack",
+        meter=meter,
+        left=left,
+        valid_from_ms=0,
+        valid_until_ms=10_000,
+        machine=machine,
+    )
+    seconds = packs_running_s([pack], site=SITE, machine=LASER, at_ms=5_000, rated_w=rated_w)
+    if machine == LATHE or (meter is Meter.KWH and rated_w is None):
+        assert seconds == 0.0
+    elif meter is Meter.RUNNING_MINUTES:
+        assert seconds == left / 1000
+    else:
+        assert rated_w is not None
+        # At the machine's most, the time runs on no more energy than the pack holds (mWh).
+        assert round(seconds * 1000) * rated_w / 3_600 <= left + 1e-6 * left + 1e-9
+    # Out of its validity it buys nothing; no cent is involved at all.
+    assert packs_running_s([pack], site=SITE, machine=LASER, at_ms=10_000, rated_w=rated_w) == 0

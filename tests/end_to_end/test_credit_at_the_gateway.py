@@ -4,7 +4,8 @@ Everything runs for real: Mosquitto, the api served over HTTP (it publishes each
 with what her credit buys at the machine), ingest booking the sessions into a SQLite ledger, and
 `officina gateway run` started with its gateway.toml; the board is emulated on a pseudo-terminal.
 Her credit runs out first with the broker up; after a top-up over the api, it runs out again
-with the broker stopped: the gateway counts the session it closed itself.
+with the broker stopped: the gateway counts the session it closed itself, and still refuses her
+after it is restarted with the broker away (what it took off is kept in its spool).
 """
 
 from __future__ import annotations
@@ -267,12 +268,26 @@ def test_a_credit_required_member_is_refused_when_her_credit_runs_out_broker_up_
                 )
                 assert not emulator.relay_energised
 
-                # The broker back: the offline session is booked and the refusal delivered.
+            # Restarted with the broker still away: what it took off is in its spool.
+            restarted = tmp_path / "gateway-restarted.log"
+            with _gateway_process(config, restarted):
+                eventually(
+                    lambda: "access list v" in restarted.read_text(),
+                    what="the restarted gateway to read its stored list",
+                )
+                emulator.present_card(CARD)
+                eventually(
+                    lambda: "denied (no_credit)" in restarted.read_text(),
+                    what="the restarted gateway to refuse her offline",
+                )
+                assert not emulator.relay_energised
+
+                # The broker back: the offline session is booked and the refusals delivered.
                 broker.start()
                 eventually(
-                    lambda: len(book.sessions()) == 2 and watch.refusals == ["no_credit"] * 2,
+                    lambda: len(book.sessions()) == 2 and watch.refusals == ["no_credit"] * 3,
                     timeout=30,
-                    what="the spooled session and refusal to arrive",
+                    what="the spooled session and refusals to arrive",
                 )
     finally:
         watch.close()
