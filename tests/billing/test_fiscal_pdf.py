@@ -21,6 +21,7 @@ from services.billing.fiscal_print import FiscalContext, OriginalDocument, credi
 from services.billing.footnotes import SYMBOLS, Footnotes
 from services.billing.months import Month
 from services.billing.pdf import statement_pdf
+from services.billing.prepaid import CreditPayment
 from services.billing.records import (
     Line,
     LineKind,
@@ -222,6 +223,19 @@ def test_the_qr_code_pays_the_total_to_the_workshops_iban_quoting_the_number(
         "",
         reference,
     ]
+    # Part paid from her credit: the transfer asks for what is still owed; all of it, for none.
+    part = CreditPayment(anna.total_cents, 10_000, anna.total_cents - 10_000, 0)
+    context = FiscalContext(workshop=FATTURA, party=company())
+    owed = pdf_text(
+        statement_pdf(anna, workshop=SETTINGS_WORKSHOP, tz=ROME, fiscal=context, from_credit=part)
+    )
+    assert f"Importo da pagare: {_money(part.owed_cents)}" in owed
+    assert f"Pagato con il credito -{_money(10_000)}" in owed.replace("\u2212", "-")
+    whole = CreditPayment(anna.total_cents, anna.total_cents, 0, 500)
+    settled = pdf_text(
+        statement_pdf(anna, workshop=SETTINGS_WORKSHOP, tz=ROME, fiscal=context, from_credit=whole)
+    )
+    assert "IBAN" not in settled and "Credito residuo 5,00 €" in settled
     draft_month = Month(2026, 11)
     book(shop, "anna", rome(2026, 11, 5, 9), minutes=30)
     shop.billing.make_drafts(draft_month)
