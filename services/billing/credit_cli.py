@@ -165,6 +165,39 @@ def pack_add(
         Console().print(f"pack {product.id}: {product.name}")
 
 
+@credit_app.command("pack-edit")
+def pack_edit(
+    product: Annotated[int, typer.Argument(help="the pack's id in the catalogue")],
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    price: Annotated[str | None, typer.Option("--price", help="in euros, net of VAT")] = None,
+    valid_days: Annotated[int | None, typer.Option("--valid-days", min=1, max=3660)] = None,
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
+) -> None:
+    """Change a pack's name, price or validity; packs already sold keep their terms."""
+    if name is None and price is None and valid_days is None:
+        raise typer.BadParameter("give --name, --price or --valid-days", param_hint="--price")
+    cents = None if price is None else _cents(price, "--price")
+    with _ledger(ledger) as store:
+        changed = store.edit_pack_product(
+            product, name=name, price_cents=cents, valid_days=valid_days
+        )
+        Console().print(
+            f"pack {changed.id}: {changed.name}, {_money(changed.price_cents)},"
+            f" {changed.valid_days} days"
+        )
+
+
+@credit_app.command("pack-retire")
+def pack_retire(
+    product: Annotated[int, typer.Argument(help="the pack's id in the catalogue")],
+    ledger: LedgerOption = DEFAULT_LEDGER_URL,
+) -> None:
+    """Take a pack off sale; packs already sold are untouched."""
+    with _ledger(ledger) as store:
+        retired = store.retire_pack_product(product)
+        Console().print(f"pack {retired.id}: {retired.name} retired from sale")
+
+
 @credit_app.command("pack-sell")
 def pack_sell(
     member: Annotated[str, typer.Argument()],

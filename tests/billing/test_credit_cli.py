@@ -51,6 +51,13 @@ def test_credit_is_topped_up_shown_and_registered_from_the_shell(shop: Shop) -> 
     assert code == 0, out
     code, out = invoke(shop, "show", "anna")
     assert code == 0 and "10 ore laser" in out and "balance: 19,50" in out, out
+    code, out = invoke(shop, "pack-edit", str(product.id), "--price", "220", "--valid-days", "365")
+    assert code == 0 and "220,00" in out and "365 days" in out, out
+    code, out = invoke(shop, "pack-retire", str(product.id))
+    assert code == 0 and "retired" in out, out
+    assert shop.billing.ledger.pack_products() == []
+    code, out = invoke(shop, "pack-retire", str(product.id))
+    assert code == 1 and "retired" in out, out
 
     # The command records at the wall clock's time: its month's register holds both.
     first = shop.billing.ledger.credit_movements("anna")[0].at.astimezone(ROME)
@@ -68,4 +75,8 @@ def test_bad_credit_commands_name_the_field(shop: Shop) -> None:
     code, out = invoke(shop, "top-up", "nobody", "5", "--by", "desk")
     assert code == 2 and "member" in out
     code, out = invoke(shop, "pack-sell", "anna", "99", "--by", "desk")
+    assert code == 2 and "product" in out
+    code, out = invoke(shop, "pack-edit", "99", "--price", "-1")
+    assert code != 0 and "price" in out
+    code, out = invoke(shop, "pack-edit", "99", "--price", "5")
     assert code == 2 and "product" in out
