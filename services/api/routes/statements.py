@@ -104,15 +104,23 @@ def list_statements(
     return with_payments(state, queries.statements(state, Month.parse(month), member))
 
 
-@router.post("/drafts")
+@router.post(
+    "/drafts",
+    responses={409: {"description": "A later issued statement drew from the same packs"}},
+)
 def make_drafts(body: MonthRequest, staff: StaffUser, state: StateDep) -> DraftsPublic:
-    """Compute the month from the ledger and replace its drafts; issued statements stay."""
+    """Compute the month from the ledger and replace its drafts; issued statements stay.
+
+    When the month now draws from packs differently, the later months' drafts that drew from
+    the same packs are made again (named in `later_drafts`); a later issued one refuses (409).
+    """
     result = state.billing.make_drafts(Month.parse(body.month), by=staff.username)
     return DraftsPublic(
         made=result.made,
         replaced=result.replaced,
         already_issued=result.already_issued,
         differ_from_issued=list(result.differ_from_issued),
+        later_drafts=list(result.later_drafts),
     )
 
 

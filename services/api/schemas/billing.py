@@ -96,6 +96,8 @@ class DraftsPublic(BaseModel):
     replaced: int
     already_issued: int
     differ_from_issued: list[str]
+    # Later months whose drafts drew from the same packs, made again after this one.
+    later_drafts: list[str] = []
 
 
 class IssuedPublic(BaseModel):
