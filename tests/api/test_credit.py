@@ -68,6 +68,33 @@ def test_a_top_up_republishes_what_her_credit_buys_at_the_machine(
     assert spent.entries[0].credit_until == int(started.timestamp() * 1000) + 360_000
 
 
+def test_a_pack_sold_to_her_with_no_money_lets_her_in_for_its_hours(
+    api: Api, acl_probe: MqttProbe
+) -> None:
+    staff = _credit_required(api)
+    api.state.acl.members_changed()
+    next_acl(acl_probe, "laser-1", lambda acl: _credit_of(acl) == 0.0)
+    product = api.client.post(
+        "/api/v1/packs",
+        json={
+            "name": "2 ore laser",
+            "meter": "running_minutes",
+            "quantity": 7_200_000,
+            "price_cents": 5_000,
+            "valid_days": 30,
+            "machine": "laser-1",
+        },
+        headers=staff,
+    ).json()
+    sold = api.client.post(
+        "/api/v1/members/giulia/packs", json={"product_id": product["id"]}, headers=staff
+    )
+    assert sold.status_code == 201, sold.text
+    # Not a cent of credit, two hours of pack: her entry carries the two hours.
+    packed = next_acl(acl_probe, "laser-1", lambda acl: _credit_of(acl) == 7_200.0)
+    assert packed.entries[0].credit_until is None
+
+
 def test_packs_are_sold_and_a_member_reads_only_her_own_credit(api: Api) -> None:
     staff = _credit_required(api)
     client = api.client
