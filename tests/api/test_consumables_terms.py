@@ -25,10 +25,10 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 def shop(
-    sqlite_url: str, mosquitto: MosquittoServer, site: str, clock: MovableClock
+    ledger_url: str, mosquitto: MosquittoServer, site: str, clock: MovableClock
 ) -> Iterator[Api]:
-    """The api on SQLite, on a clock the test moves."""
-    yield from running_api(make_settings(sqlite_url, mosquitto, site), clock=clock)
+    """The api on SQLite and PostgreSQL, on a clock the test moves."""
+    yield from running_api(make_settings(ledger_url, mosquitto, site), clock=clock)
 
 
 def test_a_retired_item_is_not_offered_nor_taken_but_stays_on_past_takes(
@@ -119,6 +119,14 @@ def test_a_take_named_to_her_company_is_billed_on_the_company_statement(
     assert sorted((s["party_id"], s["net_cents"], s["total_cents"]) for s in listed) == sorted(
         [(company["id"], 1500, 1830), (herself["id"], 300, 330)]
     )
+
+    # Erased, her parties go and her takes stay, on her default (none) from then on.
+    admin = shop.add_login("admin", Role.ADMIN)
+    erased = client.post("/api/v1/members/giulia/erase", headers=admin)
+    assert erased.status_code == 200, erased.text
+    kept = client.get("/api/v1/consumables/takes", headers=staff).json()
+    assert sorted(t["net_cents"] for t in kept) == [300, 1500]
+    assert all(t["party"] is None for t in kept)
 
 
 def test_staff_date_a_take_back_into_a_month_with_no_issued_statement_only(
