@@ -4,7 +4,7 @@ A fattura workshop's issued statements also keep their FatturaPA document (migra
 A statement names the billing party it is made out to (migration 0011).
 Payments read from bank statements say which statement they paid (migration 0013).
 Consumables: a catalogue with stock, takes and restocks (migration 0016); retiring an item and
-billing a take to a named party (migration 0020).
+billing a take to a named party (migration 0019).
 Members' credit (top-ups and draws), the pack catalogue and the packs bought (migration 0017).
 
 They share the ledger's declarative base, so one Alembic history (migration 0003) creates them.
