@@ -60,9 +60,7 @@ def write(influx: InfluxServer, database: str, made: list[bytes], *, gzipped: bo
                     headers=headers,
                 ).raise_for_status()
 
-    threads = [
-        threading.Thread(target=writer, args=(made[w::WRITERS],)) for w in range(WRITERS)
-    ]
+    threads = [threading.Thread(target=writer, args=(made[w::WRITERS],)) for w in range(WRITERS)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()

@@ -378,12 +378,16 @@ def drain(
     stall_s: float,
     timeout_s: float,
     first_wall: Callable[[], float] | None = None,
+    stored: Callable[[], int] | None = None,
 ) -> Drain:
     """Time a consumer from its first message to InfluxDB acknowledging `count` more points.
 
     `before`: InfluxDB's count before the consumer started. `first_wall`: the wall-clock time
     the consumer itself noted for its first message, where it notes one (the poll that sees the
     first message can come late when the consumer's one thread is busy with the backlog).
+    `stored`: the points the consumer's database holds, asked every half second once its
+    writes stop adding up (InfluxDB counts a write it answered with an error as not written,
+    though its points may be there).
     """
     deadline = time.monotonic() + STARTUP_S
     while received() == 0:
@@ -396,6 +400,7 @@ def drain(
     if noted > 0:
         first -= max(0.0, time.time() - noted)
     last_change, seen = time.monotonic(), 0
+    next_count = last_change + 0.5
     hard = first + timeout_s
     while True:
         acked = acks.points() - before
@@ -404,6 +409,10 @@ def drain(
             return Drain(first, now, acked, cpu_seconds(pid) - cpu_first)
         if acked != seen:
             seen, last_change = acked, now
+        if stored is not None and now >= next_count:
+            if stored() >= count:
+                return Drain(first, time.monotonic(), acked, cpu_seconds(pid) - cpu_first)
+            next_count = now + 0.5
         if now - last_change > stall_s or now > hard:
             return Drain(first, None, acked, cpu_seconds(pid) - cpu_first)
         time.sleep(POLL_S)
@@ -471,6 +480,7 @@ class Bench:
             client_id=client_id,
             log_path=self.workdir / f"{name}.log",
             log_level="warning",
+            extra=self.args.ingest_arg,
         )
 
     def officina(self, tag: str, count: int, *, crash: bool = False) -> dict[str, Any]:
@@ -549,6 +559,7 @@ class Bench:
                 stall_s=self.args.stall,
                 timeout_s=self.args.timeout,
                 first_wall=red.first_wall,
+                stored=lambda: self.points(database),
             )
         rss = peak_rss_mb(red.pid)
         red.stop()
@@ -643,15 +654,16 @@ def summary(results: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         for name, rounds in results.items()
     }
 
-    def ratio(over: str) -> float | None:
-        mine = medians.get("officina", {}).get("msgs_per_s")
+    def ratio(over: str, mine_as: str = "officina") -> float | None:
+        mine = medians.get(mine_as, {}).get("msgs_per_s")
         theirs = medians.get(over, {}).get("msgs_per_s")
         return round(mine / theirs, 2) if mine and theirs else None
 
     return {
         "medians": medians,
         "ratio_to_nodered_join": ratio("nodered_join"),
-        "ratio_to_nodered_per_message": ratio("nodered_per_message"),
+        # At the per-message flow's own backlog, which it survives: ingest drained the same size.
+        "ratio_to_nodered_per_message": ratio("nodered_per_message", "officina_small"),
         "ratio_to_influxdb_ceiling": ratio("influxdb_ceiling"),
     }
 
@@ -752,6 +764,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0, help="s a drain may take at most")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where npm installs")
     parser.add_argument("--no-node-red", action="store_true")
+    parser.add_argument(
+        "--ingest-arg", action="append", default=[], help="passed to `officina ingest run`"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     parser.add_argument(
         "--quick", action="store_true", help="small sizes: 10,000 / 1,000 / 4,000, 1 round"
