@@ -151,13 +151,11 @@ def run(
     ingest: Ingest | None = None
     try:
         with ExitStack() as running:
-            ingest = Ingest(settings)
-            # /metrics first: it answers while the ledger migrates, and counts the first message.
+            ingest = running.enter_context(Ingest(settings))
             if metrics_port is not None:
                 server = MetricsServer(ingest.metrics, host=metrics_host, port=metrics_port)
                 running.enter_context(server)
                 log.info("metrics listening on port %d", server.port)
-            running.enter_context(ingest)
             try:
                 ingest.wait_connected(10.0)
             except NotConnectedError as err:
