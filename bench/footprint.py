@@ -5,7 +5,8 @@ Run from the repository root: `python -m bench.footprint [--machines 20] [--days
 Every part is a real process on free loopback ports, as a workshop runs them: Mosquitto
 (persistence on), InfluxDB 1.x (retention and rollups set up by `officina ingest influx-setup`),
 a private PostgreSQL (the ledger), `officina ingest run`, `officina api run` and `officina
-statements schedule`. The site's machines and a coordinator login are in the ledger first.
+statements schedule`. The site's machines, its members and a coordinator login are in the
+ledger first.
 
 The month, compressed in two parts:
 1. History (`--days`, 30): every simulated day of the floor is published as fast as the broker
@@ -18,7 +19,8 @@ The month, compressed in two parts:
 2. Steady (`--steady-s`, 180 s, real time): the floor as it runs, uncompressed: every machine's
    telemetry at 1 Hz, each gateway's status every 60 s, one closed session a minute (several
    times a real floor's rate), a coordinator's floor screen asking `/api/v1/floor` every 5 s,
-   the scheduler on its own timer. CPU share, steady memory and disk writes come from here.
+   the scheduler on its own timer. CPU share, steady memory and disk writes come from here,
+   after `--settle-s` (90 s) of the floor idle following the history.
 
 Measured for each part (PostgreSQL: the postmaster and all its children) every second: the
 proportional set size (PSS, /proc/<pid>/smaps_rollup: shared pages split among the processes
@@ -67,17 +69,19 @@ from contract import (
     encode_payload,
 )
 from contract.topics import GatewayTopic
-from harness.influxdb import start_influxdb
+from harness.influxdb import InfluxServer
 from harness.ingest import REPO, IngestProcess
 from harness.mosquitto import MosquittoServer
 from harness.ports import LOOPBACK, free_port, port_accepts
 from harness.postgres_private import start_private_postgres
+from services.ledger import Registry, open_ledger
 
 log = logging.getLogger("bench.footprint")
 DAY_S = 86_400
 MACHINES_PER_GATEWAY = 8
 GOAL_MB, GOAL_CORE = 500.0, 0.05
 OFFICINA = [sys.executable, "-m", "officina"]
+MEMBERS = 40
 DATABASE = ["--influx-db", "officina"]
 
 
@@ -312,7 +316,7 @@ def history(floor: Floor, args: argparse.Namespace, gateways: list[str]) -> int:
                 started = opening + (n * 12 * 3_600_000) // args.sessions_per_day + index * 7_000
                 minutes = 20 + (n * 13 + index) % 60
                 busy.append((started, started + minutes * 60_000))
-                floor.session(machine_id, started, minutes, f"member-{(index + n) % 40}")
+                floor.session(machine_id, started, minutes, f"member-{(index + n) % MEMBERS}")
                 count += 1
             for at in range(day_start, day_start + day_ms, step_ms):
                 running = any(s <= at < e for s, e in busy)
@@ -391,8 +395,15 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         broker = MosquittoServer(workdir=workdir / "mosquitto", persistence=True)
         broker.start()
         stack.callback(broker.stop)
-        influx = start_influxdb(workdir=workdir / "influxdb", database="officina")
+        influx = InfluxServer(workdir=workdir / "influxdb", database="officina")
+        if args.influx_data:
+            # Settings of InfluxDB's [data] section, to weigh what they cut.
+            config = influx.config_path.read_text()
+            extra = "".join(f"  {option.replace('=', ' = ', 1)}\n" for option in args.influx_data)
+            influx.config_path.write_text(config.replace("[data]\n", "[data]\n" + extra, 1))
+        influx.start()
         stack.callback(influx.stop)
+        influx.create_database("officina")
         postgres = start_private_postgres()
         stack.callback(postgres.remove)
         ledger = postgres.create_database("officina")
@@ -414,6 +425,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         stack.callback(ingest.stop, 60)
         wait_for(lambda: ingest.metric("officina_ingest_backlog_messages") == 0, 120)
         prepare_ledger(ledger, args.machines)
+        engine = open_ledger(ledger)
+        registry = Registry(engine)
+        for number in range(MEMBERS):
+            registry.add_member(member_id=f"member-{number}", name=f"Member {number}")
+        engine.dispose()
         port = free_port()
         broker_url = f"mqtt://{broker.host}:{broker.port}"
         api_command = ["api", "run", "--site", SITE, "--secret", secret, "--site-key", site_key]
@@ -475,7 +491,13 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30, help="of compressed history")
     parser.add_argument("--history-every-s", type=int, default=60, help="telemetry, history")
     parser.add_argument("--sessions-per-day", type=int, default=8, help="per machine")
-    parser.add_argument("--settle-s", type=float, default=20.0, help="after the history")
+    parser.add_argument("--settle-s", type=float, default=90.0, help="after the history")
+    parser.add_argument(
+        "--influx-data",
+        action="append",
+        default=[],
+        help='an InfluxDB [data] setting, e.g. cache-snapshot-write-cold-duration="1m"',
+    )
     parser.add_argument("--steady-s", type=int, default=180, help="real-time seconds")
     parser.add_argument("--quick", action="store_true", help="3 days, 40 s steady")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
