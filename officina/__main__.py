@@ -1,5 +1,5 @@
 """`python -m officina` is the `officina` command."""
 
-from officina.cli import app
+from officina.cli import run
 
-app(prog_name="officina")
+run()

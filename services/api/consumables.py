@@ -6,6 +6,8 @@ must be the site's; the item must be offered there and in stock (the ledger refu
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from services.api import queries
 from services.api.deps import Principal, forbidden
 from services.api.state import ApiState
@@ -36,9 +38,14 @@ def record_take(
     quantity: int,
     machine: str | None,
     member: str | None,
+    party: int | None = None,
+    taken_at: datetime | None = None,
 ) -> StoredTake:
-    """Record a take for the member `taker` finds, at a machine of the site or none."""
+    """Record a take for the member `taker` finds, at a machine of the site or none, billed to
+    one of her parties if named; only staff date one back."""
     who = taker(member, user)
+    if taken_at is not None and not user.is_staff:
+        raise forbidden("only staff record a take dated in the past")
     with state.open_db() as db:
         known = queries.member(db, who)
     if known is None or known.erased_at is not None:
@@ -49,7 +56,15 @@ def record_take(
             raise BillingInputError("machine", f"there is no machine {machine}")
         site = state.settings.site
     return state.billing.ledger.take(
-        item_id, member=who, quantity=quantity, site=site, machine=machine, by=user.username
+        item_id,
+        member=who,
+        quantity=quantity,
+        site=site,
+        machine=machine,
+        by=user.username,
+        party=party,
+        taken_at=taken_at,
+        tz=state.billing.tz,
     )
 
 

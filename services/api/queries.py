@@ -517,6 +517,7 @@ def consumable_public(item: StoredItem) -> ConsumablePublic:
         low_stock=item.low_stock,
         low=item.low,
         machines=[machine for _site, machine in item.machines],
+        retired=item.retired,
     )
 
 
@@ -535,13 +536,16 @@ def take_public(take: StoredTake) -> TakePublic:
         net_cents=take.net_cents,
         taken_at=take.taken_at,
         recorded_by=take.recorded_by,
+        party=take.party_id,
     )
 
 
-def consumables(state: ApiState, machine_id: str | None = None) -> list[StoredItem]:
-    """The catalogue, or what one machine's page offers."""
+def consumables(
+    state: ApiState, machine_id: str | None = None, *, retired: bool = True
+) -> list[StoredItem]:
+    """The catalogue (`retired`: with the retired items), or what one machine's page offers."""
     if machine_id is None:
-        return state.billing.ledger.items()
+        return state.billing.ledger.items(retired=retired)
     return state.billing.ledger.items(site=state.settings.site, machine=machine_id)
 
 

@@ -27,6 +27,7 @@ from contract.terminal import help_text, labelled, plain, print_error
 from services.billing import formats
 from services.billing import register as fiscal_register
 from services.billing.allocation import KEY_RULES, CostPool
+from services.billing.consumables_cli import consumables_app
 from services.billing.credit_cli import credit_app
 from services.billing.errors import BillingError, BillingInputError, SettingsError
 from services.billing.exports import lines_csv, register_csv, statement_json
@@ -87,6 +88,7 @@ billing_app.add_typer(pool_app, name="pool")
 billing_app.add_typer(tariff_app, name="tariff")
 billing_app.add_typer(plan_app, name="plan")
 billing_app.add_typer(credit_app, name="credit")
+billing_app.add_typer(consumables_app, name="consumables")
 app = typer.Typer(help="officina billing.", no_args_is_help=True)
 app.add_typer(statements_app, name="statements")
 app.add_typer(billing_app, name="billing")

@@ -24,6 +24,8 @@ class ConsumableTake:
     day: date
     site: str | None = None
     machine: str | None = None
+    # The member's billing party it goes to; none: her default party.
+    party: int | None = None
 
     @property
     def net_cents(self) -> int:

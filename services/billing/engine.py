@@ -75,7 +75,8 @@ class MonthInputs:
     tariffs: TariffBook = field(default_factory=lambda: TariffBook(()))
     pools: Sequence[CostPool] = ()
     weights: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    # Consumables taken in the month, each on its member's default party's statement.
+    # Consumables taken in the month, each on the statement of the party it names (or her
+    # default party's).
     takes: Sequence[ConsumableTake] = ()
     # Bookings used or no-show in the month, priced by their machine's tariff.
     bookings: Sequence[BookingUse] = ()
@@ -410,10 +411,11 @@ def _party_statements(
     takes: tuple[ConsumableTake, ...] = (),
     bookings: tuple[BookingCharge, ...] = (),
 ) -> list[MemberStatement]:
-    """A member's statements, one per party: the sessions follow their cards' parties.
+    """A member's statements, one per party: the sessions follow their cards' parties, the
+    consumables the party each take names.
 
-    Her plan fees, allowances, pool shares, consumables and bookings go to her default party's
-    statement; a party with no session and no such line gets none.
+    Her plan fees, allowances, pool shares, bookings and the takes naming no party go to her
+    default party's statement; a party with no session and no such line gets none.
     """
     account = held.account
     default = account.default_party
@@ -421,8 +423,13 @@ def _party_statements(
     for charge in held.charges:
         party = charge.piece.session.party
         by_party.setdefault(default if party is None else party, []).append(charge)
+    taken: dict[int | None, list[ConsumableTake]] = {}
+    for take in sorted(takes, key=lambda take: (take.day, take.id)):
+        party = default if take.party is None else take.party
+        taken.setdefault(party, []).append(take)
+        by_party.setdefault(party, [])
     shares = tuple(by_pool_member.get(account.id, ()))
-    if held.fees or shares or takes or bookings or held.pack_sales:
+    if held.fees or shares or bookings or held.pack_sales:
         by_party.setdefault(default, [])
     names = {pack.id: pack.name for pack in held.packs.packs}
     return [
@@ -434,7 +441,7 @@ def _party_statements(
             tuple(held.balance.uses) if party == default else (),
             shares if party == default else (),
             party,
-            tuple(sorted(takes, key=lambda take: (take.day, take.id))) if party == default else (),
+            tuple(taken.get(party, ())),
             bookings if party == default else (),
             tuple(held.pack_sales) if party == default else (),
             names,

@@ -31,6 +31,10 @@ class StatementStateError(BillingError):
     """A statement asked to do what its state forbids (change an issued one, credit a draft)."""
 
 
+class MonthClosedError(StatementStateError):
+    """Something dated into a month that has issued statements, which no longer change."""
+
+
 class MonthNotOverError(StatementStateError):
     """A month asked to be issued before it has ended: sessions may still come."""
 

@@ -3,7 +3,8 @@
 A fattura workshop's issued statements also keep their FatturaPA document (migration 0010).
 A statement names the billing party it is made out to (migration 0011).
 Payments read from bank statements say which statement they paid (migration 0013).
-Consumables: a catalogue with stock, takes and restocks (migration 0016).
+Consumables: a catalogue with stock, takes and restocks (migration 0016); retiring an item and
+billing a take to a named party (migration 0019).
 Members' credit (top-ups and draws), the pack catalogue and the packs bought (migration 0017).
 
 They share the ledger's declarative base, so one Alembic history (migration 0003) creates them.
@@ -397,6 +398,8 @@ class ConsumableItemRow(Base):
     stock: Mapped[int] = mapped_column(BigInteger, default=0)
     low_stock: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Set when the item is no longer sold: not offered nor taken, kept for the takes it has.
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     machines: Mapped[list[ConsumableMachineRow]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )
@@ -439,6 +442,10 @@ class ConsumableTakeRow(Base):
     taken_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # The login that recorded it: the member herself at the machine, or staff for her.
     recorded_by: Mapped[str | None] = mapped_column(String(NAME_LEN))
+    # The member's billing party it is billed to; none: her default party.
+    party_id: Mapped[int | None] = mapped_column(
+        ForeignKey("billing_parties.id", ondelete="SET NULL")
+    )
 
 
 class ConsumableRestockRow(Base):

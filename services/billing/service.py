@@ -24,7 +24,6 @@ from services.billing.fiscal_lines import meters_from_tariffs
 from services.billing.fiscal_print import FiscalContext, OriginalDocument
 from services.billing.mailer import Mailer
 from services.billing.months import Month, MonthWindow, zone
-from services.billing.pdf import statement_pdf
 from services.billing.progress import progress
 from services.billing.records import StatementKind, StatementStatus, StoredStatement
 from services.billing.register import RegisterRow, register_rows
@@ -229,6 +228,10 @@ class Billing:
         """A stored statement as a PDF: with the workshop's fiscal profile and the member's party
         (the one its FatturaPA file went to, else her default), the document a treasurer files."""
         context = fiscal or self.fiscal_context(statement)
+        # Loaded here: the scheduler and the api keep the PDF library out of memory until a
+        # statement is rendered.
+        from services.billing.pdf import statement_pdf
+
         return statement_pdf(
             statement,
             workshop=self.settings.workshop,

@@ -324,6 +324,8 @@ MEMBER: dict[str, Call | str] = {
     "POST /api/v1/consumables/{item_id}/restock": Call(
         "POST", "/api/v1/consumables/1/restock", json={"quantity": 5}
     ),
+    "POST /api/v1/consumables/{item_id}/retire": Call("POST", "/api/v1/consumables/1/retire"),
+    "DELETE /api/v1/consumables/{item_id}/retire": Call("DELETE", "/api/v1/consumables/1/retire"),
 }
 
 # What only an admin may do: a coordinator is refused.

@@ -38,8 +38,10 @@ def test_a_coordinator_subscribes_from_the_page_and_sees_the_secret_once(
             assert refusal.startswith("url:") and "link-local" in refusal
 
             browser.evaluate(f"{form}.elements.url.value = {json.dumps(target)}")
+            # Every event is offered ticked: keep only two.
             browser.evaluate(
-                f"{form}.querySelector('input[value=\"machine.state_changed\"]').checked = false"
+                f"{form}.querySelectorAll('input[name=events]').forEach(box => {{"
+                " box.checked = ['session.closed', 'statement.issued'].includes(box.value); })"
             )
             browser.evaluate(f"{form}.requestSubmit()")
             browser.wait_for("document.getElementById('webhook-secret').textContent.length > 0")

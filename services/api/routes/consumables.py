@@ -44,8 +44,10 @@ def list_consumables(
     state: StateDep,
     machine: Annotated[Id | None, Query(description="Only what this machine offers")] = None,
 ) -> list[ConsumablePublic]:
-    """The catalogue with its stock, or what one machine's page offers."""
-    return [queries.consumable_public(item) for item in queries.consumables(state, machine)]
+    """The catalogue with its stock, or what one machine's page offers; retired items only
+    for staff."""
+    found = queries.consumables(state, machine, retired=user.is_staff)
+    return [queries.consumable_public(item) for item in found]
 
 
 @router.get("/low")
@@ -136,12 +138,27 @@ def restock_consumable(
     return queries.consumable_public(restocked)
 
 
+@router.post("/{item_id}/retire", responses={404: {"description": "No such item"}})
+def retire_consumable(item_id: ItemId, staff: StaffUser, state: StateDep) -> ConsumablePublic:
+    """Stop selling an item: no machine offers it and no take is recorded; past takes stay."""
+    _found(state, item_id)
+    return queries.consumable_public(state.billing.ledger.retire_item(item_id))
+
+
+@router.delete("/{item_id}/retire", responses={404: {"description": "No such item"}})
+def unretire_consumable(item_id: ItemId, staff: StaffUser, state: StateDep) -> ConsumablePublic:
+    """Sell a retired item again."""
+    _found(state, item_id)
+    return queries.consumable_public(state.billing.ledger.retire_item(item_id, retired=False))
+
+
 @router.post(
     "/{item_id}/take",
     status_code=status.HTTP_201_CREATED,
     responses={
         404: {"description": "No such item"},
-        422: {"description": "More than is in stock, or not offered at that machine"},
+        409: {"description": "Dated into a month that has issued statements"},
+        422: {"description": "More than in stock, retired, not offered there, not her party"},
     },
 )
 def take_consumable(
@@ -150,6 +167,13 @@ def take_consumable(
     """Record a take, priced now and counted off stock: a member's own, or staff for a member."""
     _found(state, item_id)
     take = record_take(
-        state, user, item_id, quantity=body.quantity, machine=body.machine, member=body.member
+        state,
+        user,
+        item_id,
+        quantity=body.quantity,
+        machine=body.machine,
+        member=body.member,
+        party=body.party,
+        taken_at=body.taken_at,
     )
     return queries.take_public(take)

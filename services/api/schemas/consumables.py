@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.api.schemas.common import Id, Name
 
@@ -54,6 +54,7 @@ class ConsumablePublic(BaseModel):
     low_stock: int
     low: bool
     machines: list[str]
+    retired: bool = False  # no longer sold: not offered nor taken, kept on past statements
 
 
 class RestockCreate(BaseModel):
@@ -72,6 +73,10 @@ class TakeCreate(BaseModel):
     quantity: Quantity
     machine: Id | None = None
     member: Id | None = None
+    # One of the member's billing parties; none: her default party.
+    party: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    # When she took it, if earlier (staff only): in a month with no issued statement yet.
+    taken_at: AwareDatetime | None = None
 
 
 class TakePublic(BaseModel):
@@ -89,3 +94,4 @@ class TakePublic(BaseModel):
     net_cents: int
     taken_at: datetime
     recorded_by: str | None
+    party: int | None = None

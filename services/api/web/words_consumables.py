@@ -33,4 +33,11 @@ WORDS: Mapping[str, tuple[str, str]] = {
     "cons_at_machine": ("Materiali a questa macchina", "Materials at this machine"),
     "cons_refused": ("Rifiutato", "Refused"),
     "cons_by": ("Registrato da", "Recorded by"),
+    "cons_retire": ("Ritira", "Retire"),
+    "cons_unretire": ("Rimetti in vendita", "Sell again"),
+    "cons_retired": ("Ritirato", "Retired"),
+    "cons_party": ("Intestato a", "Billed to"),
+    "cons_party_id": ("Intestatario (n.)", "Party (no.)"),
+    "cons_party_default": ("predefinito", "default"),
+    "cons_taken_on": ("Giorno", "Day"),
 }

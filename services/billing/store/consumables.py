@@ -1,5 +1,9 @@
 """Consumables: the catalogue, takes counted off stock, restocks counted on; a transaction each.
 
+A retired item is neither offered nor taken; its past takes stay as they were recorded. A take
+may name one of the member's billing parties, and staff may date it back into a month that has
+no issued statement yet.
+
 A take lowers the item's stock with a conditional update (`stock >= quantity`) in the
 transaction that records it, so two members taking the last sheet at once cannot both have it,
 and stock is always what was restocked less what was taken.
@@ -8,7 +12,7 @@ and stock is always what was restocked less what was taken.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -16,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.billing.consumables import ConsumableTake, priced
-from services.billing.errors import BillingInputError
+from services.billing.errors import BillingInputError, MonthClosedError
 from services.billing.models import (
     ConsumableItemRow,
     ConsumableMachineRow,
@@ -25,6 +29,8 @@ from services.billing.models import (
 )
 from services.billing.months import Month, MonthWindow
 from services.billing.store.base import StoreBase
+from services.billing.store.statements import issued_count
+from services.ledger.models import BillingPartyRow
 
 MAX_QUANTITY = 1_000_000  # units in one take or restock: a typo, not a delivery, above this
 
@@ -41,14 +47,22 @@ class StoredItem:
     stock: int
     low_stock: int
     machines: tuple[tuple[str, str], ...]
+    retired_at: datetime | None = None
+
+    @property
+    def retired(self) -> bool:
+        """Whether it is no longer sold."""
+        return self.retired_at is not None
 
     @property
     def low(self) -> bool:
-        """Whether a coordinator should restock it."""
-        return self.stock <= self.low_stock
+        """Whether a coordinator should restock it (a retired item never needs it)."""
+        return not self.retired and self.stock <= self.low_stock
 
     def offered_at(self, site: str, machine: str) -> bool:
         """Whether a machine's page offers it (an item tied to no machine is offered everywhere)."""
+        if self.retired:
+            return False
         return not self.machines or (site, machine) in self.machines
 
 
@@ -69,6 +83,7 @@ class StoredTake:
     net_cents: int
     taken_at: datetime
     recorded_by: str | None
+    party_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,13 +154,29 @@ class ConsumableStore(StoreBase):
             db.flush()
             return _item(row)
 
-    def items(self, *, site: str | None = None, machine: str | None = None) -> list[StoredItem]:
-        """The catalogue by name; with a machine, only what its page offers."""
+    def items(
+        self, *, site: str | None = None, machine: str | None = None, retired: bool = True
+    ) -> list[StoredItem]:
+        """The catalogue by name (`retired`: with the retired items); with a machine, only what
+        its page offers."""
         with self._transaction("read items") as db:
             found = [_item(row) for row in db.scalars(_items_query())]
         if site is not None and machine is not None:
             found = [item for item in found if item.offered_at(site, machine)]
+        if not retired:
+            found = [item for item in found if not item.retired]
         return found
+
+    def retire_item(self, item_id: int, *, retired: bool = True) -> StoredItem:
+        """Stop selling an item (or sell it again); its takes stay on statements and exports."""
+        with self._transaction("item") as db:
+            row = _item_row(db, item_id)
+            if retired and row.retired_at is None:
+                row.retired_at = self._clock()
+            elif not retired:
+                row.retired_at = None
+            db.flush()
+            return _item(row)
 
     def item(self, item_id: int) -> StoredItem | None:
         """One item; None if there is none."""
@@ -166,16 +197,35 @@ class ConsumableStore(StoreBase):
         site: str | None = None,
         machine: str | None = None,
         by: str | None = None,
+        party: int | None = None,
+        taken_at: datetime | None = None,
+        tz: ZoneInfo | None = None,
     ) -> StoredTake:
         """Record what a member took, priced now, and count it off stock; more than is in stock,
-        or an item the machine does not offer, is refused with the reason."""
+        a retired item, or one the machine does not offer, is refused with the reason.
+
+        `party`: one of the member's billing parties (none: her default). `taken_at`: when she
+        took it, if earlier, in a month (local to `tz`) with no issued statement yet.
+        """
         _check_quantity(quantity)
         now = self._clock()
+        when = now if taken_at is None else _checked_past(taken_at, now)
         with self._transaction("take") as db:
             row = _item_row(db, item_id)
             item = _item(row)
+            if item.retired:
+                raise BillingInputError("item", f"{item.name} is retired")
             if site is not None and machine is not None and not item.offered_at(site, machine):
                 raise BillingInputError("item", f"{item.name} is not offered at {machine}")
+            if party is not None:
+                _check_party(db, party, member)
+            if taken_at is not None:
+                month = Month.of((when.astimezone(tz) if tz is not None else when).date())
+                if issued_count(db, month):
+                    raise MonthClosedError(
+                        f"{month} has issued statements: a take for it needs a credit note"
+                        " or goes on the open month"
+                    )
             counted = db.execute(
                 update(ConsumableItemRow)
                 .where(ConsumableItemRow.id == item_id, ConsumableItemRow.stock >= quantity)
@@ -197,8 +247,9 @@ class ConsumableStore(StoreBase):
                 unit_price_cents=item.price_cents,
                 vat_bp=item.vat_bp,
                 net_cents=priced(quantity, item.price_cents),
-                taken_at=now,
+                taken_at=when,
                 recorded_by=by,
+                party_id=party,
             )
             db.add(take)
             db.flush()
@@ -282,6 +333,7 @@ def takes_in(db: Session, month: Month, tz: ZoneInfo) -> list[ConsumableTake]:
             day=take.taken_at.astimezone(tz).date(),
             site=take.site,
             machine=take.machine,
+            party=take.party_id,
         )
         for take in db.scalars(query)
     ]
@@ -298,6 +350,20 @@ def _check_item(item: NewItem) -> None:
         raise BillingInputError("vat_bp", "must be between 0 and 10000")
     if item.low_stock < 0:
         raise BillingInputError("low_stock", "must not be negative")
+
+
+def _checked_past(taken_at: datetime, now: datetime) -> datetime:
+    if taken_at.tzinfo is None:
+        raise BillingInputError("taken_at", "must carry its time zone")
+    if taken_at > now:
+        raise BillingInputError("taken_at", "must not be in the future")
+    return taken_at.astimezone(UTC)
+
+
+def _check_party(db: Session, party: int, member: str) -> None:
+    row = db.get(BillingPartyRow, party)
+    if row is None or row.member != member:
+        raise BillingInputError("party", f"party {party} is not one of {member}'s")
 
 
 def _check_quantity(quantity: int) -> None:
@@ -337,6 +403,7 @@ def _item(row: ConsumableItemRow) -> StoredItem:
         stock=row.stock,
         low_stock=row.low_stock,
         machines=tuple(sorted((m.site, m.machine) for m in row.machines)),
+        retired_at=row.retired_at,
     )
 
 
@@ -355,6 +422,7 @@ def _take(row: ConsumableTakeRow) -> StoredTake:
         net_cents=row.net_cents,
         taken_at=row.taken_at,
         recorded_by=row.recorded_by,
+        party_id=row.party_id,
     )
 
 
