@@ -7,8 +7,6 @@ named, and dated back into a month with no issued statement if asked.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
@@ -17,9 +15,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from contract.terminal import labelled, plain, print_error
+from contract.terminal import plain
 from services.billing import formats
-from services.billing.errors import BillingError, BillingInputError, StatementStateError
+from services.billing.cli_ledger import ByOption, existing_ledger
+from services.billing.errors import BillingInputError
 from services.billing.money import parse_cents, parse_vat_bp
 from services.billing.months import zone
 from services.billing.store import BillingLedger, NewItem, StoredItem
@@ -29,35 +28,11 @@ from services.cli_options import (
     LedgerOption,
     TimezoneOption,
 )
-from services.ledger import LedgerError
 from services.ledger.models import MemberRow
 
 consumables_app = typer.Typer(
     help="Consumables: the catalogue, its stock, and what members took.", no_args_is_help=True
 )
-
-ByOption = Annotated[str, typer.Option("--by", help="who records it")]
-
-
-@contextmanager
-def _ledger(ledger_url: str) -> Iterator[BillingLedger]:
-    """The existing ledger, errors turned into a clear message and an exit status."""
-    console = Console(stderr=True)
-    try:
-        ledger = BillingLedger.open(ledger_url, existing=True)
-    except (BillingError, LedgerError) as err:
-        print_error("ledger", err, console=console)
-        raise typer.Exit(1) from err
-    try:
-        yield ledger
-    except BillingInputError as err:
-        console.print(labelled(f"{err.field}:", err.reason))
-        raise typer.Exit(2) from err
-    except (BillingError, StatementStateError) as err:
-        print_error("error", err, console=console)
-        raise typer.Exit(1) from err
-    finally:
-        ledger.close()
 
 
 def _money(cents: int) -> str:
@@ -119,14 +94,14 @@ def _print_items(items: list[StoredItem]) -> None:
 @consumables_app.command("list")
 def list_items(ledger: LedgerOption = DEFAULT_LEDGER_URL) -> None:
     """The catalogue with its stock, retired items marked."""
-    with _ledger(ledger) as store:
+    with existing_ledger(ledger) as store:
         _print_items(store.items())
 
 
 @consumables_app.command("low")
 def list_low(ledger: LedgerOption = DEFAULT_LEDGER_URL) -> None:
     """Items at or below their low-stock threshold; exit status 3 if there are any."""
-    with _ledger(ledger) as store:
+    with existing_ledger(ledger) as store:
         low = store.low_stock()
     if not low:
         typer.echo("no item is low")
@@ -163,7 +138,7 @@ def add_item(
         low_stock=low,
         machines=tuple((site or "", m) for m in sorted(set(machine or ()))),
     )
-    with _ledger(ledger) as store:
+    with existing_ledger(ledger) as store:
         added = store.add_item(item, stock=stock, by=by)
     typer.echo(f"item {added.id}: {added.name}, {added.stock} {added.unit} in stock")
 
@@ -176,7 +151,7 @@ def restock_item(
     ledger: LedgerOption = DEFAULT_LEDGER_URL,
 ) -> None:
     """Count stock in."""
-    with _ledger(ledger) as store:
+    with existing_ledger(ledger) as store:
         restocked = store.restock(_item_id(store, item), quantity, by=by)
     typer.echo(f"{restocked.name}: {restocked.stock} {restocked.unit} in stock")
 
@@ -188,7 +163,7 @@ def retire_item(
     ledger: LedgerOption = DEFAULT_LEDGER_URL,
 ) -> None:
     """Stop selling an item (its past takes stay), or with --undo sell it again."""
-    with _ledger(ledger) as store:
+    with existing_ledger(ledger) as store:
         changed = store.retire_item(_item_id(store, item), retired=not undo)
     typer.echo(f"{changed.name}: {'retired' if changed.retired else 'on sale'}")
 
@@ -210,7 +185,7 @@ def take_item(
 ) -> None:
     """Record what a member took, priced now and counted off stock."""
     when = None if at is None else _moment(at)
-    with _ledger(ledger) as store:
+    with existing_ledger(ledger) as store:
         tz = zone(timezone)
         if when is not None and when.tzinfo is None:
             when = when.replace(tzinfo=tz)

@@ -7,51 +7,25 @@ movements (CSV).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from contract.terminal import labelled, plain, print_error
+from contract.terminal import plain
 from services.billing import formats
+from services.billing.cli_ledger import ByOption, existing_ledger
 from services.billing.credit_register import credit_register_csv
-from services.billing.errors import BillingError, BillingInputError, StatementStateError
+from services.billing.errors import BillingInputError
 from services.billing.money import parse_cents, parse_vat_bp
 from services.billing.months import Month, MonthWindow, zone
-from services.billing.store import BillingLedger
 from services.billing.tariffs import METER_UNITS, Meter
 from services.cli_options import DEFAULT_LEDGER_URL, LedgerOption
-from services.ledger import LedgerError
 
 credit_app = typer.Typer(
     help="Members' credit (top-ups, balance, history) and hour/kWh packs.", no_args_is_help=True
 )
-
-ByOption = Annotated[str, typer.Option("--by", help="who records it")]
-
-
-@contextmanager
-def _ledger(ledger_url: str) -> Iterator[BillingLedger]:
-    """The existing ledger, errors turned into a clear message and an exit status."""
-    console = Console(stderr=True)
-    try:
-        ledger = BillingLedger.open(ledger_url, existing=True)
-    except (BillingError, LedgerError) as err:
-        print_error("ledger", err, console=console)
-        raise typer.Exit(1) from err
-    try:
-        yield ledger
-    except BillingInputError as err:
-        console.print(labelled(f"{err.field}:", err.reason))
-        raise typer.Exit(2) from err
-    except (BillingError, StatementStateError) as err:
-        print_error("error", err, console=console)
-        raise typer.Exit(1) from err
-    finally:
-        ledger.close()
 
 
 def _cents(text: str, hint: str) -> int:
@@ -76,7 +50,7 @@ def top_up(
 ) -> None:
     """Record money put on a member's credit."""
     cents = _cents(amount, "amount")
-    with _ledger(ledger) as store:
+    with existing_ledger(ledger) as store:
         moved = store.top_up(member, cents, by=by, note=note)
         Console().print(f"{member}: +{_money(cents)}, balance {_money(moved.balance_after_cents)}")
 
@@ -89,7 +63,7 @@ def from_payment(
     ledger: LedgerOption = DEFAULT_LEDGER_URL,
 ) -> None:
     """Put a waiting bank credit on a member's credit."""
-    with _ledger(ledger) as store:
+    with existing_ledger(ledger) as store:
         moved = store.credit_to_top_up(payment, member, by=by)
         Console().print(
             f"{member}: +{_money(moved.amount_cents)}, balance {_money(moved.balance_after_cents)}"
@@ -101,7 +75,7 @@ def show(
     member: Annotated[str, typer.Argument()], ledger: LedgerOption = DEFAULT_LEDGER_URL
 ) -> None:
     """A member's balance, history and packs."""
-    with _ledger(ledger) as store:
+    with existing_ledger(ledger) as store:
         table = Table(title=f"credit of {member}")
         for column in ("when", "kind", "amount", "balance", "by", "note"):
             table.add_column(column)
@@ -151,7 +125,7 @@ def pack_add(
     per = 3_600_000 if chosen is Meter.RUNNING_MINUTES else METER_UNITS[chosen].base_per_unit
     base = _cents(quantity, "--quantity") * per // 100
     site, _, machine_id = (machine or "").partition("/")
-    with _ledger(ledger) as store:
+    with existing_ledger(ledger) as store:
         product = store.add_pack_product(
             name=name,
             meter=chosen,
@@ -177,7 +151,7 @@ def pack_edit(
     if name is None and price is None and valid_days is None:
         raise typer.BadParameter("give --name, --price or --valid-days", param_hint="--price")
     cents = None if price is None else _cents(price, "--price")
-    with _ledger(ledger) as store:
+    with existing_ledger(ledger) as store:
         changed = store.edit_pack_product(
             product, name=name, price_cents=cents, valid_days=valid_days
         )
@@ -193,7 +167,7 @@ def pack_retire(
     ledger: LedgerOption = DEFAULT_LEDGER_URL,
 ) -> None:
     """Take a pack off sale; packs already sold are untouched."""
-    with _ledger(ledger) as store:
+    with existing_ledger(ledger) as store:
         retired = store.retire_pack_product(product)
         Console().print(f"pack {retired.id}: {retired.name} retired from sale")
 
@@ -206,7 +180,7 @@ def pack_sell(
     ledger: LedgerOption = DEFAULT_LEDGER_URL,
 ) -> None:
     """Sell a pack to a member now (invoiced on this month's statement)."""
-    with _ledger(ledger) as store:
+    with existing_ledger(ledger) as store:
         pack = store.buy_pack(member, product, by=by)
         Console().print(f"{member}: pack {pack.id} ({pack.name}) until {pack.valid_until:%Y-%m-%d}")
 
@@ -225,6 +199,6 @@ def register(
     except BillingInputError as err:
         raise typer.BadParameter(err.reason, param_hint=f"--{err.field}") from err
     window = MonthWindow(which, tz)
-    with _ledger(ledger) as store:
+    with existing_ledger(ledger) as store:
         movements = store.credit_movements_between(window.start, window.end)
         typer.echo(credit_register_csv(movements, tz, language), nl=False)
