@@ -10,16 +10,14 @@ transaction that records it; reports of faults announce `fault.reported` the sam
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from services.ledger.errors import LedgerError, RegistryError
+from services.ledger.errors import RegistryError
 from services.ledger.models import (
     NAME_LEN,
     FaultRow,
@@ -29,16 +27,13 @@ from services.ledger.models import (
     SessionRow,
 )
 from services.ledger.outbox import EventType, OutboxEvent, announce
+from services.ledger.store import LedgerStore
 
 # The gateway's config carries the reason in at most 64 characters.
 REASON_LEN = 64
 MAX_TEXT = 4000
 MAX_RUNNING_H = 100_000
 MAX_DAYS = 3650
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,20 +97,8 @@ def _reason(faults: int, due_titles: Sequence[str]) -> str | None:
     return None
 
 
-class Maintenance:
+class Maintenance(LedgerStore):
     """Reads and writes the maintenance tables of the ledger."""
-
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _utc_now) -> None:
-        self._clock = clock
-        self._open_db = sessionmaker(engine, expire_on_commit=False)
-
-    @contextmanager
-    def _transaction(self, what: str) -> Iterator[Session]:
-        try:
-            with self._open_db.begin() as db:
-                yield db
-        except SQLAlchemyError as err:
-            raise LedgerError(f"{what}: {err}") from err
 
     @staticmethod
     def _machine(db: Session, site: str, machine: str) -> MachineRow:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import Engine, or_, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import or_, select
 
 from contract import ID_PATTERN, Policy, is_id
-from services.ledger.errors import LedgerError, RegistryError
+from services.ledger.errors import RegistryError
 from services.ledger.models import (
     CardRow,
     MachinePhotoRow,
@@ -22,14 +19,11 @@ from services.ledger.models import (
     MemberRow,
     QualificationRow,
 )
+from services.ledger.store import LedgerStore
 
 _CARD_HASH = re.compile(r"[0-9a-f]{64}")
 # What a machine registered without a policy of its own runs by: the contract's defaults.
 DEFAULT_POLICY = Policy()
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _check_id(value: str, field: str) -> str:
@@ -95,21 +89,8 @@ class AccessEntry:
     staff: bool = False
 
 
-class Registry:
+class Registry(LedgerStore):
     """Reads and writes the registry tables of the ledger."""
-
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _utc_now) -> None:
-        self.engine = engine
-        self._clock = clock
-        self._open_db = sessionmaker(engine, expire_on_commit=False)
-
-    @contextmanager
-    def _transaction(self, what: str) -> Iterator[Session]:
-        try:
-            with self._open_db.begin() as db:
-                yield db
-        except SQLAlchemyError as err:
-            raise LedgerError(f"{what}: {err}") from err
 
     def add_member(self, *, member_id: str, name: str, email: str | None = None) -> MemberRow:
         """Register a member under the id the gateways will send; refuses a taken id."""

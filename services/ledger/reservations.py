@@ -8,16 +8,14 @@ A booking made or released announces itself on the webhook outbox in the same tr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, column, func, select, table, update
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from services.ledger.errors import LedgerError, RegistryError
 from services.ledger.models import (
@@ -30,13 +28,10 @@ from services.ledger.models import (
 )
 from services.ledger.opening import OpeningHours
 from services.ledger.outbox import EventType, OutboxEvent, announce
+from services.ledger.store import LedgerStore, utc_now
 
 # Billing's table of members' plans, read by name: the ledger does not import billing.
 _MEMBER_PLANS = table("member_plans", column("member"), column("valid_from"), column("plan"))
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class BookingStatus(StrEnum):
@@ -193,24 +188,14 @@ def _event(kind: EventType, booking: BookingRow, **more: object) -> OutboxEvent:
     return OutboxEvent(kind, data | more)
 
 
-class Reservations:
+class Reservations(LedgerStore):
     """Books, cancels and lists machine bookings under each machine's rules."""
 
     def __init__(
-        self, engine: Engine, *, zone: ZoneInfo, clock: Callable[[], datetime] = _utc_now
+        self, engine: Engine, *, zone: ZoneInfo, clock: Callable[[], datetime] = utc_now
     ) -> None:
-        self.engine = engine
+        super().__init__(engine, clock=clock)
         self.zone = zone
-        self._clock = clock
-        self._open_db = sessionmaker(engine, expire_on_commit=False)
-
-    @contextmanager
-    def _transaction(self, what: str) -> Iterator[Session]:
-        try:
-            with self._open_db.begin() as db:
-                yield db
-        except SQLAlchemyError as err:
-            raise LedgerError(f"{what}: {err}") from err
 
     # -- rules --------------------------------------------------------------------------------
 
