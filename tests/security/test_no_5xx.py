@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -60,12 +61,13 @@ _OPERATIONS = {
     for result in schemathesis.openapi.from_dict(_APP.openapi()).get_all_operations()
     if isinstance(result, Ok)
 }
-PAGES = sorted(
-    route.path
+PAGE_ROUTES = {
+    route.path: route
     for page_router in PAGE_ROUTERS
     for route in page_router.routes
     if isinstance(route, APIRoute) and "GET" in (route.methods or set())
-)
+}
+PAGES = sorted(PAGE_ROUTES)
 PATH_VALUES = {
     "machine": "lathe-1",
     "member": "giulia",
@@ -75,7 +77,22 @@ PATH_VALUES = {
     "month": "2026-03",
     "extension": "csv",
 }
-QUERY_NAMES = ("date", "month", "next", "lang", "since", "page", "id")
+# Read by every page (the language, the login's way back) or straight from the request by some
+# (`done` after a form, `date` of a week); each page also gets the query parameters it declares.
+COMMON_QUERY_NAMES = ("lang", "next", "done", "date")
+
+
+def _declared_queries(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _declared_queries(dependency)
+    return names
+
+
+def _query_names(page: str) -> list[str]:
+    return sorted({*COMMON_QUERY_NAMES, *_declared_queries(PAGE_ROUTES[page].dependant)})
+
+
 HOSTILE_VALUES = (
     "",
     "0001-01-01",
@@ -193,7 +210,7 @@ def test_hostile_query_strings_never_make_a_page_fail(
     failures = []
     with httpx.Client(base_url=target.url, cookies=cookies, timeout=10) as client:
         url = _page_url(page)
-        for name in QUERY_NAMES:
+        for name in _query_names(page):
             for value in HOSTILE_VALUES:
                 answer = client.get(url, params={name: value})
                 if answer.status_code >= 500:
