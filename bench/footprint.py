@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import secrets
 import shutil
 import signal
@@ -290,6 +291,12 @@ def report(sampler: Sampler, steady: tuple[float, float], names: list[str]) -> d
         "core_share": round(sum(p["core_share"] for p in parts.values()), 4),
         "disk_mb_per_day": round(sum(p["disk_mb_per_day"] for p in parts.values()), 1),
     }
+    peak = max(range(len(totals)), key=totals.__getitem__)
+    # What the peak of all is made of: each part at that moment, and the phase it fell in.
+    all_parts["at_peak"] = {
+        "phase": sampler.samples[peak][1],
+        **{name: round(sampler.samples[peak][2][name][0] / 1024, 1) for name in names},
+    }
     if history:
         all_parts["history_peak_mb"] = round(
             max(sum(s[2][name][0] for name in names) for s in history) / 1024, 1
@@ -505,6 +512,12 @@ def main() -> None:
         default=[],
         help='an InfluxDB [data] setting, e.g. cache-snapshot-write-cold-duration="1m"',
     )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        help="KEY=VALUE in every server process's environment, e.g. GOGC=50, MALLOC_ARENA_MAX=2",
+    )
     parser.add_argument("--steady-s", type=int, default=180, help="real-time seconds")
     parser.add_argument("--quick", action="store_true", help="3 days, 40 s steady")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
@@ -513,6 +526,9 @@ def main() -> None:
         args.days, args.steady_s, args.settle_s = 3, 40, 5.0
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    for setting in args.env:
+        key, _, value = setting.partition("=")
+        os.environ[key] = value  # inherited by every part started below
     workdir = Path(tempfile.mkdtemp(prefix="officina-footprint-"))
     try:
         result = {"machine": machine()} | run(args, workdir)

@@ -70,6 +70,7 @@ from harness.ingest import IngestProcess
 from harness.mosquitto import MosquittoServer
 from harness.ports import LOOPBACK, free_port
 from harness.postgres_private import start_private_postgres
+from services.ingest.metrics import BATCH_STAGES
 from services.ingest.schema import TELEMETRY, series_key, telemetry_line
 
 log = logging.getLogger("bench.peers")
@@ -451,6 +452,19 @@ def figures(
     }
 
 
+def batch_timeline(ingest: IngestProcess) -> dict[str, Any]:
+    """Ingest's batch stages: mean milliseconds a batch spent in each, and how many batches."""
+    name = "officina_ingest_batch_stage_seconds"
+    found: dict[str, Any] = {}
+    for stage in BATCH_STAGES:
+        label = f'{{stage="{stage}"}}'
+        total = ingest.metric(f"{name}_sum{label}") or 0.0
+        times = int(ingest.metric(f"{name}_count{label}") or 0)
+        found[stage] = {"n": times, "mean_ms": round(total / times * 1000, 1) if times else None}
+        found[stage]["total_s"] = round(total, 3)
+    return found
+
+
 @dataclass
 class Bench:
     """The servers and settings every round shares."""
@@ -514,6 +528,7 @@ class Bench:
                 timeout_s=self.args.timeout,
             )
         rss = peak_rss_mb(ingest.pid)
+        timeline = batch_timeline(ingest)
         ingest.stop(60)
         end_session(self.broker, client_id)
         return figures(
@@ -523,7 +538,7 @@ class Bench:
             self.points(database),
             rss,
             self.influx_cpu() - influx_before,
-        )
+        ) | {"timeline": timeline}
 
     def node_red(self, tag: str, count: int, *, join: bool, crash: bool = False) -> dict[str, Any]:
         assert self.red is not None
