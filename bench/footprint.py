@@ -285,7 +285,7 @@ def report(sampler: Sampler, steady: tuple[float, float], names: list[str]) -> d
     totals = [sum(s[2][name][0] for name in names) for s in sampler.samples]
     steady_totals = [sum(s[2][name][0] for name in names) for s in in_steady]
     history = [s for s in sampler.samples if s[1] == "history"]
-    all_parts = {
+    all_parts: dict[str, Any] = {
         "peak_mb": round(max(totals) / 1024, 1),
         "steady_mb": round(statistics.median(steady_totals) / 1024, 1),
         "core_share": round(sum(p["core_share"] for p in parts.values()), 4),
