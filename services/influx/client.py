@@ -43,9 +43,6 @@ class InfluxSettings:
     password: str | None = None
     retention_policy: str | None = None
     timeout_s: float = 10.0
-    # Compress write bodies: 8:1 on a LAN; on the same host the bytes cost nothing and plain
-    # saves InfluxDB the inflating (bench/RESULTS.md, peers).
-    gzip: bool = True
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
@@ -78,9 +75,6 @@ class InfluxClient:
             headers={"Authorization": f"Token {settings.token}"} if settings.token else None,
         )
         self._params = {"db": settings.database, "precision": "ms"}
-        self._write_headers = {"Content-Type": "text/plain; charset=utf-8"}
-        if settings.gzip:
-            self._write_headers["Content-Encoding"] = "gzip"
         if settings.retention_policy:
             self._params["rp"] = settings.retention_policy
 
@@ -95,16 +89,18 @@ class InfluxClient:
         self._client.close()
 
     def write_lines(self, lines: Sequence[str]) -> None:
-        """Write up to 5,000 lines in one POST (gzip unless set off); raise what InfluxDB said."""
+        """Write up to 5,000 lines in one gzip POST; raise what InfluxDB said if it did not."""
         if not lines:
             return
         if len(lines) > MAX_BATCH_LINES:
             raise ValueError(f"{len(lines)} lines: at most {MAX_BATCH_LINES} per write")
-        body = ("\n".join(lines) + "\n").encode("utf-8")
-        if self.settings.gzip:
-            body = gzip.compress(body, compresslevel=GZIP_LEVEL)
+        body = gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), compresslevel=GZIP_LEVEL)
         response = self._request(
-            "POST", "/write", params=self._params, content=body, headers=self._write_headers
+            "POST",
+            "/write",
+            params=self._params,
+            content=body,
+            headers={"Content-Encoding": "gzip", "Content-Type": "text/plain; charset=utf-8"},
         )
         if response.is_success:
             return

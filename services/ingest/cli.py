@@ -61,19 +61,12 @@ STATUS_EVERY_S = 60.0
 
 
 def _influx_settings(
-    url: str | None,
-    database: str,
-    token: str | None,
-    rp: str | None = None,
-    *,
-    gzip: bool = True,
+    url: str | None, database: str, token: str | None, rp: str | None = None
 ) -> InfluxSettings | None:
     if not url:
         return None
     try:
-        return InfluxSettings(
-            url=url, database=database, token=token, retention_policy=rp, gzip=gzip
-        )
+        return InfluxSettings(url=url, database=database, token=token, retention_policy=rp)
     except InfluxSettingsError as err:
         raise refused(str(err)) from err
 
@@ -91,13 +84,6 @@ def run(
     influx_rp: Annotated[
         str | None, typer.Option(help="InfluxDB retention policy (default: the database's)")
     ] = None,
-    influx_gzip: Annotated[
-        bool,
-        typer.Option(
-            help="gzip the writes to InfluxDB (worth it over a network; off saves InfluxDB's "
-            "CPU when it runs on the same host)"
-        ),
-    ] = True,
     client_id: Annotated[
         str | None,
         typer.Option(help="MQTT client id (default: the broker login, else officina-ingest)"),
@@ -144,9 +130,7 @@ def run(
             broker=options,
             shared_group=shared_group,
             ledger_url=ledger,
-            influx=_influx_settings(
-                influx_url, influx_db, influx_token, influx_rp, gzip=influx_gzip
-            ),
+            influx=_influx_settings(influx_url, influx_db, influx_token, influx_rp),
             batch_size=batch_size,
             flush_interval_s=flush_interval,
             max_unacked=max_unacked,
