@@ -179,15 +179,22 @@ class Floor:
 # --- measuring -------------------------------------------------------------------------------
 
 
-def pss_kb(pid: int) -> int:
-    """Proportional set size of a process, kB (0 once it is gone)."""
+def pss_kb(pid: int) -> tuple[int, int]:
+    """Proportional set size of a process and the part of it that maps files, kB (0 once gone).
+
+    The file-backed part (InfluxDB maps its TSM and index files) is page cache the kernel can
+    take back under pressure; the rest (heap, stacks) it cannot.
+    """
+    pss = file = 0
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             if line.startswith("Pss:"):
-                return int(line.split()[1])
+                pss = int(line.split()[1])
+            elif line.startswith("Pss_File:"):
+                file = int(line.split()[1])
     except OSError:
-        return 0
-    return 0
+        return 0, 0
+    return pss, file
 
 
 def written_bytes(pid: int) -> int:
@@ -230,6 +237,9 @@ class Sampler:
         self._parts = parts
         self.samples: list[tuple[float, str, dict[str, tuple[int, float, int]]]] = []
         self.phase = "start"
+        # File-backed PSS kB of each part, one entry per sample.
+        self.files: list[dict[str, int]] = []
+        self._files_now: dict[str, int] = {}
         # Counters of processes that ended (PostgreSQL backends come and go) are kept.
         self._gone: dict[str, dict[int, tuple[float, int]]] = {name: {} for name in parts}
         self._stop = threading.Event()
@@ -247,13 +257,16 @@ class Sampler:
         now: dict[str, tuple[int, float, int]] = {}
         for name, pids_now in self._parts.items():
             seen = self._gone[name]
-            pss = 0
+            pss = file = 0
             for pid in pids_now():
-                pss += pss_kb(pid)
+                whole, mapped = pss_kb(pid)
+                pss += whole
+                file += mapped
                 cpu, wrote = safe_cpu(pid), written_bytes(pid)
                 if cpu or wrote:
                     old = seen.get(pid, (0.0, 0))
                     seen[pid] = (max(cpu, old[0]), max(wrote, old[1]))
+            self._files_now[name] = file
             now[name] = (
                 pss,
                 sum(cpu for cpu, _ in seen.values()),
@@ -263,7 +276,9 @@ class Sampler:
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):
-            self.samples.append((time.monotonic(), self.phase, self.take()))
+            taken = self.take()
+            self.files.append(dict(self._files_now))
+            self.samples.append((time.monotonic(), self.phase, taken))
 
 
 def report(sampler: Sampler, steady: tuple[float, float], names: list[str]) -> dict[str, Any]:
@@ -297,6 +312,18 @@ def report(sampler: Sampler, steady: tuple[float, float], names: list[str]) -> d
         "phase": sampler.samples[peak][1],
         **{name: round(sampler.samples[peak][2][name][0] / 1024, 1) for name in names},
     }
+    all_parts["at_peak_file_backed"] = {
+        name: round(sampler.files[peak][name] / 1024, 1) for name in names
+    }
+    # What the kernel could not take back: PSS less its file-backed pages, at its highest.
+    all_parts["peak_anon_mb"] = round(
+        max(
+            sum(s[2][name][0] - f[name] for name in names)
+            for s, f in zip(sampler.samples, sampler.files, strict=True)
+        )
+        / 1024,
+        1,
+    )
     if history:
         all_parts["history_peak_mb"] = round(
             max(sum(s[2][name][0] for name in names) for s in history) / 1024, 1
