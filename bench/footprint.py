@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import secrets
 import shutil
 import signal
@@ -178,15 +179,22 @@ class Floor:
 # --- measuring -------------------------------------------------------------------------------
 
 
-def pss_kb(pid: int) -> int:
-    """Proportional set size of a process, kB (0 once it is gone)."""
+def pss_kb(pid: int) -> tuple[int, int]:
+    """Proportional set size of a process and the part of it that maps files, kB (0 once gone).
+
+    The file-backed part (InfluxDB maps its TSM and index files) is page cache the kernel can
+    take back under pressure; the rest (heap, stacks) it cannot.
+    """
+    pss = file = 0
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             if line.startswith("Pss:"):
-                return int(line.split()[1])
+                pss = int(line.split()[1])
+            elif line.startswith("Pss_File:"):
+                file = int(line.split()[1])
     except OSError:
-        return 0
-    return 0
+        return 0, 0
+    return pss, file
 
 
 def written_bytes(pid: int) -> int:
@@ -229,6 +237,9 @@ class Sampler:
         self._parts = parts
         self.samples: list[tuple[float, str, dict[str, tuple[int, float, int]]]] = []
         self.phase = "start"
+        # File-backed PSS kB of each part, one entry per sample.
+        self.files: list[dict[str, int]] = []
+        self._files_now: dict[str, int] = {}
         # Counters of processes that ended (PostgreSQL backends come and go) are kept.
         self._gone: dict[str, dict[int, tuple[float, int]]] = {name: {} for name in parts}
         self._stop = threading.Event()
@@ -246,13 +257,16 @@ class Sampler:
         now: dict[str, tuple[int, float, int]] = {}
         for name, pids_now in self._parts.items():
             seen = self._gone[name]
-            pss = 0
+            pss = file = 0
             for pid in pids_now():
-                pss += pss_kb(pid)
+                whole, mapped = pss_kb(pid)
+                pss += whole
+                file += mapped
                 cpu, wrote = safe_cpu(pid), written_bytes(pid)
                 if cpu or wrote:
                     old = seen.get(pid, (0.0, 0))
                     seen[pid] = (max(cpu, old[0]), max(wrote, old[1]))
+            self._files_now[name] = file
             now[name] = (
                 pss,
                 sum(cpu for cpu, _ in seen.values()),
@@ -262,7 +276,9 @@ class Sampler:
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):
-            self.samples.append((time.monotonic(), self.phase, self.take()))
+            taken = self.take()
+            self.files.append(dict(self._files_now))
+            self.samples.append((time.monotonic(), self.phase, taken))
 
 
 def report(sampler: Sampler, steady: tuple[float, float], names: list[str]) -> dict[str, Any]:
@@ -284,12 +300,30 @@ def report(sampler: Sampler, steady: tuple[float, float], names: list[str]) -> d
     totals = [sum(s[2][name][0] for name in names) for s in sampler.samples]
     steady_totals = [sum(s[2][name][0] for name in names) for s in in_steady]
     history = [s for s in sampler.samples if s[1] == "history"]
-    all_parts = {
+    all_parts: dict[str, Any] = {
         "peak_mb": round(max(totals) / 1024, 1),
         "steady_mb": round(statistics.median(steady_totals) / 1024, 1),
         "core_share": round(sum(p["core_share"] for p in parts.values()), 4),
         "disk_mb_per_day": round(sum(p["disk_mb_per_day"] for p in parts.values()), 1),
     }
+    peak = max(range(len(totals)), key=totals.__getitem__)
+    # What the peak of all is made of: each part at that moment, and the phase it fell in.
+    all_parts["at_peak"] = {
+        "phase": sampler.samples[peak][1],
+        **{name: round(sampler.samples[peak][2][name][0] / 1024, 1) for name in names},
+    }
+    all_parts["at_peak_file_backed"] = {
+        name: round(sampler.files[peak][name] / 1024, 1) for name in names
+    }
+    # What the kernel could not take back: PSS less its file-backed pages, at its highest.
+    all_parts["peak_anon_mb"] = round(
+        max(
+            sum(s[2][name][0] - f[name] for name in names)
+            for s, f in zip(sampler.samples, sampler.files, strict=True)
+        )
+        / 1024,
+        1,
+    )
     if history:
         all_parts["history_peak_mb"] = round(
             max(sum(s[2][name][0] for name in names) for s in history) / 1024, 1
@@ -505,6 +539,12 @@ def main() -> None:
         default=[],
         help='an InfluxDB [data] setting, e.g. cache-snapshot-write-cold-duration="1m"',
     )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        help="KEY=VALUE in every server process's environment, e.g. GOGC=50, MALLOC_ARENA_MAX=2",
+    )
     parser.add_argument("--steady-s", type=int, default=180, help="real-time seconds")
     parser.add_argument("--quick", action="store_true", help="3 days, 40 s steady")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
@@ -513,6 +553,9 @@ def main() -> None:
         args.days, args.steady_s, args.settle_s = 3, 40, 5.0
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    for setting in args.env:
+        key, _, value = setting.partition("=")
+        os.environ[key] = value  # inherited by every part started below
     workdir = Path(tempfile.mkdtemp(prefix="officina-footprint-"))
     try:
         result = {"machine": machine()} | run(args, workdir)

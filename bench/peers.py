@@ -70,6 +70,7 @@ from harness.ingest import IngestProcess
 from harness.mosquitto import MosquittoServer
 from harness.ports import LOOPBACK, free_port
 from harness.postgres_private import start_private_postgres
+from services.ingest.metrics import BATCH_STAGES
 from services.ingest.schema import TELEMETRY, series_key, telemetry_line
 
 log = logging.getLogger("bench.peers")
@@ -451,6 +452,32 @@ def figures(
     }
 
 
+def thread_cpu(pid: int) -> list[float]:
+    """CPU seconds (user + system) of each thread of a process, the busiest first."""
+    found = []
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended
+        found.append(round((int(fields[11]) + int(fields[12])) / tick, 2))
+    return sorted(found, reverse=True)
+
+
+def batch_timeline(ingest: IngestProcess) -> dict[str, Any]:
+    """Ingest's batch stages: mean milliseconds a batch spent in each, and how many batches."""
+    name = "officina_ingest_batch_stage_seconds"
+    found: dict[str, Any] = {}
+    for stage in BATCH_STAGES:
+        label = f'{{stage="{stage}"}}'
+        total = ingest.metric(f"{name}_sum{label}") or 0.0
+        times = int(ingest.metric(f"{name}_count{label}") or 0)
+        found[stage] = {"n": times, "mean_ms": round(total / times * 1000, 1) if times else None}
+        found[stage]["total_s"] = round(total, 3)
+    return found
+
+
 @dataclass
 class Bench:
     """The servers and settings every round shares."""
@@ -467,11 +494,16 @@ class Bench:
     def influx_cpu(self) -> float:
         return sum(map(cpu_seconds, pids_of(self.influx.config_path)))
 
+    def broker_cpu(self) -> float:
+        return sum(map(cpu_seconds, pids_of(self.broker.config_path)))
+
     def points(self, database: str) -> int:
         # The point count stops moving once every write InfluxDB acknowledged is queryable.
         return self.reader.points(database)
 
-    def _start_ingest(self, database: str, client_id: str, name: str) -> IngestProcess:
+    def _start_ingest(
+        self, database: str, client_id: str, name: str, *, alt: bool = False
+    ) -> IngestProcess:
         return IngestProcess(
             broker=self.broker,
             ledger_url=self.ledger_url,
@@ -480,18 +512,25 @@ class Bench:
             client_id=client_id,
             log_path=self.workdir / f"{name}.log",
             log_level="warning",
-            extra=self.args.ingest_arg,
+            extra=self.args.ingest_arg + (self.args.alt_ingest_arg if alt else []),
         )
 
-    def officina(self, tag: str, count: int, *, crash: bool = False) -> dict[str, Any]:
-        """One ingest process drains its session's backlog (killed once first, in a crash)."""
-        database = f"peers_{tag}_officina"
+    def officina(
+        self, tag: str, count: int, *, crash: bool = False, alt: bool = False
+    ) -> dict[str, Any]:
+        """One ingest process drains its session's backlog (killed once first, in a crash).
+
+        `alt`: the same with `--alt-ingest-arg` added, side by side in the same rounds.
+        """
+        consumer = "officina_alt" if alt else "officina"
+        database = f"peers_{tag}_{consumer}"
         self.influx.create_database(database)
-        client_id = f"peers-officina-{tag}"
+        client_id = f"peers-{consumer}-{tag}"
         received = "officina_ingest_messages_received_total"
         influx_before = self.influx_cpu()
+        broker_before = self.broker_cpu()
         acked_before = self.acks.points()
-        ingest = self._start_ingest(database, client_id, f"ingest-{tag}")
+        ingest = self._start_ingest(database, client_id, f"{consumer}-{tag}", alt=alt)
 
         def taken() -> int:
             return int(ingest.metric(received) or 0)
@@ -499,7 +538,7 @@ class Bench:
         if crash:
             wait_for(lambda: taken() >= count // 4, STARTUP_S, every=0.002)
             ingest.kill()
-            ingest = self._start_ingest(database, client_id, f"ingest-{tag}-again")
+            ingest = self._start_ingest(database, client_id, f"{consumer}-{tag}-again", alt=alt)
             started = time.monotonic()
             settle(taken, self.acks, self.args.stall, self.args.timeout)
             result = Drain(started, None, self.acks.points() - acked_before, 0.0)
@@ -514,16 +553,20 @@ class Bench:
                 timeout_s=self.args.timeout,
             )
         rss = peak_rss_mb(ingest.pid)
+        timeline = batch_timeline(ingest)
+        # The busiest threads' CPU seconds (the network thread first), and the broker's.
+        timeline["threads_cpu_s"] = thread_cpu(ingest.pid)[:4]
+        timeline["broker_cpu_s"] = round(self.broker_cpu() - broker_before, 2)
         ingest.stop(60)
         end_session(self.broker, client_id)
         return figures(
-            "officina",
+            consumer,
             count,
             result,
             self.points(database),
             rss,
             self.influx_cpu() - influx_before,
-        )
+        ) | {"timeline": timeline}
 
     def node_red(self, tag: str, count: int, *, join: bool, crash: bool = False) -> dict[str, Any]:
         assert self.red is not None
@@ -661,18 +704,25 @@ def summary(results: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 
     # Each round's ratio, from drains run back to back on the same machine state: the load on a
     # shared machine moves both alike, so their ratio holds better than a ratio of medians.
-    per_round = [
-        mine["msgs_per_s"] / theirs["msgs_per_s"]
-        for mine, theirs in zip(
-            results.get("officina", []), results.get("influxdb_ceiling", []), strict=False
-        )
-        if mine["msgs_per_s"] and theirs["msgs_per_s"]
-    ]
-    return {
+    def by_round(mine_as: str) -> float | None:
+        per_round = [
+            mine["msgs_per_s"] / theirs["msgs_per_s"]
+            for mine, theirs in zip(
+                results.get(mine_as, []), results.get("influxdb_ceiling", []), strict=False
+            )
+            if mine["msgs_per_s"] and theirs["msgs_per_s"]
+        ]
+        return round(statistics.median(per_round), 2) if per_round else None
+
+    alt = {}
+    if "officina_alt" in results:
+        alt = {
+            "alt_ratio_to_influxdb_ceiling": ratio("influxdb_ceiling", "officina_alt"),
+            "alt_ratio_to_influxdb_ceiling_by_round": by_round("officina_alt"),
+        }
+    return alt | {
         "medians": medians,
-        "ratio_to_influxdb_ceiling_by_round": round(statistics.median(per_round), 2)
-        if per_round
-        else None,
+        "ratio_to_influxdb_ceiling_by_round": by_round("officina"),
         "ratio_to_nodered_join": ratio("nodered_join"),
         # At the per-message flow's own backlog, which it survives: ingest drained the same size.
         "ratio_to_nodered_per_message": ratio("nodered_per_message", "officina_small"),
@@ -698,19 +748,22 @@ def run(bench: Bench) -> dict[str, Any]:
     args = bench.args
     results: dict[str, list[dict[str, Any]]] = {"officina": [], "influxdb_ceiling": []}
     big = ["officina", "influxdb_ceiling"]
+    if args.alt_ingest_arg:
+        results["officina_alt"] = []
+        big.insert(1, "officina_alt")
     if bench.red is not None:
         results |= {"nodered_join": [], "nodered_per_message": []}
         big.insert(1, "nodered_join")
     for number in range(args.rounds):
         tag = f"r{number}"
-        for client in ("officina", "nodered_join"):
+        for client in ("officina", "officina_alt", "nodered_join"):
             if client in big:
-                make_session(bench.broker, f"peers-{client}-{tag}", v5=client == "officina")
+                make_session(bench.broker, f"peers-{client}-{tag}", v5=client != "nodered_join")
         publish(bench.broker, machines=args.machines, total=args.messages, processes=2, rate=0)
         order = big[number % len(big) :] + big[: number % len(big)]
         for name in order:
-            if name == "officina":
-                outcome = bench.officina(tag, args.messages)
+            if name in ("officina", "officina_alt"):
+                outcome = bench.officina(tag, args.messages, alt=name == "officina_alt")
             elif name == "nodered_join":
                 outcome = bench.node_red(tag, args.messages, join=True)
             else:
@@ -778,6 +831,12 @@ def main() -> None:
     parser.add_argument("--no-node-red", action="store_true")
     parser.add_argument(
         "--ingest-arg", action="append", default=[], help="passed to `officina ingest run`"
+    )
+    parser.add_argument(
+        "--alt-ingest-arg",
+        action="append",
+        default=[],
+        help="run `officina_alt` too, with these added to `officina ingest run` (an A/B test)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     parser.add_argument(

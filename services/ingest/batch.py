@@ -19,6 +19,9 @@ class Batch:
     """Messages received together; owned by the intake until closed, then by the booker."""
 
     opened: float
+    # When it was closed and when the booker took it (time.monotonic), for the stage timeline.
+    closed: float = 0.0
+    taken: float = 0.0
     size: int = 0
     lines: list[str] = field(default_factory=list)
     line_sources: list[Source] = field(default_factory=list)

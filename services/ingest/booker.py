@@ -32,7 +32,7 @@ from services.ingest.batch import Batch, Source
 from services.ingest.counters import Counters
 from services.ingest.errors import IngestError
 from services.ingest.intake import Intake
-from services.ingest.metrics import Histogram
+from services.ingest.metrics import Histogram, Stages
 from services.ingest.schema import conflict_line
 from services.ingest.settings import RetryPolicy
 from services.ledger import (
@@ -66,7 +66,8 @@ class _InFlight:
 
     batch: Batch
     result: BookingResult
-    refused: Future[list[DeadLetter]]
+    # What InfluxDB refused, and when the write was done (time.monotonic).
+    refused: Future[tuple[list[DeadLetter], float]]
 
 
 class BookingAbandonedError(IngestError):
@@ -87,7 +88,9 @@ class Booker:
         counters: Counters,
         batch_seconds: Histogram,
         retry: RetryPolicy,
+        stages: Stages | None = None,
     ) -> None:
+        self._stages = stages or Stages()
         self._intake = intake
         self._ledger = ledger
         self._influx = influx
@@ -168,6 +171,10 @@ class Booker:
     def _start(self, batch: Batch, writers: ThreadPoolExecutor) -> _InFlight:
         """Book a batch in the ledger and start its InfluxDB write."""
         result = self._until_done(LEDGER, lambda: self._book_ledger(batch))
+        booked = time.monotonic()
+        self._stages.observe("filling", batch.closed - batch.opened)
+        self._stages.observe("queued", batch.taken - batch.closed)
+        self._stages.observe("ledger", booked - batch.taken)
         lines, sources = batch.lines, batch.line_sources
         if result.conflicts and self._influx is not None:
             lines, sources = self._without_conflicting_points(batch, result.conflicts)
@@ -175,15 +182,22 @@ class Booker:
                 lines.append(self._conflict_line(conflict))
                 # Should InfluxDB refuse the point, its dead letter names the session.
                 sources.append((conflict.topic, conflict.session_id.encode()))
-        refused = writers.submit(
-            self._until_done, INFLUXDB, lambda: self._write_lines(lines, sources)
-        )
+        refused = writers.submit(self._timed_write, lines, sources)
         return _InFlight(batch, result, refused)
+
+    def _timed_write(
+        self, lines: Sequence[str], sources: Sequence[Source]
+    ) -> tuple[list[DeadLetter], float]:
+        began = time.monotonic()
+        refused = self._until_done(INFLUXDB, lambda: self._write_lines(lines, sources))
+        written = time.monotonic()
+        self._stages.observe("influxdb", written - began)
+        return refused, written
 
     def _finish(self, item: _InFlight) -> None:
         """Wait for a batch's InfluxDB write, keep what it refused, then acknowledge the batch."""
         try:
-            refused = item.refused.result()
+            refused, written = item.refused.result()
             if refused:
                 # Kept like any rejected message, with the raw bytes, before anything is acked.
                 self._until_done(LEDGER, lambda: self._ledger.book(Bookings(dead_letters=refused)))
@@ -197,9 +211,11 @@ class Booker:
             self._unexpected(item.batch, err)
             return
         self._acknowledge(item.batch.acks)
+        acked = time.monotonic()
         self._intake.done(item.batch)
         self._count(item.batch, item.result, refused)
-        self._batch_seconds.observe(time.monotonic() - item.batch.opened)
+        self._batch_seconds.observe(acked - item.batch.opened)
+        self._stages.observe("acknowledging", acked - written)
 
     def _show_rejected(self, letters: Sequence[DeadLetter]) -> None:
         """Count messages a store refused on the dashboards too, as the intake does the others."""

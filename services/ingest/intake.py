@@ -30,6 +30,7 @@ from contract import (
     parse_topic,
 )
 from services.ingest.batch import Batch
+from services.ingest.metrics import Stages
 from services.ingest.rejections import RejectedTimes, rejected_tags
 from services.ingest.schema import (
     MACHINE_STATE,
@@ -95,7 +96,9 @@ class Intake:
         hold_wait_s: float = 5.0,
         pseudonym_key: str | None = None,
         session_max_age_ms: int = 90 * DAY_MS,
+        stages: Stages | None = None,
     ) -> None:
+        self._stages = stages
         self._batch_size = batch_size
         self._session_max_age_ms = session_max_age_ms
         # Sessions go to InfluxDB only under a pseudonym, so only when there is a key for it.
@@ -185,10 +188,13 @@ class Intake:
             return  # already leaving messages with the broker: do not stall the connection
         limit = self._max_held
         self._close_open()
+        began = time.monotonic()
         # Bounded, so that paho's thread still answers keepalives during a long outage.
         self._ready.wait_for(
             lambda: self._pending < limit or not self._accepting, self._hold_wait_s
         )
+        if self._stages is not None:
+            self._stages.observe("held", time.monotonic() - began)
 
     def next_batch(self, wait_s: float) -> Batch | None:
         """The oldest closed batch, closing the open one once it is due; None after wait_s."""
@@ -196,7 +202,9 @@ class Intake:
         with self._ready:
             while True:
                 if self._closed:
-                    return self._closed.popleft()
+                    closed = self._closed.popleft()
+                    closed.taken = time.monotonic()
+                    return closed
                 now = time.monotonic()
                 batch = self._open
                 if batch is not None and now - batch.opened >= self._flush_interval_s:
@@ -243,6 +251,7 @@ class Intake:
 
     def _close_open(self) -> None:
         if self._open is not None and self._open.size:
+            self._open.closed = time.monotonic()
             self._closed.append(self._open)
             self._open = None
             self._ready.notify_all()

@@ -21,6 +21,16 @@ log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 BATCH_SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+# A batch's way from its first message to its acknowledgement, stage by stage, and the time the
+# network thread waited for room (holding max_unacked). What each stage's time is spent on:
+BATCH_STAGES = {
+    "filling": "first message received to the batch closed (full, or its flush interval)",
+    "queued": "closed to taken by the booker",
+    "ledger": "the ledger transaction, to committed",
+    "influxdb": "the InfluxDB write, to written",
+    "acknowledging": "both stores done to acknowledged (waiting for earlier batches)",
+    "held": "the network thread waiting for room while holding max_unacked (not per batch)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +127,26 @@ class Histogram:
             return cumulative, self._sum
 
 
+class Stages:
+    """Seconds spent in each stage of a batch's way (`BATCH_STAGES`): a sum and a count each."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sums = dict.fromkeys(BATCH_STAGES, 0.0)
+        self._counts = dict.fromkeys(BATCH_STAGES, 0)
+
+    def observe(self, stage: str, seconds: float) -> None:
+        """Count one stage of one batch (or one wait for room)."""
+        with self._lock:
+            self._sums[stage] += max(0.0, seconds)
+            self._counts[stage] += 1
+
+    def snapshot(self) -> dict[str, tuple[float, int]]:
+        """Per stage: (seconds in all, times observed)."""
+        with self._lock:
+            return {stage: (self._sums[stage], self._counts[stage]) for stage in BATCH_STAGES}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IngestMetrics:
     """Everything /metrics shows: counters, the batch histogram and live gauges."""
@@ -124,6 +154,7 @@ class IngestMetrics:
     counters: Counters
     intake_counts: Callable[[], Mapping[str, int]]
     batch_seconds: Histogram
+    stages: Stages
     backlog: Callable[[], int]
     stores_up: Callable[[], Mapping[str, bool]]
 
@@ -173,6 +204,18 @@ def render(metrics: IngestMetrics) -> str:
         f'{name}_bucket{{le="+Inf"}} {cumulative[-1]}',
         f"{name}_sum {total!r}",
         f"{name}_count {cumulative[-1]}",
+    ]
+    name = "officina_ingest_batch_stage_seconds"
+    out += [
+        f"# HELP {name} Seconds batches spent in each stage: "
+        + "; ".join(f"{stage}: {what}" for stage, what in BATCH_STAGES.items())
+        + ".",
+        f"# TYPE {name} summary",
+    ]
+    for stage, (seconds, count) in metrics.stages.snapshot().items():
+        label = _label_text({"stage": stage})
+        out += [f"{name}_sum{label} {seconds!r}", f"{name}_count{label} {count}"]
+    out += [
         "# HELP officina_ingest_backlog_messages Messages received and not yet acknowledged.",
         "# TYPE officina_ingest_backlog_messages gauge",
         f"officina_ingest_backlog_messages {metrics.backlog()}",

@@ -28,7 +28,7 @@ from services.ingest.booker import Booker
 from services.ingest.counters import Counters
 from services.ingest.errors import IngestError, NotConnectedError
 from services.ingest.intake import DAY_MS, Intake
-from services.ingest.metrics import BATCH_SECONDS_BUCKETS, Histogram, IngestMetrics
+from services.ingest.metrics import BATCH_SECONDS_BUCKETS, Histogram, IngestMetrics, Stages
 from services.ingest.mqtt_client import IngestClient
 from services.ingest.settings import DEFAULT_CLIENT_ID, IngestSettings
 from services.ledger import SessionBook
@@ -58,6 +58,7 @@ class Ingest:
         self.settings = settings
         self._counters = Counters()
         self._batch_seconds = Histogram(BATCH_SECONDS_BUCKETS)
+        self._stages = Stages()
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._generation = 0
@@ -106,6 +107,7 @@ class Ingest:
             counters=self._counters,
             intake_counts=self._intake_counts,
             batch_seconds=self._batch_seconds,
+            stages=self._stages,
             backlog=lambda: self.backlog,
             stores_up=lambda: self._booker.stores_up if self._booker is not None else {},
         )
@@ -138,6 +140,7 @@ class Ingest:
             hold_wait_s=settings.hold_wait_s,
             pseudonym_key=settings.pseudonym_key,
             session_max_age_ms=round(settings.session_max_age_days * DAY_MS),
+            stages=self._stages,
         )
         if self._influx is not None and settings.pseudonym_key is None:
             log.warning(
@@ -153,6 +156,7 @@ class Ingest:
             counters=self._counters,
             batch_seconds=self._batch_seconds,
             retry=settings.retry,
+            stages=self._stages,
         )
         self._booker.start()
         try:

@@ -67,6 +67,12 @@ def test_metrics_count_messages_in_rejected_written_and_time_batches(
         samples['officina_ingest_batch_seconds_bucket{le="+Inf"}']
         == samples["officina_ingest_batch_seconds_count"]
     )
+    # Every booked batch went through each stage of its way once.
+    assert "# TYPE officina_ingest_batch_stage_seconds summary" in text
+    for stage in ("filling", "queued", "ledger", "influxdb", "acknowledging"):
+        count = samples[f'officina_ingest_batch_stage_seconds_count{{stage="{stage}"}}']
+        assert count == samples["officina_ingest_batch_seconds_count"], stage
+        assert samples[f'officina_ingest_batch_stage_seconds_sum{{stage="{stage}"}}'] >= 0
 
 
 def _record(message: str, **extra: object) -> logging.LogRecord:

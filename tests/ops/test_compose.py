@@ -208,3 +208,17 @@ def test_the_image_leaves_out_environments_secrets_and_caches() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".venv", ".env", "*.env", "deploy/.env", ".git", "**/__pycache__"} <= ignored
     assert {".env", "deploy/.env"} <= set((ROOT / ".gitignore").read_text().split())
+
+
+def test_influxdb_runs_with_the_small_server_memory_settings() -> None:
+    env_files = SERVICES["influxdb"]["env_file"]
+    assert isinstance(env_files, list)
+    settings: dict[str, str] = {}
+    for env_file in env_files:
+        for line in (ROOT / env_file).read_text().splitlines():
+            if line and not line.startswith("#"):
+                key, sep, value = line.partition("=")
+                assert sep and re.fullmatch(r"[A-Z][A-Z0-9_]*", key), f"{env_file}: {line!r}"
+                settings[key] = value
+    assert settings["INFLUXD_STORAGE_CACHE_SNAPSHOT_WRITE_COLD_DURATION"] == "10s"
+    assert int(settings["INFLUXD_STORAGE_CACHE_SNAPSHOT_MEMORY_SIZE"]) <= 1 << 20
