@@ -471,6 +471,21 @@ class PrepaidStore(StoreBase):
             return month_packs(db, month, start, end)
 
 
+def _holding(row: PackRow, drawn: int) -> PackHolding:
+    """A pack as billing draws from it: what is left once `drawn` is taken."""
+    return PackHolding(
+        id=row.id,
+        member=row.member,
+        name=row.name,
+        meter=Meter(row.meter),
+        left=max(0, row.quantity - drawn),
+        valid_from_ms=epoch_ms(row.bought_at),
+        valid_until_ms=epoch_ms(row.valid_until),
+        site=row.site or None,
+        machine=row.machine or None,
+    )
+
+
 def month_packs(
     db: Session, month: str, start: datetime, end: datetime
 ) -> tuple[list[PackHolding], list[PackSale]]:
@@ -479,20 +494,7 @@ def month_packs(
         db.scalars(select(PackRow).where(PackRow.bought_at < end, PackRow.valid_until > start))
     )
     drawn = _drawn(db, [row.id for row in rows], month=month)
-    holdings = [
-        PackHolding(
-            id=row.id,
-            member=row.member,
-            name=row.name,
-            meter=Meter(row.meter),
-            left=max(0, row.quantity - drawn.get(row.id, 0)),
-            valid_from_ms=epoch_ms(row.bought_at),
-            valid_until_ms=epoch_ms(row.valid_until),
-            site=row.site or None,
-            machine=row.machine or None,
-        )
-        for row in rows
-    ]
+    holdings = [_holding(row, drawn.get(row.id, 0)) for row in rows]
     sales = [
         PackSale(
             row.id,
@@ -513,20 +515,7 @@ def _issued_left(db: Session, member: str) -> list[PackHolding]:
     """A member's packs with what issued statements left of them (drafts are redone)."""
     rows = list(db.scalars(select(PackRow).where(PackRow.member == member)))
     drawn = _drawn(db, [row.id for row in rows], month=None, issued_only=True)
-    return [
-        PackHolding(
-            id=row.id,
-            member=row.member,
-            name=row.name,
-            meter=Meter(row.meter),
-            left=max(0, row.quantity - drawn.get(row.id, 0)),
-            valid_from_ms=epoch_ms(row.bought_at),
-            valid_until_ms=epoch_ms(row.valid_until),
-            site=row.site or None,
-            machine=row.machine or None,
-        )
-        for row in rows
-    ]
+    return [_holding(row, drawn.get(row.id, 0)) for row in rows]
 
 
 def _unbilled(
