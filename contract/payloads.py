@@ -329,40 +329,32 @@ class GatewayPolicy(Envelope):
         return value
 
 
-class BookedSlot(BaseModel):
-    """One coming booking of a machine: who booked it, from when until when (UTC)."""
+class UtcInterval(BaseModel):
+    """From `start` until `end`, absolute UTC times: no time zone needed to read them."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+    start: EpochMs
+    end: EpochMs
+
+    @field_validator("end")
+    @classmethod
+    def _ends_after_start(cls, value: int, info: ValidationInfo) -> int:
+        start = info.data.get("start")
+        if start is not None and value <= start:
+            raise ValueError("must be after start")
+        return value
+
+
+class OpenWindow(UtcInterval):
+    """An interval the machine is open."""
+
+
+class BookedSlot(UtcInterval):
+    """One coming booking of a machine: who booked it, from when until when."""
 
     id: Counter64
     member: Id
-    start: EpochMs
-    end: EpochMs
-
-    @field_validator("end")
-    @classmethod
-    def _ends_after_start(cls, value: int, info: ValidationInfo) -> int:
-        start = info.data.get("start")
-        if start is not None and value <= start:
-            raise ValueError("must be after start")
-        return value
-
-
-class OpenWindow(BaseModel):
-    """An interval the machine is open, as absolute UTC times: no time zone needed to read it."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    start: EpochMs
-    end: EpochMs
-
-    @field_validator("end")
-    @classmethod
-    def _ends_after_start(cls, value: int, info: ValidationInfo) -> int:
-        start = info.data.get("start")
-        if start is not None and value <= start:
-            raise ValueError("must be after start")
-        return value
 
 
 class MachineBookings(BaseModel):
