@@ -345,3 +345,17 @@ def emulated_gateway(
                 what="the gateway to read the machine's sensor",
             )
             yield emulator, gateway
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    """The api's clock, moved by the test that asks for it."""
+    return MovableClock()
+
+
+@pytest.fixture
+def shop(
+    ledger_url: str, mosquitto: MosquittoServer, site: str, clock: MovableClock
+) -> Iterator[Api]:
+    """The api on SQLite and PostgreSQL, on a clock the test moves."""
+    yield from running_api(make_settings(ledger_url, mosquitto, site), clock=clock)

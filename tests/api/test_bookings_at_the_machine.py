@@ -27,12 +27,6 @@ SLOT = timedelta(minutes=5)
 
 
 @pytest.fixture
-def clock() -> MovableClock:
-    """The api's clock, moved back so that a slot around the real now can still be booked."""
-    return MovableClock()
-
-
-@pytest.fixture
 def booked_api(
     sqlite_url: str, mosquitto: MosquittoServer, site: str, clock: MovableClock
 ) -> Iterator[Api]:

@@ -3,38 +3,18 @@ stock for coordinators, and the takes on the issued statement and its PDF."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
-
-from harness.mosquitto import MosquittoServer
 from services.api.security import Role
 from tests.api.conftest import (
     PASSWORD,
     Api,
     MovableClock,
-    make_settings,
-    running_api,
     seed_registry,
 )
 from tests.billing.test_fiscal_pdf import pdf_text
 
 MONTH = "2026-03"
-
-
-@pytest.fixture
-def clock() -> MovableClock:
-    """The api's clock, moved into March 2026 by the tests."""
-    return MovableClock()
-
-
-@pytest.fixture
-def shop(
-    ledger_url: str, mosquitto: MosquittoServer, site: str, clock: MovableClock
-) -> Iterator[Api]:
-    """The api on SQLite and PostgreSQL, on a clock the test moves."""
-    yield from running_api(make_settings(ledger_url, mosquitto, site), clock=clock)
 
 
 def _catalogue(api: Api) -> tuple[dict[str, str], dict[str, object], dict[str, object]]:

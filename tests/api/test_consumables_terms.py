@@ -3,32 +3,14 @@ staff date back into a month with no issued statement."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
-
-from harness.mosquitto import MosquittoServer
 from services.api.security import Role
-from tests.api.conftest import Api, MovableClock, make_settings, running_api
+from tests.api.conftest import Api, MovableClock
 from tests.api.test_consumables import _catalogue
 from tests.api.test_parties import PARTIES, giulia_herself, giulias_company
 
 MONTH = "2026-03"
-
-
-@pytest.fixture
-def clock() -> MovableClock:
-    """The api's clock, moved into March and April 2026 by the tests."""
-    return MovableClock()
-
-
-@pytest.fixture
-def shop(
-    ledger_url: str, mosquitto: MosquittoServer, site: str, clock: MovableClock
-) -> Iterator[Api]:
-    """The api on SQLite and PostgreSQL, on a clock the test moves."""
-    yield from running_api(make_settings(ledger_url, mosquitto, site), clock=clock)
 
 
 def test_a_retired_item_is_not_offered_nor_taken_but_stays_on_past_takes(
