@@ -24,7 +24,7 @@ from contract import (
 )
 from services.api.broker import BrokerLink
 from services.api.models import AclVersionRow
-from services.api.retained import RetainedPublisher, utc_now
+from services.api.retained import RetainedPublisher, epoch_ms, utc_now
 from services.ledger import LedgerError
 
 log = logging.getLogger(__name__)
@@ -90,11 +90,6 @@ class AccessSource(Protocol):
         self, *, site: str | None = None, gateway: str | None = None
     ) -> Sequence[RegisteredMachine]:
         """The registered machines of a site."""
-
-
-def epoch_ms(moment: datetime) -> int:
-    """Wire time of an aware datetime."""
-    return int(moment.timestamp() * 1000)
 
 
 class AclPublisher(RetainedPublisher):

@@ -19,6 +19,7 @@ from typing import Self
 from services.api.floor import Floor, ServiceMark
 from services.api.machine_service import MachineService, machine_services, service_points
 from services.api.policy import PolicyPublisher
+from services.api.retained import epoch_ms
 from services.influx import InfluxClient, InfluxError, LineProtocolError
 from services.ledger import LedgerError, Registry
 from services.ledger.maintenance import Maintenance
@@ -92,7 +93,7 @@ class MaintenanceWatch:
                 policy=self._policy,
             )
             services = self.services()
-            at_ms = int(self._clock().timestamp() * 1000)
+            at_ms = epoch_ms(self._clock())
             if self._floor is not None:
                 self._floor.mark_service(
                     {m: ServiceMark(s.out_of_order, s.tasks_due) for m, s in services.items()}

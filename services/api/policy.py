@@ -27,7 +27,7 @@ from contract import (
 )
 from services.api.broker import BrokerLink
 from services.api.models import GatewayConfigVersionRow
-from services.api.retained import RetainedPublisher, utc_now
+from services.api.retained import RetainedPublisher, epoch_ms, utc_now
 from services.ledger import LedgerError, MachineRow
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class PolicyPublisher(RetainedPublisher):
             if row.retired_at is None
         )
         version = self._next_version(gateway, len(machines), now)
-        stamp = int(now.timestamp() * 1000)
+        stamp = epoch_ms(now)
         payload = GatewayPolicy(
             id=f"config-{gateway}-{version}", ts=stamp, version=version, machines=machines
         )

@@ -29,7 +29,7 @@ from contract import (
     encode_payload,
 )
 from services.api.broker import BrokerLink
-from services.api.retained import RetainedPublisher, utc_now
+from services.api.retained import RetainedPublisher, epoch_ms, utc_now
 from services.ledger import LedgerError, Registry
 from services.ledger.reservations import BookingRules, Reservations
 
@@ -38,11 +38,6 @@ log = logging.getLogger(__name__)
 # How far ahead a gateway knows the bookings: offline for longer, it lets everyone in.
 WINDOW = timedelta(days=3)
 REFRESH_S = 300.0
-
-
-def epoch_ms(moment: datetime) -> int:
-    """Wire time of an aware datetime."""
-    return int(moment.timestamp() * 1000)
 
 
 class BookingsPublisher(RetainedPublisher):

@@ -36,6 +36,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def epoch_ms(moment: datetime) -> int:
+    """Wire time of an aware datetime."""
+    return int(moment.timestamp() * 1000)
+
+
 class RetainedPublisher(ABC):
     """A worker thread that republishes retained messages by key; requests only say what changed."""
 
