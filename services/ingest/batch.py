@@ -23,6 +23,8 @@ class Batch:
     closed: float = 0.0
     taken: float = 0.0
     size: int = 0
+    # Telemetry samples taken: nearly every message, so a plain int rather than a `counts` key.
+    telemetry: int = 0
     lines: list[str] = field(default_factory=list)
     line_sources: list[Source] = field(default_factory=list)
     sessions: list[tuple[SiteSession, Source]] = field(default_factory=list)

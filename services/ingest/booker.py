@@ -1,7 +1,7 @@
 """The booker: makes each closed batch durable, then acknowledges its messages to the broker.
 
 For every batch, in order: one ledger transaction (sessions, badges, states, dead letters), then
-InfluxDB (the batch's lines in one gzip POST), then the acknowledgements. Up to two batches' POSTs
+InfluxDB (the batch's lines in one POST), then the acknowledgements. Up to two batches' POSTs
 are in flight at once (InfluxDB answers two writers a third faster than one, and the booker would
 otherwise sit waiting on its answer); acknowledgements still go in the order the batches closed,
 each only once its own batch is durable in both stores. A store that is away
@@ -377,6 +377,7 @@ class Booker:
 
     def _count(self, batch: Batch, result: BookingResult, refused: Sequence[DeadLetter]) -> None:
         counts = Counter(batch.counts)
+        counts["telemetry"] += batch.telemetry
         for session in batch.sessions:
             if session[0].record.id in result.new_sessions:
                 # Sessions come minutes apart: one line each is the audit trail operators want.

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from contract import (
@@ -26,9 +27,9 @@ from contract import (
     Topic,
     TopicKind,
     decode_payload,
-    decode_telemetry,
     parse_topic,
 )
+from contract.reading import read_telemetry
 from services.ingest.batch import Batch
 from services.ingest.metrics import Stages
 from services.ingest.rejections import RejectedTimes, rejected_tags
@@ -54,6 +55,9 @@ from services.ledger import (
 
 log = logging.getLogger(__name__)
 
+# (topic, payload, packet id; 0 for QoS 0): a message as the network thread hands it over.
+Delivery = tuple[str | bytes, bytes, int]
+
 # Published by the api for the gateways (access lists, remote commands): not ingest's to book.
 API_KINDS = frozenset({TopicKind.ACL, TopicKind.COMMANDS})
 DAY_MS = 86_400_000
@@ -71,6 +75,8 @@ class Route:
     site: str
     entity: str
     series: str
+    name: str
+    telemetry: bool
 
 
 def route_of(topic: str) -> Route:
@@ -79,8 +85,10 @@ def route_of(topic: str) -> Route:
     if isinstance(parsed, MachineTopic):
         measurement = MACHINE_STATE if parsed.kind is TopicKind.STATE else TELEMETRY
         series = series_key(measurement, parsed.site, parsed.machine)
-        return Route(parsed, parsed.site, parsed.machine, series)
-    return Route(parsed, parsed.site, parsed.gateway, gateway_series(parsed.site, parsed.gateway))
+        is_telemetry = parsed.kind is TopicKind.TELEMETRY
+        return Route(parsed, parsed.site, parsed.machine, series, topic, is_telemetry)
+    series = gateway_series(parsed.site, parsed.gateway)
+    return Route(parsed, parsed.site, parsed.gateway, series, topic, False)
 
 
 class Intake:
@@ -107,7 +115,8 @@ class Intake:
         self._hold_wait_s = hold_wait_s
         self._flush_interval_s = flush_interval_s
         self._with_lines = with_lines
-        self._routes: dict[str, Route] = {}
+        # By topic as delivered: text, or bytes straight off the wire.
+        self._routes: dict[str | bytes, Route] = {}
         self._rejected_times = RejectedTimes()
         self._conflict_times = RejectedTimes()
         # `take` holds the lock itself, not through the condition: two Python calls fewer a message.
@@ -155,32 +164,69 @@ class Intake:
 
     def take(self, topic: str, raw: bytes, *, generation: int, mid: int) -> None:
         """Add one message to the open batch: a booking, a dead letter, or ignored."""
+        self.take_many([(topic, raw, mid)], generation=generation)
+
+    def take_many(self, deliveries: Iterable[Delivery], *, generation: int) -> int:
+        """Add messages in the order given, under one lock; returns how many failed unexpectedly.
+
+        A delivery is (topic, payload, packet id; 0 for QoS 0), the topic as bytes straight off
+        the wire or as text. Telemetry on a topic seen before is read here without `_sort`; the
+        rest, and any telemetry the contract refuses, goes through `_sort`.
+        """
+        failed = 0
         with self._lock:
-            if not self._accepting:
-                return  # not acknowledged: the broker delivers it again to the next ingest
-            if self._max_held is not None and self._pending >= self._max_held:
-                self._make_room()
-            if self._max_held is not None and self._pending >= self._max_held:
-                # A store is away and ingest holds enough: leave the message unacknowledged
-                # with the broker, which delivers it again when ingest reconnects.
-                if not self._redelivery_due:
-                    log.warning(
-                        "holding %d messages; leaving the rest with the broker", self._pending
-                    )
-                self._redelivery_due = True
-                self._left_with_broker += 1
-                return
-            batch = self._open
-            if batch is None:
-                batch = self._open = Batch(opened=time.monotonic())
-            self._sort(batch, topic, raw)
-            batch.size += 1
-            self._pending += 1
-            self._received += 1
-            if mid:
-                batch.acks.append((generation, mid))
-            if batch.size >= self._batch_size:
-                self._close_open()
+            routes, with_lines = self._routes, self._with_lines
+            for topic, raw, mid in deliveries:
+                if not self._accepting:
+                    return failed  # not acknowledged: the broker delivers it to the next ingest
+                if self._max_held is not None and self._pending >= self._max_held:
+                    self._make_room()
+                    if self._pending >= self._max_held:
+                        # A store is away and ingest holds enough: leave the message
+                        # unacknowledged with the broker, which delivers it again when ingest
+                        # reconnects.
+                        if not self._redelivery_due:
+                            log.warning(
+                                "holding %d messages; leaving the rest with the broker",
+                                self._pending,
+                            )
+                        self._redelivery_due = True
+                        self._left_with_broker += 1
+                        continue
+                batch = self._open
+                if batch is None:
+                    batch = self._open = Batch(opened=time.monotonic())
+                route = routes.get(topic)
+                try:
+                    if route is not None and route.telemetry:
+                        # Nearly every message: its route is known and it is read by the fast
+                        # reader; one the contract refuses is dead-lettered by `_sort`.
+                        try:
+                            sample = read_telemetry(raw)
+                        except ContractError:
+                            self._sort(batch, route.name, raw)
+                        else:
+                            if with_lines:
+                                batch.lines.append(telemetry_line(route.series, sample))
+                                batch.line_sources.append((route.name, raw))
+                            batch.telemetry += 1
+                    else:
+                        name = topic if isinstance(topic, str) else _topic_name(topic)
+                        self._sort(batch, name, raw)
+                        if route is None and name in routes:
+                            routes[topic] = routes[name]
+                except Exception:
+                    # A bug must not cost the messages after it (nor kill the network thread).
+                    log.exception("unexpected error on a message on %r", topic)
+                    failed += 1
+                batch.size += 1
+                self._pending += 1
+                self._received += 1
+                if mid:
+                    batch.acks.append((generation, mid))
+                if batch.size >= self._batch_size:
+                    self._close_open()
+        return failed
 
     def _make_room(self) -> None:
         """Under load, wait (reading nothing: TCP pushes back on the broker) for the booker."""
@@ -267,11 +313,11 @@ class Intake:
             kind = route.topic.kind
             if kind is TopicKind.TELEMETRY:
                 # Nearly every message: checked first, and validated by its own model directly.
-                sample = decode_telemetry(raw)
+                sample = read_telemetry(raw)
                 if self._with_lines:
                     batch.lines.append(telemetry_line(route.series, sample))
                     batch.line_sources.append((topic, raw))
-                batch.counts["telemetry"] += 1
+                batch.telemetry += 1
                 return
             if kind in API_KINDS:
                 batch.counts["ignored"] += 1
@@ -330,6 +376,13 @@ class Intake:
             raise ContractError.single("started", f"more than {days:g} days before now")
         if record.ended > now + SESSION_AHEAD_MS:
             raise ContractError.single("ended", "more than an hour after now")
+
+
+def _topic_name(topic: bytes) -> str:
+    try:
+        return topic.decode("utf-8")
+    except UnicodeDecodeError:
+        return repr(topic)  # the broker should never pass this on; keep it anyway
 
 
 def _now_ms() -> int:

@@ -81,6 +81,43 @@ class BufferedSocket:
             shift += 7
         return None
 
+    def take_deliveries(self, limit: int) -> list[tuple[bytes, bytes, int]]:
+        """The MQTT 5 QoS 0/1 PUBLISHes without properties at the head of the buffer, whole.
+
+        Each as (topic, payload, packet id; 0 for QoS 0), at most `limit`; stops at the first
+        packet that is anything else, or split across reads, and leaves it to paho's reader.
+        """
+        buffer, at = self._buffer, self._at
+        end = len(buffer)
+        taken: list[tuple[bytes, bytes, int]] = []
+        while len(taken) < limit and end - at >= 2:
+            header = buffer[at]
+            qos_bits = header & 0x06
+            if header & 0xF0 != _PUBLISH or qos_bits > 0x02:
+                break  # not a PUBLISH, or QoS 2 (or the malformed 3)
+            length, shift, pos = 0, 0, at + 1
+            while pos < end and shift < 28:  # at most 4 length bytes
+                byte = buffer[pos]
+                pos += 1
+                length |= (byte & 0x7F) << shift
+                if byte < 0x80:
+                    break
+                shift += 7
+            else:
+                break  # the length is not whole in the buffer (or is malformed: paho says)
+            stop = pos + length
+            if stop > end or length < 2:
+                break
+            topic_end = pos + 2 + ((buffer[pos] << 8) | buffer[pos + 1])
+            properties = topic_end + 2 if qos_bits else topic_end
+            if properties >= stop or buffer[properties] != 0:
+                break  # properties present, or too short for what it says: paho decodes it
+            mid = (buffer[topic_end] << 8) | buffer[topic_end + 1] if qos_bits else 0
+            taken.append((buffer[pos + 2 : topic_end], buffer[properties + 1 : stop], mid))
+            at = stop
+        self._at = at
+        return taken
+
     def pending(self) -> int:
         """Bytes read from the network and not yet handed out (plus TLS's own, if any)."""
         held = len(self._buffer) - self._at
@@ -90,15 +127,15 @@ class BufferedSocket:
         return getattr(self._sock, name)
 
 
-Delivery = Callable[[bytes, bytes, int, int], None]
+Deliveries = Callable[[list[tuple[bytes, bytes, int]]], None]
 
 
 class IngestClient(BrokerClient):
     """A paho client tuned for receiving many small QoS 1 messages and acknowledging in bulk."""
 
-    # Called on the network thread for each QoS 0/1 PUBLISH without properties, instead of
-    # on_message; others still reach on_message.
-    on_delivery: Delivery | None = None
+    # Called on the network thread with the QoS 0/1 PUBLISHes without properties read together,
+    # as (topic, payload, packet id; 0 for QoS 0), instead of on_message; others reach on_message.
+    on_deliveries: Deliveries | None = None
 
     def _create_socket(self) -> Any:
         return BufferedSocket(super()._create_socket())
@@ -124,20 +161,30 @@ class IngestClient(BrokerClient):
         sock = self._sock
         if not isinstance(sock, BufferedSocket) or self._in_packet["command"]:
             return super()._packet_read()  # not ours, or paho is half-way through a packet
+        deliver = self.on_deliveries
+        if deliver is not None and self._protocol == MQTTProtocolVersion.MQTTv5:
+            taken = sock.take_deliveries(_PACKETS_PER_READ)
+            if taken:
+                # The common case, straight from the buffer: no packet state, one call for all.
+                with self._in_callback_mutex:
+                    deliver(taken)
+                rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+                if not self._manual_ack:
+                    for _topic, _payload, mid in taken:
+                        if mid:
+                            rc = self._send_puback(mid)
+                self._note_received()
+                return rc
         whole = sock.take_publish()
         if whole is None:
             return super()._packet_read()
-        header, body = whole
-        deliver = self.on_delivery
-        parts = self._split_publish(header, body) if deliver is not None else None
-        if deliver is not None and parts is not None:
-            # The common case, straight from the buffer: no packet state, no copies.
-            rc = self._deliver(deliver, *parts)
-        else:
-            rc = self._handle_whole(header, body)
+        rc = self._handle_whole(*whole)
+        self._note_received()
+        return rc
+
+    def _note_received(self) -> None:
         with self._msgtime_mutex:
             self._last_bytes_received = time.monotonic()
-        return rc
 
     def _handle_whole(self, header: int, body: bytes) -> MQTTErrorCode:
         """A whole PUBLISH through `_handle_publish`, in the state paho's reader leaves."""
@@ -190,24 +237,19 @@ class IngestClient(BrokerClient):
             return None  # properties present: paho decodes them
         return body[2:topic_end], body[at + 1 :], qos, mid
 
-    def _deliver(
-        self, deliver: Delivery, topic: bytes, payload: bytes, qos: int, mid: int
-    ) -> MQTTErrorCode:
-        with self._in_callback_mutex:
-            deliver(topic, payload, qos, mid)
-        if qos == 1 and not self._manual_ack:
-            return self._send_puback(mid)
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
-
     def _handle_publish(self) -> MQTTErrorCode:
         header: int = self._in_packet["command"]
         parts = self._split_publish(header, bytes(self._in_packet["packet"]))
         if parts is None:
             return super()._handle_publish()
         topic, payload, qos, mid = parts
-        deliver = self.on_delivery
+        deliver = self.on_deliveries
         if deliver is not None:
-            return self._deliver(deliver, topic, payload, qos, mid)
+            with self._in_callback_mutex:
+                deliver([(topic, payload, mid)])
+            if qos == 1 and not self._manual_ack:
+                return self._send_puback(mid)
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
         message = mqtt.MQTTMessage(mid=mid, topic=topic)
         message.qos = qos
         message.retain = bool(header & 0x01)

@@ -8,6 +8,7 @@ written as `repr(float)` exactly as `Point.to_line` writes them. Tests hold the 
 from __future__ import annotations
 
 from contract import GatewayStatus, GatewayStatusValue, SessionRecord, StateChange, Telemetry
+from contract.reading import TelemetryReading
 from services.influx import FieldValue, Point
 from services.influx.measurements import (
     GATEWAY_STATUS,
@@ -33,16 +34,17 @@ def series_key(measurement: str, site: str, machine: str) -> str:
     return f"{measurement},machine={machine},site={site}"
 
 
-def telemetry_line(series: str, sample: Telemetry) -> str:
+def telemetry_line(series: str, sample: Telemetry | TelemetryReading) -> str:
     """A telemetry sample as one line at its gateway time; absent readings are left out."""
-    # One f-string: this runs for nearly every message.
+    # One f-string: this runs for nearly every message. The readings are floats already (both
+    # readers make them so), and a StrEnum formats as its value.
     volts, watts, wh = sample.volts, sample.watts, sample.wh
     return (
-        f"{series} amps={float(sample.amps)!r}"
-        f"{'' if volts is None else f',volts={float(volts)!r}'}"
-        f"{'' if watts is None else f',watts={float(watts)!r}'}"
-        f"{'' if wh is None else f',wh={float(wh)!r}'}"
-        f',state="{sample.state.value}",seq={sample.seq}i {sample.ts}'
+        f"{series} amps={sample.amps!r}"
+        f"{'' if volts is None else f',volts={volts!r}'}"
+        f"{'' if watts is None else f',watts={watts!r}'}"
+        f"{'' if wh is None else f',wh={wh!r}'}"
+        f',state="{sample.state}",seq={sample.seq}i {sample.ts}'
     )
 
 

@@ -245,7 +245,7 @@ class Ingest:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
-        client.on_delivery = self._on_delivery
+        client.on_deliveries = self._on_deliveries
         return client
 
     def _on_connect(
@@ -304,20 +304,18 @@ class Ingest:
         if reason_code.is_failure:
             log.warning("ingest lost the broker (%s); reconnecting", reason_code)
 
-    def _on_delivery(self, topic: bytes, payload: bytes, qos: int, mid: int) -> None:
+    def _on_deliveries(self, deliveries: list[tuple[bytes, bytes, int]]) -> None:
         intake = self._intake
         if intake is None:
             return
         try:
-            name = topic.decode("utf-8")
-        except UnicodeDecodeError:
-            name = repr(topic)  # the broker should never pass this on; keep it anyway
-        try:
-            intake.take(name, payload, generation=self._generation, mid=mid if qos else 0)
+            failed = intake.take_many(deliveries, generation=self._generation)
         except Exception:
             # A bug must not kill paho's network thread and with it every later message.
-            log.exception("unexpected error on a message on %s", name)
-            self._counters.add("failed.unexpected")
+            log.exception("unexpected error on %d messages", len(deliveries))
+            failed = len(deliveries)
+        if failed:
+            self._counters.add("failed.unexpected", failed)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         intake = self._intake

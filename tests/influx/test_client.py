@@ -1,4 +1,4 @@
-"""The InfluxDB client writes gzip batches and tells an outage from a refusal."""
+"""The InfluxDB client writes batches (gzip'd off-host) and tells an outage from a refusal."""
 
 from __future__ import annotations
 
@@ -26,11 +26,31 @@ def lines(count: int) -> list[str]:
     ]
 
 
-def test_a_full_batch_of_5000_lines_arrives_whole(influx_db: InfluxDatabase) -> None:
-    with InfluxClient(InfluxSettings(url=influx_db.url, database=influx_db.database)) as client:
+@pytest.mark.parametrize("gzip", [True, False], ids=["gzip", "plain"])
+def test_a_full_batch_of_5000_lines_arrives_whole(influx_db: InfluxDatabase, gzip: bool) -> None:
+    settings = InfluxSettings(url=influx_db.url, database=influx_db.database, gzip=gzip)
+    with InfluxClient(settings) as client:
         client.write_lines(lines(5000))
 
     assert influx_count(influx_db) == 5000
+
+
+@pytest.mark.parametrize(
+    ("url", "compresses"),
+    [
+        ("http://127.0.0.1:8086", False),
+        ("http://127.3.2.1:8086", False),
+        ("http://localhost:8086", False),
+        ("http://[::1]:8086", False),
+        ("http://192.168.1.20:8086", True),
+        ("https://influx.example.org", True),
+        ("http://influxdb:8086", True),  # a compose service: another container
+    ],
+)
+def test_writes_are_gzipped_except_over_loopback(url: str, compresses: bool) -> None:
+    assert InfluxSettings(url=url, database="officina").compresses is compresses
+    assert InfluxSettings(url=url, database="officina", gzip=True).compresses is True
+    assert InfluxSettings(url=url, database="officina", gzip=False).compresses is False
 
 
 def test_more_than_5000_lines_in_one_write_is_refused_before_sending(

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from contract import EndReason, MachineState, SessionRecord, StateChange, Telemetry, card_hash
 from contract.payloads import CEILING_W
+from contract.reading import TelemetryReading, read_telemetry
 from harness.influxdb import InfluxDatabase
 from services.influx.line_protocol import (
     INT64_MAX,
@@ -154,9 +155,14 @@ def test_the_fast_telemetry_line_is_the_escaped_general_line(
         id="t-1", ts=1_767_225_600_123, seq=seq, amps=amps, volts=volts, watts=watts, state=state
     )
 
-    fast = telemetry_line(series_key(TELEMETRY, "officina-nord", "lathe-1"), sample)
+    series = series_key(TELEMETRY, "officina-nord", "lathe-1")
+    fast = telemetry_line(series, sample)
 
     assert fast == telemetry_point("officina-nord", "lathe-1", sample).to_line()
+    # The same sample as ingest's fast reader reads it off the wire makes the same line.
+    reading = read_telemetry(sample.model_dump_json().encode())
+    assert isinstance(reading, TelemetryReading)
+    assert telemetry_line(series, reading) == fast
 
 
 def test_the_fast_state_line_is_the_escaped_general_line() -> None:
