@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from contract import (
@@ -166,66 +166,82 @@ class Intake:
         """Add one message to the open batch: a booking, a dead letter, or ignored."""
         self.take_many([(topic, raw, mid)], generation=generation)
 
-    def take_many(self, deliveries: Iterable[Delivery], *, generation: int) -> int:
+    def take_many(self, deliveries: Sequence[Delivery], *, generation: int) -> int:
         """Add messages in the order given, under one lock; returns how many failed unexpectedly.
 
         A delivery is (topic, payload, packet id; 0 for QoS 0), the topic as bytes straight off
-        the wire or as text. Telemetry on a topic seen before is read here without `_sort`; the
-        rest, and any telemetry the contract refuses, goes through `_sort`.
+        the wire or as text. They are taken in runs that fit both the open batch and `max_held`,
+        each run by `_fill`; at `max_held` a message waits for room, or is left with the broker.
         """
-        failed = 0
+        failed, at, count = 0, 0, len(deliveries)
         with self._lock:
-            routes, with_lines = self._routes, self._with_lines
-            for topic, raw, mid in deliveries:
+            while at < count:
                 if not self._accepting:
                     return failed  # not acknowledged: the broker delivers it to the next ingest
-                if self._max_held is not None and self._pending >= self._max_held:
+                room = self._room()
+                if room <= 0:
                     self._make_room()
-                    if self._pending >= self._max_held:
-                        # A store is away and ingest holds enough: leave the message
-                        # unacknowledged with the broker, which delivers it again when ingest
-                        # reconnects.
-                        if not self._redelivery_due:
-                            log.warning(
-                                "holding %d messages; leaving the rest with the broker",
-                                self._pending,
-                            )
-                        self._redelivery_due = True
-                        self._left_with_broker += 1
-                        continue
+                    room = self._room()
+                if room <= 0:
+                    # A store is away and ingest holds enough: leave the message unacknowledged
+                    # with the broker, which delivers it again when ingest reconnects.
+                    if not self._redelivery_due:
+                        log.warning(
+                            "holding %d messages; leaving the rest with the broker", self._pending
+                        )
+                    self._redelivery_due = True
+                    self._left_with_broker += 1
+                    at += 1
+                    continue
                 batch = self._open
                 if batch is None:
                     batch = self._open = Batch(opened=time.monotonic())
-                route = routes.get(topic)
-                try:
-                    if route is not None and route.telemetry:
-                        # Nearly every message: its route is known and it is read by the fast
-                        # reader; one the contract refuses is dead-lettered by `_sort`.
-                        try:
-                            sample = read_telemetry(raw)
-                        except ContractError:
-                            self._sort(batch, route.name, raw)
-                        else:
-                            if with_lines:
-                                batch.lines.append(telemetry_line(route.series, sample))
-                                batch.line_sources.append((route.name, raw))
-                            batch.telemetry += 1
-                    else:
-                        name = topic if isinstance(topic, str) else _topic_name(topic)
-                        self._sort(batch, name, raw)
-                        if route is None and name in routes:
-                            routes[topic] = routes[name]
-                except Exception:
-                    # A bug must not cost the messages after it (nor kill the network thread).
-                    log.exception("unexpected error on a message on %r", topic)
-                    failed += 1
-                batch.size += 1
-                self._pending += 1
-                self._received += 1
-                if mid:
-                    batch.acks.append((generation, mid))
+                run = min(room, self._batch_size - batch.size, count - at)
+                failed += self._fill(batch, deliveries[at : at + run], generation)
+                at += run
+                batch.size += run
+                self._pending += run
+                self._received += run
                 if batch.size >= self._batch_size:
                     self._close_open()
+        return failed
+
+    def _room(self) -> int:
+        """How many more messages may be held now."""
+        return (1 << 62) if self._max_held is None else self._max_held - self._pending
+
+    def _fill(self, batch: Batch, deliveries: Sequence[Delivery], generation: int) -> int:
+        """Sort a run of messages into the batch (the hot loop); returns how many failed."""
+        routes, with_lines = self._routes, self._with_lines
+        lines, sources, acks = batch.lines, batch.line_sources, batch.acks
+        failed = telemetry = 0
+        for topic, raw, mid in deliveries:
+            if mid:
+                acks.append((generation, mid))
+            route = routes.get(topic)
+            try:
+                if route is not None and route.telemetry:
+                    # Nearly every message: its route is known and it is read by the fast
+                    # reader; one the contract refuses is dead-lettered by `_sort`.
+                    try:
+                        sample = read_telemetry(raw)
+                    except ContractError:
+                        self._sort(batch, route.name, raw)
+                        continue
+                    if with_lines:
+                        lines.append(telemetry_line(route.series, sample))
+                        sources.append((route.name, raw))
+                    telemetry += 1
+                else:
+                    name = topic if isinstance(topic, str) else _topic_name(topic)
+                    self._sort(batch, name, raw)
+                    if route is None and name in routes:
+                        routes[topic] = routes[name]
+            except Exception:
+                # A bug must not cost the messages after it (nor kill the network thread).
+                log.exception("unexpected error on a message on %r", topic)
+                failed += 1
+        batch.telemetry += telemetry
         return failed
 
     def _make_room(self) -> None:
