@@ -78,6 +78,14 @@ from harness.ports import LOOPBACK, free_port, port_accepts
 from harness.postgres_private import start_private_postgres
 from services.ledger import Registry, open_ledger
 
+# What deploy/influxdb/small-server-environment sets, in InfluxDB 1.x's [data] words: the server
+# as a workshop runs it is what is measured, unless told otherwise.
+SMALL_SERVER_INFLUX_DATA = (
+    'cache-snapshot-write-cold-duration="10s"',
+    'cache-snapshot-memory-size="1m"',
+    'index-version="tsi1"',
+)
+
 log = logging.getLogger("bench.footprint")
 DAY_S = 86_400
 MACHINES_PER_GATEWAY = 8
@@ -537,7 +545,13 @@ def main() -> None:
         "--influx-data",
         action="append",
         default=[],
-        help='an InfluxDB [data] setting, e.g. cache-snapshot-write-cold-duration="1m"',
+        help='an InfluxDB [data] setting, e.g. cache-snapshot-write-cold-duration="1m"; '
+        "default: those of deploy/influxdb/small-server-environment",
+    )
+    parser.add_argument(
+        "--influx-as-it-comes",
+        action="store_true",
+        help="InfluxDB with its own defaults, not the small-server settings",
     )
     parser.add_argument(
         "--env",
@@ -549,6 +563,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 days, 40 s steady")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args()
+    if not args.influx_data and not args.influx_as_it_comes:
+        args.influx_data = list(SMALL_SERVER_INFLUX_DATA)
     if args.quick:
         args.days, args.steady_s, args.settle_s = 3, 40, 5.0
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
@@ -558,7 +574,7 @@ def main() -> None:
         os.environ[key] = value  # inherited by every part started below
     workdir = Path(tempfile.mkdtemp(prefix="officina-footprint-"))
     try:
-        result = {"machine": machine()} | run(args, workdir)
+        result = {"machine": machine(), "influx_data": args.influx_data} | run(args, workdir)
     finally:
         if args.keep:
             log.warning("logs kept in %s", workdir)
