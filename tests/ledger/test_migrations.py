@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 import services
 from services.ledger import Base, Registry, SessionBook, open_ledger
-from services.ledger.db import alembic_config, downgrade, migrate
+from services.ledger.db import alembic_config, at_head, downgrade, head_revision, migrate
 from tests.ingest.examples import SITE, session_record
 
 INGEST_TABLES = {"sessions", "badge_events", "dead_letters", "machine_states"}
@@ -58,6 +60,44 @@ def test_opening_a_migrated_ledger_again_keeps_its_data(ledger_url: str) -> None
         assert len(second.sessions()) == 1
     finally:
         second.close()
+
+
+def test_the_head_read_off_the_file_names_is_alembics_head() -> None:
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_a_ledger_one_migration_behind_is_brought_to_head_when_opened(ledger_url: str) -> None:
+    engine = open_ledger(ledger_url)
+    try:
+        downgrade(engine, "-1")
+        assert not at_head(engine)
+    finally:
+        engine.dispose()
+    engine = open_ledger(ledger_url)
+    try:
+        assert at_head(engine)
+    finally:
+        engine.dispose()
+
+
+def test_opening_a_ledger_at_head_leaves_alembic_unloaded(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    open_ledger(url).dispose()  # made and migrated here, in this process
+    # A service starting on it: one read of the schema's revision, no Alembic in its memory.
+    opened = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from services.ledger import open_ledger; open_ledger(sys.argv[1]); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(services.__path__[0]).parent,
+    )
+    assert opened.stdout.strip() == "[]"
 
 
 def test_migrations_go_down_to_nothing_and_up_again(ledger_url: str) -> None:
