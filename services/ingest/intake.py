@@ -1,9 +1,11 @@
 """The intake: validates each message against the contract and adds it to the open batch.
 
-This runs on the MQTT network thread for every message, so it is the hot path: topics are parsed
-once and remembered, telemetry is validated straight from the raw bytes by its pydantic model,
-and its line protocol is built with string operations. A batch closes when it holds `batch_size`
-messages or its first message has waited `flush_interval_s`; the booker takes closed batches.
+This runs on the MQTT network thread for every message, so it is the hot path: the messages of
+a read arrive together (`take_many`, one lock), topics are parsed once and remembered (by their
+bytes), telemetry is read straight from the raw bytes by `contract.reading` (msgspec, the
+pydantic model deciding whatever msgspec does not take), and its line protocol is built with
+string operations. A batch closes when it holds `batch_size` messages or its first message has
+waited `flush_interval_s`; the booker takes closed batches.
 """
 
 from __future__ import annotations
