@@ -83,6 +83,20 @@ def machine_topics(machines: int) -> list[tuple[str, str]]:
     return [(f"{SITE_PREFIX}-{n // 50:03d}", f"m-{n % 50:02d}") for n in range(machines)]
 
 
+def bench_sample(i: int, ts: int, seq: int) -> Telemetry:
+    """The i-th sample a backlog publisher sends, `seq`-th of its machine, at `ts`."""
+    return Telemetry(
+        id=f"b-{i}",
+        ts=ts,
+        seq=seq,
+        amps=4.5,
+        volts=230.0,
+        watts=1035.0,
+        wh=seq * 0.3,
+        state=MachineState.RUNNING,
+    )
+
+
 def _publish(
     broker: tuple[str, int], machines: list[tuple[str, str]], count: int, rate: float, t0: int
 ) -> None:
@@ -110,16 +124,7 @@ def _publish(
         seq = i // len(topics)
         # Live runs stamp the publish moment; backlog runs a distinct past second per sample.
         ts = time.time_ns() // 1_000_000 if rate else t0 + seq * 1000
-        sample = Telemetry(
-            id=f"b-{i}",
-            ts=ts,
-            seq=seq,
-            amps=4.5,
-            volts=230.0,
-            watts=1035.0,
-            wh=seq * 0.3,
-            state=MachineState.RUNNING,
-        )
+        sample = bench_sample(i, ts, seq)
         pending.append(client.publish(topics[machine], encode_payload(sample), qos=1))
     for info in pending:
         info.wait_for_publish(120)

@@ -62,6 +62,7 @@ import httpx
 
 from bench.ingest import (
     InfluxReader,
+    bench_sample,
     cpu_seconds,
     machine,
     machine_topics,
@@ -70,7 +71,6 @@ from bench.ingest import (
     start_broker,
     wait_for,
 )
-from contract import MachineState, Telemetry
 from harness.influxdb import InfluxServer, start_influxdb
 from harness.ingest import IngestProcess
 from harness.mosquitto import MosquittoServer
@@ -681,16 +681,7 @@ def ceiling_lines(machines: int, count: int, *, per_publisher: bool = False) -> 
         share = shares[p]
         site, machine_id = share[i % len(share)]
         seq = i // len(share)
-        sample = Telemetry(
-            id=f"b-{i}",
-            ts=t0 + p + seq * 1000,
-            seq=seq,
-            amps=4.5,
-            volts=230.0,
-            watts=1035.0,
-            wh=seq * 0.3,
-            state=MachineState.RUNNING,
-        )
+        sample = bench_sample(i, t0 + p + seq * 1000, seq)
         lines.append(telemetry_line(series_key(TELEMETRY, site, machine_id), sample))
     return lines
 

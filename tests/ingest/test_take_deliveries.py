@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import paho.mqtt.client as mqtt
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from paho.mqtt.enums import CallbackAPIVersion
 
 from services.ingest.mqtt_client import BufferedSocket
 
@@ -38,13 +40,12 @@ class Publish:
         return self.qos < 2 and not self.properties
 
 
+# paho's own encoder of MQTT's variable-length integers: the reference, not ingest's reader.
+_PAHO = mqtt.Client(CallbackAPIVersion.VERSION2)
+
+
 def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        value, digit = divmod(value, 128)
-        out.append(digit | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
+    return bytes(_PAHO._pack_remaining_length(bytearray(), value))
 
 
 class _NoSocket:
