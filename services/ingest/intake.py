@@ -239,9 +239,14 @@ class Intake:
                     self._sort(batch, name, raw)
                     if route is None and name in routes:
                         routes[topic] = routes[name]
-            except Exception:
-                # A bug must not cost the messages after it (nor kill the network thread).
+            except Exception as err:
+                # A bug must not cost the messages after it (nor kill the network thread), nor
+                # this one: it is kept as a dead letter, to replay once the bug is fixed.
                 log.exception("unexpected error on a message on %r", topic)
+                del lines[len(sources) :]  # a line made before the error, without its source
+                name = topic if isinstance(topic, str) else _topic_name(topic)
+                error = f"unexpected error in ingest: {type(err).__name__}"
+                batch.dead_letters.append(DeadLetter(name, bytes(raw), error))
                 failed += 1
         batch.telemetry += telemetry
         return failed
