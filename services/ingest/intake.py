@@ -224,18 +224,18 @@ class Intake:
             try:
                 if route is not None and route.telemetry:
                     # Nearly every message: its route is known and it is read by the fast
-                    # reader; one the contract refuses is dead-lettered by `_sort`.
+                    # reader; one the contract refuses is dead-lettered.
                     try:
                         sample = read_telemetry(raw)
-                    except ContractError:
-                        self._sort(batch, route.name, raw)
+                    except ContractError as err:
+                        self._reject(batch, route.name, raw, err)
                         continue
                     if with_lines:
                         lines.append(telemetry_line(route.series, sample))
                         sources.append((route.name, raw))
                     telemetry += 1
                 else:
-                    name = topic if isinstance(topic, str) else _topic_name(topic)
+                    name = _topic_name(topic)
                     self._sort(batch, name, raw)
                     if route is None and name in routes:
                         routes[topic] = routes[name]
@@ -244,9 +244,8 @@ class Intake:
                 # this one: it is kept as a dead letter, to replay once the bug is fixed.
                 log.exception("unexpected error on a message on %r", topic)
                 del lines[len(sources) :]  # a line made before the error, without its source
-                name = topic if isinstance(topic, str) else _topic_name(topic)
                 error = f"unexpected error in ingest: {type(err).__name__}"
-                batch.dead_letters.append(DeadLetter(name, bytes(raw), error))
+                batch.dead_letters.append(DeadLetter(_topic_name(topic), bytes(raw), error))
                 failed += 1
         batch.telemetry += telemetry
         return failed
@@ -385,11 +384,15 @@ class Intake:
             else:
                 batch.counts["ignored"] += 1
         except ContractError as err:
-            log.warning("rejected message on %s: field %s: %s", topic, err.field, err)
-            batch.dead_letters.append(DeadLetter(topic, bytes(raw), str(err), err.field))
-            if self._with_lines:
-                batch.lines.append(self.rejection_line(topic, raw))
-                batch.line_sources.append((topic, raw))
+            self._reject(batch, topic, raw, err)
+
+    def _reject(self, batch: Batch, topic: str, raw: bytes, err: ContractError) -> None:
+        """Dead-letter a message the contract refused, and count it in InfluxDB."""
+        log.warning("rejected message on %s: field %s: %s", topic, err.field, err)
+        batch.dead_letters.append(DeadLetter(topic, bytes(raw), str(err), err.field))
+        if self._with_lines:
+            batch.lines.append(self.rejection_line(topic, raw))
+            batch.line_sources.append((topic, raw))
 
     def _check_near_now(self, record: SessionRecord) -> None:
         """Refuse a session whose times no spool catching up could explain."""
@@ -401,7 +404,9 @@ class Intake:
             raise ContractError.single("ended", "more than an hour after now")
 
 
-def _topic_name(topic: bytes) -> str:
+def _topic_name(topic: str | bytes) -> str:
+    if isinstance(topic, str):
+        return topic
     try:
         return topic.decode("utf-8")
     except UnicodeDecodeError:

@@ -14,8 +14,9 @@ gateways send none. This subclass changes only that, and falls back to paho for 
 - a QoS 0/1 PUBLISH whose properties are empty is decoded by hand; one with properties, a QoS 2
   one, or MQTT 3.1.1, goes through paho's own decoder;
 - `ack_many` queues the PUBACKs of a whole batch as one write (one wake-up, one `send`);
-- with `on_delivery` set, those messages go straight to it as (topic, payload, qos, packet id),
-  without paho's `MQTTMessage` (a lock and a condition per message) or its topic matcher.
+- with `on_deliveries` set, the plain PUBLISHes at the head of a read are cut out together
+  (`take_deliveries`) and go to it in one call as (topic, payload, packet id), without paho's
+  `MQTTMessage` (a lock and a condition per message) or its topic matcher.
 
 It relies on paho 2.x internals (`_create_socket`, `_handle_publish`, `_in_packet`,
 `_packet_queue`); the tests run it against a real Mosquitto with and without properties.
@@ -86,6 +87,8 @@ class BufferedSocket:
 
         Each as (topic, payload, packet id; 0 for QoS 0), at most `limit`; stops at the first
         packet that is anything else, or split across reads, and leaves it to paho's reader.
+        It is `take_publish` and `IngestClient._split_publish` in one loop, written out: a call
+        each per message was the cost this removes; change the three together.
         """
         buffer, at = self._buffer, self._at
         end = len(buffer)
