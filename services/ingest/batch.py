@@ -31,8 +31,8 @@ class Batch:
     badges: list[tuple[MachineEvent, Source]] = field(default_factory=list)
     states: list[tuple[MachineEvent, Source]] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
-    # (connection generation, packet id): an id is only valid on the connection that gave it.
-    acks: list[tuple[int, int]] = field(default_factory=list)
+    # Packet ids by connection generation: an id is only valid on the connection that gave it.
+    acks: dict[int, list[int]] = field(default_factory=dict)
     # Counted when the batch is durable, never before.
     counts: Counter[str] = field(default_factory=Counter)
 

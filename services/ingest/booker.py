@@ -48,7 +48,8 @@ from services.ledger import (
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Acknowledge = Callable[[Sequence[tuple[int, int]]], None]
+# Packet ids by connection generation (`Batch.acks`).
+Acknowledge = Callable[[Mapping[int, Sequence[int]]], None]
 LEDGER, INFLUXDB = "ledger", "influxdb"
 # The field a dead letter names when a store, not the contract, refused the message.
 LEDGER_FIELD, INFLUXDB_FIELD = "(ledger)", "(influxdb)"

@@ -215,11 +215,12 @@ class Intake:
     def _fill(self, batch: Batch, deliveries: Sequence[Delivery], generation: int) -> int:
         """Sort a run of messages into the batch (the hot loop); returns how many failed."""
         routes, with_lines = self._routes, self._with_lines
-        lines, sources, acks = batch.lines, batch.line_sources, batch.acks
+        lines, sources = batch.lines, batch.line_sources
+        acks = batch.acks.setdefault(generation, [])
         failed = telemetry = 0
         for topic, raw, mid in deliveries:
             if mid:
-                acks.append((generation, mid))
+                acks.append(mid)
             route = routes.get(topic)
             try:
                 if route is not None and route.telemetry:

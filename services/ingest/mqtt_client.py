@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -36,6 +36,7 @@ from paho.mqtt.exception import MalformedPacket
 from contract.mqtt import BrokerClient
 
 _PUBACK = 0x40
+_PUBACK_WORD = (_PUBACK << 24) | (2 << 16)
 _PUBLISH = 0x30
 _RECV_SIZE = 65_536
 # Packets handled per read before paho's loop gets to write (acks, pings) again.
@@ -263,8 +264,9 @@ class IngestClient(BrokerClient):
             return self._send_puback(mid)
         return MQTTErrorCode.MQTT_ERR_SUCCESS
 
-    def ack_many(self, mids: Iterable[int]) -> None:
+    def ack_many(self, mids: Sequence[int]) -> None:
         """Acknowledge QoS 1 messages (manual acks), all PUBACKs in one queued write."""
-        packet = b"".join(struct.pack("!BBH", _PUBACK, 2, mid) for mid in mids)
+        # A PUBACK without properties is 0x40, 2, then the packet id: four bytes, one word each.
+        packet = struct.pack(f"!{len(mids)}I", *[_PUBACK_WORD | mid for mid in mids])
         if packet:
             self._packet_queue(_PUBACK, packet, 0, 0)

@@ -225,13 +225,13 @@ class Ingest:
         except MqttError as err:
             log.error("could not reconnect to the broker: %s", err)
 
-    def _acknowledge(self, acks: Sequence[tuple[int, int]]) -> None:
-        client, generation = self._client, self._generation
-        if client is None:
-            return
+    def _acknowledge(self, acks: Mapping[int, Sequence[int]]) -> None:
+        client = self._client
         # A packet id is only meaningful on the connection that delivered it; messages of an
         # earlier connection are delivered again by the broker and booked idempotently.
-        client.ack_many(mid for given_on, mid in acks if given_on == generation)
+        mids = acks.get(self._generation)
+        if client is not None and mids:
+            client.ack_many(mids)
 
     def _make_client(self) -> IngestClient:
         client = make_client(

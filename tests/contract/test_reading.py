@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import get_args
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from contract import ContractError, Telemetry, decode_telemetry
+from contract import ContractError, MachineState, Telemetry, decode_telemetry
 from contract.payloads import MAX_PAYLOAD_BYTES
-from contract.reading import TelemetryReading, read_telemetry
+from contract.reading import State, TelemetryReading, read_telemetry
 
 FIELDS = ("v", "id", "ts", "seq", "amps", "volts", "watts", "wh", "state")
 
@@ -113,6 +114,27 @@ def test_the_fast_reader_decides_every_payload_as_the_model(raw: bytes) -> None:
 def test_what_the_fast_reader_refuses_the_model_decides(raw: bytes) -> None:
     got = _read_as_the_model_decides(raw)
     assert got is None or isinstance(got, Telemetry)  # the model's answer, not the reader's
+
+
+def test_the_fast_reader_knows_every_machine_state() -> None:
+    assert set(get_args(State)) == {state.value for state in MachineState}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=0, max_size=130))
+@example(" ")
+@example("a b")
+@example("a\x7f")
+@example("a\x00")
+@example("\u00e9")
+@example("~" * 128)
+@example("!" * 129)
+def test_the_fast_reader_takes_the_ids_the_model_takes(ident: str) -> None:
+    # The id's characters are checked without a regex: the same ids as the model's pattern.
+    raw = json.dumps(_VALID | {"id": ident}).encode()
+    got = _read_as_the_model_decides(raw)
+    if got is not None:
+        assert got.id == ident
 
 
 def test_a_plain_sample_is_read_by_the_fast_reader() -> None:

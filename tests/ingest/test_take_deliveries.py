@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import paho.mqtt.client as mqtt
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
-from services.ingest.mqtt_client import BufferedSocket
+from services.ingest.mqtt_client import BufferedSocket, IngestClient
 
 
 @dataclass(frozen=True)
@@ -111,3 +111,38 @@ def test_a_packet_whose_topic_runs_past_its_end_is_left_to_paho() -> None:
     sock = _buffered(lying + after)
     assert sock.take_deliveries(10) == []
     assert sock.pending() == len(lying) + len(after)
+
+
+class _Queued(IngestClient):
+    """A client that keeps what it would send (nothing is connected)."""
+
+    def __init__(self) -> None:
+        super().__init__(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.queued: list[bytes] = []
+
+    def _packet_queue(
+        self,
+        command: int,
+        packet: bytes | bytearray,
+        mid: int,
+        qos: int,
+        info: mqtt.MQTTMessageInfo | None = None,
+    ) -> MQTTErrorCode:
+        self.queued.append(bytes(packet))
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(1, 65_535), min_size=1, max_size=300))
+def test_the_pubacks_of_a_batch_are_pahos_own_in_one_write(mids: list[int]) -> None:
+    ours, pahos = _Queued(), _Queued()
+    ours.ack_many(mids)
+    for mid in mids:
+        pahos._send_puback(mid)
+    assert ours.queued == [b"".join(pahos.queued)]
+
+
+def test_no_packet_ids_queue_nothing() -> None:
+    client = _Queued()
+    client.ack_many([])
+    assert client.queued == []
