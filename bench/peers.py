@@ -29,7 +29,9 @@ Each round publishes `--messages` QoS 1 telemetry messages once; they wait in th
 rotates from round to round. Every consumer is timed the same way: from the first message it
 received (polled from its own counter: ingest's /metrics, a counter the Node-RED flow keeps and
 serves over HTTP) to InfluxDB having acknowledged the N-th point (InfluxDB's own count of points
-written over HTTP, `/debug/vars`, polled every 20 ms). A consumer that makes no progress for
+written over HTTP, `/debug/vars`, polled every 20 ms); the ceilings too, from their first POST to
+the same count (each poll costs InfluxDB and this script about a millisecond of CPU, and every
+round pays it alike). A consumer that makes no progress for
 `--stall` seconds is stopped where it is. Then: the points InfluxDB holds, so the messages lost;
 the consumer's CPU seconds over the drain (user + system, /proc) and its peak RSS (VmHWM).
 
@@ -628,7 +630,6 @@ class Bench:
             for at in range(0, len(lines), CEILING_BATCH)
         ]
         influx_before = self.influx_cpu()
-        cpu_before = time.process_time()
         before = self.acks.points()
         failed: list[str] = []
 
@@ -645,15 +646,23 @@ class Bench:
             threading.Thread(target=writer, args=(bodies[w::CEILING_WRITERS],))
             for w in range(CEILING_WRITERS)
         ]
-        started = time.monotonic()
         for thread in threads:
             thread.start()
+        # Timed as every consumer is: polling InfluxDB's count until it has acknowledged them
+        # all (the polls cost InfluxDB and this process some CPU; the ceiling pays it too).
+        result = drain(
+            received=lambda: count,
+            pid=os.getpid(),
+            acks=self.acks,
+            before=before,
+            count=count,
+            stall_s=self.args.stall,
+            timeout_s=self.args.timeout,
+        )
         for thread in threads:
             thread.join()
-        done = time.monotonic()
         if failed:
             raise RuntimeError(f"InfluxDB refused the ceiling's lines: {failed[0]}")
-        result = Drain(started, done, self.acks.points() - before, time.process_time() - cpu_before)
         return figures(
             name,
             count,
