@@ -26,14 +26,15 @@ Consumers, each with a persistent session of its own and a fresh InfluxDB databa
 
 Each round publishes `--messages` QoS 1 telemetry messages once; they wait in the broker for the
 `officina` and `nodered_join` sessions, which drain them in turn; the order of the consumers
-rotates from round to round. Every consumer is timed the same way: from the first message it
-received (polled from its own counter: ingest's /metrics, a counter the Node-RED flow keeps and
-serves over HTTP) to InfluxDB having acknowledged the N-th point (InfluxDB's own count of points
-written over HTTP, `/debug/vars`, polled every 20 ms); the ceilings too, from their first POST to
-the same count (each poll costs InfluxDB and this script about a millisecond of CPU, and every
-round pays it alike). A consumer that makes no progress for
-`--stall` seconds is stopped where it is. Then: the points InfluxDB holds, so the messages lost;
-the consumer's CPU seconds over the drain (user + system, /proc) and its peak RSS (VmHWM).
+rotates from round to round, and each starts once InfluxDB and the broker are at rest (InfluxDB
+snapshots and compacts a round's writes in the background). Every consumer is timed the same way:
+from the first message it received (polled from its own counter: ingest's /metrics, a counter the
+Node-RED flow keeps and serves over HTTP) to InfluxDB having acknowledged the N-th point
+(InfluxDB's own count of points written over HTTP, `/debug/vars`, polled every 20 ms); the ceilings
+too, from their first POST to the same count (each poll costs InfluxDB and this script about a
+millisecond of CPU, and every round pays it alike). A consumer that makes no progress for `--stall`
+seconds is stopped where it is. Then: the points InfluxDB holds, so the messages lost; the
+consumer's CPU seconds over the drain (user + system, /proc) and its peak RSS (VmHWM).
 
 The crash round (`--crash-size` messages, 20,000): each broker consumer starts on its backlog,
 is killed with SIGKILL once it has received a quarter of it, is started again on the same
@@ -93,6 +94,9 @@ CEILING_BATCH = 5_000
 CEILING_WRITERS = 2
 POLL_S = 0.02
 STARTUP_S = 120
+# A round starts once InfluxDB and the broker together use under QUIET_SHARE of a core over
+# QUIET_WINDOW_S, or after QUIET_LIMIT_S.
+QUIET_SHARE, QUIET_WINDOW_S, QUIET_LIMIT_S = 0.05, 1.0, 60
 
 
 # --- Node-RED ------------------------------------------------------------------------------
@@ -505,6 +509,23 @@ class Bench:
     def broker_cpu(self) -> float:
         return sum(map(cpu_seconds, pids_of(self.broker.config_path)))
 
+    def quiet(self) -> None:
+        """Wait until InfluxDB and the broker are done with what an earlier round left them.
+
+        InfluxDB snapshots and compacts a round's writes in the background, on the same two
+        CPUs: whichever consumer came next paid for it, at random. Every round now starts on
+        servers at rest (or after QUIET_LIMIT_S, with a warning).
+        """
+        deadline = time.monotonic() + QUIET_LIMIT_S
+        before = self.influx_cpu() + self.broker_cpu()
+        while time.monotonic() < deadline:
+            time.sleep(QUIET_WINDOW_S)
+            now = self.influx_cpu() + self.broker_cpu()
+            if now - before < QUIET_SHARE * QUIET_WINDOW_S:
+                return
+            before = now
+        log.warning("InfluxDB or the broker still busy after %d s; going on", QUIET_LIMIT_S)
+
     def points(self, database: str) -> int:
         # The point count stops moving once every write InfluxDB acknowledged is queryable.
         return self.reader.points(database)
@@ -781,6 +802,7 @@ def run(bench: Bench) -> dict[str, Any]:
         publish(bench.broker, machines=args.machines, total=args.messages, processes=2, rate=0)
         order = big[number % len(big) :] + big[: number % len(big)]
         for name in order:
+            bench.quiet()
             if name in ("officina", "officina_alt"):
                 outcome = bench.officina(tag, args.messages, alt=name == "officina_alt")
             elif name == "nodered_join":
@@ -801,9 +823,11 @@ def run(bench: Bench) -> dict[str, Any]:
                 processes=2,
                 rate=0,
             )
+            bench.quiet()
             outcome = bench.node_red(small, args.per_message_size, join=False)
             log.warning("round %d: %s", number, json.dumps(outcome))
             results["nodered_per_message"].append(outcome)
+            bench.quiet()
             outcome = bench.officina(small, args.per_message_size)
             log.warning("round %d: %s", number, json.dumps(outcome))
             results.setdefault("officina_small", []).append(outcome)
@@ -823,6 +847,7 @@ def crash_round(bench: Bench) -> dict[str, Any]:
     publish(bench.broker, machines=bench.args.machines, total=count, processes=2, rate=0)
     outcome: dict[str, Any] = {"messages": count}
     for client in consumers:
+        bench.quiet()
         if client == "officina":
             found = bench.officina(tag, count, crash=True)
         else:
