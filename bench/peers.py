@@ -379,6 +379,9 @@ class Drain:
     done: float | None
     acked: int
     cpu_s: float
+    # InfluxDB's CPU seconds over the same span (the round's figure also holds the consumer's
+    # start and stop, and the count asked afterwards).
+    influx_cpu_s: float | None = None
 
 
 def drain(
@@ -392,6 +395,7 @@ def drain(
     timeout_s: float,
     first_wall: Callable[[], float] | None = None,
     stored: Callable[[], int] | None = None,
+    influx_cpu: Callable[[], float] | None = None,
 ) -> Drain:
     """Time a consumer from its first message to InfluxDB acknowledging `count` more points.
 
@@ -409,6 +413,12 @@ def drain(
         time.sleep(0.005)
     first = time.monotonic()
     cpu_first = cpu_seconds(pid)
+    influx_first = influx_cpu() if influx_cpu is not None else 0.0
+
+    def drained(done: float | None) -> Drain:
+        influx = None if influx_cpu is None else influx_cpu() - influx_first
+        return Drain(first, done, acked, cpu_seconds(pid) - cpu_first, influx)
+
     noted = first_wall() if first_wall is not None else 0.0
     if noted > 0:
         first -= max(0.0, time.time() - noted)
@@ -419,15 +429,15 @@ def drain(
         acked = acks.points() - before
         now = time.monotonic()
         if acked >= count:
-            return Drain(first, now, acked, cpu_seconds(pid) - cpu_first)
+            return drained(now)
         if acked != seen:
             seen, last_change = acked, now
         if stored is not None and now >= next_count:
             if stored() >= count:
-                return Drain(first, time.monotonic(), acked, cpu_seconds(pid) - cpu_first)
+                return drained(time.monotonic())
             next_count = now + 0.5
         if now - last_change > stall_s or now > hard:
-            return Drain(first, None, acked, cpu_seconds(pid) - cpu_first)
+            return drained(None)
         time.sleep(POLL_S)
 
 
@@ -461,7 +471,11 @@ def figures(
         "cpu_us_per_msg": round(result.cpu_s / max(points, 1) * 1e6, 1),
         "peak_rss_mb": rss_mb,
         "influxdb_cpu_s": round(influx_cpu, 2),
-    }
+    } | (
+        {}
+        if result.influx_cpu_s is None
+        else {"influxdb_cpu_drain_s": round(result.influx_cpu_s, 2)}
+    )
 
 
 def thread_cpu(pid: int) -> list[float]:
@@ -573,6 +587,7 @@ class Bench:
             result = Drain(started, None, self.acks.points() - acked_before, 0.0)
         else:
             result = drain(
+                influx_cpu=self.influx_cpu,
                 received=taken,
                 pid=ingest.pid,
                 acks=self.acks,
@@ -623,6 +638,7 @@ class Bench:
             result = Drain(started, None, self.acks.points() - acked_before, 0.0)
         else:
             result = drain(
+                influx_cpu=self.influx_cpu,
                 received=red.received,
                 pid=red.pid,
                 acks=self.acks,
@@ -672,6 +688,7 @@ class Bench:
         # Timed as every consumer is: polling InfluxDB's count until it has acknowledged them
         # all (the polls cost InfluxDB and this process some CPU; the ceiling pays it too).
         result = drain(
+            influx_cpu=self.influx_cpu,
             received=lambda: count,
             pid=os.getpid(),
             acks=self.acks,
@@ -726,7 +743,14 @@ def summary(results: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     medians = {
         name: {
             key: median_of(rounds, key)
-            for key in ("msgs_per_s", "lost", "cpu_us_per_msg", "peak_rss_mb", "influxdb_cpu_s")
+            for key in (
+                "msgs_per_s",
+                "lost",
+                "cpu_us_per_msg",
+                "peak_rss_mb",
+                "influxdb_cpu_s",
+                "influxdb_cpu_drain_s",
+            )
         }
         | {"completed": sum(1 for r in rounds if r["completed"]), "rounds": len(rounds)}
         for name, rounds in results.items()

@@ -40,7 +40,7 @@ _EpochMs = Annotated[int, msgspec.Meta(ge=0, le=MAX_EPOCH_MS)]
 _Counter64 = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
 _NonNegative = Annotated[float, msgspec.Meta(ge=0, le=_MAX_FLOAT)]
 _Finite = Annotated[float, msgspec.Meta(ge=-_MAX_FLOAT, le=_MAX_FLOAT)]
-# The id's characters (`[!-~]`) are checked by `_plain_id`.
+# The id's characters (`[!-~]`) are checked by `read_telemetry`.
 _MessageId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 
 
@@ -69,12 +69,9 @@ def read_telemetry(raw: bytes) -> TelemetryReading | Telemetry:
         except msgspec.MsgspecError:
             pass  # not the plain, well-formed case: the model decides, and names the field
         else:
-            if _plain_id(reading.id):
+            # The model's id pattern `^[!-~]+$` without a regex: printable ASCII and no space
+            # (for ASCII, isprintable() is exactly " " to "~"; min_length leaves out "").
+            ident = reading.id
+            if ident.isascii() and ident.isprintable() and " " not in ident:
                 return reading
     return decode_telemetry(raw)
-
-
-def _plain_id(ident: str) -> bool:
-    """The model's id pattern `^[!-~]+$` without a regex: printable ASCII, and no space."""
-    # For ASCII, isprintable() is exactly " " to "~"; min_length leaves out the empty id.
-    return ident.isascii() and ident.isprintable() and " " not in ident

@@ -37,8 +37,14 @@ def series_key(measurement: str, site: str, machine: str) -> str:
 def telemetry_line(series: str, sample: Telemetry | TelemetryReading) -> str:
     """A telemetry sample as one line at its gateway time; absent readings are left out."""
     # One f-string: this runs for nearly every message. The readings are floats already (both
-    # readers make them so), and a StrEnum formats as its value.
+    # readers make them so), and the state is a string (a StrEnum formats as its value).
     volts, watts, wh = sample.volts, sample.watts, sample.wh
+    if volts is not None and watts is not None and wh is not None:
+        # What a metering gateway sends every time, written out: a tenth less time than below.
+        return (
+            f"{series} amps={sample.amps!r},volts={volts!r},watts={watts!r},wh={wh!r}"
+            f',state="{sample.state}",seq={sample.seq}i {sample.ts}'
+        )
     return (
         f"{series} amps={sample.amps!r}"
         f"{'' if volts is None else f',volts={volts!r}'}"

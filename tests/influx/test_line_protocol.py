@@ -145,14 +145,27 @@ def test_awkward_names_and_strings_round_trip_through_a_real_influxdb(
     amps=st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False),
     volts=st.none() | st.floats(min_value=0, max_value=1e4, allow_nan=False),
     watts=st.none() | st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+    wh=st.none() | st.floats(min_value=0, max_value=1e9, allow_nan=False),
     seq=st.integers(min_value=0, max_value=2**40),
     state=st.sampled_from(list(MachineState)),
 )
 def test_the_fast_telemetry_line_is_the_escaped_general_line(
-    amps: float, volts: float | None, watts: float | None, seq: int, state: MachineState
+    amps: float,
+    volts: float | None,
+    watts: float | None,
+    wh: float | None,
+    seq: int,
+    state: MachineState,
 ) -> None:
     sample = Telemetry(
-        id="t-1", ts=1_767_225_600_123, seq=seq, amps=amps, volts=volts, watts=watts, state=state
+        id="t-1",
+        ts=1_767_225_600_123,
+        seq=seq,
+        amps=amps,
+        volts=volts,
+        watts=watts,
+        wh=wh,
+        state=state,
     )
 
     series = series_key(TELEMETRY, "officina-nord", "lathe-1")
