@@ -144,12 +144,12 @@ LIVE_SAMPLE = (
 LIVE_WINDOW = 5000
 
 
-def _mqtt_string(text: str) -> bytes:
+def mqtt_string(text: str) -> bytes:
     data = text.encode()
     return len(data).to_bytes(2, "big") + data
 
 
-def _remaining_length(size: int) -> bytes:
+def remaining_length(size: int) -> bytes:
     out = bytearray()
     while True:
         size, digit = divmod(size, 128)
@@ -174,13 +174,13 @@ def _publish_live(
     last PUBACK, and the CPU seconds it used.
     """
     client_id = f"bench-live-{number}-{uuid.uuid4().hex[:6]}"
-    body = _mqtt_string("MQTT") + bytes([4, 0x02, 0, 0]) + _mqtt_string(client_id)
+    body = mqtt_string("MQTT") + bytes([4, 0x02, 0, 0]) + mqtt_string(client_id)
     sock = socket.create_connection(broker)
-    sock.sendall(b"\x10" + _remaining_length(len(body)) + body)
+    sock.sendall(b"\x10" + remaining_length(len(body)) + body)
     if sock.recv(4) != b"\x20\x02\x00\x00":
         raise RuntimeError("the broker refused the live publisher")
     topics = [
-        _mqtt_string(f"officina/v1/{site}/machines/{machine}/telemetry")
+        mqtt_string(f"officina/v1/{site}/machines/{machine}/telemetry")
         for site, machine in machines
     ]
     acked_bytes = sent = 0
@@ -197,7 +197,7 @@ def _publish_live(
                     + ((i % 65_535) + 1).to_bytes(2, "big")
                     + LIVE_SAMPLE % (number, i, ts, i // len(topics))
                 )
-                packets.append(b"\x32" + _remaining_length(len(message)) + message)
+                packets.append(b"\x32" + remaining_length(len(message)) + message)
             sock.sendall(b"".join(packets))
             sent += batch
         wait = 0.0 if batch > 0 else (0.001 if sent < count else 0.05)

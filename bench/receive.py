@@ -23,8 +23,8 @@ from collections.abc import Callable
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench.ingest import bench_sample, machine, machine_topics
-from contract import encode_payload
+from bench.ingest import bench_sample, machine, machine_topics, mqtt_string, remaining_length
+from contract import MachineTopic, TopicKind, encode_payload
 from contract.reading import read_telemetry
 from services.ingest.intake import Intake
 from services.ingest.mqtt_client import BufferedSocket, IngestClient
@@ -34,16 +34,10 @@ READ_SIZE = 65_536
 BATCH = 5_000
 
 
-def publish_packet(topic: bytes, mid: int, payload: bytes) -> bytes:
-    """An MQTT 5 QoS 1 PUBLISH without properties."""
-    body = len(topic).to_bytes(2, "big") + topic + mid.to_bytes(2, "big") + b"\x00" + payload
-    length, encoded = len(body), bytearray()
-    while True:
-        byte, length = length & 0x7F, length >> 7
-        encoded.append(byte | 0x80 if length else byte)
-        if not length:
-            break
-    return b"\x32" + bytes(encoded) + body
+def publish_packet(topic: str, mid: int, payload: bytes) -> bytes:
+    """An MQTT 5 QoS 1 PUBLISH without properties (an empty property length)."""
+    body = mqtt_string(topic) + mid.to_bytes(2, "big") + b"\x00" + payload
+    return b"\x32" + remaining_length(len(body)) + body
 
 
 def backlog(messages: int, machines: int) -> tuple[list[bytes], list[bytes], list[str]]:
@@ -55,7 +49,7 @@ def backlog(messages: int, machines: int) -> tuple[list[bytes], list[bytes], lis
         site, machine_id = names[i % machines]
         seq = i // machines
         payload = encode_payload(bench_sample(i, t0 + seq * 1000, seq))
-        topic = f"officina/v1/{site}/machines/{machine_id}/telemetry".encode()
+        topic = str(MachineTopic(site, machine_id, TopicKind.TELEMETRY))
         packets.append(publish_packet(topic, i % 65_535 + 1, payload))
         payloads.append(payload)
         series.append(series_key(TELEMETRY, site, machine_id))
